@@ -1,0 +1,1 @@
+//! Integration tests: every test drives the real `hubferry` binary.
