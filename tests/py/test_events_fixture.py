@@ -1,0 +1,98 @@
+"""Contract test: every event line of the shared fixture validates against the emitter's schema,
+the fixture covers every event type, and the emitter itself only writes valid, scrubbed lines."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "modal"))
+
+from hubferry_worker import events  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "fixtures" / "events_v1.ndjson"
+
+
+def fixture_lines() -> list[str]:
+    return FIXTURE.read_text(encoding="utf-8").splitlines()
+
+
+def test_every_fixture_event_validates_and_every_type_is_covered():
+    seen = set()
+    logs = 0
+    for line in fixture_lines():
+        event = events.parse_line(line)
+        if event is None:
+            logs += 1
+            continue
+        seen.add(event["type"])
+    assert seen == set(events.SCHEMA), f"fixture lacks {set(events.SCHEMA) - seen}"
+    assert logs >= 1, "fixture must carry at least one non-JSON log line"
+
+
+def test_every_optional_field_is_exercised_both_ways():
+    file_events = [e for e in map(events.parse_line, fixture_lines()) if e and e["type"] == "file"]
+    assert any("reason" in e for e in file_events) and any("reason" not in e for e in file_events)
+    assert {e["status"] for e in file_events} == {"done", "skipped", "failed", "deleted"}
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda e: e.pop("job"),
+        lambda e: e.update(hubferry=2),
+        lambda e: e.update(type="bogus"),
+        lambda e: e.update(ts="now"),
+        lambda e: e.update(unexpected_field=1),
+    ],
+)
+def test_invalid_events_are_rejected(mutate):
+    event = json.loads(fixture_lines()[0])
+    mutate(event)
+    with pytest.raises(events.EventError):
+        events.validate(event)
+
+
+def test_type_specific_violations_are_rejected():
+    result = next(json.loads(x) for x in fixture_lines() if '"type":"result"' in x)
+    for bad in ({"status": "done"}, {"files_moved": True}, {"verified": 1}, {"duration_s": None}):
+        with pytest.raises(events.EventError):
+            events.validate({**result, **bad})
+    missing = dict(result)
+    missing.pop("dest_url")
+    with pytest.raises(events.EventError):
+        events.validate(missing)
+
+
+def test_emitter_writes_valid_lines_scrubs_secrets_and_throttles_progress():
+    out = io.StringIO()
+    canary = "hf_canaryTOKEN000000000000000000"
+    em = events.Emitter("j1", stream=out, secrets=[canary])
+    em.emit("warning", code="x", message=f"failed with token {canary} in url")
+    kept = [
+        em.emit("progress", bytes_done=i, bytes_total=10, files_done=0, files_total=1, rate_bps=0.0)
+        for i in range(50)
+    ]
+    assert sum(k is not None for k in kept) == 1  # 50 calls within far less than 0.25 s
+    em.emit(
+        "progress",
+        bytes_done=10,
+        bytes_total=10,
+        files_done=1,
+        files_total=1,
+        rate_bps=1.0,
+        force=True,
+    )
+    lines = out.getvalue().splitlines()
+    assert canary not in out.getvalue()
+    parsed = [events.parse_line(x) for x in lines]
+    assert all(p is not None for p in parsed)
+    progress_ts = [p["ts"] for p in parsed if p["type"] == "progress"]
+    assert len(progress_ts) == 2 and progress_ts[1] - progress_ts[0] >= 0.24
+    with pytest.raises(events.EventError):
+        em.emit("file", path="a", size=1, sha256=None, status="moved")
