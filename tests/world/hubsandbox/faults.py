@@ -1,0 +1,185 @@
+"""Fault injection shared by both hubs, switched at run time through the admin endpoint.
+
+A fault is a JSON spec (see docs/sandbox.md). Kinds and where they bite:
+  storage_lock  {repo, platform="hf", repo_type?, message?}      API file downloads of that repo
+                answer 403 + X-Error-Message (git access is untouched); stays until removed.
+  rate_limit    {count=1, retry_after=1, platform?, path?, method?}  next K matching requests: 429
+  server_error  {count=1, status=500, platform?, path?, method?}     next K matching requests: 5xx
+  drop          {file, after_bytes=0, count=1, repo?, platform?}  close the connection after N body
+                bytes of a matching file download
+  corrupt       {file, offset?, count=1, repo?, platform?}  flip one byte (at file offset `offset`,
+                default the middle of the served range) of a matching file download
+  latency       {ms, count?, platform?, path?, method?}   sleep before handling matching requests
+
+`path` is a regular expression searched in the decoded request path; `file` is an fnmatch glob on
+the repo-relative file path; `repo` is an exact repo id. `count` omitted/null means "until removed"
+for latency and storage_lock; for the others it defaults to 1.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import re
+import threading
+
+KINDS = ("storage_lock", "rate_limit", "server_error", "drop", "corrupt", "latency")
+DEFAULT_LOCK_MESSAGE = (
+    "This repository's storage is locked: API downloads are disabled for it. "
+    "Use git clone instead, or contact support."
+)
+
+
+class FaultSpecError(ValueError):
+    pass
+
+
+class FaultSet:
+    """The active faults; every method is thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._faults: list[dict] = []
+        self._ids = itertools.count(1)
+
+    def add(self, spec: dict) -> dict:
+        fault = self._validate(dict(spec))
+        with self._lock:
+            fault["id"] = next(self._ids)
+            fault["fired"] = 0
+            self._faults.append(fault)
+            return dict(fault)
+
+    def list(self) -> list[dict]:
+        with self._lock:
+            return [dict(f) for f in self._faults]
+
+    def clear(self, fault_id: int | None = None) -> int:
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if fault_id is not None and f["id"] != fault_id]
+            return before - len(self._faults)
+
+    @staticmethod
+    def _validate(f: dict) -> dict:
+        kind = f.get("kind")
+        if kind not in KINDS:
+            raise FaultSpecError(f"unknown fault kind {kind!r}; expected one of {', '.join(KINDS)}")
+        if f.get("platform") not in (None, "hf", "ms"):
+            raise FaultSpecError("platform must be 'hf' or 'ms'")
+        if kind == "storage_lock":
+            if not f.get("repo"):
+                raise FaultSpecError("storage_lock needs 'repo'")
+            f.setdefault("platform", "hf")
+            f.setdefault("message", DEFAULT_LOCK_MESSAGE)
+        elif kind in ("drop", "corrupt"):
+            if not f.get("file"):
+                raise FaultSpecError(f"{kind} needs 'file' (a glob on the repo path)")
+            f.setdefault("count", 1)
+            if kind == "drop":
+                f["after_bytes"] = int(f.get("after_bytes", 0))
+        elif kind == "rate_limit":
+            f.setdefault("count", 1)
+            f["retry_after"] = int(f.get("retry_after", 1))
+        elif kind == "server_error":
+            f.setdefault("count", 1)
+            f["status"] = int(f.get("status", 500))
+            if not 500 <= f["status"] <= 599:
+                raise FaultSpecError("server_error status must be 5xx")
+        elif kind == "latency":
+            f["ms"] = float(f.get("ms", 0))
+        if f.get("path"):
+            try:
+                re.compile(f["path"])
+            except re.error as e:
+                raise FaultSpecError(f"bad 'path' regex: {e}") from None
+        return f
+
+    @staticmethod
+    def _matches_request(f: dict, platform: str, method: str, path: str) -> bool:
+        return (
+            f.get("platform") in (None, platform)
+            and f.get("method") in (None, method)
+            and (not f.get("path") or re.search(f["path"], path) is not None)
+        )
+
+    @staticmethod
+    def _use(f: dict) -> bool:
+        """Consumes one use of a counted fault; False when it is used up."""
+        if f.get("count") is None:
+            f["fired"] += 1
+            return True
+        if f["count"] <= 0:
+            return False
+        f["count"] -= 1
+        f["fired"] += 1
+        return True
+
+    def _prune(self) -> None:
+        self._faults = [f for f in self._faults if f.get("count") is None or f["count"] > 0]
+
+    def on_request(self, platform: str, method: str, path: str):
+        """Returns (delay_seconds, error or None); error = (status, headers, message)."""
+        delay = 0.0
+        error = None
+        with self._lock:
+            for f in self._faults:
+                if f["kind"] == "latency" and self._matches_request(f, platform, method, path):
+                    if self._use(f):
+                        delay += f["ms"] / 1000.0
+            for f in self._faults:
+                if f["kind"] not in ("rate_limit", "server_error") or error is not None:
+                    continue
+                if self._matches_request(f, platform, method, path) and self._use(f):
+                    if f["kind"] == "rate_limit":
+                        error = (
+                            429,
+                            {"Retry-After": str(f["retry_after"])},
+                            "You have been rate-limited; retry later.",
+                        )
+                    else:
+                        error = (f["status"], {}, "Internal Error - injected by the hub sandbox.")
+            self._prune()
+        return delay, error
+
+    def storage_lock(self, platform: str, repo_type: str, repo_id: str) -> str | None:
+        """The lock message when API downloads of this repo are locked, else None."""
+        with self._lock:
+            for f in self._faults:
+                if (
+                    f["kind"] == "storage_lock"
+                    and f["platform"] == platform
+                    and f["repo"] == repo_id
+                    and f.get("repo_type") in (None, repo_type)
+                ):
+                    if self._use(f):
+                        self._prune()
+                        return f["message"]
+        return None
+
+    def download_plan(self, platform: str, repo_id: str, path: str, start: int, end: int):
+        """For a download of bytes [start, end) of a file: (drop_after_n_body_bytes, corrupt_at).
+
+        corrupt_at is the file offset of the byte to flip; both are None when nothing applies.
+        """
+        drop_after = corrupt_at = None
+        with self._lock:
+            for f in self._faults:
+                if f["kind"] not in ("drop", "corrupt"):
+                    continue
+                if f.get("platform") not in (None, platform):
+                    continue
+                if f.get("repo") not in (None, repo_id):
+                    continue
+                if not fnmatch.fnmatchcase(path, f["file"]):
+                    continue
+                if f["kind"] == "drop" and drop_after is None:
+                    if f["after_bytes"] < end - start and self._use(f):
+                        drop_after = f["after_bytes"]
+                elif f["kind"] == "corrupt" and corrupt_at is None and end > start:
+                    at = f.get("offset")
+                    at = (start + end) // 2 if at is None else int(at)
+                    if start <= at < end and self._use(f):
+                        corrupt_at = at
+            self._prune()
+        return drop_after, corrupt_at
