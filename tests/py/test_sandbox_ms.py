@@ -82,12 +82,12 @@ def write_tree(root: Path, files: dict[str, bytes]) -> None:
         path.write_bytes(data)
 
 
-def read_tree(root: Path) -> dict[str, bytes]:
+def read_tree(root: Path, skip_files=(".gitattributes",)) -> dict[str, bytes]:
     skip = {".msc", ".mv", ".mdl", "._____temp", ".cache"}
     out = {}
     for path in root.rglob("*"):
         rel = path.relative_to(root).as_posix()
-        if path.is_file() and not (set(rel.split("/")) & skip) and not rel.startswith("."):
+        if path.is_file() and not (set(rel.split("/")) & skip) and rel not in skip_files:
             out[rel] = path.read_bytes()
     return out
 
@@ -185,11 +185,13 @@ else:
 api.upload_folder(repo_id=repo, folder_path=A["src"], commit_message="first", repo_type=kind)
 listed = {f.path: {"size": f.size, "sha256": f.sha256}
           for f in api.list_repo_files(repo, kind) if f.type != "tree"}
+gitattributes = listed.pop(".gitattributes", None)
 if kind == "model":
     path = snapshot_download(repo, local_dir=A["dst"])
 else:
     path = dataset_snapshot_download(repo, local_dir=A["dst"])
-out({"listed": listed, "path": str(path), "exists": api.repo_exists(repo, repo_type=kind)})
+out({"listed": listed, "path": str(path), "exists": api.repo_exists(repo, repo_type=kind),
+     "gitattributes": bool(gitattributes)})
 """
 
 
@@ -203,6 +205,8 @@ def test_round_trip_is_byte_identical(sandbox, tmp_path, kind):
         sandbox, ROUND_TRIP, {"repo": repo, "kind": kind, "src": str(src), "dst": str(dst)}
     )
     assert result["exists"] is True
+    # A new ModelScope repo starts with its default .gitattributes.
+    assert result["gitattributes"] is True
     assert result["listed"] == {p: {"size": len(d), "sha256": sha256(d)} for p, d in files.items()}
     assert read_tree(dst) == files
 
@@ -343,25 +347,39 @@ def test_private_repo_invisible_to_others(sandbox, tmp_path):
 
 def test_writes_outside_own_namespaces_refused(sandbox, tmp_path):
     write_tree(tmp_path / "src", {"config.json": b"{}", "w.bin": b"y" * 70000})
+    run_client(
+        sandbox,
+        """
+        from modelscope.hub.api import HubApi
+        HubApi().create_model("alice/target", visibility=5)
+        out("ok")
+    """,
+    )
+    since = admin_get(sandbox, "/requests?platform=ms")["requests"][-1]["seq"]
     result = run_client(
         sandbox,
         """
         from modelscope.hub.api import HubApi
         api = HubApi()
-        create = outcome(api.create_model, "alice/bob-was-here", visibility=5)
-        upload = outcome(api.upload_folder, repo_id="alice/bob-was-here",
-                         folder_path=A["src"], repo_type="model")
-        org = outcome(api.create_model, "acme-ms/bob-in-org", visibility=5)
-        out({"create": create, "upload": upload, "org": org})
+        out({"create": outcome(api.create_model, "alice/bob-was-here", visibility=5),
+             "org": outcome(api.create_model, "acme-ms/bob-in-org", visibility=5),
+             "upload": outcome(api.upload_folder, repo_id="alice/target",
+                               folder_path=A["src"], repo_type="model"),
+             "upload_file": outcome(api.upload_file, repo_id="alice/target",
+                                    path_or_fileobj=b"{}", path_in_repo="x.json")})
     """,
         {"src": str(tmp_path / "src")},
         token=BOB,
     )
-    assert result == {
-        "create": "PermissionDeniedError",
-        "upload": "PermissionDeniedError",
-        "org": "PermissionDeniedError",
+    assert result["create"] == result["org"] == "PermissionDeniedError"
+    # upload_folder/upload_file fold per-file failures into their own error types.
+    assert result["upload"] != "ok" and result["upload_file"] != "ok"
+    refused = {
+        (r["method"], r["status"])
+        for r in admin_get(sandbox, f"/requests?platform=ms&since={since}")["requests"]
+        if "/info/lfs/" in r["path"] or "/commit/" in r["path"]
     }
+    assert refused and {status for _, status in refused} == {403}
     # alice is a member of acme-ms: she may create and upload there.
     result = run_client(
         sandbox,
@@ -370,13 +388,17 @@ def test_writes_outside_own_namespaces_refused(sandbox, tmp_path):
         api = HubApi()
         api.create_model("acme-ms/org-model", visibility=5)
         api.upload_folder(repo_id="acme-ms/org-model", folder_path=A["src"], repo_type="model")
-        exists = api.repo_exists("alice/bob-was-here", repo_type="model")
-        out({"files": sorted(f.path for f in api.list_repo_files("acme-ms/org-model", "model")),
-             "exists": exists})
+        out({"org": sorted(f.path for f in api.list_repo_files("acme-ms/org-model", "model")),
+             "target": sorted(f.path for f in api.list_repo_files("alice/target", "model")),
+             "exists": api.repo_exists("alice/bob-was-here", repo_type="model")})
     """,
         {"src": str(tmp_path / "src")},
     )
-    assert result == {"files": ["config.json", "w.bin"], "exists": False}
+    assert result == {
+        "org": [".gitattributes", "config.json", "w.bin"],
+        "target": [".gitattributes"],
+        "exists": False,
+    }
 
 
 def test_create_existing_repo_answers_already_exists(sandbox):
@@ -427,7 +449,7 @@ def test_delete_files_by_commit_and_delete_repo(sandbox, tmp_path):
     """,
         {"src": str(tmp_path / "src")},
     )
-    assert result == {"after": ["config.json", "keep.txt"], "exists": False}
+    assert result == {"after": [".gitattributes", "config.json", "keep.txt"], "exists": False}
 
 
 def test_revisions_and_unknown_paths(sandbox):
