@@ -1,0 +1,148 @@
+"""The git path for Hugging Face sources: a shallow clone with LFS smudging off, then one
+`git lfs pull --include` per file this job needs, so only the job's large files are fetched.
+
+The token never appears in a URL or argv: it travels as an `http.extraHeader` set through
+`GIT_CONFIG_*` environment variables (git-lfs reads the same config), and everything git prints is
+scrubbed before it is logged or put into an error.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+from .job import Endpoint
+from .manifest import Entry
+
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
+GIT_TIMEOUT_S = 3600
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message is already scrubbed of secrets."""
+
+
+class GitSource:
+    def __init__(self, url: str, ep: Endpoint, token: str | None, workdir: Path, scrub):
+        self.url = url
+        self.ep = ep
+        self.token = token
+        self.dir = workdir / "git-checkout"
+        self.scrub = scrub
+        self._lock = threading.Lock()
+        self._ready = False
+        self.sha: str | None = None
+
+    def _env(self) -> dict:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("GIT_CONFIG_") and k not in ("HF_TOKEN", "MODELSCOPE_API_TOKEN")
+        }
+        env.update(GIT_TERMINAL_PROMPT="0", GIT_LFS_SKIP_SMUDGE="1", GIT_ASKPASS="/bin/false")
+        config = [("credential.helper", ""), ("lfs.locksverify", "false")]
+        if self.token:
+            basic = base64.b64encode(f"hf_user:{self.token}".encode()).decode()
+            config.append(("http.extraHeader", f"Authorization: Basic {basic}"))
+        env["GIT_CONFIG_COUNT"] = str(len(config))
+        for i, (key, value) in enumerate(config):
+            env[f"GIT_CONFIG_KEY_{i}"] = key
+            env[f"GIT_CONFIG_VALUE_{i}"] = value
+        return env
+
+    def _git(self, *args: str, cwd: Path | None = None) -> str:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd or self.dir,
+            env=self._env(),
+            capture_output=True,
+            timeout=GIT_TIMEOUT_S,
+        )
+        out = proc.stdout.decode(errors="replace")
+        if proc.returncode != 0:
+            err = self.scrub(proc.stderr.decode(errors="replace").strip())[-800:]
+            raise GitError(f"git {args[0]} failed for {self.ep} (exit {proc.returncode}): {err}")
+        return out
+
+    def prepare(self) -> None:
+        """Shallow-fetches the revision (pointer files only); idempotent and thread-safe."""
+        with self._lock:
+            if self._ready:
+                return
+            if self.dir.exists():
+                shutil.rmtree(self.dir)
+            self.dir.mkdir(parents=True)
+            self._git("init", "-q")
+            self._git("remote", "add", "origin", self.url)
+            self._git("fetch", "-q", "--depth", "1", "origin", self.ep.revision)
+            self._git("checkout", "-q", "FETCH_HEAD")
+            self.sha = self._git("rev-parse", "HEAD").strip()
+            self._ready = True
+
+    def list_files(self) -> list[Entry]:
+        self.prepare()
+        out = []
+        listing = self._git("ls-tree", "-r", "-l", "-z", "--full-tree", "HEAD")
+        for record in listing.split("\0"):
+            if not record:
+                continue
+            meta, path = record.split("\t", 1)
+            _mode, kind, oid, size = meta.split()
+            if kind != "blob":
+                continue
+            entry = Entry(path, int(size), None, oid)
+            if int(size) < 1024:
+                pointer = self._pointer(self.dir / path)
+                if pointer:
+                    entry = Entry(path, pointer[1], pointer[0], None)
+            out.append(entry)
+        return out
+
+    @staticmethod
+    def _pointer(path: Path) -> tuple[str, int] | None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        if not data.startswith(LFS_POINTER_PREFIX):
+            return None
+        fields = dict(
+            line.split(" ", 1) for line in data.decode(errors="replace").splitlines() if " " in line
+        )
+        oid = fields.get("oid", "")
+        if not oid.startswith("sha256:") or not fields.get("size", "").isdigit():
+            return None
+        return oid.split(":", 1)[1], int(fields["size"])
+
+    def fetch(self, path: str, dest: Path) -> Path:
+        """Materialises one file of the checkout at `dest` (LFS content pulled on demand)."""
+        self.prepare()
+        src = self.dir / path
+        with self._lock:
+            if not src.exists():  # moved out by an earlier attempt: restore its pointer
+                self._git("checkout", "-q", "HEAD", "--", path)
+            pointer = self._pointer(src)
+            if pointer:
+                self._git("lfs", "pull", "--include", _lfs_pattern(path), "--exclude", "")
+                if self._pointer(src):
+                    raise GitError(f"git lfs pull did not materialise {path} for {self.ep}")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dest)
+            if pointer:
+                # The LFS object store holds a second copy; drop it so that twice the file size
+                # (reserved by the caller) bounds this fetch's disk use.
+                obj = self.dir / ".git" / "lfs" / "objects" / pointer[0][:2] / pointer[0][2:4]
+                (obj / pointer[0]).unlink(missing_ok=True)
+        return dest
+
+
+def _lfs_pattern(path: str) -> str:
+    # git-lfs include patterns are gitignore-style; escape the glob characters of a literal path.
+    out = []
+    for ch in path:
+        out.append("\\" + ch if ch in "*?[]!\\" else ch)
+    return "/" + "".join(out) if "/" not in path else "".join(out)

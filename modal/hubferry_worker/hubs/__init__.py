@@ -1,0 +1,45 @@
+"""Hub adapters: one per platform, same shape, each a thin layer over that platform's official SDK.
+
+An adapter lists, downloads and creates repos, uploads one staged file ahead of a commit
+(`stage_upload`), and lands batched commits. Everything above this package is platform-neutral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..job import Credentials, Endpoint
+
+
+@dataclass
+class RepoState:
+    exists: bool
+    private: bool = False
+    gated: bool = False
+    sha: str | None = None
+
+
+@dataclass
+class PendingOp:
+    """A file uploaded ahead of its commit: the SDK operation, and the staged bytes that must
+    stay on disk until the commit lands."""
+
+    path: str
+    size: int
+    op: Any
+    held_bytes: int  # staged bytes that must stay on disk until the commit lands
+    local_path: Any = None
+
+
+def make_hub(platform: str, creds: Credentials):
+    if platform == "hf":
+        from .hf import HfHub
+
+        return HfHub(creds)
+    from .ms import MsHub
+
+    return MsHub(creds)
+
+
+__all__ = ["Endpoint", "PendingOp", "RepoState", "make_hub"]

@@ -1,0 +1,106 @@
+"""Hugging Face Hub adapter over `huggingface_hub` (pinned 2.4.0): HfApi for metadata, listing,
+preupload and commits; `hf_hub_download` per file.
+
+Blobs go up with `preupload_lfs_files` as each file arrives; the commit that references them comes
+later, in batches. Regular (non-LFS) files are committed inline, so their staged copy stays on disk
+until that commit lands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, hf_hub_download
+from huggingface_hub.errors import (
+    GatedRepoError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.hf_api import RepoFile
+
+from ..job import Credentials, Endpoint
+from ..manifest import Entry
+from . import PendingOp, RepoState
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+
+
+class HfHub:
+    platform = "hf"
+
+    def __init__(self, creds: Credentials):
+        self.endpoint = creds.hf_endpoint or DEFAULT_ENDPOINT
+        self.token = creds.hf_token
+        self.api = HfApi(endpoint=self.endpoint, token=self.token)
+
+    def web_url(self, ep: Endpoint) -> str:
+        prefix = {"model": "", "dataset": "datasets/", "space": "spaces/"}[ep.repo_type]
+        return f"{self.endpoint}/{prefix}{ep.repo_id}"
+
+    def git_url(self, ep: Endpoint) -> str:
+        return self.web_url(ep)
+
+    def state(self, ep: Endpoint, revision: str | None = None) -> RepoState:
+        try:
+            info = self.api.repo_info(ep.repo_id, repo_type=ep.repo_type, revision=revision)
+        except GatedRepoError:
+            raise
+        except RevisionNotFoundError:
+            raise
+        except RepositoryNotFoundError:
+            return RepoState(exists=False)
+        return RepoState(
+            exists=True,
+            private=bool(getattr(info, "private", False)),
+            gated=bool(getattr(info, "gated", False)),
+            sha=getattr(info, "sha", None),
+        )
+
+    def list_files(self, ep: Endpoint, revision: str) -> list[Entry]:
+        out = []
+        for item in self.api.list_repo_tree(
+            ep.repo_id, repo_type=ep.repo_type, revision=revision, recursive=True
+        ):
+            if not isinstance(item, RepoFile):
+                continue
+            lfs = item.lfs
+            sha = getattr(lfs, "sha256", None) if lfs is not None else None
+            out.append(Entry(item.path, int(item.size), sha and sha.lower(), item.blob_id))
+        return out
+
+    def download(self, ep: Endpoint, revision: str, path: str, root: Path, force: bool) -> Path:
+        local = hf_hub_download(
+            ep.repo_id,
+            path,
+            repo_type=ep.repo_type,
+            revision=revision,
+            local_dir=root,
+            endpoint=self.endpoint,
+            token=self.token,
+            force_download=force,
+        )
+        return Path(local)
+
+    def ensure_repo(self, ep: Endpoint, private: bool) -> None:
+        self.api.create_repo(ep.repo_id, repo_type=ep.repo_type, private=private, exist_ok=True)
+
+    def stage_upload(self, ep: Endpoint, local: Path, entry: Entry) -> PendingOp:
+        op = CommitOperationAdd(path_in_repo=entry.path, path_or_fileobj=str(local))
+        self.api.preupload_lfs_files(
+            ep.repo_id, additions=[op], repo_type=ep.repo_type, revision=ep.revision
+        )
+        held = 0 if op._upload_mode == "lfs" else entry.size
+        return PendingOp(entry.path, entry.size, op, held, local)
+
+    def delete_op(self, path: str):
+        return CommitOperationDelete(path_in_repo=path)
+
+    def commit(self, ep: Endpoint, ops: list, message: str) -> str | None:
+        info = self.api.create_commit(
+            ep.repo_id,
+            operations=ops,
+            commit_message=message,
+            repo_type=ep.repo_type,
+            revision=ep.revision,
+        )
+        return getattr(info, "oid", None)

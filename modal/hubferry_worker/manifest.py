@@ -1,0 +1,66 @@
+"""File manifests: what a repo holds (path, size, sha256, git blob id), the include/exclude and
+platform-file rules, content hashing, and the one comparison rule used for skipping and verifying.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+# Files each platform generates for itself (LFS tracking rules differ between hubs): never copied,
+# never counted as missing or extra when verifying.
+PLATFORM_FILES = frozenset({".gitattributes"})
+HASH_CHUNK = 8 * 1024 * 1024
+
+
+@dataclass
+class Entry:
+    """A file as one side knows it. Hashes are lowercase hex or None when that side does not say."""
+
+    path: str
+    size: int
+    sha256: str | None = None
+    git_oid: str | None = None
+
+
+def is_platform_file(path: str) -> bool:
+    return path in PLATFORM_FILES
+
+
+def selected(path: str, include: list[str], exclude: list[str]) -> bool:
+    """fnmatch globs on the repo path: include empty = everything; exclude wins."""
+    if include and not any(fnmatch.fnmatchcase(path, g) for g in include):
+        return False
+    return not any(fnmatch.fnmatchcase(path, g) for g in exclude)
+
+
+def git_blob_oid_of_bytes(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def hash_file(path: Path) -> tuple[int, str, str]:
+    """(size, sha256, git blob sha1) of a local file, in one read."""
+    size = path.stat().st_size
+    sha = hashlib.sha256()
+    git = hashlib.sha1(b"blob %d\0" % size)
+    with open(path, "rb") as f:
+        while chunk := f.read(HASH_CHUNK):
+            sha.update(chunk)
+            git.update(chunk)
+    return size, sha.hexdigest(), git.hexdigest()
+
+
+def same_content(a: Entry, b: Entry) -> bool | None:
+    """True/False when the two entries can be compared, None when no common hash is known.
+
+    Sizes must agree; then sha256 decides when both sides have it, else the git blob id.
+    """
+    if a.size != b.size:
+        return False
+    if a.sha256 and b.sha256:
+        return a.sha256 == b.sha256
+    if a.git_oid and b.git_oid:
+        return a.git_oid == b.git_oid
+    return None

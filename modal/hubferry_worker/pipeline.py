@@ -1,0 +1,296 @@
+"""The transfer pipeline: a download pool and an upload pool joined by the staging budget, and a
+committer that lands uploaded files in batches.
+
+download (pool) → hash check against the source manifest → [post-download skip] → upload (pool:
+blob goes up ahead of the commit, staged copy deleted) → committer (≤ commit_max_files per commit;
+also flushes after COMMIT_INTERVAL_S or when staging pressure needs held bytes back) → `file` done.
+
+Commit cadence trade-off: a commit per batch means a killed run keeps everything committed so far
+(the destination only knows committed files), at the price of more commits against hubs that
+rate-limit them; `commit_max_files` and COMMIT_INTERVAL_S set that balance.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .events import Emitter
+from .hubs import PendingOp
+from .manifest import Entry, hash_file, same_content
+from .retry import HashMismatch, Retrier, classify
+from .staging import Staging
+
+COMMIT_INTERVAL_S = 30.0
+
+
+@dataclass
+class Stats:
+    files_total: int = 0
+    bytes_total: int = 0
+    files_moved: int = 0
+    bytes_moved: int = 0
+    files_skipped: int = 0
+    bytes_skipped: int = 0
+    files_failed: int = 0
+    files_deleted: int = 0
+    bytes_downloaded: int = 0
+    bytes_uploaded: int = 0
+    failures: dict = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def bytes_done(self) -> int:
+        return (self.bytes_downloaded + self.bytes_uploaded) // 2 + self.bytes_skipped
+
+    def files_done(self) -> int:
+        return self.files_moved + self.files_skipped + self.files_failed
+
+
+class SwitchToGit(Exception):
+    """Raised by a download attempt when the api→git fallback has just been (or is) engaged."""
+
+
+@dataclass
+class Item:
+    """One file on its way: the source manifest entry, what the destination holds at that path,
+    and (after download) the local copy with the hashes of what will be uploaded."""
+
+    src: Entry
+    dest: Entry | None
+    local: Path | None = None
+    final: Entry | None = None
+    reserved: int = 0
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        emitter: Emitter,
+        retrier: Retrier,
+        staging: Staging,
+        stats: Stats,
+        download: Callable[[Entry, bool], tuple[Path, bool]],
+        reserve_factor: Callable[[], int],
+        transform: Callable[[Entry, Path], str | None],
+        stage_upload: Callable[[Path, Entry], PendingOp],
+        commit: Callable[[list, str], str | None],
+        delete_ops: list,
+        commit_message: Callable[[int], str],
+        download_workers: int,
+        upload_workers: int,
+        commit_max_files: int,
+    ):
+        self.emitter = emitter
+        self.retrier = retrier
+        self.staging = staging
+        self.stats = stats
+        self._download_fn = download
+        self._reserve_factor = reserve_factor
+        self._transform = transform
+        self._stage_upload = stage_upload
+        self._commit = commit
+        self._delete_ops = delete_ops
+        self._commit_message = commit_message
+        self.download_workers = download_workers
+        self.upload_workers = upload_workers
+        self.commit_max_files = commit_max_files
+        self.committed: list[Entry] = []  # final entries of files that landed (for verification)
+        self._commit_q: queue.Queue = queue.Queue()
+        self._batches = 0
+        self.fatal: BaseException | None = None
+
+    # -- public ------------------------------------------------------------------------------
+    def run(self, items: list[Item]) -> None:
+        committer = threading.Thread(target=self._committer, name="hubferry-committer", daemon=True)
+        committer.start()
+        with (
+            ThreadPoolExecutor(self.upload_workers, thread_name_prefix="hubferry-up") as up,
+            ThreadPoolExecutor(self.download_workers, thread_name_prefix="hubferry-down") as down,
+        ):
+            # Largest first: the long transfers start early and small files fill the gaps.
+            ordered = sorted(items, key=lambda it: -it.src.size)
+            futures = [down.submit(self._download_stage, it, up) for it in ordered]
+            for f in futures:
+                f.result()
+        self._commit_q.put(None)
+        committer.join()
+
+    # -- stages ------------------------------------------------------------------------------
+    def _fail(self, item: Item, exc: BaseException, stage: str) -> None:
+        reason = f"{stage} failed: {self.emitter.scrub(classify(exc).reason)}"
+        with self.stats.lock:
+            self.stats.files_failed += 1
+            self.stats.failures[item.src.path] = reason
+        self.emitter.emit(
+            "file",
+            path=item.src.path,
+            size=item.src.size,
+            sha256=item.src.sha256,
+            status="failed",
+            reason=reason,
+        )
+
+    def _drop_local(self, item: Item) -> None:
+        if item.local is not None:
+            item.local.unlink(missing_ok=True)
+            item.local = None
+        if item.reserved:
+            self.staging.release(item.reserved)
+            item.reserved = 0
+
+    def _download_stage(self, item: Item, up: ThreadPoolExecutor) -> None:
+        src = item.src
+        while True:
+            item.reserved = src.size * self._reserve_factor()
+            self.staging.reserve(item.reserved)
+            tries = [0]
+
+            def attempt(tries=tries) -> Path:
+                force = tries[0] > 0
+                tries[0] += 1
+                local, _ = self._download_fn(src, force)
+                size, sha, oid = hash_file(local)
+                problems = []
+                if size != src.size:
+                    problems.append(f"size {size} != {src.size}")
+                if src.sha256 and sha != src.sha256:
+                    problems.append("sha256 mismatch")
+                if src.git_oid and not src.sha256 and oid != src.git_oid:
+                    problems.append("git blob id mismatch")
+                if problems:
+                    local.unlink(missing_ok=True)
+                    raise HashMismatch(f"{src.path}: {', '.join(problems)}; fetching again")
+                item.local = local
+                item.final = Entry(src.path, size, sha, oid)
+                return local
+
+            try:
+                self.retrier.call("download", src.path, attempt)
+                break
+            except SwitchToGit:
+                self._drop_local(item)
+                continue
+            except Exception as exc:  # noqa: BLE001 - the file fails, the job goes on
+                self._drop_local(item)
+                self._fail(item, exc, "download")
+                return
+        with self.stats.lock:
+            self.stats.bytes_downloaded += src.size
+        try:
+            note = self._transform(item.final, item.local)
+            if note:
+                item.final = Entry(src.path, *hash_file(item.local))
+        except Exception as exc:  # noqa: BLE001
+            self._drop_local(item)
+            self._fail(item, exc, "rewrite")
+            return
+        if item.dest is not None and same_content(item.final, item.dest):
+            self._drop_local(item)
+            with self.stats.lock:
+                self.stats.files_skipped += 1
+                self.stats.bytes_skipped += src.size
+                self.stats.bytes_downloaded -= src.size
+            self.committed.append(item.final)
+            self.emitter.emit(
+                "file",
+                path=src.path,
+                size=item.final.size,
+                sha256=item.final.sha256,
+                status="skipped",
+                reason="same content at destination (checked after download)",
+            )
+            return
+        up.submit(self._upload_stage, item)
+
+    def _upload_stage(self, item: Item) -> None:
+        try:
+            pending = self.retrier.call(
+                "upload", item.src.path, lambda: self._stage_upload(item.local, item.final)
+            )
+        except Exception as exc:  # noqa: BLE001
+            self._drop_local(item)
+            self._fail(item, exc, "upload")
+            return
+        with self.stats.lock:
+            self.stats.bytes_uploaded += item.final.size
+        if pending.held_bytes == 0:
+            self._drop_local(item)
+        self._commit_q.put((item, pending))
+
+    # -- committer ---------------------------------------------------------------------------
+    def _committer(self) -> None:
+        batch: list[tuple[Item, PendingOp]] = []
+        oldest = 0.0
+        done = False
+        while not done:
+            try:
+                got = self._commit_q.get(timeout=0.2)
+            except queue.Empty:
+                got = False
+            if got is None:
+                done = True
+            elif got:
+                if not batch:
+                    oldest = time.monotonic()
+                batch.append(got)
+            held = sum(p.held_bytes for _, p in batch)
+            pressure = held > 0 and self.staging.waiting > 0
+            aged = batch and time.monotonic() - oldest >= COMMIT_INTERVAL_S
+            if len(batch) >= self.commit_max_files or pressure or aged:
+                self._flush(batch[: self.commit_max_files], [])
+                batch = batch[self.commit_max_files :]
+                oldest = time.monotonic()
+        # Final commit(s): only now is every blob of the job uploaded.
+        work = [(item_op, None) for item_op in batch] + [(None, d) for d in self._delete_ops]
+        for i in range(0, len(work), self.commit_max_files):
+            part = work[i : i + self.commit_max_files]
+            self._flush([a for a, _ in part if a], [d for _, d in part if d])
+
+    def _flush(self, batch: list[tuple[Item, PendingOp]], deletes: list) -> None:
+        if not batch and not deletes:
+            return
+        self._batches += 1
+        message = self._commit_message(self._batches)
+        ops = [p.op for _, p in batch] + [op for _entry, op in deletes]
+        try:
+            oid = self.retrier.call("commit", None, lambda: self._commit(ops, message))
+        except Exception as exc:  # noqa: BLE001
+            for item, _ in batch:
+                self._drop_local(item)
+                self._fail(item, exc, "commit")
+            for entry, _op in deletes:
+                self.emitter.log(f"delete of {entry.path} failed: {classify(exc).reason}")
+            if deletes:
+                self.fatal = exc
+            return
+        self.emitter.emit("commit", files=len(ops), oid=oid, message=message)
+        for item, _ in batch:
+            self._drop_local(item)
+            with self.stats.lock:
+                self.stats.files_moved += 1
+                self.stats.bytes_moved += item.final.size
+            self.committed.append(item.final)
+            self.emitter.emit(
+                "file",
+                path=item.src.path,
+                size=item.final.size,
+                sha256=item.final.sha256,
+                status="done",
+            )
+        for entry, _op in deletes:
+            with self.stats.lock:
+                self.stats.files_deleted += 1
+            self.emitter.emit(
+                "file",
+                path=entry.path,
+                size=entry.size,
+                sha256=entry.sha256,
+                status="deleted",
+                reason="absent at the source (delete: true)",
+            )

@@ -1,0 +1,208 @@
+"""Retries around hub calls, and `retry` events for every retry — ours and the SDKs' own.
+
+`Retrier.call` retries 429/5xx/connection errors with exponential backoff, honouring `Retry-After`.
+The official clients also retry inside a call (huggingface_hub's http_backoff and resumable
+http_get, modelscope_hub's download loop); they only say so in log records. `SdkRetryObserver`
+turns those records into `retry` events, attributed to the file the calling thread works on
+(`Retrier.context`), so every wait the run spends shows up in the event stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from .events import Emitter
+
+T = TypeVar("T")
+MAX_ATTEMPTS = 6
+BACKOFF_BASE_S = 1.0
+BACKOFF_MAX_S = 30.0
+RETRY_AFTER_MAX_S = 300.0
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+_local = threading.local()
+
+
+@dataclass
+class Failure:
+    """What a caught exception means for retrying."""
+
+    retryable: bool
+    status: int | None
+    retry_after: float | None
+    reason: str
+
+
+class HashMismatch(Exception):
+    """A downloaded file did not match the source manifest (size or sha256)."""
+
+
+def _status_and_headers(exc: BaseException) -> tuple[int | None, Any]:
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None) if response is not None else None
+    if status is None:
+        status = getattr(exc, "status_code", None)
+    headers = getattr(response, "headers", None) if response is not None else None
+    return status, headers
+
+
+def _parse_retry_after(value: Any) -> float | None:
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def classify(exc: BaseException) -> Failure:
+    """Decides whether an exception from either SDK (or git) is worth another attempt."""
+    if isinstance(exc, HashMismatch):
+        return Failure(True, None, None, str(exc))
+    status, headers = _status_and_headers(exc)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is None and headers is not None:
+        retry_after = _parse_retry_after(headers.get("Retry-After"))
+    if status is not None:
+        reason = f"HTTP {status}"
+        if retry_after is not None:
+            reason += f" (Retry-After: {retry_after:g})"
+        return Failure(status in RETRYABLE_STATUS, status, retry_after, reason)
+    name = type(exc).__name__
+    transient = (
+        isinstance(exc, (ConnectionError, TimeoutError))
+        or getattr(exc, "retryable", False) is True
+        or any(k in name for k in ("Connect", "Timeout", "RemoteProtocol", "ReadError", "Network"))
+    )
+    return Failure(transient, None, retry_after, f"{name}: {exc}"[:300])
+
+
+class Retrier:
+    """Runs hub calls with retries and reports each retry as an event."""
+
+    def __init__(self, emitter: Emitter, max_attempts: int = MAX_ATTEMPTS):
+        self.emitter = emitter
+        self.max_attempts = max_attempts
+        self.sleep = time.sleep
+
+    @staticmethod
+    @contextlib.contextmanager
+    def context(op: str, path: str | None) -> Iterator[None]:
+        """Names the operation the current thread performs, for SDK-internal retry events."""
+        previous = getattr(_local, "ctx", None)
+        _local.ctx = (op, path)
+        try:
+            yield
+        finally:
+            _local.ctx = previous
+
+    def wait_for(self, attempt: int, failure: Failure) -> float:
+        if failure.retry_after is not None:
+            return min(failure.retry_after, RETRY_AFTER_MAX_S)
+        return min(BACKOFF_BASE_S * 2 ** (attempt - 1), BACKOFF_MAX_S)
+
+    def call(
+        self,
+        op: str,
+        path: str | None,
+        fn: Callable[[], T],
+        on_retry: Callable[[BaseException], None] | None = None,
+    ) -> T:
+        """Calls fn until it succeeds, a non-retryable error occurs, or attempts run out."""
+        attempt = 0
+        while True:
+            try:
+                with self.context(op, path):
+                    return fn()
+            except Exception as exc:  # noqa: BLE001 - classified below, re-raised when final
+                failure = classify(exc)
+                attempt += 1
+                if not failure.retryable or attempt >= self.max_attempts:
+                    raise
+                wait = self.wait_for(attempt, failure)
+                self.emitter.emit(
+                    "retry",
+                    op=op,
+                    path=path,
+                    attempt=attempt,
+                    wait_s=round(wait, 3),
+                    reason=failure.reason,
+                    status=failure.status,
+                )
+                if on_retry is not None:
+                    on_retry(exc)
+                self.sleep(wait)
+
+
+# Messages of huggingface_hub/utils/_http.py, file_download.py and modelscope_hub/_download.py.
+_HF_HTTP_ERROR = re.compile(r"HTTP Error (\d{3}) thrown while requesting (\w+)")
+_HF_WAIT = re.compile(r"(?:Waiting|Retrying in) ([\d.]+)s")
+_HF_RESUME = re.compile(r"Error while downloading from .*Trying to resume download", re.S)
+_MS_RETRY = re.compile(r"Download (?:failed|recovery) for (.+) \((\w+)\), retrying in ([\d.]+)s")
+
+
+class SdkRetryObserver(logging.Handler):
+    """Logging handler on the SDK loggers that re-emits their internal retries as `retry` events."""
+
+    def __init__(self, emitter: Emitter):
+        super().__init__(level=logging.WARNING)
+        self.emitter = emitter
+        self._pending_status = threading.local()
+        self._attempts: dict[tuple, int] = {}
+        self._lock = threading.Lock()
+
+    def _next_attempt(self, key: tuple) -> int:
+        with self._lock:
+            self._attempts[key] = self._attempts.get(key, 0) + 1
+            return self._attempts[key]
+
+    def emit(self, record: logging.LogRecord) -> None:  # noqa: D401 - logging API
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record must never break a transfer
+            return
+        op, path = getattr(_local, "ctx", None) or ("request", None)
+        if m := _HF_HTTP_ERROR.search(message):
+            self._pending_status.value = int(m.group(1))
+            return
+        if m := _HF_WAIT.search(message):
+            status = getattr(self._pending_status, "value", None)
+            self._pending_status.value = None
+            reason = f"HTTP {status}" if status else "transient error"
+            if "Rate limited" in message:
+                reason += " (rate limited; honouring Retry-After)"
+            self._report(op, path, float(m.group(1)), reason + " [inside the SDK]", status)
+        elif _HF_RESUME.search(message):
+            reason = "connection dropped; resuming with Range [inside the SDK]"
+            self._report(op, path, 0.0, reason, None)
+        elif m := _MS_RETRY.search(message):
+            reason = f"{m.group(2)} [inside the SDK]"
+            self._report(op, path or m.group(1), float(m.group(3)), reason, None)
+
+    def _report(self, op: str, path: str | None, wait: float, reason: str, status: int | None):
+        attempt = self._next_attempt((op, path))
+        self.emitter.emit(
+            "retry", op=op, path=path, attempt=attempt, wait_s=wait, reason=reason, status=status
+        )
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        loggers = [logging.getLogger("huggingface_hub"), logging.getLogger("modelscope_hub")]
+        saved = [(lg, lg.level) for lg in loggers]
+        for lg in loggers:
+            lg.addHandler(self)
+            if lg.getEffectiveLevel() > logging.WARNING:
+                lg.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for lg, level in saved:
+                lg.removeHandler(self)
+                lg.setLevel(level)

@@ -1,0 +1,74 @@
+"""The staging area: a byte budget on local disk shared by the download and upload pools.
+
+A download reserves its file's size before it starts and the reservation is released when the
+staged copy is deleted, so reserved bytes bound what the job keeps on disk. `peak_reserved` records
+the high-water mark; `DiskSampler` independently measures the staging directory while the job runs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+
+class Staging:
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.reserved = 0
+        self.peak_reserved = 0
+        self.waiting = 0
+        self.oversized = False
+        self._cond = threading.Condition()
+
+    def reserve(self, n: int) -> None:
+        """Blocks until n bytes fit in the budget. A file larger than the whole budget is let
+        in alone (the area must be empty) so any file can move; `oversized` records it."""
+        with self._cond:
+            self.waiting += 1
+            try:
+                while self.reserved > 0 and self.reserved + n > self.budget:
+                    self._cond.wait()
+            finally:
+                self.waiting -= 1
+            if n > self.budget:
+                self.oversized = True
+            self.reserved += n
+            self.peak_reserved = max(self.peak_reserved, self.reserved)
+
+    def release(self, n: int) -> None:
+        with self._cond:
+            self.reserved -= n
+            self._cond.notify_all()
+
+
+def tree_bytes(root: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+            except OSError:
+                pass
+    return total
+
+
+class DiskSampler(threading.Thread):
+    """Samples the allocated bytes under the staging directories every `interval_s`."""
+
+    def __init__(self, roots: list[Path], interval_s: float = 0.1):
+        super().__init__(daemon=True, name="hubferry-disk-sampler")
+        self.roots = roots
+        self.interval_s = interval_s
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, sum(tree_bytes(r) for r in self.roots if r.exists()))
+            self._stop.wait(self.interval_s)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self.join(timeout=5)
+        return self.peak
