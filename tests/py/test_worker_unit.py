@@ -1,0 +1,198 @@
+"""Worker pieces that need no hub: job-file validation, license mapping, content comparison,
+the staging budget, and the `retry` events read from the SDKs' own retry log records."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "modal"))
+
+from hubferry_worker import events, job, license, manifest, retry, staging  # noqa: E402
+
+BASE_JOB = {
+    "hubferry_job": 1,
+    "job": "r0",
+    "source": {"platform": "hf", "repo_id": "a/b", "repo_type": "model", "revision": "main"},
+    "dest": {"platform": "ms", "repo_id": "a/b", "repo_type": "model", "revision": None},
+    "files": None,
+}
+
+
+def test_job_defaults_and_revision_mapping():
+    j = job.parse_job(BASE_JOB)
+    assert j.dest.revision == "master" and j.source.revision == "main"
+    assert j.method == "auto" and j.options.commit_max_files == 200 and j.options.verify
+    assert (j.chunk_index, j.chunk_count) == (0, 1)
+
+
+@pytest.mark.parametrize(
+    "patch, words",
+    [
+        ({"hubferry_job": 2}, "unsupported hubferry_job"),
+        ({"token": "x"}, "unknown field"),
+        ({"method": "rsync"}, "method"),
+        ({"chunk": {"index": 3, "count": 2}}, "chunk index"),
+        ({"options": {"download_workers": 0}}, "download_workers"),
+        ({"options": {"verify": "yes"}}, "options.verify"),
+        ({"files": [{"path": "a", "size": True}]}, "size"),
+        ({"source": {"platform": "gh", "repo_id": "a/b"}}, "platform"),
+        ({"dest": {"platform": "ms", "repo_id": "nons"}}, "namespace/name"),
+    ],
+)
+def test_invalid_jobs_are_rejected_with_the_field_named(patch, words):
+    with pytest.raises(job.JobError, match=words):
+        job.parse_job({**BASE_JOB, **patch})
+
+
+def test_job_file_cli_exit_code_2_on_bad_file(tmp_path):
+    import subprocess
+
+    bad = tmp_path / "job.json"
+    bad.write_text(json.dumps({**BASE_JOB, "hubferry_job": 9}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "hubferry_worker", "--job-file", str(bad)],
+        env={"PYTHONPATH": str(ROOT / "modal"), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "hubferry_job" in proc.stderr and proc.stdout == ""
+
+
+def test_credentials_come_from_the_environment_only():
+    c = job.Credentials.from_env({"MODELSCOPE_TOKEN": "ms-seed", "HF_TOKEN": "hf_x"})
+    assert c.ms_token == "ms-seed" and c.hf_token == "hf_x"
+    c = job.Credentials.from_env({"MODELSCOPE_API_TOKEN": "a", "MODELSCOPE_TOKEN": "b"})
+    assert c.ms_token == "a"
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ("Apache License 2.0", "license: apache-2.0"),
+        ("apache-2.0", None),
+        ("MIT", "license: mit"),
+        ("GPL-3.0", "license: gpl-3.0"),
+        ("CC BY-NC 4.0", "license: cc-by-nc-4.0"),
+        (
+            "Tongyi Qianwen LICENSE AGREEMENT",
+            "license: other\nlicense_name: tongyi-qianwen-agreement",
+        ),
+    ],
+)
+def test_readme_license_is_made_valid_for_hf(given, expected):
+    text = f"---\nlanguage: zh\nlicense: {given}\ntags:\n- x\n---\n# Title\nlicense: untouched\n"
+    new, note = license.fix_readme(text)
+    if expected is None:
+        assert new == text and note is None
+        return
+    assert note
+    assert f"---\nlanguage: zh\n{expected}\ntags:\n- x\n---\n# Title\nlicense: untouched\n" == new
+
+
+def test_readme_without_front_matter_is_untouched():
+    assert license.fix_readme("# no front matter\nlicense: Apache License\n")[1] is None
+
+
+def test_same_content_prefers_sha256_then_git_oid():
+    a = manifest.Entry("x", 3, "aa", None)
+    assert manifest.same_content(a, manifest.Entry("x", 3, "aa", "g")) is True
+    assert manifest.same_content(a, manifest.Entry("x", 4, "aa", None)) is False
+    assert manifest.same_content(a, manifest.Entry("x", 3, None, "g")) is None
+    assert manifest.same_content(
+        manifest.Entry("x", 3, None, "g"), manifest.Entry("x", 3, "z", "g")
+    )
+
+
+def test_hash_file_matches_git(tmp_path):
+    p = tmp_path / "f"
+    p.write_bytes(b"hello\n")
+    size, sha, oid = manifest.hash_file(p)
+    assert size == 6 and oid == "ce013625030ba8dba906f756967f9e9ca394464a"
+    assert sha == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+
+
+def test_include_exclude_and_platform_files():
+    assert manifest.selected("a/b.bin", ["*.bin"], []) and not manifest.selected(
+        "a.txt", ["*.bin"], []
+    )
+    assert not manifest.selected("x/y.bin", [], ["x/*"])
+    assert manifest.is_platform_file(".gitattributes") and not manifest.is_platform_file(
+        "a/.gitattributes"
+    )
+
+
+def test_staging_never_exceeds_budget_under_contention():
+    area = staging.Staging(100)
+    inside = []
+    lock = threading.Lock()
+
+    def worker(n):
+        area.reserve(n)
+        with lock:
+            inside.append(area.reserved)
+        area.release(n)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (60, 50, 40, 30, 20, 10) * 5]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert max(inside) <= 100 and area.peak_reserved <= 100 and area.reserved == 0
+    area.reserve(150)  # larger than the whole budget: admitted alone
+    assert area.oversized and area.peak_reserved == 150
+
+
+def test_sdk_retry_log_records_become_retry_events():
+    out = io.StringIO()
+    em = events.Emitter("j", stream=out)
+    observer = retry.SdkRetryObserver(em)
+    hf_log = logging.getLogger("huggingface_hub.utils._http")
+    ms_log = logging.getLogger("modelscope_hub.download")
+    with observer.installed(), retry.Retrier.context("download", "w.bin"):
+        hf_log.warning("HTTP Error 429 thrown while requesting GET http://x/resolve/main/w.bin")
+        hf_log.warning("Rate limited. Waiting 3.0s before retry [Retry 1/5].")
+        ms_log.warning("Download failed for %s (%s), retrying in %ss", "w.bin", "NetworkError", 2)
+    got = [events.parse_line(x) for x in out.getvalue().splitlines()]
+    assert [(e["status"], e["wait_s"], e["path"]) for e in got] == [
+        (429, 3.0, "w.bin"),
+        (None, 2.0, "w.bin"),
+    ]
+    assert got[1]["attempt"] == 2
+
+
+def test_retrier_honours_retry_after_and_gives_up():
+    out = io.StringIO()
+    r = retry.Retrier(events.Emitter("j", stream=out), max_attempts=3)
+    slept = []
+    r.sleep = slept.append
+
+    class Resp:
+        status_code = 429
+        headers = {"Retry-After": "7"}
+
+    class Err(Exception):
+        response = Resp()
+
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise Err("slow down")
+        return "ok"
+
+    assert r.call("download", "f", flaky) == "ok"
+    assert slept == [7.0, 7.0]
+    evs = [events.parse_line(x) for x in out.getvalue().splitlines()]
+    assert [(e["status"], e["wait_s"], e["attempt"]) for e in evs] == [(429, 7.0, 1), (429, 7.0, 2)]
+    with pytest.raises(ValueError):
+        r.call("download", "f", lambda: (_ for _ in ()).throw(ValueError("not transient")))
