@@ -280,6 +280,7 @@ class _Listings:
         self.lock = threading.Lock()
         # blob oid -> (size, sha256, lfs) for blobs whose content we already hashed.
         self.blobs: dict[str, tuple[int, str, dict | None]] = {}
+        self.trees: dict[str, dict[str, str]] = {}
 
     def get(self, commit: str) -> dict[str, FileEntry] | None:
         with self.lock:
@@ -521,6 +522,27 @@ class Repo:
                 known[oid] = (size, digest.hexdigest(), None)
         writer.join()
         proc.wait()
+
+    def tree_oids(self, rev: str | None) -> dict[str, str]:
+        """{directory path: git tree oid} at rev (root excluded); cached per commit."""
+        commit = self._require(rev)
+        with self.store.listings.lock:
+            cached = self.store.listings.trees.get(commit)
+        if cached is not None:
+            return cached
+        out = _git(self.gitdir, "ls-tree", "-r", "-t", "-z", "--full-tree", commit)
+        trees = {}
+        for item in out.split(b"\0"):
+            if item:
+                head, path = item.split(b"\t", 1)
+                _, kind, oid = head.decode().split()
+                if kind == "tree":
+                    trees[path.decode("utf-8", "surrogateescape")] = oid
+        with self.store.listings.lock:
+            self.store.listings.trees[commit] = trees
+            while len(self.store.listings.trees) > 256:
+                self.store.listings.trees.pop(next(iter(self.store.listings.trees)))
+        return trees
 
     def log(self, rev: str | None, limit: int = 1000) -> list[dict]:
         """[{id, title, message, author, date}] newest first."""

@@ -1,0 +1,593 @@
+"""Hugging Face Hub side of the sandbox: routing, auth and the repo API.
+
+Speaks what `huggingface_hub` 2.4.0 uses with `HF_HUB_DISABLE_XET=1` (see
+notes/huggingface-hub-protocol.md): whoami-v2, repo info (models/datasets/spaces, revisions,
+`blobs=true`), tree listing and paths-info with Link pagination, refs/commits/branches/tags,
+create/delete/settings, auth-check, listing by author, validate-yaml. Uploads and downloads
+(preupload, commit, LFS batch and objects, resolve) are in hf_transfer.py; git smart HTTP in
+githttp.py.
+
+Error answers always carry `X-Error-Code` and `X-Error-Message`, because over plain http the
+client only recognises repo errors by that header. Visibility follows the Hub: an unknown or
+private repo answers RepoNotFound (401 without a token, 404 with one), so private repos are
+indistinguishable from missing ones; an invalid token is 401 "Invalid credentials in
+Authorization header" everywhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import json
+import threading
+from urllib.parse import parse_qs, unquote, urlencode
+
+import yaml
+
+from . import githttp, hf_transfer
+from .httpbase import BaseHandler, HttpError, HubContext
+from .store import InvalidName, RepoExists, RevisionNotFound
+
+PLATFORM = "hf"
+TYPE_SEGMENTS = {"models": "model", "datasets": "dataset", "spaces": "space"}
+URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
+INVALID_TOKEN = "Invalid credentials in Authorization header"
+
+
+class HfHandler(BaseHandler):
+    """Routes one request; see the module docstring for what is served."""
+
+    # -- identity --------------------------------------------------------------------------------
+    def token(self) -> str | None:
+        token = self.bearer_token()
+        if token:
+            return token
+        auth = self.headers.get("Authorization") or ""
+        if auth.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(auth[6:].strip()).decode()
+            except ValueError:
+                return None
+            return decoded.partition(":")[2] or None
+        return None
+
+    def user(self, required: bool = False) -> str | None:
+        """The caller, None when anonymous; a token that matches nobody is always refused."""
+        token = self.token()
+        user = self.ctx.store.user_for_token(PLATFORM, token) if token else None
+        if token and not user:
+            raise HttpError(
+                401,
+                INVALID_TOKEN,
+                "Unauthorized",
+                headers={"WWW-Authenticate": 'Basic realm="Hugging Face"'},
+            )
+        if required and not user:
+            raise HttpError(
+                401,
+                "You must be authenticated to do this. hint: pass a token (HF_TOKEN).",
+                "Unauthorized",
+            )
+        return user
+
+    # -- repo access -----------------------------------------------------------------------------
+    def repo_for(
+        self,
+        repo_type: str,
+        repo_id: str,
+        user: str | None,
+        write: bool = False,
+        gated: bool = False,
+    ):
+        """The repo if `user` may see it (and write to it / pass its gate), else the Hub's error."""
+        store = self.ctx.store
+        repo = store.get_repo(PLATFORM, repo_type, repo_id)
+        if repo is None or not store.can_read(PLATFORM, user, repo):
+            raise HttpError(
+                401 if user is None else 404,
+                f"Repository Not Found for url: {self.ctx.endpoint}{self.raw_path}. "
+                "hint: check the repo id and type, and that your token can see it.",
+                "RepoNotFound",
+            )
+        if write and not store.can_write(PLATFORM, user, repo.namespace):
+            raise HttpError(
+                403,
+                f"You don't have the rights to write to {repo_type} {repo_id}. "
+                f"hint: write to your own namespace or an organization you belong to.",
+                "Forbidden",
+            )
+        if gated and not store.has_gated_access(PLATFORM, user, repo):
+            raise HttpError(
+                401 if user is None else 403,
+                f"Access to {repo_type} {repo_id} is restricted. You must have access to it "
+                "and be authenticated to access it. hint: request access on the repo page.",
+                "GatedRepo",
+            )
+        return repo
+
+    def commit_or_404(self, repo, rev: str) -> str:
+        sha = repo.resolve(rev)
+        if sha is None:
+            raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+        return sha
+
+    # -- dispatch --------------------------------------------------------------------------------
+    def dispatch(self, method: str) -> None:
+        segs = [unquote(s) for s in self.raw_path.split("/")[1:]]
+        if segs and segs[-1] == "" and len(segs) > 1:
+            segs = segs[:-1]
+        if segs[:1] == ["api"]:
+            return self.api(method, segs[1:])
+        # Repo URLs: [datasets|spaces/]ns/name[.git]/...
+        repo_type = "model"
+        if segs and segs[0] in ("datasets", "spaces") and len(segs) >= 3:
+            repo_type = TYPE_SEGMENTS[segs[0]]
+            segs = segs[1:]
+        if len(segs) < 2:
+            raise HttpError(404, f"no route for {self.url_path}", "NotFound")
+        ns, name, rest = segs[0], segs[1], segs[2:]
+        is_git = name.endswith(".git")
+        name = name[:-4] if is_git else name
+        repo_id = f"{ns}/{name}"
+        if rest[:1] == ["resolve"] and len(rest) >= 3 and method in ("GET", "HEAD"):
+            self.route = "resolve"
+            return hf_transfer.resolve(self, repo_type, repo_id, rest[1], "/".join(rest[2:]))
+        if rest == ["info", "lfs", "objects", "batch"] and method == "POST":
+            self.route = "lfs-batch"
+            return hf_transfer.lfs_batch(self, repo_type, repo_id)
+        if rest[:2] in (["info", "refs"], ["git-upload-pack"], ["git-receive-pack"]):
+            self.route = "git"
+            return self.git(repo_type, repo_id, "/".join(rest))
+        raise HttpError(404, f"no route for {method} {self.url_path}", "NotFound")
+
+    def git(self, repo_type: str, repo_id: str, rest: str) -> None:
+        user = self.user()
+        try:
+            repo = self.repo_for(repo_type, repo_id, user, gated=True)
+        except HttpError as err:
+            if user is None and err.status in (401, 404):
+                # Ask git for the credentials in its URL (it sends none until challenged).
+                challenge = {"WWW-Authenticate": 'Basic realm="Hugging Face"'}
+                raise HttpError(
+                    401, "Authentication required", "RepoNotFound", headers=challenge
+                ) from None
+            raise
+        githttp.serve(self, repo.gitdir, rest, user)
+
+    def api(self, method: str, segs: list[str]) -> None:
+        head = segs[0] if segs else ""
+        if segs == ["whoami-v2"] and method == "GET":
+            self.route = "whoami"
+            return self.whoami()
+        if segs == ["validate-yaml"] and method == "POST":
+            self.route = "validate-yaml"
+            self.read_body()
+            return self.send_json(200, {"errors": [], "warnings": []})
+        if segs == ["repos", "create"] and method == "POST":
+            self.route = "create"
+            return self.create_repo()
+        if segs == ["repos", "delete"] and method == "DELETE":
+            self.route = "delete"
+            return self.delete_repo()
+        if head == "_sandbox":
+            return hf_transfer.object_route(self, method, segs[1:])
+        if head in TYPE_SEGMENTS and len(segs) == 1 and method == "GET":
+            self.route = "list"
+            return self.list_repos(TYPE_SEGMENTS[head])
+        if head in TYPE_SEGMENTS and len(segs) >= 3:
+            repo_type, repo_id, rest = TYPE_SEGMENTS[head], f"{segs[1]}/{segs[2]}", segs[3:]
+            return self.repo_api(method, repo_type, repo_id, rest)
+        raise HttpError(404, f"no API route for {method} {self.url_path}", "NotFound")
+
+    def repo_api(self, method: str, repo_type: str, repo_id: str, rest: list[str]) -> None:
+        op = rest[0] if rest else ""
+        self.route = op or "info"
+        if method == "GET" and op == "":
+            return self.repo_info(repo_type, repo_id, None)
+        if method == "GET" and op == "revision" and len(rest) >= 2:
+            return self.repo_info(repo_type, repo_id, "/".join(rest[1:]))
+        if method == "GET" and op == "tree" and len(rest) >= 2:
+            return self.tree(repo_type, repo_id, rest[1], "/".join(rest[2:]))
+        if method == "POST" and op == "paths-info" and len(rest) >= 2:
+            return self.paths_info(repo_type, repo_id, "/".join(rest[1:]))
+        if method == "GET" and op == "refs":
+            return self.refs(repo_type, repo_id)
+        if method == "GET" and op == "commits" and len(rest) >= 2:
+            return self.commits(repo_type, repo_id, "/".join(rest[1:]))
+        if op in ("branch", "tag") and len(rest) >= 2 and method in ("POST", "DELETE"):
+            return self.branch_or_tag(method, op, repo_type, repo_id, "/".join(rest[1:]))
+        if method == "PUT" and op == "settings":
+            return self.settings(repo_type, repo_id)
+        if method == "GET" and op == "auth-check":
+            user = self.user()
+            self.repo_for(repo_type, repo_id, user, write=rest[1:] == ["write"], gated=True)
+            return self.send_json(200, {"ok": True})
+        if method == "POST" and op == "preupload" and len(rest) >= 2:
+            return hf_transfer.preupload(self, repo_type, repo_id, "/".join(rest[1:]))
+        if method == "POST" and op == "commit" and len(rest) >= 2:
+            return hf_transfer.commit(self, repo_type, repo_id, "/".join(rest[1:]))
+        raise HttpError(404, f"no API route for {method} {self.url_path}", "NotFound")
+
+    # -- account ---------------------------------------------------------------------------------
+    def whoami(self) -> None:
+        token = self.token()
+        user = self.ctx.store.user_for_token(PLATFORM, token) if token else None
+        if not user:
+            raise HttpError(401, INVALID_TOKEN, "Unauthorized")
+        orgs = self.ctx.store.orgs_of(PLATFORM, user)
+        self.send_json(
+            200,
+            {
+                "type": "user",
+                "id": _hex_id(user),
+                "name": user,
+                "fullname": user.capitalize(),
+                "email": f"{user}@hubsandbox.invalid",
+                "emailVerified": True,
+                "isPro": False,
+                "canPay": False,
+                "periodEnd": None,
+                "orgs": [
+                    {
+                        "type": "org",
+                        "id": _hex_id(o),
+                        "name": o,
+                        "fullname": o,
+                        "roleInOrg": "admin",
+                        "isEnterprise": False,
+                    }
+                    for o in orgs
+                ],
+                "auth": {
+                    "type": "access_token",
+                    "accessToken": {
+                        "displayName": "hubsandbox",
+                        "role": "write",
+                        "createdAt": "2026-01-01T00:00:00.000Z",
+                    },
+                },
+            },
+        )
+
+    # -- repos -----------------------------------------------------------------------------------
+    def create_repo(self) -> None:
+        user = self.user(required=True)
+        body = self.read_json() or {}
+        repo_type = body.get("type") or "model"
+        if repo_type not in URL_PREFIX:
+            raise HttpError(400, f"invalid repo type {repo_type!r}", "BadRequest")
+        namespace = body.get("organization") or user
+        name = body.get("name") or ""
+        repo_id = f"{namespace}/{name}"
+        url = f"{self.ctx.endpoint}/{URL_PREFIX[repo_type]}{repo_id}"
+        store = self.ctx.store
+        if not store.can_write(PLATFORM, user, namespace):
+            raise HttpError(
+                403,
+                f"You don't have the rights to create a {repo_type} under the namespace "
+                f'"{namespace}". hint: use your own namespace ({user}) or one of your orgs.',
+                "Forbidden",
+            )
+        private = body.get("visibility") == "private" or body.get("private") is True
+        meta = {}
+        if repo_type == "space":
+            meta["sdk"] = body.get("sdk") or "static"
+        try:
+            repo = store.create_repo(PLATFORM, repo_type, repo_id, private, **meta)
+        except RepoExists:
+            message = f"You already created this {repo_type} repo"
+            return self.send_json(
+                409,
+                {"error": message, "url": url},
+                {"X-Error-Code": "RepoExists", "X-Error-Message": message},
+            )
+        except InvalidName as e:
+            raise HttpError(400, f"invalid repo name {repo_id!r}: {e}", "BadRequest") from None
+        self.send_json(
+            200, {"url": url, "name": repo_id, "id": _hex_id(repo_id), "private": repo.private}
+        )
+
+    def delete_repo(self) -> None:
+        user = self.user(required=True)
+        body = self.read_json() or {}
+        repo_type = body.get("type") or "model"
+        repo_id = f"{body.get('organization') or user}/{body.get('name')}"
+        self.repo_for(repo_type, repo_id, user, write=True)
+        self.ctx.store.delete_repo(PLATFORM, repo_type, repo_id)
+        self.send_json(200, {})
+
+    def settings(self, repo_type: str, repo_id: str) -> None:
+        user = self.user(required=True)
+        repo = self.repo_for(repo_type, repo_id, user, write=True)
+        body = self.read_json() or {}
+        changes = {}
+        if "visibility" in body:
+            if body["visibility"] not in ("private", "public"):
+                raise HttpError(400, "visibility must be 'private' or 'public'", "BadRequest")
+            changes["private"] = body["visibility"] == "private"
+        if "private" in body:
+            changes["private"] = bool(body["private"])
+        if "gated" in body:
+            if body["gated"] not in (False, "auto", "manual"):
+                raise HttpError(400, "gated must be false, 'auto' or 'manual'", "BadRequest")
+            changes["gated"] = body["gated"]
+        repo.update(**changes)
+        self.send_json(200, {"private": repo.private, "gated": repo.gated})
+
+    def repo_info(self, repo_type: str, repo_id: str, rev: str | None) -> None:
+        user = self.user()
+        repo = self.repo_for(repo_type, repo_id, user)
+        sha = repo.resolve(rev) if rev is not None else repo.resolve(None)
+        if rev is not None and sha is None:
+            raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
+        blobs = self.q("blobs") in ("true", "1", "True")
+        self.send_json(200, repo_json(repo, sha, siblings=True, blobs=blobs, card=True))
+
+    def list_repos(self, repo_type: str) -> None:
+        user = self.user()
+        store = self.ctx.store
+        author, search = self.q("author"), self.q("search")
+        repos = [
+            r
+            for r in store.list_repos(PLATFORM, repo_type, owner=author)
+            if store.can_read(PLATFORM, user, r) and (not search or search in r.repo_id)
+        ]
+        expand = set(self.q_all("expand"))
+        full = self.q("full") in ("true", "True", "1")
+        page = self.paginate(repos)
+        self.send_json(
+            200,
+            [
+                repo_json(
+                    r,
+                    r.resolve(None),
+                    siblings=full or "siblings" in expand,
+                    blobs=False,
+                    card=full or "cardData" in expand,
+                )
+                for r in page
+            ],
+        )
+
+    def paginate(self, items: list) -> list:
+        """One page of items; sets `self.link` (sent by send_json) when more follow."""
+        size = self.ctx.config.page_size
+        limit = self.q("limit")
+        if limit and limit.isdigit() and int(limit) > 0:
+            size = min(size, int(limit))
+        cursor = self.q("cursor") or "0"
+        start = int(cursor) if cursor.isdigit() else 0
+        end = start + size
+        if end < len(items):
+            params = [(k, v) for k, vs in self.query.items() for v in vs if k != "cursor"]
+            params.append(("cursor", str(end)))
+            self.link = f'<{self.ctx.endpoint}{self.raw_path}?{urlencode(params)}>; rel="next"'
+        return items[start:end]
+
+    def send_json(self, status, obj, headers=None):
+        link = getattr(self, "link", None)
+        if link and status == 200:
+            headers = {**(headers or {}), "Link": link}
+        super().send_json(status, obj, headers)
+
+    def tree(self, repo_type: str, repo_id: str, rev: str, path: str) -> None:
+        user = self.user()
+        repo = self.repo_for(repo_type, repo_id, user)
+        sha = self.commit_or_404(repo, rev)
+        path = path.strip("/")
+        recursive = self.q("recursive") in ("true", "True", "1")
+        entries = tree_entries(repo, sha, path, recursive)
+        if entries is None:
+            raise HttpError(404, f"{path} does not exist at {rev}", "EntryNotFound")
+        self.send_json(200, self.paginate(entries))
+
+    def paths_info(self, repo_type: str, repo_id: str, rev: str) -> None:
+        user = self.user()
+        repo = self.repo_for(repo_type, repo_id, user)
+        sha = self.commit_or_404(repo, rev)
+        raw = self.read_body()
+        ctype = self.headers.get("Content-Type", "")
+        if "json" in ctype:
+            paths = (json.loads(raw or b"{}") or {}).get("paths", [])
+        else:
+            paths = parse_qs(raw.decode(), keep_blank_values=True).get("paths", [])
+        listing = repo.listing(sha)
+        dirs = directory_oids(repo, sha)
+        out = []
+        for p in paths:
+            p = p.strip("/")
+            if p in listing:
+                out.append(file_json(listing[p]))
+            elif p in dirs:
+                out.append({"type": "directory", "path": p, "oid": dirs[p]})
+        self.send_json(200, out)
+
+    def refs(self, repo_type: str, repo_id: str) -> None:
+        user = self.user()
+        repo = self.repo_for(repo_type, repo_id, user)
+        branches, tags = [], []
+        for ref, sha in sorted(repo.refs().items()):
+            item = {"name": ref.split("/", 2)[2], "ref": ref, "targetCommit": sha}
+            (branches if ref.startswith("refs/heads/") else tags).append(item)
+        result = {"branches": branches, "converts": [], "tags": tags}
+        if self.q("include_prs"):
+            result["pullRequests"] = []
+        self.send_json(200, result)
+
+    def commits(self, repo_type: str, repo_id: str, rev: str) -> None:
+        user = self.user()
+        repo = self.repo_for(repo_type, repo_id, user)
+        sha = self.commit_or_404(repo, rev)
+        self.send_json(
+            200,
+            self.paginate(
+                [
+                    {
+                        "id": c["id"],
+                        "title": c["title"],
+                        "message": c["message"],
+                        "authors": [{"user": c["author"]}],
+                        "date": _iso_z(c["date"]),
+                    }
+                    for c in repo.log(sha)
+                ]
+            ),
+        )
+
+    def branch_or_tag(
+        self, method: str, kind: str, repo_type: str, repo_id: str, name: str
+    ) -> None:
+        user = self.user(required=True)
+        repo = self.repo_for(repo_type, repo_id, user, write=True)
+        body = (self.read_json() or {}) if method == "POST" else {}
+        try:
+            if method == "DELETE":
+                repo.delete_ref(f"refs/{'heads' if kind == 'branch' else 'tags'}/{name}")
+            elif kind == "branch":
+                repo.create_branch(name, body.get("startingPoint"))
+            else:  # POST /tag/{revision} with {"tag": name}
+                repo.create_tag(body.get("tag") or "", name)
+        except RevisionNotFound as e:
+            raise HttpError(404, str(e), "RevisionNotFound") from None
+        except RepoExists as e:
+            raise HttpError(409, str(e), "RefExists") from None
+        self.send_json(200, {})
+
+
+def _hex_id(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:24]
+
+
+def _iso_z(iso: str) -> str:
+    """git's '2026-11-23T11:33:15+00:00' as the Hub writes dates ('...Z')."""
+    return iso.replace("+00:00", ".000Z") if iso.endswith("+00:00") else iso
+
+
+_card_cache: dict[str, dict | None] = {}
+_card_lock = threading.Lock()
+
+
+def card_data(repo, sha: str | None) -> dict | None:
+    """README.md YAML front matter at sha (what the Hub shows as cardData)."""
+    if sha is None:
+        return None
+    entry = repo.listing(sha).get("README.md")
+    if entry is None or entry.lfs:
+        return None
+    with _card_lock:
+        if entry.blob_oid in _card_cache:
+            return _card_cache[entry.blob_oid]
+    text = repo.read_blob(entry.blob_oid).decode("utf-8", "replace")
+    data = None
+    if text.startswith("---"):
+        end = text.find("\n---", 3)
+        if end > 0:
+            try:
+                loaded = yaml.safe_load(text[3:end])
+                data = loaded if isinstance(loaded, dict) else None
+            except yaml.YAMLError:
+                data = None
+    with _card_lock:
+        _card_cache[entry.blob_oid] = data
+    return data
+
+
+def repo_json(repo, sha: str | None, *, siblings: bool, blobs: bool, card: bool) -> dict:
+    """A repo as the Hub's info/listing endpoints describe it."""
+    info = {
+        "_id": _hex_id(f"{repo.repo_type}:{repo.repo_id}"),
+        "id": repo.repo_id,
+        "author": repo.namespace,
+        "sha": sha,
+        "private": repo.private,
+        "gated": repo.gated,
+        "disabled": False,
+        "createdAt": repo.created,
+        "lastModified": repo.modified,
+        "usedStorage": sum(e.size for e in repo.files(sha)) if sha else 0,
+        "downloads": 0,
+        "likes": 0,
+        "tags": [],
+    }
+    if repo.repo_type == "model":
+        info["modelId"] = repo.repo_id
+    if repo.repo_type == "space":
+        info["sdk"] = repo.meta.get("sdk", "static")
+        info["runtime"] = {"stage": "RUNNING", "hardware": {"current": None, "requested": None}}
+    if card:
+        data = card_data(repo, sha)
+        if data is not None:
+            info["cardData"] = data
+            if isinstance(data.get("license"), str):
+                info["tags"] = [f"license:{data['license']}"]
+    if siblings:
+        info["siblings"] = []
+        for e in repo.files(sha) if sha else []:
+            sib = {"rfilename": e.path}
+            if blobs:
+                sib.update(size=e.size, blobId=e.blob_oid)
+                if e.lfs:
+                    sib["lfs"] = {
+                        "sha256": e.sha256,
+                        "size": e.size,
+                        "pointerSize": e.lfs["pointer_size"],
+                    }
+            info["siblings"].append(sib)
+    return info
+
+
+def file_json(e) -> dict:
+    item = {"type": "file", "path": e.path, "size": e.size, "oid": e.blob_oid}
+    if e.lfs:
+        item["lfs"] = {"oid": e.sha256, "size": e.size, "pointerSize": e.lfs["pointer_size"]}
+    return item
+
+
+def directory_oids(repo, sha: str) -> dict[str, str]:
+    return repo.tree_oids(sha)
+
+
+def tree_entries(repo, sha: str, path: str, recursive: bool) -> list[dict] | None:
+    """Tree listing under `path` ("" = root); None when `path` is not a directory."""
+    dirs = directory_oids(repo, sha)
+    if path and path not in dirs:
+        return None
+    prefix = f"{path}/" if path else ""
+    out = []
+    for d, oid in dirs.items():
+        if d.startswith(prefix) and (recursive or "/" not in d[len(prefix) :]):
+            out.append({"type": "directory", "path": d, "oid": oid})
+    for e in repo.files(sha):
+        if e.path.startswith(prefix) and (recursive or "/" not in e.path[len(prefix) :]):
+            out.append(file_json(e))
+    out.sort(key=lambda item: item["path"])
+    return out
+
+
+def lfs_patterns(repo, sha: str | None) -> list[str]:
+    """Patterns marked `filter=lfs` in .gitattributes at sha."""
+    if sha is None:
+        return []
+    entry = repo.listing(sha).get(".gitattributes")
+    if entry is None or entry.lfs:
+        return []
+    patterns = []
+    for line in repo.read_blob(entry.blob_oid).decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and "filter=lfs" in parts[1:]:
+            patterns.append(parts[0])
+    return patterns
+
+
+def matches_lfs(path: str, patterns: list[str]) -> bool:
+    base = path.rsplit("/", 1)[-1]
+    for pattern in patterns:
+        target = path if "/" in pattern else base
+        if fnmatch.fnmatchcase(target, pattern.lstrip("/")):
+            return True
+    return False
+
+
+def make_handler(ctx: HubContext):
+    return type("HfHandler", (HfHandler,), {"ctx": ctx})
