@@ -219,7 +219,7 @@ class Pipeline:
             return
         with self.stats.lock:
             self.stats.bytes_uploaded += item.final.size
-        if pending.held_bytes == 0:
+        if not pending.keep_local:
             self._drop_local(item)
         self._commit_q.put((item, pending))
 
@@ -239,8 +239,8 @@ class Pipeline:
                 if not batch:
                     oldest = time.monotonic()
                 batch.append(got)
-            held = sum(p.held_bytes for _, p in batch)
-            pressure = held > 0 and self.staging.waiting > 0
+            held = any(p.keep_local for _, p in batch)
+            pressure = held and self.staging.waiting > 0
             aged = batch and time.monotonic() - oldest >= COMMIT_INTERVAL_S
             if len(batch) >= self.commit_max_files or pressure or aged:
                 self._flush(batch[: self.commit_max_files], [])

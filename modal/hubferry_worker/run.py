@@ -7,6 +7,7 @@ Every path out of `run_job` ends with exactly one `result` event.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -24,6 +25,14 @@ from .retry import Retrier, SdkRetryObserver, classify
 from .staging import DiskSampler, Staging
 
 PROGRESS_EVERY_S = 0.5
+
+
+def quiet_sdks() -> None:
+    """Progress bars of both SDKs would flood container logs; `progress` events replace them.
+    Set before the SDKs are imported (huggingface_hub reads its switches at import)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TQDM_DISABLE", "1")
 
 
 class JobFailed(Exception):
@@ -66,6 +75,7 @@ class Runner:
         self.git: GitSource | None = None
         self._git_lock = threading.Lock()
         self.use_git = False
+        self.started = False
         self.source_revision = job.source.revision
         self.workdir = Path(tempfile.mkdtemp(prefix=f"hubferry-{job.job}-"))
         self.stage_root = self.workdir / "staging"
@@ -367,6 +377,7 @@ class Runner:
             files_total=self.stats.files_total,
             bytes_total=self.stats.bytes_total,
         )
+        self.started = True
         dest_files = self.prepare_dest(src_private, src_gated)
         items = self.plan(manifest, dest_files)
         deletes = self.delete_plan(manifest, dest_files)
@@ -414,6 +425,8 @@ def _progress_ticker(runner: Runner, stop: threading.Event) -> None:
     last_bytes, last_t = 0, time.monotonic()
     rate = 0.0
     while not stop.wait(PROGRESS_EVERY_S):
+        if not runner.started:
+            continue
         s = runner.stats
         done = s.bytes_done()
         now = time.monotonic()
@@ -511,6 +524,7 @@ def execute(job: Job, creds: Credentials, emitter: Emitter) -> dict:
 def run_job(job: dict | Job, env: dict | None = None) -> dict:
     """Runs one job, printing events on stdout; returns the result event's fields (plus the
     staging figures `staging_peak_bytes` and `staging_measured_bytes`)."""
+    quiet_sdks()
     creds = Credentials.from_env(env)
     parsed = job if isinstance(job, Job) else parse_job(job)
     emitter = Emitter(parsed.job, secrets=creds.secrets())

@@ -47,28 +47,28 @@ def tree_bytes(root: Path) -> int:
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             try:
-                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+                total += os.lstat(os.path.join(dirpath, name)).st_size
             except OSError:
                 pass
     return total
 
 
 class DiskSampler(threading.Thread):
-    """Samples the allocated bytes under the staging directories every `interval_s`."""
+    """Samples the bytes of all files under the staging directories every `interval_s`."""
 
     def __init__(self, roots: list[Path], interval_s: float = 0.1):
         super().__init__(daemon=True, name="hubferry-disk-sampler")
         self.roots = roots
         self.interval_s = interval_s
         self.peak = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             self.peak = max(self.peak, sum(tree_bytes(r) for r in self.roots if r.exists()))
-            self._stop.wait(self.interval_s)
+            self._halt.wait(self.interval_s)
 
     def stop(self) -> int:
-        self._stop.set()
+        self._halt.set()
         self.join(timeout=5)
         return self.peak

@@ -28,8 +28,7 @@ class PendingOp:
     path: str
     size: int
     op: Any
-    held_bytes: int  # staged bytes that must stay on disk until the commit lands
-    local_path: Any = None
+    keep_local: bool  # the commit still reads the staged copy (inline content of a large file)
 
 
 def make_hub(platform: str, creds: Credentials):

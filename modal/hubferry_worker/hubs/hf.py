@@ -23,6 +23,7 @@ from ..manifest import Entry
 from . import PendingOp, RepoState
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
+INLINE_IN_MEMORY_MAX = 1024 * 1024
 
 
 class HfHub:
@@ -89,8 +90,15 @@ class HfHub:
         self.api.preupload_lfs_files(
             ep.repo_id, additions=[op], repo_type=ep.repo_type, revision=ep.revision
         )
-        held = 0 if op._upload_mode == "lfs" else entry.size
-        return PendingOp(entry.path, entry.size, op, held, local)
+        keep_local = False
+        if op._upload_mode != "lfs":
+            # Committed inline: small content moves into memory so the staged copy can go now;
+            # a large regular file stays staged (and counted in the budget) until its commit.
+            if entry.size <= INLINE_IN_MEMORY_MAX:
+                op.path_or_fileobj = Path(local).read_bytes()
+            else:
+                keep_local = True
+        return PendingOp(entry.path, entry.size, op, keep_local)
 
     def delete_op(self, path: str):
         return CommitOperationDelete(path_in_repo=path)

@@ -106,7 +106,7 @@ class MsHub:
                 "content": base64.b64encode(Path(local).read_bytes()).decode(),
                 "encoding": "base64",
             }
-        return PendingOp(entry.path, entry.size, op, 0, local)
+        return PendingOp(entry.path, entry.size, op, False)
 
     def delete_op(self, path: str) -> dict:
         return {
