@@ -14,6 +14,11 @@ EXIT = {"ok": 0, "failed": 1, "partial": 4}
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hubferry_worker", description=__doc__)
     parser.add_argument("--job-file", required=True, help="job JSON (docs/job-file.md)")
+    parser.add_argument(
+        "--verify-only",
+        action="store_true",
+        help="copy nothing: compare the destination with the source and report",
+    )
     args = parser.parse_args(argv)
     try:
         job = load_job_file(args.job_file)
@@ -22,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from .run import run_job
 
-    result = run_job(job)
+    result = run_job(job, verify_only=args.verify_only)
     if result["status"] == "ok" and not result["verified"] and job.options.verify:
         return 1
     return EXIT[result["status"]]

@@ -19,7 +19,7 @@ from .gitsource import GitSource
 from .hubs import make_hub
 from .job import PLATFORM_NAMES, Credentials, Job, JobError, parse_job
 from .license import fix_readme
-from .manifest import Entry, is_platform_file, same_content, selected
+from .manifest import Entry, hash_file, is_platform_file, same_content, selected
 from .pipeline import Item, Pipeline, Stats, SwitchToGit
 from .retry import Retrier, SdkRetryObserver, classify
 from .staging import DiskSampler, Staging
@@ -358,7 +358,58 @@ class Runner:
         self.verify_ok = ok
         self.verified = ok
 
+    def expected_entries(self, manifest: list[Entry], dest_files: dict[str, Entry]) -> dict:
+        """For verify-only runs: the exact content expected where listings alone cannot say
+        (no common hash, or a README rewritten for HF) — fetched from the source and hashed."""
+        final = {}
+        for e in manifest:
+            d = dest_files.get(e.path)
+            rewritten = e.path == "README.md" and self.job.dest.platform == "hf"
+            if d is None or (same_content(e, d) is not None and not rewritten):
+                continue
+            self.staging.reserve(e.size)
+            try:
+                fetch = lambda e=e: self._download(e, False)  # noqa: E731
+                local, _ = self.retrier.call("download", e.path, fetch)
+                final[e.path] = Entry(e.path, *hash_file(local))
+                if self._transform(final[e.path], local):
+                    final[e.path] = Entry(e.path, *hash_file(local))
+                local.unlink(missing_ok=True)
+            finally:
+                self.staging.release(e.size)
+        return final
+
     # -- the job -------------------------------------------------------------------------------
+    def run_verify_only(self) -> None:
+        """Compares the destination with the source manifest without copying anything."""
+        job = self.job
+        self.src_hub = make_hub(job.source.platform, self.creds)
+        self.dest_hub = make_hub(job.dest.platform, self.creds)
+        self.resolve_source()
+        manifest = self.source_manifest()
+        self.stats.files_total = len(manifest)
+        self.stats.bytes_total = sum(e.size for e in manifest)
+        self._emit_start(manifest)
+        state = self.retrier.call("list", None, lambda: self.dest_hub.state(job.dest))
+        if not state.exists:
+            raise JobFailed(f"destination {job.dest} does not exist; nothing to verify")
+        self.dest_url = self.dest_hub.web_url(job.dest)
+        dest_files = self._list_dest()
+        self.verify(manifest, self.expected_entries(manifest, dest_files))
+
+    def _emit_start(self, manifest: list[Entry]) -> None:
+        job = self.job
+        self.emitter.emit(
+            "start",
+            source=job.source.as_event(),
+            dest=job.dest.as_event(),
+            method=job.method,
+            chunk={"index": job.chunk_index, "count": job.chunk_count},
+            files_total=len(manifest),
+            bytes_total=sum(e.size for e in manifest),
+        )
+        self.started = True
+
     def run(self) -> None:
         job = self.job
         self.src_hub = make_hub(job.source.platform, self.creds)
@@ -368,16 +419,7 @@ class Runner:
         manifest = self.source_manifest()
         self.stats.files_total = len(manifest)
         self.stats.bytes_total = sum(e.size for e in manifest)
-        self.emitter.emit(
-            "start",
-            source=job.source.as_event(),
-            dest=job.dest.as_event(),
-            method=job.method,
-            chunk={"index": job.chunk_index, "count": job.chunk_count},
-            files_total=self.stats.files_total,
-            bytes_total=self.stats.bytes_total,
-        )
-        self.started = True
+        self._emit_start(manifest)
         dest_files = self.prepare_dest(src_private, src_gated)
         items = self.plan(manifest, dest_files)
         deletes = self.delete_plan(manifest, dest_files)
@@ -442,7 +484,7 @@ def _progress_ticker(runner: Runner, stop: threading.Event) -> None:
         )
 
 
-def execute(job: Job, creds: Credentials, emitter: Emitter) -> dict:
+def execute(job: Job, creds: Credentials, emitter: Emitter, verify_only: bool = False) -> dict:
     started = time.monotonic()
     runner = Runner(job, creds, emitter)
     observer = SdkRetryObserver(emitter)
@@ -458,7 +500,7 @@ def execute(job: Job, creds: Credentials, emitter: Emitter) -> dict:
     error: str | None = None
     try:
         with observer.installed():
-            runner.run()
+            runner.run_verify_only() if verify_only else runner.run()
     except (JobFailed, JobError) as exc:
         error = emitter.scrub(str(exc))
     except Exception as exc:  # noqa: BLE001 - reported in the result event, never swallowed
@@ -521,11 +563,13 @@ def execute(job: Job, creds: Credentials, emitter: Emitter) -> dict:
     return result
 
 
-def run_job(job: dict | Job, env: dict | None = None) -> dict:
+def run_job(job: dict | Job, env: dict | None = None, verify_only: bool = False) -> dict:
     """Runs one job, printing events on stdout; returns the result event's fields (plus the
-    staging figures `staging_peak_bytes` and `staging_measured_bytes`)."""
+    staging figures `staging_peak_bytes` and `staging_measured_bytes`).
+
+    verify_only: copy nothing; list both sides and emit `verify` and `result`."""
     quiet_sdks()
     creds = Credentials.from_env(env)
     parsed = job if isinstance(job, Job) else parse_job(job)
     emitter = Emitter(parsed.job, secrets=creds.secrets())
-    return execute(parsed, creds, emitter)
+    return execute(parsed, creds, emitter, verify_only)
