@@ -1,0 +1,152 @@
+"""The transfer worker against the hub sandbox, through the official clients: both directions,
+models and datasets, visibility, spaces, revisions, incremental re-runs, deletes, chunk jobs.
+
+Each test runs `python -m hubferry_worker --job-file` as a subprocess (test_worker_support)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+
+import test_worker_support as ws
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_hf_to_ms_model_private_then_incremental_rerun(sandbox, tmp_path):
+    files = ws.sample_files(1)
+    ws.seed_hf(sandbox, tmp_path, "alice/pm", files, private=True)
+    job = ws.make_job(("hf", "alice/pm", "model"), ("ms", "alice/pm", "model"), commit_max_files=3)
+
+    first = ws.run_worker(sandbox, tmp_path, job)
+    assert first.returncode == 0, first.stderr[-3000:]
+    r = first.result
+    assert r["status"] == "ok" and r["verified"] and r["files_moved"] == len(files)
+    assert r["bytes_moved"] == sum(map(len, files.values()))
+    assert set(first.files("done")) == set(files)
+    assert len(first.of("commit")) == 3  # 7 files, ≤ 3 per commit
+    start = first.of("start")[0]
+    assert start["dest"]["revision"] == "master" and start["files_total"] == len(files)
+    assert first.of("verify")[0]["matched"] == len(files)
+    # Private source → private destination, created before any upload.
+    assert ws.ms_api(sandbox).get_repo("alice/pm", "model").private is True
+    assert ws.ms_contents(sandbox, tmp_path, "alice/pm") == files
+
+    again = ws.run_worker(sandbox, tmp_path, job)
+    assert again.returncode == 0
+    assert again.result["bytes_moved"] == 0 and again.result["files_skipped"] == len(files)
+    assert set(again.files("skipped")) == set(files) and not again.of("commit")
+
+
+def test_ms_to_hf_dataset_with_license_fixed(sandbox, tmp_path):
+    files = ws.sample_files(2)
+    files["README.md"] = b"---\nlicense: Apache License 2.0\npretty_name: x\n---\n# data\n"
+    ws.seed_ms(sandbox, tmp_path, "alice/ds", files, repo_type="dataset")
+    job = ws.make_job(("ms", "alice/ds", "dataset"), ("hf", "alice/ds", "dataset"))
+
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.result["status"] == "ok" and run.result["verified"]
+    assert [w["code"] for w in run.of("warning")].count("license-mapped") == 1
+    got = ws.hf_contents(sandbox, tmp_path, "alice/ds", "dataset")
+    want = dict(files, **{"README.md": b"---\nlicense: apache-2.0\npretty_name: x\n---\n# data\n"})
+    assert got == want
+    assert ws.hf_api(sandbox).repo_info("alice/ds", repo_type="dataset").private is False
+
+    # The rewritten README is recognised as already there; nothing moves on a re-run.
+    again = ws.run_worker(sandbox, tmp_path, job)
+    assert again.result["status"] == "ok" and again.result["bytes_moved"] == 0
+
+
+def test_hf_to_ms_dataset_and_ms_to_hf_model_round_trip(sandbox, tmp_path):
+    files = ws.sample_files(3, lfs_mb=1)
+    ws.seed_hf(sandbox, tmp_path, "alice/d2", files, repo_type="dataset")
+    to_ms = ws.make_job(("hf", "alice/d2", "dataset"), ("ms", "alice/d2", "dataset"))
+    assert ws.run_worker(sandbox, tmp_path, to_ms).result["status"] == "ok"
+    assert ws.ms_contents(sandbox, tmp_path, "alice/d2", "dataset") == files
+
+    ws.seed_ms(sandbox, tmp_path, "alice/m3", files)
+    to_hf = ws.make_job(("ms", "alice/m3", "model"), ("hf", "acme/m3", "model"))
+    run = ws.run_worker(sandbox, tmp_path, to_hf)
+    assert run.result["status"] == "ok" and run.result["dest_url"].endswith("/acme/m3")
+    assert ws.hf_contents(sandbox, tmp_path, "acme/m3") == files
+
+
+def test_revision_is_honoured_at_the_source(sandbox, tmp_path):
+    api = ws.seed_hf(sandbox, tmp_path, "alice/rev", {"a.txt": b"v1\n", "w.bin": b"1" * 70000})
+    api.create_tag("alice/rev", tag="v1")
+    api.upload_file(path_or_fileobj=b"v2\n", path_in_repo="a.txt", repo_id="alice/rev")
+    api.upload_file(path_or_fileobj=b"new\n", path_in_repo="b.txt", repo_id="alice/rev")
+    job = ws.make_job(("hf", "alice/rev", "model"), ("ms", "alice/rev", "model"), revision="v1")
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.result["status"] == "ok"
+    assert run.of("start")[0]["source"]["revision"] == "v1"
+    want = {"a.txt": b"v1\n", "w.bin": b"1" * 70000}
+    assert ws.ms_contents(sandbox, tmp_path, "alice/rev") == want
+
+
+def test_space_to_modelscope_is_refused_unless_asked_as_model(sandbox, tmp_path):
+    files = {"app.py": b"print('hi')\n", "README.md": b"---\nsdk: static\n---\n"}
+    ws.seed_hf(sandbox, tmp_path, "alice/sp", files, repo_type="space", space_sdk="static")
+    refused = ws.run_worker(
+        sandbox, tmp_path, ws.make_job(("hf", "alice/sp", "space"), ("ms", "alice/sp", "space"))
+    )
+    assert refused.returncode == 1 and refused.result["status"] == "failed"
+    assert [w["code"] for w in refused.of("warning")] == ["space-skipped"]
+    assert "hint:" in refused.result["error"] and refused.result["files_moved"] == 0
+    assert not ws.ms_api(sandbox).repo_exists("alice/sp", "model")
+
+    as_model = ws.make_job(("hf", "alice/sp", "space"), ("ms", "alice/sp", "model"))
+    run = ws.run_worker(sandbox, tmp_path, as_model)
+    assert run.returncode == 0 and run.result["verified"]
+    assert ws.ms_contents(sandbox, tmp_path, "alice/sp") == files
+
+
+def test_delete_removes_destination_files_absent_at_the_source(sandbox, tmp_path):
+    ws.seed_hf(sandbox, tmp_path, "alice/del", {"keep.txt": b"k", "w.bin": b"w" * 100000})
+    ws.seed_ms(sandbox, tmp_path, "alice/del", {"stale.txt": b"old", "keep.txt": b"k"})
+    job = ws.make_job(("hf", "alice/del", "model"), ("ms", "alice/del", "model"), delete=True)
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.result["status"] == "ok" and run.result["files_deleted"] == 1
+    assert set(run.files("deleted")) == {"stale.txt"} and set(run.files("skipped")) == {"keep.txt"}
+    want = {"keep.txt": b"k", "w.bin": b"w" * 100000}
+    assert ws.ms_contents(sandbox, tmp_path, "alice/del") == want
+
+
+def test_concurrent_chunk_jobs_move_exactly_their_files(sandbox, tmp_path):
+    files = {f"part-{i}.bin": bytes([i]) * (200000 + i) for i in range(6)}
+    ws.seed_hf(sandbox, tmp_path, "alice/ch", files)
+    listing = {
+        f.path: f
+        for f in ws.hf_api(sandbox).list_repo_tree("alice/ch", recursive=True)
+        if hasattr(f, "lfs")
+    }
+    runs = {}
+
+    def chunk(i: int, paths: list[str]):
+        manifest = [
+            {"path": p, "size": listing[p].size, "sha256": listing[p].lfs.sha256, "git_oid": None}
+            for p in paths
+        ]
+        job = ws.make_job(
+            ("hf", "alice/ch", "model"),
+            ("ms", "alice/ch", "model"),
+            job_id=f"c{i}",
+            files=manifest,
+            chunk=(i, 2),
+        )
+        runs[i] = ws.run_worker(sandbox, tmp_path, job)
+
+    names = sorted(files)
+    threads = [threading.Thread(target=chunk, args=(i, names[i::2])) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for i in range(2):
+        assert runs[i].result["status"] == "ok", runs[i].stderr[-2000:]
+        assert set(runs[i].files("done")) == set(names[i::2])
+        assert runs[i].of("verify")[0]["extra"] == []  # chunk jobs never report other files
+    assert ws.ms_contents(sandbox, tmp_path, "alice/ch") == files
