@@ -1,0 +1,378 @@
+//! Hugging Face Hub read API: `whoami-v2`, repo info at a revision, recursive tree listing with
+//! `Link` pagination, `auth-check/write`, and repo listing by author.
+//!
+//! The tree is listed with `expand=false`: the `lfs` object (sha256) is part of the plain listing,
+//! while `expand=true` adds per-file last-commit data the plan does not need and that makes the Hub
+//! page far more slowly.
+
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use url::Url;
+
+use super::{build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind};
+use crate::credentials::Secret;
+use crate::manifest::{FileEntry, GitOid, Sha256};
+use crate::repo_ref::{Platform, RepoType};
+
+const P: Platform = Platform::Hf;
+
+/// A client for one HF endpoint, with or without a token.
+#[derive(Clone)]
+pub struct HfClient {
+    http: reqwest::Client,
+    base: Url,
+    token: Option<Secret>,
+}
+
+/// The token's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HfUser {
+    pub name: String,
+    pub orgs: Vec<String>,
+    /// `read`, `write`, `fineGrained`…, when the Hub says.
+    pub token_role: Option<String>,
+}
+
+/// Repo metadata at one revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HfRepoInfo {
+    pub id: String,
+    /// The commit the revision points at (`None` for an empty repo).
+    pub sha: Option<String>,
+    pub private: bool,
+    /// `auto`/`manual` gating counts as gated.
+    pub gated: bool,
+    pub disabled: bool,
+}
+
+/// One repo of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HfRepoSummary {
+    pub id: String,
+    pub private: bool,
+}
+
+#[derive(Deserialize)]
+struct WhoamiJson {
+    name: String,
+    #[serde(default)]
+    orgs: Vec<NameJson>,
+    #[serde(default)]
+    auth: Option<AuthJson>,
+}
+
+#[derive(Deserialize)]
+struct NameJson {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct AuthJson {
+    #[serde(rename = "accessToken", default)]
+    access_token: Option<AccessTokenJson>,
+}
+
+#[derive(Deserialize)]
+struct AccessTokenJson {
+    #[serde(default)]
+    role: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RepoJson {
+    id: String,
+    #[serde(default)]
+    sha: Option<String>,
+    #[serde(default)]
+    private: bool,
+    #[serde(default)]
+    gated: serde_json::Value,
+    #[serde(default)]
+    disabled: bool,
+}
+
+#[derive(Deserialize)]
+struct TreeEntryJson {
+    #[serde(rename = "type")]
+    kind: String,
+    path: String,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    oid: Option<String>,
+    #[serde(default)]
+    lfs: Option<LfsJson>,
+}
+
+#[derive(Deserialize)]
+struct LfsJson {
+    oid: String,
+}
+
+impl HfClient {
+    /// A client for `base` (e.g. `https://huggingface.co`).
+    pub fn new(http: reqwest::Client, base: Url, token: Option<Secret>) -> Self {
+        HfClient { http, base, token }
+    }
+
+    /// True when a token is configured.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// The web URL of a repo (`{base}/datasets/ns/name`).
+    pub fn web_url(&self, repo_type: RepoType, id: &str) -> String {
+        let prefix = match repo_type {
+            RepoType::Model => "",
+            RepoType::Dataset => "datasets/",
+            RepoType::Space => "spaces/",
+        };
+        format!("{}/{prefix}{id}", self.base.as_str().trim_end_matches('/'))
+    }
+
+    async fn get(&self, url: &Url) -> Result<reqwest::Response, HubError> {
+        send_with_retry(P, "GET", url, || {
+            let req = self.http.get(url.clone());
+            match &self.token {
+                Some(t) => req.bearer_auth(t.expose()),
+                None => req,
+            }
+        })
+        .await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &Url,
+    ) -> Result<(T, HeaderMap), HubError> {
+        let resp = self.get(url).await?;
+        if !resp.status().is_success() {
+            return Err(error_from(P, "GET", url, resp, hf_message).await);
+        }
+        let headers = resp.headers().clone();
+        Ok((json_body(P, "GET", url, resp).await?, headers))
+    }
+
+    /// `GET /api/whoami-v2`: the user, their orgs and the token's role. 401 = bad token.
+    pub async fn whoami(&self) -> Result<HfUser, HubError> {
+        let url = build_url(&self.base, &["api", "whoami-v2"], &[]);
+        let (w, _): (WhoamiJson, _) = self.get_json(&url).await?;
+        Ok(HfUser {
+            name: w.name,
+            orgs: w.orgs.into_iter().map(|o| o.name).collect(),
+            token_role: w.auth.and_then(|a| a.access_token).and_then(|t| t.role),
+        })
+    }
+
+    /// `GET /api/{type}s/{id}[/revision/{rev}]`. A missing or invisible repo is a `NotFound` error
+    /// (the Hub answers 401 to anonymous callers for those, with `X-Error-Code: RepoNotFound`).
+    pub async fn repo_info(
+        &self,
+        repo_type: RepoType,
+        id: &str,
+        revision: Option<&str>,
+    ) -> Result<HfRepoInfo, HubError> {
+        let (ns, name) = id.split_once('/').unwrap_or((id, ""));
+        let mut segs = vec!["api", repo_type.plural(), ns, name];
+        if let Some(rev) = revision {
+            segs.extend(["revision", rev]);
+        }
+        let url = build_url(&self.base, &segs, &[]);
+        let (r, _): (RepoJson, _) = self.get_json(&url).await.map_err(repo_not_found_is_404)?;
+        Ok(HfRepoInfo {
+            id: r.id,
+            sha: r.sha,
+            private: r.private,
+            gated: matches!(&r.gated, serde_json::Value::String(s) if !s.is_empty() && s != "false")
+                || r.gated == serde_json::Value::Bool(true),
+            disabled: r.disabled,
+        })
+    }
+
+    /// Every file of the repo at `revision` (recursive tree, following `Link: rel="next"`).
+    pub async fn list_files(
+        &self,
+        repo_type: RepoType,
+        id: &str,
+        revision: &str,
+    ) -> Result<Vec<FileEntry>, HubError> {
+        let (ns, name) = id.split_once('/').unwrap_or((id, ""));
+        let mut url = build_url(
+            &self.base,
+            &["api", repo_type.plural(), ns, name, "tree", revision],
+            &[("recursive", "true"), ("expand", "false")],
+        );
+        let mut files = Vec::new();
+        loop {
+            let (page, headers): (Vec<TreeEntryJson>, _) =
+                self.get_json(&url).await.map_err(repo_not_found_is_404)?;
+            for e in page {
+                if e.kind != "file" {
+                    continue;
+                }
+                let sha256 = e.lfs.as_ref().and_then(|l| Sha256::from_hex(&l.oid));
+                // For LFS files `oid` is the pointer file's blob id, not the content's.
+                let git_oid = if e.lfs.is_none() {
+                    e.oid.as_deref().and_then(GitOid::from_hex)
+                } else {
+                    None
+                };
+                files.push(FileEntry {
+                    path: e.path,
+                    size: e.size,
+                    sha256,
+                    git_oid,
+                    lfs: e.lfs.is_some(),
+                });
+            }
+            match next_link(&headers) {
+                Some(next) => {
+                    url = Url::parse(&next).map_err(|_| HubError {
+                        platform: P,
+                        kind: HubErrorKind::BadResponse,
+                        status: None,
+                        method: "GET",
+                        path: super::path_of(&url),
+                        message: "unparseable Link header".into(),
+                    })?
+                }
+                None => break,
+            }
+        }
+        Ok(files)
+    }
+
+    /// `GET /api/{type}s/{id}/auth-check[/write]`: `Ok(true)` when the token may read (and pass the
+    /// gate of) or, with `write`, write to the repo; `Ok(false)` on 401/403; other failures are errors.
+    pub async fn auth_check(
+        &self,
+        repo_type: RepoType,
+        id: &str,
+        write: bool,
+    ) -> Result<bool, HubError> {
+        let (ns, name) = id.split_once('/').unwrap_or((id, ""));
+        let mut segs = vec!["api", repo_type.plural(), ns, name, "auth-check"];
+        if write {
+            segs.push("write");
+        }
+        let url = build_url(&self.base, &segs, &[]);
+        let resp = self.get(&url).await?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(true),
+            401 | 403 => Ok(false),
+            _ => Err(error_from(P, "GET", &url, resp, hf_message).await),
+        }
+    }
+
+    /// `GET /api/{type}s?author=NS`, all pages.
+    pub async fn list_repos(
+        &self,
+        repo_type: RepoType,
+        author: &str,
+    ) -> Result<Vec<HfRepoSummary>, HubError> {
+        let mut url = build_url(
+            &self.base,
+            &["api", repo_type.plural()],
+            &[("author", author), ("limit", "1000")],
+        );
+        let mut out = Vec::new();
+        loop {
+            let (page, headers): (Vec<RepoJson>, _) = self.get_json(&url).await?;
+            out.extend(page.into_iter().map(|r| HfRepoSummary {
+                id: r.id,
+                private: r.private,
+            }));
+            match next_link(&headers).and_then(|n| Url::parse(&n).ok()) {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// An anonymous 401 carrying `RepoNotFound` means "not found (or private)".
+fn repo_not_found_is_404(mut e: HubError) -> HubError {
+    if e.kind == HubErrorKind::Unauthorized && e.message.starts_with("[RepoNotFound]") {
+        e.kind = HubErrorKind::NotFound;
+    }
+    e
+}
+
+/// The Hub's message: `X-Error-Message`, else the body's `error`, prefixed with `[X-Error-Code]`.
+fn hf_message(headers: &HeaderMap, body: &str) -> String {
+    let header = |k: &str| {
+        headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let message = header("x-error-message")
+        .or_else(|| {
+            serde_json::from_str::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+        })
+        .unwrap_or_else(|| body.trim().chars().take(200).collect());
+    match header("x-error-code") {
+        Some(code) => format!("[{code}] {message}"),
+        None => message,
+    }
+}
+
+/// The `rel="next"` target of a `Link` header.
+fn next_link(headers: &HeaderMap) -> Option<String> {
+    let link = headers.get("link")?.to_str().ok()?;
+    link.split(',').find_map(|part| {
+        let (target, params) = part.split_once(';')?;
+        let is_next = params.split(';').any(|p| {
+            let p = p.trim();
+            p == "rel=\"next\"" || p == "rel=next"
+        });
+        is_next.then(|| {
+            target
+                .trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_string()
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn link_header_next() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            r#"<http://h/api/models/a/b/tree/main?recursive=true&cursor=50>; rel="next""#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(
+            next_link(&h).unwrap(),
+            "http://h/api/models/a/b/tree/main?recursive=true&cursor=50"
+        );
+        h.insert(
+            "link",
+            r#"<http://h/x?p=1>; rel="prev", <http://h/x?p=3>; rel="next""#
+                .parse()
+                .unwrap(),
+        );
+        assert_eq!(next_link(&h).unwrap(), "http://h/x?p=3");
+        h.insert("link", r#"<http://h/x?p=1>; rel="prev""#.parse().unwrap());
+        assert!(next_link(&h).is_none());
+    }
+
+    #[test]
+    fn hub_messages() {
+        let mut h = HeaderMap::new();
+        h.insert("x-error-code", "RepoNotFound".parse().unwrap());
+        h.insert("x-error-message", "Repository Not Found".parse().unwrap());
+        assert_eq!(hf_message(&h, ""), "[RepoNotFound] Repository Not Found");
+        assert_eq!(hf_message(&HeaderMap::new(), r#"{"error":"nope"}"#), "nope");
+    }
+}

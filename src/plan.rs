@@ -1,0 +1,848 @@
+//! The transfer plan: which source files must move (the diff against the destination), which are
+//! skipped or deleted, the ETA, and the split into chunks, one worker job each.
+//!
+//! Diff rule (see [`crate::manifest::sameness`]): a source file is skipped only when the destination
+//! lists the same path with an equal content id (sha256 when both sides list it, else the git blob
+//! id). Equal size alone is not proof, so such files move again; they are small files in practice
+//! (HF lists only a git blob id for non-LFS files), so this costs little. Hub-managed files
+//! ([`PLATFORM_FILES`]) already present at the destination are skipped: each hub writes its own.
+//!
+//! Chunking: chunk count = ⌈bytes / chunk size⌉, raised so no chunk carries more than
+//! [`MAX_FILES_PER_CHUNK`] files, capped at [`MAX_CHUNKS`] containers (the chunk size is then raised,
+//! with a warning) and at the file count. Files are packed longest-processing-time first on a cost of
+//! `size + FILE_OVERHEAD_BYTES`, so many small files spread over chunks instead of piling onto one.
+//!
+//! ETA: [`STARTUP_S`] plus, for the slowest chunk, bytes at [`RATE_BPS`] per container and
+//! [`PER_FILE_S`] per file. Chunks run concurrently; without `--parallel` there is one chunk.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::manifest::{sameness, FileEntry, Manifest, Sameness, PLATFORM_FILES};
+use crate::repo_ref::RepoRef;
+
+/// At most this many chunks (containers) per repository.
+pub const MAX_CHUNKS: usize = 100;
+/// With `--parallel`, more chunks are made so that none carries more files than this.
+pub const MAX_FILES_PER_CHUNK: usize = 1000;
+/// Packing cost of one file beyond its bytes: request and commit overhead, about 40 ms at 50 MB/s.
+pub const FILE_OVERHEAD_BYTES: u64 = 2_000_000;
+/// Default `--chunk-size` in decimal GB.
+pub const DEFAULT_CHUNK_SIZE_GB: f64 = 10.0;
+/// Assumed throughput of one container (download + upload pipelined), bytes per second.
+pub const RATE_BPS: f64 = 50e6;
+/// Assumed per-file cost in seconds (requests, commit share).
+pub const PER_FILE_S: f64 = 0.05;
+/// Assumed container start and worker set-up time in seconds.
+pub const STARTUP_S: f64 = 15.0;
+
+/// How the worker moves files (`--method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// The hub API, falling back to git when the API refuses (HF storage lock).
+    #[default]
+    Auto,
+    /// The hub API only.
+    Api,
+    /// git + git-lfs only.
+    Git,
+}
+
+impl Method {
+    /// `auto`, `api`, `git`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Auto => "auto",
+            Method::Api => "api",
+            Method::Git => "git",
+        }
+    }
+}
+
+/// The visibility the user asked for (`--private`, `--public`, or neither).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VisibilityChoice {
+    /// Like the source; a gated source becomes private.
+    #[default]
+    Source,
+    Private,
+    Public,
+}
+
+/// A repository's visibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Visibility {
+    Private,
+    Public,
+}
+
+impl Visibility {
+    /// `private` or `public`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Public => "public",
+        }
+    }
+}
+
+/// Include/exclude globs on repository paths, with Python `fnmatch` semantics as the worker uses
+/// them (`*` also matches `/`). No include pattern means everything is included; exclude wins.
+#[derive(Debug, Clone)]
+pub struct PathFilter {
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+impl PathFilter {
+    /// Builds the filter; a malformed pattern is reported with the pattern itself.
+    pub fn new(include: &[String], exclude: &[String]) -> Result<Self, String> {
+        let build = |patterns: &[String]| -> Result<Option<GlobSet>, String> {
+            if patterns.is_empty() {
+                return Ok(None);
+            }
+            let mut b = GlobSetBuilder::new();
+            for p in patterns {
+                b.add(Glob::new(p).map_err(|e| format!("bad glob `{p}`: {}", e.kind()))?);
+            }
+            b.build().map(Some).map_err(|e| e.to_string())
+        };
+        Ok(PathFilter {
+            include: build(include)?,
+            exclude: build(exclude)?,
+        })
+    }
+
+    /// A filter that keeps every path.
+    pub fn all() -> Self {
+        PathFilter {
+            include: None,
+            exclude: None,
+        }
+    }
+
+    /// True when `path` is in scope.
+    pub fn matches(&self, path: &str) -> bool {
+        self.include.as_ref().is_none_or(|g| g.is_match(path))
+            && !self.exclude.as_ref().is_some_and(|g| g.is_match(path))
+    }
+}
+
+/// How to split the files that move.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChunkSettings {
+    /// `--parallel`: several chunks; otherwise exactly one.
+    pub parallel: bool,
+    /// `--chunk-size` in bytes (decimal GB × 10⁹); tiny values are allowed.
+    pub chunk_size_bytes: u64,
+}
+
+impl ChunkSettings {
+    /// From the command line's decimal GB (default [`DEFAULT_CHUNK_SIZE_GB`]); at least 1 byte.
+    pub fn from_gb(parallel: bool, chunk_size_gb: Option<f64>) -> Self {
+        let gb = chunk_size_gb
+            .filter(|g| g.is_finite() && *g > 0.0)
+            .unwrap_or(DEFAULT_CHUNK_SIZE_GB);
+        ChunkSettings {
+            parallel,
+            chunk_size_bytes: ((gb * 1e9) as u64).max(1),
+        }
+    }
+}
+
+/// One chunk: a worker job moving `files` (indices into the source manifest, in path order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Chunk {
+    pub index: usize,
+    #[serde(skip)]
+    pub files: Vec<u32>,
+    pub file_count: usize,
+    pub bytes: u64,
+}
+
+/// The diff and the chunk split, independent of any hub.
+#[derive(Debug, Clone, Default)]
+pub struct Transfer {
+    /// Indices into the source manifest, path order.
+    pub to_move: Vec<u32>,
+    /// Indices into the source manifest, path order.
+    pub to_skip: Vec<u32>,
+    /// Indices into the destination manifest: present there, absent at the source, in scope, and
+    /// not hub-managed. Filled only when deletion was asked for.
+    pub to_delete: Vec<u32>,
+    /// Destination files that `--delete` would remove (counted whether or not it was asked).
+    pub dest_extra: usize,
+    /// Source files left out by include/exclude.
+    pub excluded: usize,
+    pub bytes_to_move: u64,
+    pub bytes_to_skip: u64,
+    pub chunks: Vec<Chunk>,
+    /// The chunk size actually used (raised when the cap on chunks forced it).
+    pub chunk_size_bytes: u64,
+    pub eta_s: f64,
+    pub warnings: Vec<String>,
+}
+
+/// Computes the diff of `source` against `dest` within `filter`, the delete candidates, the chunk
+/// split and the ETA. Both manifests must be sorted by path (as [`Manifest::from_entries`] makes them).
+pub fn plan_transfer(
+    source: &Manifest,
+    dest: &Manifest,
+    filter: &PathFilter,
+    delete: bool,
+    chunking: ChunkSettings,
+) -> Transfer {
+    let mut t = Transfer {
+        chunk_size_bytes: chunking.chunk_size_bytes,
+        ..Transfer::default()
+    };
+    let (s, d) = (&source.files, &dest.files);
+    let (mut i, mut j) = (0usize, 0usize);
+    while i < s.len() || j < d.len() {
+        let ord = match (s.get(i), d.get(j)) {
+            (Some(x), Some(y)) => x.path.cmp(&y.path),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        match ord {
+            std::cmp::Ordering::Less => {
+                if filter.matches(&s[i].path) {
+                    t.to_move.push(i as u32);
+                    t.bytes_to_move += s[i].size;
+                } else {
+                    t.excluded += 1;
+                }
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                let path = d[j].path.as_str();
+                if filter.matches(path) && !PLATFORM_FILES.contains(&path) {
+                    t.dest_extra += 1;
+                    if delete {
+                        t.to_delete.push(j as u32);
+                    }
+                }
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                if !filter.matches(&s[i].path) {
+                    t.excluded += 1;
+                } else if PLATFORM_FILES.contains(&s[i].path.as_str())
+                    || sameness(&s[i], &d[j]) == Sameness::Same
+                {
+                    t.to_skip.push(i as u32);
+                    t.bytes_to_skip += s[i].size;
+                } else {
+                    t.to_move.push(i as u32);
+                    t.bytes_to_move += s[i].size;
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let (chunks, size, warning) = split_into_chunks(&s[..], &t.to_move, t.bytes_to_move, chunking);
+    t.chunks = chunks;
+    t.chunk_size_bytes = size;
+    t.warnings.extend(warning);
+    if t.chunks.is_empty() && !t.to_delete.is_empty() {
+        t.chunks.push(Chunk {
+            index: 0,
+            files: Vec::new(),
+            file_count: 0,
+            bytes: 0,
+        });
+    }
+    t.eta_s = eta_seconds(&t.chunks);
+    t
+}
+
+/// Seconds until the slowest chunk is done, under the assumptions in the module header.
+pub fn eta_seconds(chunks: &[Chunk]) -> f64 {
+    if chunks.is_empty() {
+        return 0.0;
+    }
+    let slowest = chunks
+        .iter()
+        .map(|c| c.bytes as f64 / RATE_BPS + c.file_count as f64 * PER_FILE_S)
+        .fold(0.0, f64::max);
+    STARTUP_S + slowest
+}
+
+/// Splits `to_move` (indices into `files`) into size-balanced chunks; returns the chunks, the chunk
+/// size used, and a warning when the chunk size had to be raised.
+fn split_into_chunks(
+    files: &[FileEntry],
+    to_move: &[u32],
+    bytes: u64,
+    chunking: ChunkSettings,
+) -> (Vec<Chunk>, u64, Option<String>) {
+    if to_move.is_empty() {
+        return (Vec::new(), chunking.chunk_size_bytes, None);
+    }
+    let mut warning = None;
+    let mut size = chunking.chunk_size_bytes;
+    let count = if !chunking.parallel {
+        1
+    } else {
+        let by_bytes = bytes.div_ceil(size).max(1) as usize;
+        let by_files = to_move.len().div_ceil(MAX_FILES_PER_CHUNK);
+        let wanted = by_bytes.max(by_files);
+        if wanted > MAX_CHUNKS {
+            let raised = bytes.div_ceil(MAX_CHUNKS as u64).max(size);
+            if raised > size {
+                warning = Some(format!(
+                    "chunk size raised from {} to {} so the plan stays within {MAX_CHUNKS} containers",
+                    human_bytes(size),
+                    human_bytes(raised)
+                ));
+                size = raised;
+            }
+        }
+        wanted.min(MAX_CHUNKS).min(to_move.len())
+    };
+    if count == 1 {
+        let chunk = Chunk {
+            index: 0,
+            files: to_move.to_vec(),
+            file_count: to_move.len(),
+            bytes,
+        };
+        return (vec![chunk], size, warning);
+    }
+    // Longest processing time first: biggest cost to the least loaded chunk.
+    let cost = |i: u32| files[i as usize].size + FILE_OVERHEAD_BYTES;
+    let mut order: Vec<u32> = to_move.to_vec();
+    order.sort_by_key(|&i| Reverse(cost(i)));
+    let mut heap: BinaryHeap<Reverse<(u64, usize)>> = (0..count).map(|c| Reverse((0, c))).collect();
+    let mut chunks: Vec<Chunk> = (0..count)
+        .map(|index| Chunk {
+            index,
+            files: Vec::new(),
+            file_count: 0,
+            bytes: 0,
+        })
+        .collect();
+    for i in order {
+        let Reverse((load, c)) = heap.pop().expect("count >= 1");
+        chunks[c].files.push(i);
+        chunks[c].bytes += files[i as usize].size;
+        heap.push(Reverse((load + cost(i), c)));
+    }
+    for c in &mut chunks {
+        c.files.sort_unstable();
+        c.file_count = c.files.len();
+    }
+    (chunks, size, warning)
+}
+
+/// `1.5 GB`, `12 kB`: decimal units, as `--chunk-size` takes them.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < UNITS.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Worker knobs that do not come from the command line; the defaults suit one Modal container.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JobTuning {
+    pub staging_budget_bytes: u64,
+    pub download_workers: u32,
+    pub upload_workers: u32,
+    pub commit_max_files: u32,
+    pub verify: bool,
+}
+
+impl Default for JobTuning {
+    fn default() -> Self {
+        JobTuning {
+            staging_budget_bytes: 10_000_000_000,
+            download_workers: 4,
+            upload_workers: 4,
+            commit_max_files: 200,
+            verify: true,
+        }
+    }
+}
+
+/// What the user asked for that the jobs carry along.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanOptions {
+    pub method: Method,
+    pub visibility_choice: VisibilityChoice,
+    pub allow_public_gated: bool,
+    pub delete: bool,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub parallel: bool,
+}
+
+/// Everything preflight found out, and what will happen. `Serialize` gives the `--dry-run --json`
+/// object (file lists as `{path,size,sha256,git_oid}` objects; chunks with counts and bytes).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Type and revision resolved.
+    pub source: RepoRef,
+    /// The commit the source revision pointed at (HF only; ModelScope lists no commit ids).
+    pub source_sha: Option<String>,
+    /// Type and revision (the destination's default branch) resolved.
+    pub dest: RepoRef,
+    pub source_private: bool,
+    pub source_gated: bool,
+    pub dest_exists: bool,
+    /// The visibility the destination will have (when it exists already, what it has on ModelScope,
+    /// which cannot change it; the worker applies it on HF).
+    pub dest_visibility: Visibility,
+    pub source_manifest: Manifest,
+    pub dest_manifest: Manifest,
+    pub transfer: Transfer,
+    pub options: PlanOptions,
+    pub warnings: Vec<String>,
+    /// Web URL of the destination repository.
+    pub dest_url: String,
+    /// How long preflight took, seconds.
+    pub preflight_s: f64,
+}
+
+impl Plan {
+    /// Files that move, in path order.
+    pub fn files_to_move(&self) -> impl Iterator<Item = &FileEntry> {
+        self.transfer
+            .to_move
+            .iter()
+            .map(|&i| &self.source_manifest.files[i as usize])
+    }
+
+    /// Files already at the destination, in path order.
+    pub fn files_to_skip(&self) -> impl Iterator<Item = &FileEntry> {
+        self.transfer
+            .to_skip
+            .iter()
+            .map(|&i| &self.source_manifest.files[i as usize])
+    }
+
+    /// Destination files that will be deleted, in path order.
+    pub fn files_to_delete(&self) -> impl Iterator<Item = &FileEntry> {
+        self.transfer
+            .to_delete
+            .iter()
+            .map(|&i| &self.dest_manifest.files[i as usize])
+    }
+
+    /// The source manifest within include/exclude: what the destination should hold afterwards
+    /// (pass it with a fresh destination listing to [`crate::compare::compare`]).
+    pub fn expected_manifest(&self) -> Manifest {
+        let filter = PathFilter::new(&self.options.include, &self.options.exclude)
+            .unwrap_or_else(|_| PathFilter::all());
+        Manifest {
+            files: self
+                .source_manifest
+                .files
+                .iter()
+                .filter(|f| filter.matches(&f.path))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// True when there is nothing to move and nothing to delete.
+    pub fn is_noop(&self) -> bool {
+        self.transfer.chunks.is_empty()
+    }
+
+    /// The worker job files (contract in `docs/job-file.md`), one per chunk, with ids
+    /// `{job_prefix}c{index}`. Only chunk 0 carries `delete`; each job lists only its files.
+    pub fn job_files(&self, job_prefix: &str, tuning: &JobTuning) -> Vec<Value> {
+        let count = self.transfer.chunks.len();
+        let side = |r: &RepoRef, revision: &str| json!({"platform": r.platform, "repo_id": r.id, "repo_type": r.repo_type_or_model(), "revision": revision});
+        let source_rev = self
+            .source_sha
+            .clone()
+            .or_else(|| self.source.revision.clone())
+            .unwrap_or_else(|| self.source.platform.default_revision().to_string());
+        let dest_rev = self
+            .dest
+            .revision
+            .clone()
+            .unwrap_or_else(|| self.dest.platform.default_revision().to_string());
+        self.transfer
+            .chunks
+            .iter()
+            .map(|chunk| {
+                let files: Vec<Value> = chunk
+                    .files
+                    .iter()
+                    .map(|&i| {
+                        let f = &self.source_manifest.files[i as usize];
+                        json!({"path": f.path, "size": f.size, "sha256": f.sha256, "git_oid": f.git_oid})
+                    })
+                    .collect();
+                json!({
+                    "hubferry_job": 1,
+                    "job": format!("{job_prefix}c{}", chunk.index),
+                    "source": side(&self.source, &source_rev),
+                    "dest": side(&self.dest, &dest_rev),
+                    "files": files,
+                    "chunk": {"index": chunk.index, "count": count},
+                    "method": self.options.method,
+                    "options": {
+                        "visibility": self.dest_visibility,
+                        "allow_public_gated": self.options.allow_public_gated,
+                        "delete": self.options.delete && chunk.index == 0,
+                        "include": self.options.include,
+                        "exclude": self.options.exclude,
+                        "staging_budget_bytes": tuning.staging_budget_bytes,
+                        "download_workers": tuning.download_workers,
+                        "upload_workers": tuning.upload_workers,
+                        "commit_max_files": tuning.commit_max_files,
+                        "verify": tuning.verify,
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+impl Serialize for Plan {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Summary {
+            files: usize,
+            bytes: u64,
+        }
+        #[derive(Serialize)]
+        struct View<'a> {
+            #[serde(rename = "type")]
+            kind: &'static str,
+            source: &'a RepoRef,
+            source_sha: &'a Option<String>,
+            dest: &'a RepoRef,
+            dest_url: &'a str,
+            source_private: bool,
+            source_gated: bool,
+            dest_exists: bool,
+            dest_visibility: Visibility,
+            source_files: Summary,
+            dest_files: Summary,
+            files_to_move: usize,
+            bytes_to_move: u64,
+            files_to_skip: usize,
+            bytes_to_skip: u64,
+            files_to_delete: usize,
+            files_excluded: usize,
+            dest_extra: usize,
+            eta_s: f64,
+            chunk_size_bytes: u64,
+            chunks: &'a [Chunk],
+            options: &'a PlanOptions,
+            warnings: &'a [String],
+            preflight_s: f64,
+            to_move: Vec<&'a FileEntry>,
+            to_skip: Vec<&'a FileEntry>,
+            to_delete: Vec<&'a FileEntry>,
+        }
+        let t = &self.transfer;
+        View {
+            kind: "plan",
+            source: &self.source,
+            source_sha: &self.source_sha,
+            dest: &self.dest,
+            dest_url: &self.dest_url,
+            source_private: self.source_private,
+            source_gated: self.source_gated,
+            dest_exists: self.dest_exists,
+            dest_visibility: self.dest_visibility,
+            source_files: Summary {
+                files: self.source_manifest.len(),
+                bytes: self.source_manifest.total_bytes(),
+            },
+            dest_files: Summary {
+                files: self.dest_manifest.len(),
+                bytes: self.dest_manifest.total_bytes(),
+            },
+            files_to_move: t.to_move.len(),
+            bytes_to_move: t.bytes_to_move,
+            files_to_skip: t.to_skip.len(),
+            bytes_to_skip: t.bytes_to_skip,
+            files_to_delete: t.to_delete.len(),
+            files_excluded: t.excluded,
+            dest_extra: t.dest_extra,
+            eta_s: (t.eta_s * 10.0).round() / 10.0,
+            chunk_size_bytes: t.chunk_size_bytes,
+            chunks: &t.chunks,
+            options: &self.options,
+            warnings: &self.warnings,
+            preflight_s: (self.preflight_s * 1000.0).round() / 1000.0,
+            to_move: self.files_to_move().collect(),
+            to_skip: self.files_to_skip().collect(),
+            to_delete: self.files_to_delete().collect(),
+        }
+        .serialize(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::tests::entry;
+
+    fn manifest(n: usize, size: impl Fn(usize) -> u64) -> Manifest {
+        Manifest::from_entries(
+            (0..n)
+                .map(|i| entry(&format!("f{i:06}"), size(i), Some((i % 251) as u8), None))
+                .collect(),
+        )
+    }
+
+    fn settings(parallel: bool, bytes: u64) -> ChunkSettings {
+        ChunkSettings {
+            parallel,
+            chunk_size_bytes: bytes,
+        }
+    }
+
+    #[test]
+    fn diff_moves_skips_and_deletes() {
+        let src = Manifest::from_entries(vec![
+            entry(".gitattributes", 10, None, Some(1)),
+            entry("README.md", 5, None, Some(2)),
+            entry("model.bin", 1000, Some(1), None),
+            entry("changed.bin", 1000, Some(2), None),
+            entry("new.bin", 7, Some(3), None),
+            entry("logs/run.txt", 3, None, Some(4)),
+        ]);
+        let dst = Manifest::from_entries(vec![
+            entry(".gitattributes", 99, Some(9), None),
+            entry("README.md", 5, Some(8), Some(2)),
+            entry("model.bin", 1000, Some(1), None),
+            entry("changed.bin", 1000, Some(5), None),
+            entry("stale.bin", 1, Some(6), None),
+            entry("logs/old.txt", 1, Some(7), None),
+        ]);
+        let filter = PathFilter::new(&[], &["logs/*".into()]).unwrap();
+        let t = plan_transfer(&src, &dst, &filter, true, settings(false, 1));
+        let paths = |idx: &[u32], m: &Manifest| {
+            idx.iter()
+                .map(|&i| m.files[i as usize].path.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(paths(&t.to_move, &src), vec!["changed.bin", "new.bin"]);
+        assert_eq!(
+            paths(&t.to_skip, &src),
+            vec![".gitattributes", "README.md", "model.bin"]
+        );
+        assert_eq!(
+            paths(&t.to_delete, &dst),
+            vec!["stale.bin"],
+            "out-of-scope and hub files are kept"
+        );
+        assert_eq!(t.excluded, 1);
+        assert_eq!((t.bytes_to_move, t.bytes_to_skip), (1007, 1015));
+        assert_eq!(t.chunks.len(), 1);
+        assert_eq!(t.chunks[0].files, t.to_move);
+
+        let t = plan_transfer(&src, &dst, &filter, false, settings(false, 1));
+        assert!(t.to_delete.is_empty());
+        assert_eq!(t.dest_extra, 1);
+    }
+
+    #[test]
+    fn size_only_equality_moves_again() {
+        let src = Manifest::from_entries(vec![entry("a.txt", 5, None, Some(1))]);
+        let dst = Manifest::from_entries(vec![entry("a.txt", 5, Some(1), None)]);
+        let t = plan_transfer(&src, &dst, &PathFilter::all(), false, settings(false, 1));
+        assert_eq!(t.to_move, vec![0]);
+    }
+
+    #[test]
+    fn include_and_exclude_globs_follow_fnmatch() {
+        let f = PathFilter::new(
+            &["*.safetensors".into(), "config.json".into()],
+            &["*/bad*".into()],
+        )
+        .unwrap();
+        assert!(f.matches("model.safetensors"));
+        assert!(
+            f.matches("sub/dir/model.safetensors"),
+            "* crosses / as in fnmatch"
+        );
+        assert!(f.matches("config.json"));
+        assert!(!f.matches("sub/config.json"));
+        assert!(!f.matches("sub/bad.safetensors"));
+        assert!(PathFilter::new(&["[".into()], &[])
+            .unwrap_err()
+            .contains("`[`"));
+    }
+
+    #[test]
+    fn nothing_to_do_means_no_chunks() {
+        let m = manifest(10, |_| 100);
+        let t = plan_transfer(&m, &m, &PathFilter::all(), true, settings(true, 1));
+        assert!(t.chunks.is_empty());
+        assert_eq!(t.eta_s, 0.0);
+        let t = plan_transfer(
+            &Manifest::default(),
+            &m,
+            &PathFilter::all(),
+            true,
+            settings(true, 1),
+        );
+        assert_eq!(t.chunks.len(), 1, "a delete-only run still needs one job");
+        assert_eq!(t.to_delete.len(), 10);
+    }
+
+    fn check_partition(t: &Transfer, m: &Manifest) {
+        let mut all: Vec<u32> = t
+            .chunks
+            .iter()
+            .flat_map(|c| c.files.iter().copied())
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, t.to_move, "every file in exactly one chunk");
+        for (k, c) in t.chunks.iter().enumerate() {
+            assert_eq!(c.index, k);
+            assert!(!c.files.is_empty());
+            assert!(
+                c.files.windows(2).all(|w| w[0] < w[1]),
+                "path order inside a chunk"
+            );
+            assert_eq!(
+                c.bytes,
+                c.files
+                    .iter()
+                    .map(|&i| m.files[i as usize].size)
+                    .sum::<u64>()
+            );
+            assert_eq!(c.file_count, c.files.len());
+        }
+        assert!(t.chunks.len() <= MAX_CHUNKS);
+    }
+
+    #[test]
+    fn tiny_chunk_size_gives_one_chunk_per_file_up_to_the_file_count() {
+        let m = manifest(5, |i| 10 + i as u64);
+        let t = plan_transfer(
+            &m,
+            &Manifest::default(),
+            &PathFilter::all(),
+            false,
+            ChunkSettings::from_gb(true, Some(1e-9)),
+        );
+        assert_eq!(t.chunks.len(), 5);
+        check_partition(&t, &m);
+        let t = plan_transfer(
+            &m,
+            &Manifest::default(),
+            &PathFilter::all(),
+            false,
+            ChunkSettings::from_gb(false, Some(1e-9)),
+        );
+        assert_eq!(t.chunks.len(), 1, "without --parallel there is one chunk");
+    }
+
+    #[test]
+    fn chunks_are_size_balanced() {
+        // 40 files of mixed sizes, 4 GB in all, 1 GB chunks.
+        let m = manifest(40, |i| {
+            if i % 4 == 0 {
+                250_000_000
+            } else {
+                40_000_000 + i as u64 * 1_000_000
+            }
+        });
+        let total = m.total_bytes();
+        let t = plan_transfer(
+            &m,
+            &Manifest::default(),
+            &PathFilter::all(),
+            false,
+            settings(true, 1_000_000_000),
+        );
+        assert_eq!(t.chunks.len(), total.div_ceil(1_000_000_000) as usize);
+        check_partition(&t, &m);
+        let max = t.chunks.iter().map(|c| c.bytes).max().unwrap();
+        let min = t.chunks.iter().map(|c| c.bytes).min().unwrap();
+        assert!(
+            max - min <= 250_000_000 + FILE_OVERHEAD_BYTES,
+            "LPT keeps chunks within one big file: {max} vs {min}"
+        );
+    }
+
+    #[test]
+    fn many_small_files_are_spread() {
+        // 5,000 tiny files next to one big one: the small files must not all land in one chunk.
+        let m = manifest(5001, |i| if i == 0 { 5_000_000_000 } else { 1_000 });
+        let t = plan_transfer(
+            &m,
+            &Manifest::default(),
+            &PathFilter::all(),
+            false,
+            settings(true, 10_000_000_000),
+        );
+        assert!(t.chunks.len() >= 5, "{} chunks", t.chunks.len());
+        check_partition(&t, &m);
+        assert!(t
+            .chunks
+            .iter()
+            .all(|c| c.file_count <= MAX_FILES_PER_CHUNK + 1));
+    }
+
+    #[test]
+    fn chunk_count_is_capped_and_size_raised() {
+        let m = manifest(500, |_| 1_000_000);
+        let t = plan_transfer(
+            &m,
+            &Manifest::default(),
+            &PathFilter::all(),
+            false,
+            settings(true, 1_000_000),
+        );
+        assert_eq!(t.chunks.len(), MAX_CHUNKS);
+        assert_eq!(t.chunk_size_bytes, 5_000_000);
+        assert_eq!(t.warnings.len(), 1);
+        assert!(t.warnings[0].contains("raised"));
+        check_partition(&t, &m);
+        assert!(t.chunks.iter().all(|c| c.file_count == 5));
+    }
+
+    #[test]
+    fn eta_follows_the_slowest_chunk() {
+        let chunks = [
+            Chunk {
+                index: 0,
+                files: vec![],
+                file_count: 10,
+                bytes: 500_000_000,
+            },
+            Chunk {
+                index: 1,
+                files: vec![],
+                file_count: 1,
+                bytes: 50_000_000,
+            },
+        ];
+        assert!((eta_seconds(&chunks) - (STARTUP_S + 10.0 + 0.5)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn human_bytes_is_decimal() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500_000_000), "1.5 GB");
+    }
+}

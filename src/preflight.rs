@@ -1,0 +1,888 @@
+//! Preflight: everything checked over HTTP before any container starts, ending in a [`Plan`].
+//!
+//! Steps: resolve the request (direction, destination id, type, revision, globs) → validate the
+//! tokens (HF `whoami-v2`; ModelScope login + `users/me`) → find the source (detecting its type:
+//! model, dataset, space on HF; model, dataset on ModelScope), its visibility, gating and revision
+//! sha → list the source and the destination (an absent repo is empty) → check the destination
+//! namespace is writable → decide the destination's visibility → diff and chunk ([`crate::plan`]).
+//! Independent requests run concurrently.
+//!
+//! Decisions worth knowing:
+//! - The destination is written on its hub's default branch (HF `main`, ModelScope `master`),
+//!   whatever the source revision; the source is read at the resolved commit when the hub gives one.
+//! - HF namespaces: writable when the namespace is the token's user or one of its orgs, the token is
+//!   not read-only, and (for an existing repo) `auth-check/write` agrees.
+//! - ModelScope has no API listing a user's organizations. A namespace other than the token's user
+//!   is accepted when named in `HUBFERRY_MS_ORGS` (comma-separated), or when the destination repo
+//!   already exists (write access is then checked by the worker's first write); otherwise preflight
+//!   refuses, since a typo would only surface as a 403 inside the container.
+//! - Visibility: by default the destination is private when the source is private or gated. Making
+//!   a private or gated source public (`--public`), or writing it into an existing public ModelScope
+//!   repo (whose visibility cannot be changed), is refused unless `allow_public_gated` is set.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::credentials::{Credentials, CredentialsError};
+use crate::hub::{self, HfClient, HubError, HubErrorKind, MsClient};
+use crate::manifest::Manifest;
+use crate::plan::{
+    plan_transfer, ChunkSettings, Method, PathFilter, Plan, PlanOptions, Visibility,
+    VisibilityChoice,
+};
+use crate::repo_ref::{parse_dest_id, Platform, RefError, RepoRef, RepoType};
+
+/// What the user asked `migrate` to do (already parsed; `source` from [`crate::repo_ref::parse_source`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MigrateRequest {
+    pub source: RepoRef,
+    /// `--to`; defaults to the other hub.
+    pub to: Option<Platform>,
+    /// `--dest NS/NAME`; defaults to the source id.
+    pub dest: Option<String>,
+    /// `--repo-type`; must agree with a type given in SOURCE.
+    pub repo_type: Option<RepoType>,
+    /// `--revision`; overrides a revision given in SOURCE.
+    pub revision: Option<String>,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub parallel: bool,
+    /// `--chunk-size` in decimal GB.
+    pub chunk_size_gb: Option<f64>,
+    pub method: Method,
+    pub visibility: VisibilityChoice,
+    pub delete: bool,
+    /// Allows a private or gated source to end up public (`--yes` with `--public`, say).
+    pub allow_public_gated: bool,
+}
+
+impl MigrateRequest {
+    /// A request with every option at its default.
+    pub fn new(source: RepoRef) -> Self {
+        MigrateRequest {
+            source,
+            to: None,
+            dest: None,
+            repo_type: None,
+            revision: None,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            parallel: false,
+            chunk_size_gb: None,
+            method: Method::Auto,
+            visibility: VisibilityChoice::Source,
+            delete: false,
+            allow_public_gated: false,
+        }
+    }
+}
+
+/// The class of a preflight failure; it decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request itself is wrong (exit 2).
+    BadInput,
+    /// A token is missing or refused (exit 3).
+    Credentials,
+    /// The token may not do what is needed (exit 3).
+    Permission,
+    /// The source repo or revision does not exist or is invisible to the token (exit 2).
+    NotFound,
+    /// A hub could not be reached or answered nonsense (exit 1).
+    Network,
+}
+
+impl ErrorKind {
+    /// The process exit code for this class (design.md).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::BadInput | ErrorKind::NotFound => 2,
+            ErrorKind::Credentials | ErrorKind::Permission => 3,
+            ErrorKind::Network => 1,
+        }
+    }
+}
+
+/// A preflight failure: what failed, for which repo, at which step, and what to do.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct PreflightError {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+    #[source]
+    source: Option<Box<HubError>>,
+}
+
+impl PreflightError {
+    fn new(kind: ErrorKind, message: impl Into<String>, hint: impl Into<Option<String>>) -> Self {
+        PreflightError {
+            kind,
+            message: message.into(),
+            hint: hint.into(),
+            source: None,
+        }
+    }
+
+    fn with_source(mut self, e: HubError) -> Self {
+        self.source = Some(Box::new(e));
+        self
+    }
+
+    /// The class of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// A suggestion the user can act on.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+}
+
+impl From<RefError> for PreflightError {
+    fn from(e: RefError) -> Self {
+        PreflightError::new(ErrorKind::BadInput, e.to_string(), Some(e.hint()))
+    }
+}
+
+impl From<CredentialsError> for PreflightError {
+    fn from(e: CredentialsError) -> Self {
+        PreflightError::new(ErrorKind::BadInput, e.to_string(), Some(e.hint()))
+    }
+}
+
+/// A hub failure at `step` for `repo`, classed by what the hub said.
+fn hub_error(step: &str, repo: &RepoRef, e: HubError) -> PreflightError {
+    let (kind, hint) = match e.kind {
+        HubErrorKind::Network => (
+            ErrorKind::Network,
+            Some(format!(
+                "check the network and {}",
+                endpoint_var(e.platform)
+            )),
+        ),
+        HubErrorKind::Unauthorized => (ErrorKind::Credentials, Some(token_hint(e.platform))),
+        HubErrorKind::Forbidden => (
+            ErrorKind::Permission,
+            Some(format!(
+                "check that your {} token can access {repo}",
+                e.platform.display_name()
+            )),
+        ),
+        HubErrorKind::NotFound => (ErrorKind::NotFound, None),
+        _ => (
+            ErrorKind::Network,
+            Some("try again later; if it persists, the hub may be having trouble".to_string()),
+        ),
+    };
+    PreflightError::new(kind, format!("{step} for {repo} failed: {e}"), hint).with_source(e)
+}
+
+fn endpoint_var(p: Platform) -> &'static str {
+    match p {
+        Platform::Hf => "HF_ENDPOINT",
+        Platform::Ms => "MODELSCOPE_ENDPOINT",
+    }
+}
+
+fn token_hint(p: Platform) -> String {
+    match p {
+        Platform::Hf => {
+            "set HF_TOKEN (or run `hf auth login`) with a valid Hugging Face token".into()
+        }
+        Platform::Ms => {
+            "set MODELSCOPE_API_TOKEN (or MODELSCOPE_TOKEN) to a valid ModelScope access token"
+                .into()
+        }
+    }
+}
+
+/// Who the tokens belong to (validated), per hub.
+#[derive(Debug, Clone, Default)]
+struct Identities {
+    hf: Option<hub::hf::HfUser>,
+    ms: Option<hub::ms::MsUser>,
+}
+
+/// What preflight learnt about one repo.
+struct RepoFacts {
+    repo_type: RepoType,
+    private: bool,
+    gated: bool,
+    /// Commit the revision points at, when known.
+    sha: Option<String>,
+}
+
+/// Runs every check and returns the plan; see the module header for the steps and decisions.
+pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan, PreflightError> {
+    let started = Instant::now();
+    let http = hub::http_client();
+    let hf = HfClient::new(
+        http.clone(),
+        creds.hf_endpoint.clone(),
+        creds.hf_token.clone(),
+    );
+    let ms = MsClient::new(http, creds.ms_endpoint.clone(), creds.ms_token.clone());
+
+    // Resolve the request locally.
+    let src_platform = req.source.platform;
+    let to = req.to.unwrap_or(src_platform.other());
+    if to == src_platform {
+        return Err(RefError::SamePlatform {
+            input: req.source.to_string(),
+            platform: to.display_name(),
+        }
+        .into());
+    }
+    if let (Some(a), Some(b)) = (req.repo_type, req.source.repo_type) {
+        if a != b {
+            return Err(PreflightError::new(
+                ErrorKind::BadInput,
+                format!(
+                    "{}: --repo-type {a} contradicts the {b} given in the source",
+                    req.source
+                ),
+                Some("drop --repo-type, or fix the source".to_string()),
+            ));
+        }
+    }
+    let given_type = req.repo_type.or(req.source.repo_type);
+    let dest_id = match &req.dest {
+        Some(d) => parse_dest_id(d)?,
+        None => req.source.id.clone(),
+    };
+    if to == Platform::Ms && given_type == Some(RepoType::Space) {
+        return Err(PreflightError::new(
+            ErrorKind::BadInput,
+            format!(
+                "{}: ModelScope has no spaces, so a space cannot move there",
+                req.source
+            ),
+            Some("spaces can only be mirrored between Hugging Face accounts".to_string()),
+        ));
+    }
+    let filter = PathFilter::new(&req.include, &req.exclude).map_err(|e| {
+        PreflightError::new(
+            ErrorKind::BadInput,
+            e,
+            Some("globs use fnmatch syntax: *, ?, [abc]".to_string()),
+        )
+    })?;
+    if let Some(gb) = req.chunk_size_gb {
+        if !(gb.is_finite() && gb > 0.0) {
+            return Err(PreflightError::new(
+                ErrorKind::BadInput,
+                format!("--chunk-size must be a positive number of GB, got {gb}"),
+                Some("e.g. --chunk-size 5 for 5 GB chunks".to_string()),
+            ));
+        }
+    }
+    let has_token = |p: Platform| match p {
+        Platform::Hf => creds.hf_token.is_some(),
+        Platform::Ms => creds.ms_token.is_some(),
+    };
+    let dest_preview = RepoRef {
+        platform: to,
+        repo_type: given_type,
+        id: dest_id.clone(),
+        revision: None,
+    };
+    if !has_token(to) {
+        return Err(PreflightError::new(
+            ErrorKind::Credentials,
+            format!(
+                "no {} token found, and writing {dest_preview} needs one",
+                to.display_name()
+            ),
+            Some(token_hint(to)),
+        ));
+    }
+
+    // Tokens and the source, concurrently.
+    let revision = req.revision.clone().or_else(|| req.source.revision.clone());
+    let (ids, source_facts) = tokio::join!(
+        validate_tokens(&hf, &ms),
+        source_facts(&hf, &ms, &req.source, given_type, revision.as_deref(), to)
+    );
+    let ids = ids?;
+    let source_facts = source_facts?;
+    let repo_type = source_facts.repo_type;
+    if to == Platform::Ms && repo_type == RepoType::Space {
+        return Err(PreflightError::new(
+            ErrorKind::BadInput,
+            format!("{} is a space, and ModelScope has no spaces", req.source),
+            Some("spaces can only be mirrored between Hugging Face accounts".to_string()),
+        ));
+    }
+    let source_revision = revision.unwrap_or_else(|| src_platform.default_revision().to_string());
+    let source = RepoRef {
+        platform: src_platform,
+        repo_type: Some(repo_type),
+        id: req.source.id.clone(),
+        revision: Some(source_revision.clone()),
+    };
+    let dest = RepoRef {
+        platform: to,
+        repo_type: Some(repo_type),
+        id: dest_id.clone(),
+        revision: Some(to.default_revision().to_string()),
+    };
+    if source.platform == Platform::Hf && source_facts.gated && has_token(Platform::Hf) {
+        match hf.auth_check(repo_type, &source.id, false).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(PreflightError::new(
+                    ErrorKind::Permission,
+                    format!(
+                        "{source} is gated and {} has not been granted access",
+                        who(&ids, Platform::Hf)
+                    ),
+                    Some(format!(
+                        "request access on {}",
+                        hf.web_url(repo_type, &source.id)
+                    )),
+                ))
+            }
+            Err(e) => return Err(hub_error("checking access to the gated source", &source, e)),
+        }
+    }
+
+    // Listings and the destination, concurrently.
+    let list_rev = source_facts
+        .sha
+        .clone()
+        .unwrap_or_else(|| source_revision.clone());
+    let source_listing = async {
+        if source.platform == Platform::Hf && source_facts.sha.is_none() {
+            return Ok(Vec::new()); // a repo without commits has no files
+        }
+        list(&hf, &ms, &source, &list_rev)
+            .await
+            .map_err(|e| hub_error("listing the source files", &source, e))
+    };
+    let (source_files, dest_state) = tokio::join!(source_listing, dest_state(&hf, &ms, &dest));
+    let source_manifest = Manifest::from_entries(source_files?);
+    let dest_state = dest_state?;
+    check_writable(&hf, creds, &ids, &dest, dest_state.facts.is_some()).await?;
+
+    // Visibility.
+    let mut warnings = Vec::new();
+    let restricted = source_facts.private || source_facts.gated;
+    let what = if source_facts.gated {
+        "gated"
+    } else {
+        "private"
+    };
+    let dest_visibility = match req.visibility {
+        VisibilityChoice::Private => Visibility::Private,
+        VisibilityChoice::Source if restricted => Visibility::Private,
+        VisibilityChoice::Source => Visibility::Public,
+        VisibilityChoice::Public => {
+            if restricted && !req.allow_public_gated {
+                return Err(PreflightError::new(
+                    ErrorKind::BadInput,
+                    format!("{source} is {what}; refusing to publish it as public {dest}"),
+                    Some("drop --public to keep it private, or confirm with --yes".to_string()),
+                ));
+            }
+            Visibility::Public
+        }
+    };
+    let dest_visibility = match &dest_state.facts {
+        Some(f) if dest.platform == Platform::Ms => {
+            let actual = if f.private {
+                Visibility::Private
+            } else {
+                Visibility::Public
+            };
+            if actual == Visibility::Public && dest_visibility == Visibility::Private {
+                if restricted && !req.allow_public_gated {
+                    return Err(PreflightError::new(
+                        ErrorKind::BadInput,
+                        format!("{dest} exists and is public, and ModelScope cannot make it private; {source} is {what}"),
+                        Some("make the ModelScope repo private on its settings page, pick another --dest, or confirm with --yes".to_string()),
+                    ));
+                }
+                warnings.push(format!("{dest} exists and is public; ModelScope cannot change that, so it stays public"));
+            } else if actual != dest_visibility {
+                warnings.push(format!(
+                    "{dest} exists and is {}; ModelScope cannot change that",
+                    actual.as_str()
+                ));
+            }
+            actual
+        }
+        Some(f) if f.private != (dest_visibility == Visibility::Private) => {
+            warnings.push(format!(
+                "{dest} exists; its visibility will be set to {}",
+                dest_visibility.as_str()
+            ));
+            dest_visibility
+        }
+        _ => dest_visibility,
+    };
+    if source_manifest.is_empty() {
+        warnings.push(format!("{source} has no files at {source_revision}"));
+    }
+
+    let transfer = plan_transfer(
+        &source_manifest,
+        &dest_state.manifest,
+        &filter,
+        req.delete,
+        ChunkSettings::from_gb(req.parallel, req.chunk_size_gb),
+    );
+    warnings.extend(transfer.warnings.iter().cloned());
+    let dest_url = match to {
+        Platform::Hf => hf.web_url(repo_type, &dest.id),
+        Platform::Ms => ms.web_url(repo_type, &dest.id),
+    };
+    Ok(Plan {
+        source,
+        source_sha: source_facts.sha,
+        dest,
+        source_private: source_facts.private,
+        source_gated: source_facts.gated,
+        dest_exists: dest_state.facts.is_some(),
+        dest_visibility,
+        source_manifest,
+        dest_manifest: dest_state.manifest,
+        transfer,
+        options: PlanOptions {
+            method: req.method,
+            visibility_choice: req.visibility,
+            allow_public_gated: req.allow_public_gated,
+            delete: req.delete,
+            include: req.include.clone(),
+            exclude: req.exclude.clone(),
+            parallel: req.parallel,
+        },
+        warnings,
+        dest_url,
+        preflight_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn who(ids: &Identities, p: Platform) -> String {
+    match p {
+        Platform::Hf => ids
+            .hf
+            .as_ref()
+            .map_or("your token".into(), |u| format!("user `{}`", u.name)),
+        Platform::Ms => ids
+            .ms
+            .as_ref()
+            .map_or("your token".into(), |u| format!("user `{}`", u.username)),
+    }
+}
+
+/// Validates whichever tokens are set (both concurrently).
+async fn validate_tokens(hf: &HfClient, ms: &MsClient) -> Result<Identities, PreflightError> {
+    let hf_check = async {
+        if !hf.has_token() {
+            return Ok(None);
+        }
+        hf.whoami().await.map(Some)
+    };
+    let ms_check = async {
+        if !ms.has_token() {
+            return Ok(None);
+        }
+        ms.login().await.map(Some)
+    };
+    let (h, m) = tokio::join!(hf_check, ms_check);
+    let classify = |p: Platform, e: HubError| {
+        if e.kind == HubErrorKind::Unauthorized {
+            PreflightError::new(
+                ErrorKind::Credentials,
+                format!(
+                    "checking the {} token failed: the hub refused it ({e})",
+                    p.display_name()
+                ),
+                Some(token_hint(p)),
+            )
+            .with_source(e)
+        } else {
+            let step = format!("checking the {} token", p.display_name());
+            let kind = if e.kind == HubErrorKind::Network {
+                ErrorKind::Network
+            } else {
+                ErrorKind::Credentials
+            };
+            PreflightError::new(
+                kind,
+                format!("{step} failed: {e}"),
+                Some(format!("check {}", endpoint_var(p))),
+            )
+            .with_source(e)
+        }
+    };
+    Ok(Identities {
+        hf: h.map_err(|e| classify(Platform::Hf, e))?,
+        ms: m.map_err(|e| classify(Platform::Ms, e))?,
+    })
+}
+
+/// Finds the source, detecting its type when not given: the first type (in the order model,
+/// dataset, space) under which the repo exists wins.
+async fn source_facts(
+    hf: &HfClient,
+    ms: &MsClient,
+    source: &RepoRef,
+    given: Option<RepoType>,
+    revision: Option<&str>,
+    to: Platform,
+) -> Result<RepoFacts, PreflightError> {
+    let candidates: Vec<RepoType> = match (given, source.platform) {
+        (Some(t), _) => vec![t],
+        (None, Platform::Hf) => vec![RepoType::Model, RepoType::Dataset, RepoType::Space],
+        (None, Platform::Ms) => vec![RepoType::Model, RepoType::Dataset],
+    };
+    let lookups = candidates.iter().map(|&t| async move {
+        (
+            t,
+            repo_facts(hf, ms, source.platform, t, &source.id, revision).await,
+        )
+    });
+    let results = join_all(lookups).await;
+    let mut first_error = None;
+    for (_, r) in &results {
+        if let Err(e) = r {
+            if e.kind != HubErrorKind::NotFound || e.message.starts_with("[RevisionNotFound]") {
+                first_error.get_or_insert(e.clone());
+            }
+        }
+    }
+    for (t, r) in results {
+        if let Ok(f) = r {
+            return Ok(RepoFacts { repo_type: t, ..f });
+        }
+    }
+    if let Some(e) = first_error {
+        let step = if e.message.starts_with("[RevisionNotFound]") {
+            "resolving the revision"
+        } else {
+            "reading the source"
+        };
+        return Err(hub_error(step, source, e));
+    }
+    let kinds: Vec<&str> = candidates.iter().map(|t| t.as_str()).collect();
+    let token_note = match source.platform {
+        Platform::Hf if !hf.has_token() => "; if it is private, set HF_TOKEN",
+        Platform::Ms if !ms.has_token() => "; if it is private, set MODELSCOPE_API_TOKEN",
+        _ => "; if it is private, check that your token's user can read it",
+    };
+    let _ = to;
+    Err(PreflightError::new(
+        ErrorKind::NotFound,
+        format!(
+            "source {source} not found on {} (looked for a {})",
+            source.platform.display_name(),
+            kinds.join(", ")
+        ),
+        Some(format!("check the namespace and name spelling{token_note}")),
+    ))
+}
+
+/// Runs the futures concurrently and returns their outputs in order (at most three here).
+async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futs: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in futs.iter_mut().enumerate() {
+            if out[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => out[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter()
+        .map(|o| o.expect("every future completed"))
+        .collect()
+}
+
+async fn repo_facts(
+    hf: &HfClient,
+    ms: &MsClient,
+    platform: Platform,
+    t: RepoType,
+    id: &str,
+    revision: Option<&str>,
+) -> Result<RepoFacts, HubError> {
+    match platform {
+        Platform::Hf => {
+            let info = hf.repo_info(t, id, revision).await?;
+            Ok(RepoFacts {
+                repo_type: t,
+                private: info.private,
+                gated: info.gated,
+                sha: info.sha,
+            })
+        }
+        Platform::Ms => {
+            let info = ms.repo_info(t, id).await?;
+            let rev = revision.unwrap_or(Platform::Ms.default_revision());
+            // The commit id is informational on ModelScope (listings take the branch name).
+            let sha = ms.resolve_revision(t, id, rev).await.ok().flatten();
+            Ok(RepoFacts {
+                repo_type: t,
+                private: info.private,
+                gated: info.gated,
+                sha,
+            })
+        }
+    }
+}
+
+async fn list(
+    hf: &HfClient,
+    ms: &MsClient,
+    r: &RepoRef,
+    revision: &str,
+) -> Result<Vec<crate::manifest::FileEntry>, HubError> {
+    let t = r.repo_type_or_model();
+    match r.platform {
+        Platform::Hf => hf.list_files(t, &r.id, revision).await,
+        Platform::Ms => ms.list_files(t, &r.id, revision).await,
+    }
+}
+
+struct DestState {
+    facts: Option<RepoFacts>,
+    manifest: Manifest,
+}
+
+/// The destination's metadata and files; an absent repo (or branch) is empty.
+async fn dest_state(
+    hf: &HfClient,
+    ms: &MsClient,
+    dest: &RepoRef,
+) -> Result<DestState, PreflightError> {
+    let t = dest.repo_type_or_model();
+    let facts = match repo_facts(hf, ms, dest.platform, t, &dest.id, None).await {
+        Ok(f) => f,
+        Err(e) if e.kind == HubErrorKind::NotFound => {
+            return Ok(DestState {
+                facts: None,
+                manifest: Manifest::default(),
+            })
+        }
+        Err(e) => return Err(hub_error("reading the destination", dest, e)),
+    };
+    let files = match dest.platform {
+        Platform::Hf => match &facts.sha {
+            Some(sha) => hf.list_files(t, &dest.id, sha).await,
+            None => Ok(Vec::new()),
+        },
+        Platform::Ms => match ms
+            .list_files(t, &dest.id, dest.platform.default_revision())
+            .await
+        {
+            Err(e) if e.kind == HubErrorKind::NotFound => Ok(Vec::new()),
+            other => other,
+        },
+    }
+    .map_err(|e| hub_error("listing the destination files", dest, e))?;
+    Ok(DestState {
+        facts: Some(facts),
+        manifest: Manifest::from_entries(files),
+    })
+}
+
+/// Fails unless the token's user can create or write `dest` (see the module header).
+async fn check_writable(
+    hf: &HfClient,
+    creds: &Credentials,
+    ids: &Identities,
+    dest: &RepoRef,
+    exists: bool,
+) -> Result<(), PreflightError> {
+    let ns = dest.namespace();
+    let name = dest.name();
+    match dest.platform {
+        Platform::Hf => {
+            let user = ids
+                .hf
+                .as_ref()
+                .expect("the destination token was validated");
+            if user.token_role.as_deref() == Some("read") {
+                return Err(PreflightError::new(
+                    ErrorKind::Permission,
+                    format!("the Hugging Face token of `{}` is read-only, and writing {dest} needs write access", user.name),
+                    Some("create a token with the `write` role and set HF_TOKEN to it".to_string()),
+                ));
+            }
+            let mine = user.name.eq_ignore_ascii_case(ns)
+                || user.orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
+            if !mine {
+                let orgs = if user.orgs.is_empty() {
+                    "no organizations".to_string()
+                } else {
+                    format!("organizations: {}", user.orgs.join(", "))
+                };
+                return Err(PreflightError::new(
+                    ErrorKind::Permission,
+                    format!(
+                        "cannot write {dest}: `{ns}` is neither the token's user `{}` nor one of its {orgs}",
+                        user.name
+                    ),
+                    Some(format!("check the namespace spelling, or pass --dest {}/{name}", user.name)),
+                ));
+            }
+            if exists {
+                match hf
+                    .auth_check(dest.repo_type_or_model(), &dest.id, true)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(PreflightError::new(
+                            ErrorKind::Permission,
+                            format!("user `{}` may not write to the existing {dest}", user.name),
+                            Some(format!(
+                                "ask an admin of `{ns}` for write access, or pass --dest {}/{name}",
+                                user.name
+                            )),
+                        ))
+                    }
+                    Err(e) => {
+                        return Err(hub_error(
+                            "checking write access to the destination",
+                            dest,
+                            e,
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
+        Platform::Ms => {
+            let user = ids
+                .ms
+                .as_ref()
+                .expect("the destination token was validated");
+            let known_org = creds.ms_orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
+            if user.username.eq_ignore_ascii_case(ns) || known_org || exists {
+                return Ok(());
+            }
+            Err(PreflightError::new(
+                ErrorKind::Permission,
+                format!(
+                    "cannot create {dest}: `{ns}` is not the token's user `{}`, and ModelScope cannot tell whether `{}` may create repositories there",
+                    user.username, user.username
+                ),
+                Some(format!(
+                    "check the namespace spelling or pass --dest {}/{name}; if `{ns}` is a ModelScope organization you belong to, set HUBFERRY_MS_ORGS={ns}",
+                    user.username
+                )),
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_design() {
+        assert_eq!(ErrorKind::BadInput.exit_code(), 2);
+        assert_eq!(ErrorKind::NotFound.exit_code(), 2);
+        assert_eq!(ErrorKind::Credentials.exit_code(), 3);
+        assert_eq!(ErrorKind::Permission.exit_code(), 3);
+        assert_eq!(ErrorKind::Network.exit_code(), 1);
+    }
+
+    fn creds(env: &[(&str, &str)]) -> Credentials {
+        let env: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Credentials::from_sources(|k| env.get(k).cloned(), |_| None).unwrap()
+    }
+
+    fn run(req: &MigrateRequest, c: &Credentials) -> Result<Plan, PreflightError> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(preflight(req, c))
+    }
+
+    // Local validation happens before any request: these endpoints are unroutable on purpose.
+    const OFFLINE: [(&str, &str); 4] = [
+        ("HF_ENDPOINT", "http://127.0.0.1:9"),
+        ("MODELSCOPE_ENDPOINT", "http://127.0.0.1:9"),
+        ("HF_TOKEN", "hf_x"),
+        ("MODELSCOPE_API_TOKEN", "ms_x"),
+    ];
+
+    #[test]
+    fn bad_requests_fail_before_any_request() {
+        let c = creds(&OFFLINE);
+        let src = crate::repo_ref::parse_source("hf:acme/bert", None).unwrap();
+        let mut req = MigrateRequest::new(src.clone());
+        req.to = Some(Platform::Hf);
+        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
+
+        let mut req = MigrateRequest::new(src.clone());
+        req.dest = Some("not-an-id".into());
+        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
+
+        let mut req = MigrateRequest::new(src.clone());
+        req.exclude = vec!["[".into()];
+        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
+
+        let mut req = MigrateRequest::new(src.clone());
+        req.chunk_size_gb = Some(-1.0);
+        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
+
+        let mut req = MigrateRequest::new(
+            crate::repo_ref::parse_source("hf:spaces/acme/demo", None).unwrap(),
+        );
+        req.repo_type = Some(RepoType::Space);
+        let e = run(&req, &c).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadInput);
+        assert!(e.to_string().contains("no spaces"), "{e}");
+
+        let mut req =
+            MigrateRequest::new(crate::repo_ref::parse_source("hf:datasets/acme/x", None).unwrap());
+        req.repo_type = Some(RepoType::Model);
+        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
+    }
+
+    #[test]
+    fn missing_destination_token_is_a_credentials_error() {
+        let c = creds(&[
+            ("HF_ENDPOINT", "http://127.0.0.1:9"),
+            ("MODELSCOPE_ENDPOINT", "http://127.0.0.1:9"),
+            ("HOME", "/nonexistent"),
+        ]);
+        let req = MigrateRequest::new(crate::repo_ref::parse_source("hf:acme/bert", None).unwrap());
+        let e = run(&req, &c).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Credentials);
+        assert!(e.hint().unwrap().contains("MODELSCOPE_API_TOKEN"));
+    }
+
+    #[test]
+    fn unreachable_hub_is_a_network_error_naming_the_step() {
+        let c = creds(&OFFLINE);
+        let req = MigrateRequest::new(crate::repo_ref::parse_source("hf:acme/bert", None).unwrap());
+        let e = run(&req, &c).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Network, "{e}");
+        assert!(e.to_string().contains("token"), "{e}");
+        assert!(!e.to_string().contains("hf_x") && !format!("{e:?}").contains("ms_x"));
+    }
+}
