@@ -1,12 +1,94 @@
 //! hubferry: moves model and dataset repositories between the Hugging Face Hub and ModelScope.
 //!
-//! `main` parses the command line, dispatches to one command and maps its outcome to an exit code.
+//! `main` parses the command line, builds the [`printer::Printer`], starts the tokio runtime,
+//! dispatches to one command and maps its outcome to an exit code (design.md): 0 done and
+//! verified, 1 failed or not verified, 2 bad input, 3 credentials/permission, 4 partial,
+//! 130 interrupted.
+
+pub mod cli;
+pub mod commands;
+pub mod compare;
+pub mod credentials;
+pub mod events;
+pub mod hub;
+pub mod manifest;
+pub mod plan;
+pub mod preflight;
+pub mod printer;
+pub mod render;
+pub mod repo_ref;
+pub mod report;
+pub mod runner;
+pub mod runs;
+pub mod tools;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
+use clap::Parser;
+
+use crate::commands::{classify, ExitStatus};
+use crate::printer::{OutputMode, Printer};
+
 /// Runs the CLI with `args` (program name first) and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let _ = args.into_iter().count();
-    ExitCode::SUCCESS
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout and usage errors to stderr itself.
+            let _ = err.print();
+            return ExitCode::from(if err.use_stderr() {
+                ExitStatus::BadInput.code()
+            } else {
+                0
+            });
+        }
+    };
+    let mode = if cli.global.json {
+        OutputMode::Json
+    } else {
+        OutputMode::Human
+    };
+    let printer = Printer::new(
+        mode,
+        cli.global.quiet,
+        cli.global.verbose,
+        cli.global.no_progress,
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            printer.error(
+                &format!("could not start the async runtime: {err}"),
+                &[],
+                None,
+            );
+            return ExitCode::from(ExitStatus::Failure.code());
+        }
+    };
+    let outcome = runtime.block_on(commands::run(cli, printer.clone()));
+    // Children (modal, python) are awaited by the commands; don't wait on stray blocking tasks.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(200));
+    match outcome {
+        Ok(status) => ExitCode::from(status.code()),
+        Err(err) => {
+            let (status, hint) = classify(&err);
+            let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
+            printer.error(&err.to_string(), &causes, hint.as_deref());
+            if printer.json_mode() {
+                printer.json(&serde_json::json!({
+                    "type": "error",
+                    "exit_code": status.code(),
+                    "message": err.to_string(),
+                    "causes": causes,
+                    "hint": hint,
+                }));
+            }
+            ExitCode::from(status.code())
+        }
+    }
 }

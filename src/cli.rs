@@ -1,0 +1,262 @@
+//! The command line: clap definitions only. Doc comments are the help text; environment
+//! variables that can stand in for a flag are declared with `env =` next to it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Move model and dataset repositories between the Hugging Face Hub and ModelScope, cloud to cloud.
+///
+/// Bytes move inside Modal containers (or on this machine with `--backend local`); every file is
+/// verified before a migration is called done.
+#[derive(Debug, Parser)]
+#[command(
+    name = "hubferry",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Print NDJSON on stdout (events, then one final object) and nothing else there.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Only print warnings, errors and the final result.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Also show worker log text and Modal's status lines (on stderr).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// Never draw progress bars (plain lines instead).
+    #[arg(long, global = true, env = "HUBFERRY_NO_PROGRESS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_progress: bool,
+    /// Where detached runs are recorded [default: $XDG_STATE_HOME/hubferry, else ~/.local/state/hubferry].
+    #[arg(long, global = true, env = "HUBFERRY_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Migrate one repository to the other hub.
+    ///
+    /// SOURCE is `ns/name` (with --to), `hf:ns/name`, `huggingface:ns/name`, `ms:ns/name`,
+    /// `modelscope:ns/name`, or a web URL of either hub (type and revision are taken from it).
+    Migrate(MigrateArgs),
+    /// Migrate many repositories, one job per repository, a few at a time.
+    Batch(BatchArgs),
+    /// Check tokens, namespaces, Modal credentials and local tools; each line OK or FAIL with a fix.
+    Doctor(DoctorArgs),
+    /// List detached runs recorded on this machine.
+    Runs,
+    /// Show (or follow with -f) the progress of a detached run and end with its report.
+    Logs(LogsArgs),
+    /// Show the state of a detached run.
+    Status(RunArg),
+    /// Stop a detached run (its Modal apps).
+    Stop(RunArg),
+    /// Parse worker event lines from a file or stdin and print counts (for benchmarks).
+    #[command(hide = true)]
+    ParseEvents(ParseEventsArgs),
+}
+
+/// Platforms on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlatformArg {
+    /// Hugging Face Hub.
+    #[value(alias = "huggingface")]
+    Hf,
+    /// ModelScope.
+    #[value(alias = "modelscope")]
+    Ms,
+}
+
+/// Repository types on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RepoTypeArg {
+    Model,
+    Dataset,
+    Space,
+}
+
+/// How the worker moves files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum MethodArg {
+    /// The hub APIs, falling back to git when the Hugging Face API refuses (storage lock).
+    #[default]
+    Auto,
+    /// The hub APIs only.
+    Api,
+    /// git + git-lfs.
+    Git,
+}
+
+/// Where the worker runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Backend {
+    /// In Modal containers, through the `modal` CLI.
+    #[default]
+    Modal,
+    /// On this machine, with a local Python.
+    Local,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Modal => "modal",
+            Backend::Local => "local",
+        }
+    }
+}
+
+/// Options shared by `migrate` and `batch` that shape the transfer.
+#[derive(Debug, Args, Clone)]
+pub struct TransferArgs {
+    /// Only move files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Split each repository into size-balanced chunks that move in parallel containers.
+    #[arg(long)]
+    pub parallel: bool,
+    /// Target chunk size in decimal GB for --parallel (raised automatically to stay within 100 chunks).
+    #[arg(long, value_name = "GB", requires = "parallel")]
+    pub chunk_size: Option<f64>,
+    /// Transfer method.
+    #[arg(long, value_enum, default_value_t)]
+    pub method: MethodArg,
+    /// Create the destination private, whatever the source is.
+    #[arg(long, conflicts_with = "public")]
+    pub private: bool,
+    /// Create the destination public, whatever the source is.
+    #[arg(long)]
+    pub public: bool,
+    /// Allow a gated source to become a public destination (with --public).
+    #[arg(long, requires = "public")]
+    pub allow_public_gated: bool,
+    /// Delete destination files that are absent at the source.
+    #[arg(long)]
+    pub delete: bool,
+    /// Where the worker runs.
+    #[arg(long, value_enum, default_value_t, env = "HUBFERRY_BACKEND")]
+    pub backend: Backend,
+    /// Run detached: start on Modal, record the run, return its id (follow with `hubferry logs`).
+    #[arg(long)]
+    pub detach: bool,
+    /// Print the plan (preflight only) without moving anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not ask for confirmation (deletions).
+    #[arg(long, short)]
+    pub yes: bool,
+    /// How many worker processes (local) or `modal run` clients run at once.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        env = "HUBFERRY_CONCURRENCY"
+    )]
+    pub concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The repository to migrate.
+    pub source: String,
+    /// Destination platform (inferred from a prefixed or URL source).
+    #[arg(long, value_enum)]
+    pub to: Option<PlatformArg>,
+    /// Destination `ns/name` [default: the source's ns/name].
+    #[arg(long, value_name = "NS/NAME")]
+    pub dest: Option<String>,
+    /// Repository type [default: detected].
+    #[arg(long, value_enum)]
+    pub repo_type: Option<RepoTypeArg>,
+    /// Source revision (branch, tag or commit) [default: main on HF, master on ModelScope].
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Repositories to migrate (same forms as `migrate SOURCE`).
+    #[arg(required_unless_present = "from_file", conflicts_with = "from_file")]
+    pub sources: Vec<String>,
+    /// Read repositories from FILE: one `SOURCE [DEST]` per line; `#` starts a comment.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// Destination platform for sources without a prefix.
+    #[arg(long, value_enum)]
+    pub to: Option<PlatformArg>,
+    /// Put every destination under this namespace (keeping each repo's name).
+    #[arg(long, value_name = "NS")]
+    pub dest_namespace: Option<String>,
+    /// Repository type for every source [default: detected].
+    #[arg(long, value_enum)]
+    pub repo_type: Option<RepoTypeArg>,
+    /// Skip repositories whose destination already exists (default: update them incrementally).
+    #[arg(long)]
+    pub skip_existing: bool,
+    /// How many repositories migrate at once.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub transfer: TransferArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Skip the Modal checks (for `--backend local` users).
+    #[arg(long)]
+    pub no_modal: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Run id (as printed by `migrate --detach` and listed by `hubferry runs`).
+    pub run: String,
+    /// Keep following until the run ends, then print its report.
+    #[arg(long, short)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArg {
+    /// Run id (as printed by `migrate --detach` and listed by `hubferry runs`).
+    pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ParseEventsArgs {
+    /// File of worker output lines [default: stdin].
+    pub file: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn private_and_public_conflict() {
+        let err = Cli::try_parse_from(["hubferry", "migrate", "a/b", "--private", "--public"]);
+        assert!(err.is_err());
+    }
+}

@@ -1,0 +1,325 @@
+//! `hubferry batch`: one migration per repository, a few at a time, then a summary table.
+//! Exit 0 when all are done and verified, 4 when some failed, and the failures' own class (1, 2
+//! or 3) when all failed alike.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::migrate::{self, describe, ExecuteMode, Executed};
+use super::{classify, CliError, Context, ExitStatus};
+use crate::cli::{BatchArgs, PlatformArg, RepoTypeArg, TransferArgs};
+use crate::credentials::Credentials;
+use crate::preflight::preflight;
+use crate::printer::{human_bytes, human_duration, Tone};
+
+/// One line of work: a source and its optional destination id.
+#[derive(Debug, Clone)]
+struct Entry {
+    source: String,
+    dest: Option<String>,
+}
+
+/// One repository's outcome in the summary.
+#[derive(Debug, Clone, Serialize)]
+struct Outcome {
+    source: String,
+    dest: String,
+    /// `ok`, `failed`, `partial`, `skipped` or `error` (preflight refused).
+    status: String,
+    exit_code: u8,
+    verified: bool,
+    files_moved: u64,
+    bytes_moved: u64,
+    files_skipped: u64,
+    bytes_skipped: u64,
+    duration_s: f64,
+    dest_url: Option<String>,
+    error: Option<String>,
+}
+
+fn read_entries(args: &BatchArgs) -> anyhow::Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    if let Some(path) = &args.from_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the batch file {}", path.display()))
+            .map_err(|e| {
+                CliError::bad_input(format!("{e:#}"))
+                    .with_hint("pass an existing file to --from-file")
+            })?;
+        for (n, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let source = parts.next().unwrap_or_default().to_owned();
+            let dest = parts.next().map(str::to_owned);
+            if parts.next().is_some() {
+                return Err(CliError::bad_input(format!(
+                    "{}:{}: expected `SOURCE [DEST]`, got `{line}`",
+                    path.display(),
+                    n + 1
+                ))
+                .with_hint("one repository per line: a source, optionally followed by its destination ns/name")
+                .into());
+            }
+            entries.push(Entry { source, dest });
+        }
+    } else {
+        entries.extend(args.sources.iter().map(|s| Entry {
+            source: s.clone(),
+            dest: None,
+        }));
+    }
+    if entries.is_empty() {
+        return Err(CliError::bad_input("no repositories to migrate")
+            .with_hint("list sources on the command line or in --from-file")
+            .into());
+    }
+    Ok(entries)
+}
+
+pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
+    migrate::check_transfer_args(&args.transfer)?;
+    if args.transfer.detach {
+        return Err(CliError::bad_input("batch does not support --detach yet")
+            .with_hint("start detached runs one by one with `hubferry migrate … --detach`")
+            .into());
+    }
+    if args.jobs == 0 {
+        return Err(CliError::bad_input("--jobs must be at least 1").into());
+    }
+    let entries = read_entries(&args)?;
+    let creds = Arc::new(migrate::load_credentials()?);
+    let p = &ctx.printer;
+    p.status(&format!(
+        "batch: {} repositories, {} at a time",
+        entries.len(),
+        args.jobs
+    ));
+    let permits = Arc::new(tokio::sync::Semaphore::new(args.jobs));
+    let shared = Arc::new(Shared {
+        ctx: ctx.clone(),
+        to: args.to,
+        repo_type: args.repo_type,
+        dest_namespace: args.dest_namespace.clone(),
+        skip_existing: args.skip_existing,
+        transfer: args.transfer.clone(),
+    });
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let shared = shared.clone();
+        let creds = creds.clone();
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (i, one(&shared, &creds, i, entry).await)
+        });
+    }
+    let mut outcomes: Vec<(usize, Outcome)> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        outcomes.push(joined.context("a batch task panicked")?);
+    }
+    outcomes.sort_by_key(|(i, _)| *i);
+    let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
+    let status = overall(&outcomes);
+    print_summary(ctx, &outcomes, status);
+    Ok(status)
+}
+
+struct Shared {
+    ctx: Context,
+    to: Option<PlatformArg>,
+    repo_type: Option<RepoTypeArg>,
+    dest_namespace: Option<String>,
+    skip_existing: bool,
+    transfer: TransferArgs,
+}
+
+async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Outcome {
+    let p = &s.ctx.printer;
+    let mut outcome = Outcome {
+        source: entry.source.clone(),
+        dest: entry.dest.clone().unwrap_or_default(),
+        status: "error".into(),
+        exit_code: 1,
+        verified: false,
+        files_moved: 0,
+        bytes_moved: 0,
+        files_skipped: 0,
+        bytes_skipped: 0,
+        duration_s: 0.0,
+        dest_url: None,
+        error: None,
+    };
+    let fail = |mut o: Outcome, err: anyhow::Error| {
+        let (status, hint) = classify(&err);
+        o.exit_code = status.code();
+        let mut msg = format!("{err:#}");
+        if let Some(hint) = hint {
+            msg.push_str(&format!(" (hint: {hint})"));
+        }
+        p.warn(&format!("{}: {msg}", o.source));
+        o.error = Some(msg);
+        o
+    };
+    // --dest-namespace keeps each repository's name under the given namespace.
+    let dest = match (&entry.dest, &s.dest_namespace) {
+        (Some(d), _) => Some(d.clone()),
+        (None, Some(ns)) => {
+            match crate::repo_ref::parse_source(
+                &entry.source,
+                s.to.map(|t| match t {
+                    PlatformArg::Hf => crate::repo_ref::Platform::Hf,
+                    PlatformArg::Ms => crate::repo_ref::Platform::Ms,
+                }),
+            ) {
+                Ok(r) => Some(format!("{ns}/{}", r.name())),
+                Err(e) => return fail(outcome, e.into()),
+            }
+        }
+        (None, None) => None,
+    };
+    let req = match migrate::request(
+        &entry.source,
+        s.to,
+        dest.as_deref(),
+        s.repo_type,
+        None,
+        &s.transfer,
+    ) {
+        Ok(req) => req,
+        Err(err) => return fail(outcome, err),
+    };
+    let plan = match preflight(&req, creds).await {
+        Ok(plan) => plan,
+        Err(err) => return fail(outcome, err.into()),
+    };
+    outcome.source = describe(&plan.source);
+    outcome.dest = describe(&plan.dest);
+    outcome.dest_url = Some(plan.dest_url.clone());
+    if s.skip_existing && plan.dest_exists {
+        p.status(&format!(
+            "{}: destination exists, skipped (--skip-existing)",
+            outcome.dest
+        ));
+        outcome.status = "skipped".into();
+        outcome.exit_code = 0;
+        return outcome;
+    }
+    if !plan.transfer.to_delete.is_empty() && !s.transfer.yes {
+        let err = CliError::bad_input(format!(
+            "refusing to delete {} file(s) at {} without --yes",
+            plan.transfer.to_delete.len(),
+            outcome.dest
+        ));
+        return fail(outcome, err.into());
+    }
+    p.status(&format!("{} → {}: starting", outcome.source, outcome.dest));
+    let prefix = format!("r{index}");
+    match migrate::execute(
+        &s.ctx,
+        &plan,
+        creds,
+        &s.transfer,
+        &prefix,
+        ExecuteMode::Batch,
+    )
+    .await
+    {
+        Ok(Executed::Report(report)) | Ok(Executed::Interrupted(report)) => {
+            report.print(p);
+            outcome.status = report.status.as_str().into();
+            outcome.exit_code = report.exit_code();
+            outcome.verified = report.verified;
+            outcome.files_moved = report.files_moved;
+            outcome.bytes_moved = report.bytes_moved;
+            outcome.files_skipped = report.files_skipped;
+            outcome.bytes_skipped = report.bytes_skipped;
+            outcome.duration_s = report.duration_s;
+            if !report.errors.is_empty() {
+                outcome.error = Some(report.errors.join("; "));
+            }
+            outcome
+        }
+        Ok(Executed::Detached(_)) => outcome,
+        Err(err) => fail(outcome, err),
+    }
+}
+
+fn overall(outcomes: &[Outcome]) -> ExitStatus {
+    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.exit_code != 0).collect();
+    if failed.is_empty() {
+        ExitStatus::Success
+    } else if failed.len() < outcomes.len() {
+        ExitStatus::Partial
+    } else if failed.iter().all(|o| o.exit_code == failed[0].exit_code) {
+        ExitStatus::from_code(failed[0].exit_code)
+    } else {
+        ExitStatus::Failure
+    }
+}
+
+fn print_summary(ctx: &Context, outcomes: &[Outcome], status: ExitStatus) {
+    let p = &ctx.printer;
+    let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
+    let ok = outcomes.iter().filter(|o| o.exit_code == 0).count();
+    if p.json_mode() {
+        p.json(&serde_json::json!({
+            "type": "batch_report",
+            "status": match status {
+                ExitStatus::Success => "ok",
+                ExitStatus::Partial => "partial",
+                _ => "failed",
+            },
+            "repos_total": outcomes.len(),
+            "repos_ok": ok,
+            "repos_skipped": count("skipped"),
+            "repos_failed": outcomes.len() - ok,
+            "exit_code": status.code(),
+            "repos": outcomes,
+        }));
+        return;
+    }
+    let mut lines = vec![
+        String::new(),
+        format!(
+            "{:<44} {:<9} {:>8} {:>10} {:>8}",
+            "SOURCE → DEST", "STATUS", "FILES", "BYTES", "TIME"
+        ),
+    ];
+    for o in outcomes {
+        let word = match o.status.as_str() {
+            "ok" if o.verified => p.paint("ok", Tone::Good),
+            "skipped" => p.paint("skipped", Tone::Dim),
+            "partial" => p.paint("partial", Tone::Warn),
+            other => p.paint(other, Tone::Bad),
+        };
+        // Pad by the plain word's width: colour codes have no width.
+        let pad = 9usize.saturating_sub(o.status.len());
+        lines.push(format!(
+            "{:<44} {word}{} {:>8} {:>10} {:>8}",
+            format!(
+                "{} → {}",
+                o.source,
+                if o.dest.is_empty() { "?" } else { &o.dest }
+            ),
+            " ".repeat(pad),
+            o.files_moved,
+            human_bytes(o.bytes_moved),
+            human_duration(o.duration_s)
+        ));
+        if let Some(err) = &o.error {
+            lines.push(format!("    {err}"));
+        }
+    }
+    lines.push(format!(
+        "{ok}/{} done ({} skipped), {} failed",
+        outcomes.len(),
+        count("skipped"),
+        outcomes.len() - ok
+    ));
+    p.out(&lines.join("\n"));
+}

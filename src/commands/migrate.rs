@@ -1,0 +1,516 @@
+//! `hubferry migrate`: preflight, then render and run the jobs (Modal or local), watch them,
+//! verify the destination ourselves and report; or launch detached and record the run.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::verify::{self, VerifySpec};
+use super::watch::{watch, WatchOptions, WatchOutcome};
+use super::{CliError, Context, ExitStatus};
+use crate::cli::{Backend, MethodArg, MigrateArgs, PlatformArg, RepoTypeArg, TransferArgs};
+use crate::credentials::Credentials;
+use crate::plan::{JobTuning, Method, Plan, VisibilityChoice};
+use crate::preflight::{preflight, MigrateRequest};
+use crate::printer::{human_bytes, human_duration, Printer, Tone};
+use crate::render::{self, AppSettings};
+use crate::repo_ref::{self, Platform, RepoRef, RepoType};
+use crate::report::{Report, ReportContext, Tracker};
+use crate::runner::{self, Children};
+use crate::{runs, tools};
+
+/// Environment variables passed through to workers as they are when set (not secrets).
+const PASSTHROUGH_ENV: &[&str] = &["HF_HUB_DISABLE_XET"];
+
+pub async fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<ExitStatus> {
+    let creds = load_credentials()?;
+    let req = request(
+        &args.source,
+        args.to,
+        args.dest.as_deref(),
+        args.repo_type,
+        args.revision.clone(),
+        &args.transfer,
+    )?;
+    check_transfer_args(&args.transfer)?;
+    let plan = preflight(&req, &creds).await?;
+    if args.transfer.dry_run {
+        print_plan(&ctx.printer, &plan, true);
+        return Ok(ExitStatus::Success);
+    }
+    print_plan(&ctx.printer, &plan, false);
+    confirm_deletions(&plan, args.transfer.yes)?;
+    match execute(
+        ctx,
+        &plan,
+        &creds,
+        &args.transfer,
+        "r0",
+        ExecuteMode::Single,
+    )
+    .await?
+    {
+        Executed::Report(report) => {
+            report.print(&ctx.printer);
+            Ok(ExitStatus::from_code(report.exit_code()))
+        }
+        Executed::Interrupted(report) => {
+            report.print(&ctx.printer);
+            Ok(ExitStatus::Interrupted)
+        }
+        Executed::Detached(run_id) => {
+            let _ = run_id;
+            Ok(ExitStatus::Success)
+        }
+    }
+}
+
+/// Reads tokens and endpoints (environment, token files, `.env`).
+pub fn load_credentials() -> anyhow::Result<Credentials> {
+    Credentials::from_env().map_err(|e| {
+        let hint = e.hint();
+        anyhow::Error::from(CliError::bad_input(e.to_string()).with_hint(hint))
+    })
+}
+
+/// Checks flag combinations that clap cannot express.
+pub fn check_transfer_args(t: &TransferArgs) -> anyhow::Result<()> {
+    if t.detach && t.backend == Backend::Local {
+        return Err(CliError::bad_input("--detach needs the Modal backend")
+            .with_hint(
+                "drop --backend local (a detached run keeps going on Modal after hubferry exits)",
+            )
+            .into());
+    }
+    if let Some(gb) = t.chunk_size {
+        if !(gb.is_finite() && gb > 0.0) {
+            return Err(CliError::bad_input(format!(
+                "--chunk-size {gb} is not a positive size in GB"
+            ))
+            .with_hint("pass decimal gigabytes, e.g. --chunk-size 5 or --chunk-size 0.5")
+            .into());
+        }
+    }
+    if t.concurrency == 0 {
+        return Err(CliError::bad_input("--concurrency must be at least 1").into());
+    }
+    Ok(())
+}
+
+fn platform(p: PlatformArg) -> Platform {
+    match p {
+        PlatformArg::Hf => Platform::Hf,
+        PlatformArg::Ms => Platform::Ms,
+    }
+}
+
+fn repo_type(t: RepoTypeArg) -> RepoType {
+    match t {
+        RepoTypeArg::Model => RepoType::Model,
+        RepoTypeArg::Dataset => RepoType::Dataset,
+        RepoTypeArg::Space => RepoType::Space,
+    }
+}
+
+/// Builds the preflight request from command-line values.
+pub fn request(
+    source: &str,
+    to: Option<PlatformArg>,
+    dest: Option<&str>,
+    repo_type_arg: Option<RepoTypeArg>,
+    revision: Option<String>,
+    t: &TransferArgs,
+) -> anyhow::Result<MigrateRequest> {
+    let to = to.map(platform);
+    let source = repo_ref::parse_source(source, to)?;
+    let dest = match dest {
+        Some(d) => Some(repo_ref::parse_dest_id(d)?),
+        None => None,
+    };
+    Ok(MigrateRequest {
+        source,
+        to,
+        dest,
+        repo_type: repo_type_arg.map(repo_type),
+        revision,
+        include: t.include.clone(),
+        exclude: t.exclude.clone(),
+        parallel: t.parallel,
+        chunk_size_gb: t.chunk_size,
+        method: match t.method {
+            MethodArg::Auto => Method::Auto,
+            MethodArg::Api => Method::Api,
+            MethodArg::Git => Method::Git,
+        },
+        visibility: if t.private {
+            VisibilityChoice::Private
+        } else if t.public {
+            VisibilityChoice::Public
+        } else {
+            VisibilityChoice::Source
+        },
+        allow_public_gated: t.allow_public_gated,
+        delete: t.delete,
+    })
+}
+
+/// `hf:model:ns/name@rev`.
+pub fn describe(r: &RepoRef) -> String {
+    format!(
+        "{}:{}:{}@{}",
+        r.platform.as_str(),
+        r.repo_type_or_model().as_str(),
+        r.id,
+        r.revision
+            .as_deref()
+            .unwrap_or(r.platform.default_revision())
+    )
+}
+
+/// Prints the plan: the full plan for `--dry-run` (JSON object or text on stdout), otherwise a
+/// short summary on stderr before the run starts.
+pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
+    if dry_run && p.json_mode() {
+        p.json(&serde_json::to_value(plan).unwrap_or_default());
+        return;
+    }
+    let t = &plan.transfer;
+    let dest_state = if plan.dest_exists { "exists" } else { "new" };
+    let head = format!(
+        "{} {} → {} ({dest_state}, {})",
+        p.paint("plan", Tone::Bold),
+        describe(&plan.source),
+        describe(&plan.dest),
+        plan.dest_visibility.as_str()
+    );
+    let body = format!(
+        "  move {} files ({}), skip {} ({}), delete {}; {} chunk{}; eta {}",
+        t.to_move.len(),
+        human_bytes(t.bytes_to_move),
+        t.to_skip.len(),
+        human_bytes(t.bytes_to_skip),
+        t.to_delete.len(),
+        t.chunks.len(),
+        if t.chunks.len() == 1 { "" } else { "s" },
+        human_duration(t.eta_s)
+    );
+    if dry_run {
+        let mut lines = vec![head, body];
+        for chunk in &t.chunks {
+            lines.push(format!(
+                "  chunk {:>3}: {} files, {}",
+                chunk.index + 1,
+                chunk.file_count,
+                human_bytes(chunk.bytes)
+            ));
+        }
+        for f in plan.files_to_move().take(20) {
+            lines.push(format!("  + {} ({})", f.path, human_bytes(f.size)));
+        }
+        if t.to_move.len() > 20 {
+            lines.push(format!("  + … {} more", t.to_move.len() - 20));
+        }
+        for f in plan.files_to_delete() {
+            lines.push(format!("  - {}", f.path));
+        }
+        lines.push(format!("  url: {}", plan.dest_url));
+        lines.push("dry run: nothing was moved".into());
+        p.out(&lines.join("\n"));
+    } else {
+        p.status(&head);
+        p.status(&body);
+    }
+    for w in &plan.warnings {
+        p.warn(w);
+    }
+}
+
+/// Deleting destination files needs a yes: `--yes`, or an answer on a terminal.
+fn confirm_deletions(plan: &Plan, yes: bool) -> anyhow::Result<()> {
+    let n = plan.transfer.to_delete.len();
+    if n == 0 || yes {
+        return Ok(());
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        eprint_prompt(&format!(
+            "delete {n} file(s) at {} that the source does not have? [y/N] ",
+            describe(&plan.dest)
+        ));
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(());
+        }
+    }
+    Err(CliError::bad_input(format!(
+        "refusing to delete {n} file(s) at {} without confirmation",
+        describe(&plan.dest)
+    ))
+    .with_hint("pass --yes to confirm, or drop --delete")
+    .into())
+}
+
+#[allow(clippy::print_stderr)]
+fn eprint_prompt(text: &str) {
+    // A prompt is the one stderr write that must not end with a newline.
+    eprint!("{text}");
+}
+
+/// How `execute` reports progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecuteMode {
+    /// One repository: bars, per-chunk bars.
+    Single,
+    /// One of several repositories running at once (batch).
+    Batch,
+}
+
+/// The outcome of running a plan.
+pub enum Executed {
+    Report(Report),
+    Interrupted(Report),
+    Detached(String),
+}
+
+/// Worker environment: tokens and endpoints from the credentials, plus a few pass-through flags.
+pub fn child_env(creds: &Credentials) -> Vec<(String, String)> {
+    let mut env = creds.child_env();
+    for name in PASSTHROUGH_ENV {
+        if let Ok(value) = std::env::var(name) {
+            env.push(((*name).to_owned(), value));
+        }
+    }
+    env
+}
+
+/// Renders and runs a plan's jobs, watches them, verifies and builds the report.
+pub async fn execute(
+    ctx: &Context,
+    plan: &Plan,
+    creds: &Credentials,
+    t: &TransferArgs,
+    job_prefix: &str,
+    mode: ExecuteMode,
+) -> anyhow::Result<Executed> {
+    let p = &ctx.printer;
+    let started = Instant::now();
+    let source = describe(&plan.source);
+    let dest = describe(&plan.dest);
+    let spec = VerifySpec::from_plan(plan);
+    if plan.is_noop() {
+        p.status(&format!("{dest} is up to date: nothing to move"));
+        let verification = verify::destination(creds, &spec).await;
+        let mut report = Tracker::default().report(
+            ReportContext {
+                source,
+                dest,
+                dest_url: Some(plan.dest_url.clone()),
+                duration_s: started.elapsed().as_secs_f64(),
+                backend: t.backend.as_str().into(),
+                ..Default::default()
+            },
+            Some(verification),
+        );
+        report.files_skipped = plan.transfer.to_skip.len() as u64;
+        report.bytes_skipped = plan.transfer.bytes_to_skip;
+        return Ok(Executed::Report(report));
+    }
+    let jobs = plan.job_files(job_prefix, &JobTuning::default());
+    let env = child_env(creds);
+    let rendered = render::render(&jobs, &AppSettings::for_env(&env))?;
+    if t.detach {
+        return detach(ctx, plan, &rendered, &env, spec).await;
+    }
+    let specs = match t.backend {
+        Backend::Local => {
+            let python = tools::python().await?;
+            rendered
+                .job_files
+                .iter()
+                .zip(&rendered.job_ids)
+                .map(|(file, id)| runner::local_worker(&python, rendered.root(), file, id, &env))
+                .collect()
+        }
+        Backend::Modal => {
+            let modal = tools::modal()?;
+            vec![runner::modal_run(
+                &modal,
+                &rendered.app_file(),
+                &rendered.jobs_file,
+                &rendered.job_ids,
+                &env,
+                false,
+            )]
+        }
+    };
+    let (tx, rx) = mpsc::unbounded_channel();
+    let children = Children::default();
+    let handle = runner::start(specs, t.concurrency, tx, children.clone());
+    let note = match t.backend {
+        Backend::Modal => "the Modal app is being stopped (this run was not detached); files committed so far stay at the destination — run the same command again to move the rest",
+        Backend::Local => "the local workers are being stopped; files committed so far stay at the destination — run the same command again to move the rest",
+    };
+    let outcome: WatchOutcome = watch(
+        p,
+        rx,
+        &children,
+        Tracker::expecting(rendered.job_ids.clone()),
+        WatchOptions {
+            per_job_bars: mode == ExecuteMode::Single && rendered.job_ids.len() > 1,
+            ended_means_failed: true,
+            interrupt_note: Some(note.into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let _ = handle.await;
+    let verification = if outcome.interrupted {
+        None
+    } else {
+        p.status(&format!("verifying {dest} (listing it again)…"));
+        Some(verify::destination(creds, &spec).await)
+    };
+    let report = outcome.tracker.report(
+        ReportContext {
+            source,
+            dest,
+            dest_url: Some(plan.dest_url.clone()),
+            duration_s: started.elapsed().as_secs_f64(),
+            backend: t.backend.as_str().into(),
+            run_id: None,
+            app_ids: outcome.app_ids,
+            errors: outcome.errors,
+            interrupted: outcome.interrupted,
+        },
+        verification,
+    );
+    Ok(if outcome.interrupted {
+        Executed::Interrupted(report)
+    } else {
+        Executed::Report(report)
+    })
+}
+
+/// How long a detached launch waits for the first worker event.
+const FIRST_EVENT_TIMEOUT: Duration = Duration::from_secs(180);
+
+async fn detach(
+    ctx: &Context,
+    plan: &Plan,
+    rendered: &render::Rendered,
+    env: &[(String, String)],
+    spec: VerifySpec,
+) -> anyhow::Result<Executed> {
+    let p = &ctx.printer;
+    let state = &ctx.state_dir()?;
+    let modal = tools::modal()?;
+    // 1. `modal run --detach … --spawn` returns once the coordinating function is spawned.
+    let (tx, rx) = mpsc::unbounded_channel();
+    let children = Children::default();
+    let launch = runner::modal_run(
+        &modal,
+        &rendered.app_file(),
+        &rendered.jobs_file,
+        &rendered.job_ids,
+        env,
+        true,
+    );
+    let handle = runner::start(vec![launch], 1, tx, children.clone());
+    let launched = watch(
+        p,
+        rx,
+        &children,
+        Tracker::expecting(rendered.job_ids.clone()),
+        WatchOptions::default(),
+    )
+    .await;
+    let _ = handle.await;
+    let code = launched.exits.first().and_then(|(_, c)| *c);
+    let Some(app_id) = launched.app_ids.first().cloned() else {
+        let mut msg = "`modal run --detach` did not start an app".to_owned();
+        if !launched.errors.is_empty() {
+            msg.push_str(&format!(": {}", launched.errors.join("; ")));
+        }
+        return Err(CliError::new(ExitStatus::Failure, msg)
+            .with_hint("check Modal credentials and connectivity with `hubferry doctor`")
+            .into());
+    };
+    if code != Some(0) {
+        return Err(CliError::new(
+            ExitStatus::Failure,
+            format!(
+                "`modal run --detach` failed (exit {}) for app {app_id}: {}",
+                code.map_or("signal".into(), |c| c.to_string()),
+                launched.errors.join("; ")
+            ),
+        )
+        .with_hint(format!(
+            "see `modal app logs {app_id}`; stop it with `modal app stop {app_id} -y`"
+        ))
+        .into());
+    }
+    // 2. Wait (bounded) for the first worker event in the app's logs: proof the workers started.
+    let (tx, rx) = mpsc::unbounded_channel();
+    let children = Children::default();
+    let follow = runner::modal_logs(&modal, &app_id, true, &rendered.job_ids);
+    let handle = runner::start(vec![follow], 1, tx, children.clone());
+    let first = tokio::time::timeout(
+        FIRST_EVENT_TIMEOUT,
+        watch(
+            p,
+            rx,
+            &children,
+            Tracker::expecting(rendered.job_ids.clone()),
+            WatchOptions {
+                until_first_event: true,
+                ..Default::default()
+            },
+        ),
+    )
+    .await;
+    children.terminate();
+    let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+    let first_event = match first {
+        Ok(outcome) => outcome.first_event,
+        Err(_) => {
+            p.warn(&format!(
+                "no worker event from {app_id} within {}s; the run is recorded anyway",
+                FIRST_EVENT_TIMEOUT.as_secs()
+            ));
+            None
+        }
+    };
+    // 3. Record the run (no secrets) and hand back its id.
+    let run_id = runs::new_run_id();
+    let record = runs::RunRecord {
+        run_id: run_id.clone(),
+        created_at: runs::now_s(),
+        backend: "modal".into(),
+        source: describe(&plan.source),
+        dest: describe(&plan.dest),
+        dest_url: Some(plan.dest_url.clone()),
+        app_ids: vec![app_id.clone()],
+        jobs: rendered.job_ids.clone(),
+        first_event,
+        verify: serde_json::to_value(&spec)?,
+        state: "running".into(),
+        report: None,
+    };
+    runs::save(state, &record)?;
+    p.json(&serde_json::json!({
+        "type": "detached",
+        "run_id": run_id,
+        "status": "running",
+        "app_ids": [app_id],
+        "jobs": rendered.job_ids,
+        "source": record.source,
+        "dest": record.dest,
+        "dest_url": record.dest_url,
+    }));
+    p.out(&format!(
+        "{} {run_id} (Modal app {app_id})\n  follow: hubferry logs {run_id} -f\n  status: hubferry status {run_id}\n  stop:   hubferry stop {run_id}",
+        p.paint("detached", Tone::Good)
+    ));
+    Ok(Executed::Detached(run_id))
+}

@@ -1,0 +1,294 @@
+//! `runs`, `logs RUN [-f]`, `status RUN`, `stop RUN`: everything about detached runs after launch.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::watch::{watch, WatchOptions};
+use super::{verify, CliError, Context, ExitStatus};
+use crate::cli::{LogsArgs, RunArg};
+use crate::printer::Tone;
+use crate::report::{ReportContext, Tracker};
+use crate::runner::{self, Children};
+use crate::runs;
+use crate::tools;
+
+pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
+    let records = runs::list(&ctx.state_dir()?)?;
+    let p = &ctx.printer;
+    if p.json_mode() {
+        for r in &records {
+            p.json(&serde_json::json!({
+                "type": "run",
+                "run_id": r.run_id,
+                "created_at": r.created_at,
+                "state": r.state,
+                "source": r.source,
+                "dest": r.dest,
+                "backend": r.backend,
+                "app_ids": r.app_ids,
+            }));
+        }
+        return Ok(ExitStatus::Success);
+    }
+    if records.is_empty() {
+        p.out("no detached runs recorded (start one with `hubferry migrate … --detach`)");
+        return Ok(ExitStatus::Success);
+    }
+    p.out(&format!(
+        "{:<16} {:<9} {:<10} {}",
+        "RUN", "AGE", "STATE", "SOURCE → DEST"
+    ));
+    let now = runs::now_s();
+    for r in &records {
+        p.out(&format!(
+            "{:<16} {:<9} {:<10} {} → {}",
+            r.run_id,
+            crate::printer::human_duration((now - r.created_at).max(0.0)),
+            r.state,
+            r.source,
+            r.dest
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
+    let state = &ctx.state_dir()?;
+    let mut record = runs::load(state, &args.run)?;
+    let modal = tools::modal()?;
+    let p = &ctx.printer;
+    if !p.json_mode() {
+        p.status(&format!(
+            "{} {} → {} ({})",
+            p.paint(&record.run_id, Tone::Bold),
+            record.source,
+            record.dest,
+            record.app_ids.join(", ")
+        ));
+    }
+    let started = std::time::Instant::now();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let children = Children::default();
+    let specs: Vec<_> = record
+        .app_ids
+        .iter()
+        .map(|id| runner::modal_logs(&modal, id, args.follow, &record.jobs))
+        .collect();
+    let handle = runner::start(specs, record.app_ids.len().max(1), tx, children.clone());
+    let note = format!(
+        "the run keeps going on Modal; follow it again with `hubferry logs {} -f`, stop it with `hubferry stop {}`",
+        record.run_id, record.run_id
+    );
+    let outcome = watch(
+        p,
+        rx,
+        &children,
+        Tracker::expecting(record.jobs.clone()),
+        WatchOptions {
+            per_job_bars: record.jobs.len() > 1,
+            ended_means_failed: args.follow,
+            interrupt_note: Some(note),
+            ..Default::default()
+        },
+    )
+    .await;
+    let _ = handle.await;
+    if outcome.interrupted {
+        return Ok(ExitStatus::Interrupted);
+    }
+    let done = outcome.tracker.all_done();
+    if !done && !args.follow {
+        let (bytes_done, bytes_total) = outcome.tracker.bytes();
+        let finished = outcome
+            .tracker
+            .jobs
+            .values()
+            .filter(|j| j.result.is_some())
+            .count();
+        let summary = serde_json::json!({
+            "type": "run_progress",
+            "run_id": record.run_id,
+            "state": "running",
+            "jobs_done": finished,
+            "jobs_total": record.jobs.len(),
+            "bytes_done": bytes_done,
+            "bytes_total": bytes_total,
+        });
+        p.json(&summary);
+        p.out(&format!(
+            "{}: running, {finished}/{} jobs done, {} of {} (follow with `hubferry logs {} -f`)",
+            record.run_id,
+            record.jobs.len(),
+            crate::printer::human_bytes(bytes_done),
+            crate::printer::human_bytes(bytes_total),
+            record.run_id
+        ));
+        return Ok(ExitStatus::Success);
+    }
+    let verification = if outcome.tracker.jobs.values().any(|j| j.result.is_some()) {
+        Some(verify::from_record(&record.verify).await)
+    } else {
+        None
+    };
+    let mut errors = outcome.errors;
+    if record.state == "stopped" {
+        errors.push("the run was stopped with `hubferry stop`".into());
+    }
+    let report = outcome.tracker.report(
+        ReportContext {
+            source: record.source.clone(),
+            dest: record.dest.clone(),
+            dest_url: record.dest_url.clone(),
+            duration_s: report_duration(&outcome.tracker, started.elapsed().as_secs_f64()),
+            backend: record.backend.clone(),
+            run_id: Some(record.run_id.clone()),
+            app_ids: record.app_ids.clone(),
+            errors,
+            interrupted: false,
+        },
+        verification,
+    );
+    report.print(p);
+    record.state = report.status.as_str().to_owned();
+    record.report = Some(report.clone());
+    runs::save(state, &record)?;
+    Ok(ExitStatus::from_code(report.exit_code()))
+}
+
+/// Wall time of a detached run as the workers saw it (first start to last result), falling back
+/// to how long we watched.
+fn report_duration(tracker: &Tracker, watched_s: f64) -> f64 {
+    let longest = tracker
+        .jobs
+        .values()
+        .filter_map(|j| j.result.as_ref().map(|r| r.duration_s))
+        .fold(0.0_f64, f64::max);
+    if longest > 0.0 {
+        longest
+    } else {
+        watched_s
+    }
+}
+
+/// Asks `modal app list --json` for the state of each app id.
+async fn app_states(modal: &Path, app_ids: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(modal)
+            .args(["app", "list", "--json"])
+            .envs(runner::CHILD_ENV.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output(),
+    )
+    .await
+    .map_err(|_| anyhow::anyhow!("`modal app list --json` did not answer within 60 s"))?
+    .map_err(|e| anyhow::anyhow!("could not run {}: {e}", modal.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(CliError::new(
+            ExitStatus::Failure,
+            format!("`modal app list` failed: {}", stderr.trim()),
+        )
+        .with_hint("check Modal credentials with `hubferry doctor`")
+        .into());
+    }
+    let apps: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    Ok(app_ids
+        .iter()
+        .map(|id| {
+            let state = apps
+                .iter()
+                .find(|a| a["app_id"] == id.as_str())
+                .and_then(|a| a["state"].as_str())
+                .unwrap_or("unknown")
+                .to_owned();
+            (id.clone(), state)
+        })
+        .collect())
+}
+
+fn app_running(state: &str) -> bool {
+    !(state.starts_with("stopped") || state == "unknown")
+}
+
+pub async fn status(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
+    let state = &ctx.state_dir()?;
+    let record = runs::load(state, &args.run)?;
+    let modal = tools::modal()?;
+    let apps = app_states(&modal, &record.app_ids).await?;
+    let running = apps.iter().any(|(_, s)| app_running(s));
+    let overall = if running {
+        "running".to_owned()
+    } else if record.report.is_some() || record.state == "stopped" {
+        record.state.clone()
+    } else {
+        "ended".to_owned()
+    };
+    let p = &ctx.printer;
+    p.json(&serde_json::json!({
+        "type": "run_status",
+        "run_id": record.run_id,
+        "state": overall,
+        "source": record.source,
+        "dest": record.dest,
+        "apps": apps.iter().map(|(id, s)| serde_json::json!({"app_id": id, "state": s})).collect::<Vec<_>>(),
+        "report": record.report,
+    }));
+    p.out(&format!("{}: {overall}", record.run_id));
+    p.out(&format!("  {} → {}", record.source, record.dest));
+    for (id, s) in &apps {
+        p.out(&format!("  app {id}: {s}"));
+    }
+    if overall == "ended" {
+        p.out(&format!(
+            "  the run has ended; see its report with `hubferry logs {}`",
+            record.run_id
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
+
+pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
+    let state = &ctx.state_dir()?;
+    let mut record = runs::load(state, &args.run)?;
+    let modal = tools::modal()?;
+    let p = &ctx.printer;
+    let mut failures = Vec::new();
+    for id in &record.app_ids {
+        let out = tokio::process::Command::new(&modal)
+            .args(["app", "stop", id, "-y"])
+            .envs(runner::CHILD_ENV.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .await
+            .map_err(|e| anyhow::anyhow!("could not run {}: {e}", modal.display()))?;
+        if out.status.success() {
+            p.status(&format!("stopped Modal app {id}"));
+        } else {
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+            failures.push(format!("{id}: {stderr}"));
+        }
+    }
+    if !failures.is_empty() {
+        return Err(CliError::new(
+            ExitStatus::Failure,
+            format!(
+                "could not stop run {}: {}",
+                record.run_id,
+                failures.join("; ")
+            ),
+        )
+        .with_hint("check `hubferry status RUN`, or stop the app with `modal app stop ap-… -y`")
+        .into());
+    }
+    record.state = "stopped".into();
+    runs::save(state, &record)?;
+    p.json(&serde_json::json!({"type": "run_stopped", "run_id": record.run_id, "app_ids": record.app_ids}));
+    p.out(&format!(
+        "{} stopped; files already committed stay at the destination — re-run the migration to finish it",
+        record.run_id
+    ));
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,307 @@
+//! Watching a run: runner messages → tracker, progress bars (terminal), plain lines (pipes and CI)
+//! or NDJSON (`--json`); Ctrl-C handling.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::mpsc;
+
+use crate::events::{self as ev, Event, EventBody, FileStatus};
+use crate::printer::{human_bytes, Printer, Tone};
+use crate::report::Tracker;
+use crate::runner::{Children, Msg};
+
+/// How a watch behaves.
+#[derive(Debug, Clone, Default)]
+pub struct WatchOptions {
+    /// Draw one bar per job (chunked runs).
+    pub per_job_bars: bool,
+    /// Return as soon as the first worker event arrives (detached launch).
+    pub until_first_event: bool,
+    /// A child that ends without results for its jobs means those jobs failed (false when reading
+    /// a log snapshot, which may simply stop before the end).
+    pub ended_means_failed: bool,
+    /// What to tell the user on Ctrl-C (what keeps running, how to follow or stop it).
+    pub interrupt_note: Option<String>,
+}
+
+/// What a watch saw.
+#[derive(Debug, Default)]
+pub struct WatchOutcome {
+    pub tracker: Tracker,
+    pub app_ids: Vec<String>,
+    pub errors: Vec<String>,
+    pub interrupted: bool,
+    pub first_event: Option<serde_json::Value>,
+    /// Exit codes of children, by label (None: killed by a signal).
+    pub exits: Vec<(String, Option<i32>)>,
+}
+
+/// Consumes runner messages until every sender is gone (or the first event, if asked).
+pub async fn watch(
+    printer: &Printer,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    children: &Children,
+    tracker: Tracker,
+    opts: WatchOptions,
+) -> WatchOutcome {
+    let mut out = WatchOutcome {
+        tracker,
+        ..Default::default()
+    };
+    let mut view = View::new(printer, opts.per_job_bars, &out.tracker);
+    let mut interrupts = 0;
+    loop {
+        let msg = tokio::select! {
+            msg = rx.recv() => msg,
+            _ = tokio::signal::ctrl_c() => {
+                interrupts += 1;
+                out.interrupted = true;
+                if interrupts == 1 {
+                    printer.warn("interrupted: stopping the workers (Ctrl-C again to force)");
+                    if let Some(note) = &opts.interrupt_note {
+                        printer.status(note);
+                    }
+                    children.interrupt();
+                } else {
+                    children.terminate();
+                }
+                continue;
+            }
+        };
+        let Some(msg) = msg else { break };
+        match msg {
+            Msg::Event(event) => {
+                if out.first_event.is_none() {
+                    out.first_event = serde_json::to_value(&*event).ok();
+                }
+                out.tracker.apply(&event);
+                view.event(&event, &out.tracker);
+                if opts.until_first_event {
+                    break;
+                }
+            }
+            Msg::Invalid { text, error } => {
+                printer.warn(&format!(
+                    "ignoring a malformed worker event ({error}): {text}"
+                ));
+            }
+            Msg::Log { child, line } => {
+                printer.verbose(&format!(
+                    "{} {line}",
+                    printer.paint(&format!("[{child}]"), Tone::Dim)
+                ));
+            }
+            Msg::AppId(id) => {
+                if !out.app_ids.contains(&id) {
+                    printer.verbose(&format!("Modal app {id}"));
+                    out.app_ids.push(id);
+                }
+            }
+            Msg::ModalError(text) => {
+                printer.warn(&format!("modal: {text}"));
+                out.errors.push(format!("modal: {text}"));
+            }
+            Msg::Ended {
+                child,
+                jobs,
+                code,
+                stderr_tail,
+            } => {
+                out.exits.push((child.clone(), code));
+                if opts.ended_means_failed {
+                    let why = || {
+                        let tail: Vec<&str> = stderr_tail
+                            .iter()
+                            .map(|l| l.trim())
+                            .filter(|l| !l.is_empty())
+                            .collect();
+                        let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
+                        match code {
+                            Some(c) => {
+                                format!("{child} exited with code {c} without a result: {tail}")
+                            }
+                            None => format!("{child} was killed before it reported a result"),
+                        }
+                    };
+                    for job in &jobs {
+                        out.tracker.mark_ended(job, why);
+                    }
+                }
+            }
+        }
+    }
+    view.finish();
+    out
+}
+
+/// The live display.
+struct View<'a> {
+    printer: &'a Printer,
+    overall: Option<ProgressBar>,
+    per_job: HashMap<String, ProgressBar>,
+    per_job_bars: bool,
+    last_plain: Instant,
+}
+
+impl<'a> View<'a> {
+    fn new(printer: &'a Printer, per_job_bars: bool, tracker: &Tracker) -> Self {
+        let overall = printer.progress_enabled().then(|| {
+            let bar = printer
+                .multi()
+                .add(ProgressBar::new(tracker.bytes().1.max(1)));
+            bar.set_style(bytes_style(
+                "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+            ));
+            bar.set_prefix("total");
+            bar.enable_steady_tick(Duration::from_millis(250));
+            bar
+        });
+        Self {
+            printer,
+            overall,
+            per_job: HashMap::new(),
+            per_job_bars,
+            last_plain: Instant::now(),
+        }
+    }
+
+    fn event(&mut self, event: &Event, tracker: &Tracker) {
+        let p = self.printer;
+        if p.json_mode() {
+            if let Ok(value) = serde_json::to_value(event) {
+                p.json(&value);
+            }
+            return;
+        }
+        let job = &event.job;
+        match &event.body {
+            EventBody::Start(ev::Start {
+                source,
+                dest,
+                chunk,
+                files_total,
+                bytes_total,
+                ..
+            }) => {
+                let what = if chunk.count > 1 {
+                    format!("chunk {}/{} ", chunk.index + 1, chunk.count)
+                } else {
+                    String::new()
+                };
+                p.status(&format!(
+                    "{what}started: {}:{} → {}:{} ({files_total} files, {})",
+                    source.platform,
+                    source.repo_id,
+                    dest.platform,
+                    dest.repo_id,
+                    human_bytes(*bytes_total)
+                ));
+                if self.per_job_bars && p.progress_enabled() {
+                    let bar = p.multi().add(ProgressBar::new((*bytes_total).max(1)));
+                    bar.set_style(bytes_style(
+                        "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {msg}",
+                    ));
+                    bar.set_prefix(format!("chunk {}", chunk.index + 1));
+                    self.per_job.insert(job.clone(), bar);
+                }
+            }
+            EventBody::File(ev::File {
+                path,
+                size,
+                status,
+                reason,
+                ..
+            }) => match status {
+                FileStatus::Failed => p.warn(&format!(
+                    "{path}: failed{}",
+                    reason
+                        .as_deref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                )),
+                FileStatus::Done if !p.progress_enabled() => {
+                    p.status(&format!("  moved    {path} ({})", human_bytes(*size)));
+                }
+                FileStatus::Deleted => p.status(&format!("  deleted  {path}")),
+                _ => {}
+            },
+            EventBody::Retry(ev::Retry {
+                op,
+                path,
+                attempt,
+                wait_s,
+                reason,
+                ..
+            }) => p.status(&format!(
+                "  retry    {op} {} (attempt {attempt}, in {wait_s:.1}s): {reason}",
+                path.as_deref().unwrap_or("")
+            )),
+            EventBody::Fallback(ev::Fallback { from, to, reason }) => {
+                p.warn(&format!("falling back from {from} to {to}: {reason}"));
+            }
+            EventBody::Warning(ev::Warning { code, message }) => {
+                p.warn(&format!("{message} [{code}]"))
+            }
+            EventBody::Commit(ev::Commit { files, .. }) => {
+                p.verbose(&format!("  commit   {files} files"));
+            }
+            EventBody::Verify(ev::Verify {
+                ok,
+                matched,
+                mismatched,
+                missing,
+                ..
+            }) => {
+                if !ok {
+                    p.warn(&format!(
+                        "worker verification: {matched} matched, {} missing, {} mismatched",
+                        missing.len(),
+                        mismatched.len()
+                    ));
+                }
+            }
+            EventBody::Progress(ev::Progress { .. }) | EventBody::Result(_) => {}
+        }
+        let (done, total) = tracker.bytes();
+        if let Some(bar) = &self.overall {
+            bar.set_length(total.max(1));
+            bar.set_position(done.min(total));
+        }
+        if let (Some(bar), Some(state)) = (self.per_job.get(job), tracker.jobs.get(job)) {
+            bar.set_length(state.bytes_total.max(1));
+            bar.set_position(state.bytes_done.min(state.bytes_total));
+            if let Some(result) = &state.result {
+                bar.finish_with_message(result.status.as_str().to_owned());
+            }
+        }
+        // Without a terminal, a progress line every few seconds keeps CI logs alive but short.
+        if !p.progress_enabled()
+            && matches!(event.body, EventBody::Progress(_))
+            && self.last_plain.elapsed() >= Duration::from_secs(5)
+        {
+            self.last_plain = Instant::now();
+            p.status(&format!(
+                "  progress {} / {}",
+                human_bytes(done),
+                human_bytes(total)
+            ));
+        }
+    }
+
+    fn finish(&mut self) {
+        for bar in self.per_job.values() {
+            bar.finish_and_clear();
+        }
+        if let Some(bar) = &self.overall {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn bytes_style(template: &str) -> ProgressStyle {
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}

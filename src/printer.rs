@@ -1,0 +1,221 @@
+//! The one place that writes to the terminal.
+//!
+//! Every command prints through a [`Printer`]: it owns stdout, stderr and the progress bars, so that
+//! `--json` really means "NDJSON only on stdout", progress bars appear only on a terminal, lines
+//! printed while bars are drawn do not tear them, and `NO_COLOR` is honoured in one place.
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use indicatif::{MultiProgress, ProgressDrawTarget};
+
+/// How the user asked output to look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Human text; progress bars when stderr is a terminal.
+    Human,
+    /// NDJSON on stdout (events and one final object); human diagnostics still go to stderr.
+    Json,
+}
+
+/// A cheap, clonable handle on the terminal (clones share the same bars and locks).
+#[derive(Clone)]
+pub struct Printer {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    mode: OutputMode,
+    quiet: bool,
+    verbose: bool,
+    color: bool,
+    progress: bool,
+    multi: MultiProgress,
+    // Serializes whole lines from concurrent tasks.
+    lock: Mutex<()>,
+}
+
+/// Styles for the few highlighted words; plain text when colour is off.
+#[derive(Debug, Clone, Copy)]
+pub enum Tone {
+    Good,
+    Bad,
+    Warn,
+    Dim,
+    Bold,
+}
+
+impl Printer {
+    /// Builds the printer from the global flags and the environment (`NO_COLOR`, terminals).
+    pub fn new(mode: OutputMode, quiet: bool, verbose: bool, no_progress: bool) -> Self {
+        let stderr_tty = std::io::stderr().is_terminal();
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let progress = stderr_tty && !quiet && !no_progress && mode == OutputMode::Human;
+        let multi = MultiProgress::with_draw_target(if progress {
+            ProgressDrawTarget::stderr_with_hz(8)
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        Self {
+            inner: Arc::new(Inner {
+                mode,
+                quiet,
+                verbose,
+                color: stderr_tty && !no_color,
+                progress,
+                multi,
+                lock: Mutex::new(()),
+            }),
+        }
+    }
+
+    /// True in `--json` mode.
+    pub fn json_mode(&self) -> bool {
+        self.inner.mode == OutputMode::Json
+    }
+
+    /// True when live progress bars are drawn (human mode on a terminal).
+    pub fn progress_enabled(&self) -> bool {
+        self.inner.progress
+    }
+
+    /// The bar container; bars added to it are hidden unless [`Self::progress_enabled`].
+    pub fn multi(&self) -> &MultiProgress {
+        &self.inner.multi
+    }
+
+    /// Writes one NDJSON object on stdout (json mode only; ignored otherwise).
+    pub fn json(&self, value: &serde_json::Value) {
+        if self.json_mode() {
+            self.write_stdout(&value.to_string());
+        }
+    }
+
+    /// Writes a result line on stdout in human mode (ignored in json mode, where the same
+    /// information travels as JSON).
+    pub fn out(&self, text: &str) {
+        if !self.json_mode() {
+            self.write_stdout(text);
+        }
+    }
+
+    /// A status line on stderr (`--quiet` hides it).
+    pub fn status(&self, text: &str) {
+        if !self.inner.quiet {
+            self.write_stderr(text);
+        }
+    }
+
+    /// A detail line on stderr, shown only with `--verbose` (worker logs, Modal status lines).
+    pub fn verbose(&self, text: &str) {
+        if self.inner.verbose {
+            self.write_stderr(text);
+        }
+    }
+
+    /// True with `--verbose`.
+    pub fn is_verbose(&self) -> bool {
+        self.inner.verbose
+    }
+
+    /// A warning on stderr, shown even with `--quiet`.
+    pub fn warn(&self, text: &str) {
+        let label = self.paint("warning", Tone::Warn);
+        self.write_stderr(&format!("{label}: {text}"));
+    }
+
+    /// The final error block on stderr: `error:`, `Caused by:` lines and a `hint:`.
+    pub fn error(&self, message: &str, causes: &[String], hint: Option<&str>) {
+        let mut text = format!("{}: {message}", self.paint("error", Tone::Bad));
+        if !causes.is_empty() {
+            text.push_str("\n\nCaused by:");
+            for cause in causes {
+                text.push_str("\n  ");
+                text.push_str(cause);
+            }
+        }
+        if let Some(hint) = hint {
+            text.push_str(&format!("\n\n{}: {hint}", self.paint("hint", Tone::Bold)));
+        }
+        self.write_stderr(&text);
+    }
+
+    /// Wraps `text` in the tone's colour when colour is on (stderr-based decision: stdout text
+    /// gets colour only if stderr is a terminal too, which matches what users see).
+    pub fn paint(&self, text: &str, tone: Tone) -> String {
+        if !self.inner.color {
+            return text.to_owned();
+        }
+        let style = console::Style::new().force_styling(true);
+        let style = match tone {
+            Tone::Good => style.green().bold(),
+            Tone::Bad => style.red().bold(),
+            Tone::Warn => style.yellow().bold(),
+            Tone::Dim => style.dim(),
+            Tone::Bold => style.bold(),
+        };
+        style.apply_to(text).to_string()
+    }
+
+    fn write_stdout(&self, text: &str) {
+        let _guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.inner.multi.suspend(|| {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`hubferry … | head`) is not an error worth a panic.
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        });
+    }
+
+    fn write_stderr(&self, text: &str) {
+        let _guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.inner.multi.suspend(|| {
+            let mut err = std::io::stderr().lock();
+            let _ = writeln!(err, "{text}");
+        });
+    }
+}
+
+/// Formats a byte count with decimal units (`1.5 GB`), as the hubs show sizes.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Formats seconds as `1h02m`, `3m05s` or `4.2s`.
+pub fn human_duration(seconds: f64) -> String {
+    if seconds < 60.0 {
+        return format!("{seconds:.1}s");
+    }
+    let total = seconds.round() as u64;
+    let (h, m, s) = (total / 3600, (total % 3600) / 60, total % 60);
+    if h > 0 {
+        format!("{h}h{m:02}m")
+    } else {
+        format!("{m}m{s:02}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_and_durations_read_like_the_hubs() {
+        assert_eq!(human_bytes(999), "999 B");
+        assert_eq!(human_bytes(1_500_000_000), "1.5 GB");
+        assert_eq!(human_duration(4.24), "4.2s");
+        assert_eq!(human_duration(185.0), "3m05s");
+        assert_eq!(human_duration(3720.0), "1h02m");
+    }
+}

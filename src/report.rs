@@ -1,0 +1,472 @@
+//! The final report of a migration, and the tracker that builds it from worker events.
+//!
+//! The JSON form (`"type": "report"`) is a stable interface documented in `docs/report.md`:
+//! scripts and agents read these field names, so they change only with a documented version bump.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::events::{self as ev, ChunkPos, Event, EventBody, FileStatus, JobResult, RunStatus};
+use crate::printer::{human_bytes, human_duration, Printer, Tone};
+
+/// What the orchestrator found when it re-listed the destination itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// True when every expected file is at the destination with the expected size and hash.
+    pub ok: bool,
+    pub matched: u64,
+    pub mismatched: Vec<String>,
+    pub missing: Vec<String>,
+    /// Files at the destination that the source does not have (not a failure unless `--delete`).
+    pub extra: Vec<String>,
+    /// Why verification could not run, when it could not (then `ok` is false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The final report of one repository migration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Always `"report"`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `ok` (all moved and verified), `failed`, or `partial` (some chunks failed).
+    pub status: RunStatus,
+    /// True only when the orchestrator's own re-listing of the destination matched the plan.
+    pub verified: bool,
+    /// Source as `platform:type:ns/name@revision`.
+    pub source: String,
+    /// Destination as `platform:type:ns/name@revision`.
+    pub dest: String,
+    pub dest_url: Option<String>,
+    pub files_moved: u64,
+    pub bytes_moved: u64,
+    pub files_skipped: u64,
+    pub bytes_skipped: u64,
+    pub files_failed: u64,
+    pub files_deleted: u64,
+    pub duration_s: f64,
+    /// Bytes moved per second of wall time.
+    pub throughput_bps: f64,
+    pub fallback_used: bool,
+    /// `modal` or `local`.
+    pub backend: String,
+    pub chunks: u32,
+    pub chunks_failed: u32,
+    pub verification: Option<Verification>,
+    /// Errors from failed chunks or the run itself (never secrets).
+    pub errors: Vec<String>,
+    /// Detached run id (present for runs started with `--detach`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    /// Modal app ids this run used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub app_ids: Vec<String>,
+}
+
+/// Live state of one job, rebuilt from its events.
+#[derive(Debug, Clone, Default)]
+pub struct JobState {
+    pub chunk: Option<ChunkPos>,
+    pub files_total: u64,
+    pub bytes_total: u64,
+    pub files_done: u64,
+    pub bytes_done: u64,
+    pub rate_bps: f64,
+    pub result: Option<JobResult>,
+    pub verify_ok: Option<bool>,
+    pub failed_files: Vec<String>,
+    pub fallback: bool,
+    /// Set when the process carrying the job ended without a `result` event.
+    pub lost: Option<String>,
+}
+
+/// Aggregates events of every job of one repository.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    pub jobs: BTreeMap<String, JobState>,
+}
+
+impl Tracker {
+    /// A tracker that expects exactly these job ids (so a job that never reports counts as failed).
+    pub fn expecting(job_ids: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            jobs: job_ids
+                .into_iter()
+                .map(|id| (id, JobState::default()))
+                .collect(),
+        }
+    }
+
+    /// Folds one event in; returns the job's state.
+    pub fn apply(&mut self, event: &Event) -> &JobState {
+        let job = self.jobs.entry(event.job.clone()).or_default();
+        match &event.body {
+            EventBody::Start(ev::Start {
+                chunk,
+                files_total,
+                bytes_total,
+                ..
+            }) => {
+                job.chunk = Some(*chunk);
+                job.files_total = *files_total;
+                job.bytes_total = *bytes_total;
+            }
+            EventBody::Progress(ev::Progress {
+                bytes_done,
+                bytes_total,
+                files_done,
+                files_total,
+                rate_bps,
+            }) => {
+                job.bytes_done = *bytes_done;
+                job.bytes_total = *bytes_total;
+                job.files_done = *files_done;
+                job.files_total = *files_total;
+                job.rate_bps = *rate_bps;
+            }
+            EventBody::File(ev::File {
+                path,
+                status,
+                reason,
+                ..
+            }) => {
+                if *status == FileStatus::Failed {
+                    job.failed_files.push(match reason {
+                        Some(reason) => format!("{path}: {reason}"),
+                        None => path.clone(),
+                    });
+                }
+            }
+            EventBody::Fallback(ev::Fallback { .. }) => job.fallback = true,
+            EventBody::Verify(ev::Verify { ok, .. }) => job.verify_ok = Some(*ok),
+            EventBody::Result(result) => {
+                job.bytes_done = job.bytes_done.max(result.bytes_moved);
+                job.result = Some(result.clone());
+            }
+            EventBody::Retry(ev::Retry { .. })
+            | EventBody::Warning(ev::Warning { .. })
+            | EventBody::Commit(ev::Commit { .. }) => {}
+        }
+        job
+    }
+
+    /// Records that the process carrying `job` ended; without a result event the job failed.
+    pub fn mark_ended(&mut self, job: &str, why: impl FnOnce() -> String) {
+        let state = self.jobs.entry(job.to_owned()).or_default();
+        if state.result.is_none() && state.lost.is_none() {
+            state.lost = Some(why());
+        }
+    }
+
+    /// True when every expected job has a result.
+    pub fn all_done(&self) -> bool {
+        self.jobs.values().all(|j| j.result.is_some())
+    }
+
+    /// Sum of bytes done and bytes total over all jobs.
+    pub fn bytes(&self) -> (u64, u64) {
+        self.jobs.values().fold((0, 0), |(done, total), j| {
+            (done + j.bytes_done, total + j.bytes_total)
+        })
+    }
+
+    /// Builds the report. `verification` is the orchestrator's own check (None when it could not
+    /// list the destination); without it a run is never `verified`.
+    pub fn report(&self, ctx: ReportContext, verification: Option<Verification>) -> Report {
+        let mut r = Report {
+            kind: "report".into(),
+            status: RunStatus::Ok,
+            verified: false,
+            source: ctx.source,
+            dest: ctx.dest,
+            dest_url: ctx.dest_url,
+            files_moved: 0,
+            bytes_moved: 0,
+            files_skipped: 0,
+            bytes_skipped: 0,
+            files_failed: 0,
+            files_deleted: 0,
+            duration_s: ctx.duration_s,
+            throughput_bps: 0.0,
+            fallback_used: false,
+            backend: ctx.backend,
+            chunks: self.jobs.len() as u32,
+            chunks_failed: 0,
+            verification: None,
+            errors: ctx.errors,
+            run_id: ctx.run_id,
+            app_ids: ctx.app_ids,
+        };
+        let mut ok_jobs = 0;
+        for (id, job) in &self.jobs {
+            r.fallback_used |= job.fallback;
+            match &job.result {
+                Some(res) => {
+                    r.files_moved += res.files_moved;
+                    r.bytes_moved += res.bytes_moved;
+                    r.files_skipped += res.files_skipped;
+                    r.bytes_skipped += res.bytes_skipped;
+                    r.files_failed += res.files_failed;
+                    r.files_deleted += res.files_deleted;
+                    r.fallback_used |= res.fallback_used;
+                    if r.dest_url.is_none() {
+                        r.dest_url.clone_from(&res.dest_url);
+                    }
+                    if res.status == RunStatus::Ok {
+                        ok_jobs += 1;
+                    } else {
+                        r.chunks_failed += 1;
+                        let why = res.error.as_deref().unwrap_or("no error given");
+                        r.errors
+                            .push(format!("job {id}: {}: {why}", res.status.as_str()));
+                    }
+                }
+                None => {
+                    r.chunks_failed += 1;
+                    let why = job.lost.as_deref().unwrap_or("the worker sent no result");
+                    r.errors.push(format!("job {id}: {why}"));
+                }
+            }
+        }
+        if r.duration_s > 0.0 {
+            r.throughput_bps = r.bytes_moved as f64 / r.duration_s;
+        }
+        let workers_ok = ok_jobs == self.jobs.len() && !self.jobs.is_empty();
+        r.status = if workers_ok {
+            RunStatus::Ok
+        } else if ok_jobs > 0 {
+            RunStatus::Partial
+        } else {
+            RunStatus::Failed
+        };
+        match &verification {
+            Some(v) if v.ok => r.verified = workers_ok,
+            Some(v) => {
+                if workers_ok {
+                    // The workers said ok but the destination disagrees: that is a failure.
+                    r.status = RunStatus::Failed;
+                }
+                r.errors.push(match &v.error {
+                    Some(e) => format!("verification could not run: {e}"),
+                    None => format!(
+                        "verification: {} missing, {} mismatched at the destination",
+                        v.missing.len(),
+                        v.mismatched.len()
+                    ),
+                });
+            }
+            None => {}
+        }
+        r.verification = verification;
+        if ctx.interrupted && r.status == RunStatus::Ok && !r.verified {
+            r.status = RunStatus::Failed;
+        }
+        r
+    }
+}
+
+/// What the tracker cannot know from events alone.
+#[derive(Debug, Clone, Default)]
+pub struct ReportContext {
+    pub source: String,
+    pub dest: String,
+    pub dest_url: Option<String>,
+    pub duration_s: f64,
+    pub backend: String,
+    pub run_id: Option<String>,
+    pub app_ids: Vec<String>,
+    pub errors: Vec<String>,
+    pub interrupted: bool,
+}
+
+impl Report {
+    /// The exit code this report asks for (0 ok and verified, 4 partial, 1 otherwise).
+    pub fn exit_code(&self) -> u8 {
+        match (self.status, self.verified) {
+            (RunStatus::Ok, true) => 0,
+            (RunStatus::Partial, _) => 4,
+            _ => 1,
+        }
+    }
+
+    /// Prints the report: JSON object in `--json` mode, a short block otherwise.
+    pub fn print(&self, printer: &Printer) {
+        if printer.json_mode() {
+            printer.json(&serde_json::to_value(self).unwrap_or_default());
+            return;
+        }
+        let (word, tone) = match (self.status, self.verified) {
+            (RunStatus::Ok, true) => ("done, verified", Tone::Good),
+            (RunStatus::Ok, false) => ("done, NOT verified", Tone::Bad),
+            (RunStatus::Partial, _) => ("partial", Tone::Warn),
+            (RunStatus::Failed, _) => ("failed", Tone::Bad),
+        };
+        let mut lines = vec![format!(
+            "{} {} → {}",
+            printer.paint(word, tone),
+            self.source,
+            self.dest
+        )];
+        if let Some(url) = &self.dest_url {
+            lines.push(format!("  url:       {url}"));
+        }
+        lines.push(format!(
+            "  moved:     {} files, {}",
+            self.files_moved,
+            human_bytes(self.bytes_moved)
+        ));
+        lines.push(format!(
+            "  skipped:   {} files, {} (already at the destination)",
+            self.files_skipped,
+            human_bytes(self.bytes_skipped)
+        ));
+        if self.files_failed > 0 {
+            lines.push(format!("  failed:    {} files", self.files_failed));
+        }
+        if self.files_deleted > 0 {
+            lines.push(format!("  deleted:   {} files", self.files_deleted));
+        }
+        lines.push(format!(
+            "  time:      {} ({}/s, {} backend{})",
+            human_duration(self.duration_s),
+            human_bytes(self.throughput_bps as u64),
+            self.backend,
+            if self.chunks > 1 {
+                format!(", {} chunks", self.chunks)
+            } else {
+                String::new()
+            }
+        ));
+        if self.fallback_used {
+            lines.push("  method:    fell back to git for some files".into());
+        }
+        match &self.verification {
+            Some(v) if v.ok => lines.push(format!(
+                "  verified:  {} files match the source (re-listed by hubferry)",
+                v.matched
+            )),
+            Some(v) => {
+                lines.push(format!(
+                    "  verified:  NO ({} matched, {} missing, {} mismatched)",
+                    v.matched,
+                    v.missing.len(),
+                    v.mismatched.len()
+                ));
+                for path in v.missing.iter().take(5) {
+                    lines.push(format!("    missing:    {path}"));
+                }
+                for path in v.mismatched.iter().take(5) {
+                    lines.push(format!("    mismatched: {path}"));
+                }
+            }
+            None => lines.push("  verified:  not checked".into()),
+        }
+        for err in &self.errors {
+            lines.push(format!("  error:     {err}"));
+        }
+        if let Some(id) = &self.run_id {
+            lines.push(format!("  run:       {id}"));
+        }
+        printer.out(&lines.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{parse_line, Line};
+
+    fn events(text: &str) -> Vec<Event> {
+        text.lines()
+            .filter_map(|l| match parse_line(l) {
+                Line::Event(e) => Some(*e),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn result_line(job: &str, status: &str, moved: u64) -> String {
+        format!(
+            r#"{{"hubferry":1,"type":"result","job":"{job}","ts":1.0,"status":"{status}","files_moved":1,"bytes_moved":{moved},"files_skipped":0,"bytes_skipped":0,"files_failed":0,"files_deleted":0,"duration_s":1.0,"dest_url":"u","verified":true,"fallback_used":false,"error":null}}"#
+        )
+    }
+
+    fn ok_verification() -> Option<Verification> {
+        Some(Verification {
+            ok: true,
+            matched: 2,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn all_chunks_ok_and_verified_is_ok() {
+        let mut t = Tracker::expecting(["a".to_string(), "b".to_string()]);
+        for e in events(&format!(
+            "{}\n{}",
+            result_line("a", "ok", 5),
+            result_line("b", "ok", 7)
+        )) {
+            t.apply(&e);
+        }
+        let r = t.report(ReportContext::default(), ok_verification());
+        assert_eq!(
+            (r.status, r.verified, r.bytes_moved),
+            (RunStatus::Ok, true, 12)
+        );
+        assert_eq!(r.exit_code(), 0);
+    }
+
+    #[test]
+    fn a_silent_chunk_makes_the_run_partial() {
+        let mut t = Tracker::expecting(["a".to_string(), "b".to_string()]);
+        for e in events(&result_line("a", "ok", 5)) {
+            t.apply(&e);
+        }
+        t.mark_ended("b", || "worker exited with code 1".into());
+        let r = t.report(ReportContext::default(), ok_verification());
+        assert_eq!(r.status, RunStatus::Partial);
+        assert!(!r.verified);
+        assert_eq!(r.exit_code(), 4);
+        assert!(r.errors[0].contains("exited with code 1"));
+    }
+
+    #[test]
+    fn the_orchestrators_verification_overrules_the_worker() {
+        let mut t = Tracker::expecting(["a".to_string()]);
+        for e in events(&result_line("a", "ok", 5)) {
+            t.apply(&e);
+        }
+        let bad = Verification {
+            missing: vec!["x.bin".into()],
+            ..Default::default()
+        };
+        let r = t.report(ReportContext::default(), Some(bad));
+        assert_eq!(
+            (r.status, r.verified, r.exit_code()),
+            (RunStatus::Failed, false, 1)
+        );
+    }
+
+    #[test]
+    fn json_names_are_the_documented_ones() {
+        let t = Tracker::expecting(["a".to_string()]);
+        let v = serde_json::to_value(t.report(ReportContext::default(), None)).unwrap();
+        for key in [
+            "type",
+            "status",
+            "verified",
+            "files_moved",
+            "bytes_moved",
+            "files_skipped",
+            "bytes_skipped",
+            "duration_s",
+            "dest_url",
+        ] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
+        assert_eq!(v["type"], "report");
+    }
+}

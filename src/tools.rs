@@ -1,0 +1,181 @@
+//! Finding the external programs hubferry drives: `modal`, `git`, `git-lfs` and a Python that has
+//! the worker's packages.
+//!
+//! Decision: hubferry does not install anything behind the user's back. Tools are found the way
+//! users have them (overrides `HUBFERRY_MODAL` / `HUBFERRY_PYTHON`, then `PATH`); when one is
+//! missing, the error names it and gives the exact command that fixes it. A checkout's `.venv` is
+//! not assumed.
+
+use std::path::{Path, PathBuf};
+
+use crate::commands::{CliError, ExitStatus};
+
+/// Python packages the worker imports, with the versions it is tested with (also the Modal image).
+pub const WORKER_PACKAGES: &[(&str, &str, &str)] = &[
+    // (pip name, import name, pinned version)
+    ("huggingface_hub", "huggingface_hub", "2.4.0"),
+    ("hf_xet", "hf_xet", "1.8.0"),
+    ("modelscope", "modelscope", "1.40.2"),
+];
+
+/// The `modal` client version hubferry is tested with.
+pub const MODAL_VERSION: &str = "1.6.4";
+
+/// `pip install …` line for the worker's packages.
+pub fn worker_pip_install() -> String {
+    let pins: Vec<String> = WORKER_PACKAGES
+        .iter()
+        .map(|(name, _, version)| format!("{name}=={version}"))
+        .collect();
+    format!("python3 -m pip install {}", pins.join(" "))
+}
+
+/// Looks `name` up on `PATH` (an executable file).
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|cand| is_executable(cand))
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+fn from_override(var: &str) -> Result<Option<PathBuf>, CliError> {
+    match std::env::var_os(var) {
+        Some(value) if !value.is_empty() => {
+            let path = PathBuf::from(&value);
+            let resolved = if path.components().count() == 1 {
+                which(&path.to_string_lossy())
+            } else {
+                Some(path.clone()).filter(|p| is_executable(p))
+            };
+            resolved.map(Some).ok_or_else(|| {
+                CliError::bad_input(format!(
+                    "{var}={} is not an executable file",
+                    path.display()
+                ))
+                .with_hint(format!(
+                    "point {var} at the program, or unset it to search PATH"
+                ))
+            })
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The `modal` CLI: `$HUBFERRY_MODAL`, else `modal` on PATH.
+pub fn modal() -> Result<PathBuf, CliError> {
+    if let Some(path) = from_override("HUBFERRY_MODAL")? {
+        return Ok(path);
+    }
+    which("modal").ok_or_else(|| {
+        CliError::new(ExitStatus::Failure, "the `modal` CLI was not found on PATH").with_hint(
+            format!(
+                "install it with `python3 -m pip install modal=={MODAL_VERSION}` and log in with \
+             `modal token new`, set HUBFERRY_MODAL to its path, or use --backend local"
+            ),
+        )
+    })
+}
+
+/// `git` on PATH.
+pub fn git() -> Option<PathBuf> {
+    which("git")
+}
+
+/// `git-lfs` on PATH.
+pub fn git_lfs() -> Option<PathBuf> {
+    which("git-lfs")
+}
+
+/// A Python for the local worker: `$HUBFERRY_PYTHON`, else the first of `python3`, `python` on
+/// PATH that can import the worker's packages.
+pub async fn python() -> Result<PathBuf, CliError> {
+    if let Some(path) = from_override("HUBFERRY_PYTHON")? {
+        if let Err(missing) = missing_packages(&path).await {
+            return Err(CliError::new(
+                ExitStatus::Failure,
+                format!(
+                    "HUBFERRY_PYTHON={} lacks the worker's packages: {missing}",
+                    path.display()
+                ),
+            )
+            .with_hint(format!(
+                "install them into that Python: {}",
+                worker_pip_install().replace("python3", &path.display().to_string())
+            )));
+        }
+        return Ok(path);
+    }
+    let mut found_any = false;
+    for name in ["python3", "python"] {
+        if let Some(path) = which(name) {
+            found_any = true;
+            if missing_packages(&path).await.is_ok() {
+                return Ok(path);
+            }
+        }
+    }
+    let what = if found_any {
+        "no Python on PATH has the worker's packages (huggingface_hub, modelscope)"
+    } else {
+        "no Python (python3) found on PATH"
+    };
+    Err(CliError::new(ExitStatus::Failure, what).with_hint(format!(
+        "install Python 3.11+ and the worker's packages: `{}`, or point HUBFERRY_PYTHON at a \
+         Python that has them, or use --backend modal",
+        worker_pip_install()
+    )))
+}
+
+/// Ok when `python` runs and finds every worker package; else the comma-separated missing names.
+pub async fn missing_packages(python: &Path) -> Result<(), String> {
+    let imports: Vec<&str> = WORKER_PACKAGES.iter().map(|(_, m, _)| *m).collect();
+    // find_spec does not import the packages, so this check stays fast (modelscope imports slowly).
+    let script = format!(
+        "import importlib.util, sys\n\
+         missing = [m for m in {imports:?} if importlib.util.find_spec(m) is None]\n\
+         print(','.join(missing))\n\
+         sys.exit(1 if missing or sys.version_info < (3, 10) else 0)"
+    );
+    let out = tokio::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| format!("could not run {}: {e}", python.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Err(if text.is_empty() {
+            "Python 3.10 or newer".to_owned()
+        } else {
+            text
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pip_line_pins_every_package() {
+        let line = worker_pip_install();
+        assert!(line.contains("huggingface_hub==2.4.0"));
+        assert!(line.contains("modelscope==1.40.2"));
+    }
+
+    #[test]
+    fn which_finds_sh() {
+        assert!(which("sh").is_some());
+        assert!(which("surely-not-a-real-program-hubferry").is_none());
+    }
+}
