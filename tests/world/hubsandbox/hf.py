@@ -114,6 +114,7 @@ class HfHandler(BaseHandler):
 
     # -- dispatch --------------------------------------------------------------------------------
     def dispatch(self, method: str) -> None:
+        self.link = None  # the handler lives as long as the keep-alive connection
         segs = [unquote(s) for s in self.raw_path.split("/")[1:]]
         if segs and segs[-1] == "" and len(segs) > 1:
             segs = segs[:-1]
