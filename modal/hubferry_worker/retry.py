@@ -62,8 +62,32 @@ def _parse_retry_after(value: Any) -> float | None:
         return None
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    while exc is not None and exc not in out and len(out) < 8:
+        out.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return out
+
+
 def classify(exc: BaseException) -> Failure:
-    """Decides whether an exception from either SDK (or git) is worth another attempt."""
+    """Decides whether an exception from either SDK (or git) is worth another attempt.
+
+    huggingface_hub wraps a failed metadata call of `hf_hub_download` (403, 429, 5xx, network)
+    in LocalEntryNotFoundError/ValueError; the HTTP answer is on the cause, so the whole chain
+    is searched for the first exception that carries a status."""
+    chain = _chain(exc)
+    for link in chain:
+        if _status_and_headers(link)[0] is not None:
+            return _classify_one(link)
+    for link in chain[1:]:
+        failure = _classify_one(link)
+        if failure.retryable:
+            return failure
+    return _classify_one(exc)
+
+
+def _classify_one(exc: BaseException) -> Failure:
     if isinstance(exc, HashMismatch):
         return Failure(True, None, None, str(exc))
     status, headers = _status_and_headers(exc)
@@ -146,6 +170,7 @@ _HF_HTTP_ERROR = re.compile(r"HTTP Error (\d{3}) thrown while requesting (\w+)")
 _HF_WAIT = re.compile(r"(?:Waiting|Retrying in) ([\d.]+)s")
 _HF_RESUME = re.compile(r"Error while downloading from .*Trying to resume download", re.S)
 _MS_RETRY = re.compile(r"Download (?:failed|recovery) for (.+) \((\w+)\), retrying in ([\d.]+)s")
+_MS_INTEGRITY = re.compile(r"(Hash|Size) validation failed for (.+), retrying in ([\d.]+)s")
 
 
 class SdkRetryObserver(logging.Handler):
@@ -182,6 +207,9 @@ class SdkRetryObserver(logging.Handler):
         elif _HF_RESUME.search(message):
             reason = "connection dropped; resuming with Range [inside the SDK]"
             self._report(op, path, 0.0, reason, None)
+        elif m := _MS_INTEGRITY.search(message):
+            reason = f"{m.group(1).lower()} mismatch; fetching again [inside the SDK]"
+            self._report(op, path or m.group(2), float(m.group(3)), reason, None)
         elif m := _MS_RETRY.search(message):
             reason = f"{m.group(2)} [inside the SDK]"
             self._report(op, path or m.group(1), float(m.group(3)), reason, None)

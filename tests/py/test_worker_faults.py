@@ -1,0 +1,150 @@
+"""The worker under injected hub faults (sandbox admin endpoint): storage lock → git fallback,
+429 + Retry-After, dropped connections, corrupted bytes, a tampered destination, the staging
+budget. Timing is read from events (`wait_s`), never asserted against the wall clock."""
+
+from __future__ import annotations
+
+import pytest
+import test_worker_support as ws
+import world
+
+
+@pytest.fixture(autouse=True)
+def no_faults_left(sandbox):
+    yield
+    world.admin(sandbox, "/faults", method="DELETE")
+
+
+def fault(sandbox, **spec) -> None:
+    world.admin(sandbox, "/faults", spec)
+
+
+def test_storage_lock_403_falls_back_to_git(sandbox, tmp_path):
+    files = ws.sample_files(11, lfs_mb=2)
+    ws.seed_hf(sandbox, tmp_path, "alice/locked", files, private=True)
+    fault(sandbox, kind="storage_lock", repo="alice/locked")
+    api_only = ws.make_job(
+        ("hf", "alice/locked", "model"), ("ms", "alice/lk-api", "model"), method="api"
+    )
+    refused = ws.run_worker(sandbox, tmp_path, api_only)
+    assert refused.returncode != 0 and not refused.of("fallback")
+    assert "403" in refused.result["error"]
+
+    job = ws.make_job(("hf", "alice/locked", "model"), ("ms", "alice/locked", "model"))
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.result["fallback_used"] and run.result["verified"]
+    (fb,) = run.of("fallback")
+    assert fb["from"] == "api" and fb["to"] == "git" and "403" in fb["reason"]
+    assert ws.ms_contents(sandbox, tmp_path, "alice/locked") == files
+
+
+def test_git_method_moves_only_the_chunk_files(sandbox, tmp_path):
+    files = ws.sample_files(12, lfs_mb=1)
+    ws.seed_hf(sandbox, tmp_path, "alice/gitchunk", files)
+    wanted = ["weights/model.safetensors", "config.json"]
+    manifest = [{"path": p, "size": len(files[p]), "sha256": None, "git_oid": None} for p in wanted]
+    job = ws.make_job(
+        ("hf", "alice/gitchunk", "model"),
+        ("ms", "alice/gitchunk", "model"),
+        method="git",
+        files=manifest,
+    )
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.result["status"] == "ok" and set(run.files("done")) == set(wanted)
+    assert ws.ms_contents(sandbox, tmp_path, "alice/gitchunk") == {p: files[p] for p in wanted}
+
+
+def test_429_with_retry_after_is_honoured(sandbox, tmp_path):
+    files = {"a.bin": b"a" * 300000, "b.txt": b"b"}
+    ws.seed_hf(sandbox, tmp_path, "alice/rl", files)
+    fault(
+        sandbox,
+        kind="rate_limit",
+        count=2,
+        retry_after=2,
+        platform="hf",
+        path=r"/resolve/.*/a\.bin",
+    )
+    run = ws.run_worker(
+        sandbox, tmp_path, ws.make_job(("hf", "alice/rl", "model"), ("ms", "alice/rl", "model"))
+    )
+    assert run.result["status"] == "ok", run.stderr[-3000:]
+    retries = [e for e in run.of("retry") if e["status"] == 429]
+    assert retries, run.stdout
+    assert all(e["path"] == "a.bin" and e["op"] == "download" for e in retries)
+    assert max(e["wait_s"] for e in retries) >= 2  # the server's Retry-After, not a guess
+
+
+def test_dropped_connection_is_resumed(sandbox, tmp_path):
+    # huggingface_hub reads the body in 10 MiB chunks: a drop after 12 MiB leaves a partial file
+    # it resumes with a Range request (the sandbox's request log shows the 206).
+    files = {"big.bin": bytes(range(256)) * (16 * 4096)}  # 16 MiB
+    ws.seed_hf(sandbox, tmp_path, "alice/drop", files)
+    fault(sandbox, kind="drop", file="big.bin", after_bytes=12 * ws.MB, platform="hf")
+    job = ws.make_job(("hf", "alice/drop", "model"), ("ms", "alice/drop", "model"))
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.result["status"] == "ok" and run.result["verified"]
+    assert any("resum" in e["reason"] and e["path"] == "big.bin" for e in run.of("retry")), (
+        run.stdout
+    )
+    log = world.admin(sandbox, "/requests?platform=hf", method="GET")["requests"]
+    downloads = [r for r in log if r["method"] == "GET" and r["path"].endswith("/big.bin")]
+    assert [r["status"] for r in downloads[-2:]] == [200, 206]
+    assert downloads[-1]["bytes_out"] < len(files["big.bin"])  # only the missing tail
+    assert ws.ms_contents(sandbox, tmp_path, "alice/drop") == files
+
+
+@pytest.mark.parametrize("direction", ["hf", "ms"])
+def test_corrupted_byte_is_detected_and_fetched_again(sandbox, tmp_path, direction):
+    files = {"w.bin": bytes(range(251)) * 5000, "note.txt": b"n"}
+    other = "ms" if direction == "hf" else "hf"
+    seed = ws.seed_hf if direction == "hf" else ws.seed_ms
+    seed(sandbox, tmp_path, f"alice/cor-{direction}", files)
+    fault(sandbox, kind="corrupt", file="w.bin", platform=direction)
+    job = ws.make_job(
+        (direction, f"alice/cor-{direction}", "model"), (other, f"alice/cor-{direction}", "model")
+    )
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
+    assert [e for e in run.of("retry") if e["path"] == "w.bin"], run.stdout
+    read = ws.ms_contents if other == "ms" else ws.hf_contents
+    assert read(sandbox, tmp_path, f"alice/cor-{direction}") == files
+
+
+def test_tampered_destination_fails_verification(sandbox, tmp_path):
+    files = ws.sample_files(13, lfs_mb=1)
+    ws.seed_hf(sandbox, tmp_path, "alice/tamper", files)
+    job = ws.make_job(("hf", "alice/tamper", "model"), ("ms", "alice/tamper", "model"))
+    assert ws.run_worker(sandbox, tmp_path, job).result["verified"]
+    ws.ms_api(sandbox).upload_file(
+        "alice/tamper", "model", b'{"hidden_size": -1}', "config.json", disable_tqdm=True
+    )
+
+    check = ws.run_worker(sandbox, tmp_path, job, args=["--verify-only"])
+    assert check.returncode == 1 and check.result["status"] == "failed"
+    (verify,) = check.of("verify")
+    assert not verify["ok"] and verify["mismatched"] == ["config.json"]
+    assert verify["matched"] == len(files) - 1 and check.result["files_moved"] == 0
+
+    repair = ws.run_worker(sandbox, tmp_path, job)
+    assert repair.result["status"] == "ok" and set(repair.files("done")) == {"config.json"}
+
+
+def test_staging_budget_is_never_exceeded(sandbox, tmp_path):
+    files = {f"shard-{i}.safetensors": bytes([i]) * (3 * ws.MB + i) for i in range(5)}
+    ws.seed_hf(sandbox, tmp_path, "alice/budget", files)
+    budget = 7 * ws.MB
+    job = ws.make_job(
+        ("hf", "alice/budget", "model"),
+        ("ms", "alice/budget", "model"),
+        staging_budget_bytes=budget,
+        download_workers=4,
+        upload_workers=2,
+    )
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.result["status"] == "ok" and run.result["verified"]
+    reserved, measured, reported_budget = run.staging_peak()
+    assert reported_budget == budget
+    assert 0 < measured <= reserved <= budget
+    assert reserved >= 3 * ws.MB  # at least one shard was staged at a time
