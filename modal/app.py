@@ -70,7 +70,9 @@ app = modal.App(SETTINGS["app_name"], image=image)
 
 # Tokens and endpoints reach the container only through this secret, built from the environment
 # of the local `modal run` process (never argv, never a file).
-secrets = [modal.Secret.from_local_environ(SETTINGS["secret_env"])] if SETTINGS["secret_env"] else []
+secrets = []
+if SETTINGS["secret_env"]:
+    secrets.append(modal.Secret.from_local_environ(SETTINGS["secret_env"]))
 
 MINUTES = 60
 
@@ -83,7 +85,9 @@ MINUTES = 60
 @app.function(
     secrets=secrets,
     timeout=SETTINGS["timeout_s"],
-    retries=modal.Retries(max_retries=SETTINGS["retries"], initial_delay=5.0, backoff_coefficient=2.0),
+    retries=modal.Retries(
+        max_retries=SETTINGS["retries"], initial_delay=5.0, backoff_coefficient=2.0
+    ),
     cpu=SETTINGS["cpu"],
     memory=SETTINGS["memory_mib"],
     ephemeral_disk=SETTINGS["ephemeral_disk_mib"],
@@ -120,7 +124,10 @@ def failed_result(job: dict, error: BaseException) -> dict:
 def fan_out(jobs: list[dict]) -> list[dict]:
     """Runs every job in its own container; a job that crashed is reported as a failed result."""
     results = []
-    for job, outcome in zip(jobs, transfer.map(jobs, return_exceptions=True)):
+    # Drain the map fully before pairing: stopping its generator early (zip does) makes Modal
+    # log a spurious "asynchronous generator is already running" error.
+    outcomes = list(transfer.map(jobs, return_exceptions=True))
+    for job, outcome in zip(jobs, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             outcome = failed_result(job, outcome)
             print(json.dumps(outcome), flush=True)

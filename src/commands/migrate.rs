@@ -392,6 +392,9 @@ pub async fn execute(
     })
 }
 
+/// How long `modal run --detach` lingers for logs after the entrypoint returned, seconds.
+const DETACH_LOGS_TIMEOUT_S: &str = "3";
+
 /// How long a detached launch waits for the first worker event.
 const FIRST_EVENT_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -408,7 +411,7 @@ async fn detach(
     // 1. `modal run --detach … --spawn` returns once the coordinating function is spawned.
     let (tx, rx) = mpsc::unbounded_channel();
     let children = Children::default();
-    let launch = runner::modal_run(
+    let mut launch = runner::modal_run(
         &modal,
         &rendered.app_file(),
         &rendered.jobs_file,
@@ -416,6 +419,11 @@ async fn detach(
         env,
         true,
     );
+    // After the entrypoint returns, `modal run` keeps streaming the app's logs for up to
+    // MODAL_LOGS_TIMEOUT seconds (default 10); a detached launch only needs the first events.
+    launch
+        .env
+        .push(("MODAL_LOGS_TIMEOUT".into(), DETACH_LOGS_TIMEOUT_S.into()));
     let handle = runner::start(vec![launch], 1, tx, children.clone());
     let launched = watch(
         p,
@@ -450,36 +458,11 @@ async fn detach(
         ))
         .into());
     }
-    // 2. Wait (bounded) for the first worker event in the app's logs: proof the workers started.
-    let (tx, rx) = mpsc::unbounded_channel();
-    let children = Children::default();
-    let follow = runner::modal_logs(&modal, &app_id, true, &rendered.job_ids);
-    let handle = runner::start(vec![follow], 1, tx, children.clone());
-    let first = tokio::time::timeout(
-        FIRST_EVENT_TIMEOUT,
-        watch(
-            p,
-            rx,
-            &children,
-            Tracker::expecting(rendered.job_ids.clone()),
-            WatchOptions {
-                until_first_event: true,
-                ..Default::default()
-            },
-        ),
-    )
-    .await;
-    children.terminate();
-    let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
-    let first_event = match first {
-        Ok(outcome) => outcome.first_event,
-        Err(_) => {
-            p.warn(&format!(
-                "no worker event from {app_id} within {}s; the run is recorded anyway",
-                FIRST_EVENT_TIMEOUT.as_secs()
-            ));
-            None
-        }
+    // 2. The first worker event proves the workers started; `modal run` usually streamed it
+    // already, else wait for it (bounded) in the app's logs.
+    let first_event = match launched.first_event {
+        Some(event) => Some(event),
+        None => first_event_from_logs(p, &modal, &app_id, &rendered.job_ids).await,
     };
     // 3. Record the run (no secrets) and hand back its id.
     let run_id = runs::new_run_id();
@@ -513,4 +496,42 @@ async fn detach(
         p.paint("detached", Tone::Good)
     ));
     Ok(Executed::Detached(run_id))
+}
+
+async fn first_event_from_logs(
+    p: &Printer,
+    modal: &std::path::Path,
+    app_id: &str,
+    jobs: &[String],
+) -> Option<serde_json::Value> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let children = Children::default();
+    let follow = runner::modal_logs(modal, app_id, true, jobs);
+    let handle = runner::start(vec![follow], 1, tx, children.clone());
+    let first = tokio::time::timeout(
+        FIRST_EVENT_TIMEOUT,
+        watch(
+            p,
+            rx,
+            &children,
+            Tracker::expecting(jobs.to_vec()),
+            WatchOptions {
+                until_first_event: true,
+                ..Default::default()
+            },
+        ),
+    )
+    .await;
+    children.terminate();
+    let _ = tokio::time::timeout(Duration::from_secs(10), handle).await;
+    match first {
+        Ok(outcome) => outcome.first_event,
+        Err(_) => {
+            p.warn(&format!(
+                "no worker event from {app_id} within {}s; the run is recorded anyway",
+                FIRST_EVENT_TIMEOUT.as_secs()
+            ));
+            None
+        }
+    }
 }
