@@ -562,12 +562,16 @@ async fn source_facts(
         }
     }
     if let Some(e) = first_error {
-        let step = if e.message.starts_with("[RevisionNotFound]") {
-            "resolving the revision"
-        } else {
-            "reading the source"
-        };
-        return Err(hub_error(step, source, e));
+        if e.message.starts_with("[RevisionNotFound]") {
+            let rev = revision.unwrap_or_default();
+            return Err(PreflightError::new(
+                ErrorKind::NotFound,
+                format!("resolving the revision of {source}: `{rev}` is not a branch, tag or commit there ({e})"),
+                Some("check the revision name, or drop --revision / @REV to use the default branch".to_string()),
+            )
+            .with_source(e));
+        }
+        return Err(hub_error("reading the source", source, e));
     }
     let kinds: Vec<&str> = candidates.iter().map(|t| t.as_str()).collect();
     let token_note = match source.platform {
@@ -728,14 +732,14 @@ async fn check_writable(
                 || user.orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
             if !mine {
                 let orgs = if user.orgs.is_empty() {
-                    "no organizations".to_string()
+                    "none".to_string()
                 } else {
-                    format!("organizations: {}", user.orgs.join(", "))
+                    user.orgs.join(", ")
                 };
                 return Err(PreflightError::new(
                     ErrorKind::Permission,
                     format!(
-                        "cannot write {dest}: `{ns}` is neither the token's user `{}` nor one of its {orgs}",
+                        "cannot write {dest}: `{ns}` is neither the token's user `{}` nor one of its organizations ({orgs})",
                         user.name
                     ),
                     Some(format!("check the namespace spelling, or pass --dest {}/{name}", user.name)),

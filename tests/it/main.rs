@@ -1,1 +1,4 @@
 //! Integration tests: every test drives the real `hubferry` binary.
+
+mod preflight;
+mod support;

@@ -1,0 +1,3 @@
+//! Shared test harness: the hub sandbox as a child process, seeding through the official clients.
+
+pub mod sandbox;
