@@ -573,8 +573,16 @@ def lfs_patterns(repo, sha: str | None) -> list[str]:
     entry = repo.listing(sha).get(".gitattributes")
     if entry is None or entry.lfs:
         return []
+    return lfs_patterns_of(repo.read_blob(entry.blob_oid).decode("utf-8", "replace"))
+
+
+GITATTRIBUTES_LINE = "{} filter=lfs diff=lfs merge=lfs -text\n"
+
+
+def lfs_patterns_of(text: str) -> list[str]:
+    """Patterns marked `filter=lfs` in a .gitattributes text."""
     patterns = []
-    for line in repo.read_blob(entry.blob_oid).decode("utf-8", "replace").splitlines():
+    for line in text.splitlines():
         parts = line.split()
         if len(parts) >= 2 and "filter=lfs" in parts[1:]:
             patterns.append(parts[0])
@@ -582,10 +590,12 @@ def lfs_patterns(repo, sha: str | None) -> list[str]:
 
 
 def matches_lfs(path: str, patterns: list[str]) -> bool:
+    """gitattributes matching, close enough: no '/' = basename glob, else a path glob."""
     base = path.rsplit("/", 1)[-1]
     for pattern in patterns:
+        pattern = pattern.replace("[[:space:]]", " ").lstrip("/")
         target = path if "/" in pattern else base
-        if fnmatch.fnmatchcase(target, pattern.lstrip("/")):
+        if fnmatch.fnmatchcase(target, pattern):
             return True
     return False
 

@@ -253,6 +253,35 @@ def preupload(h, repo_type: str, repo_id: str, rev: str) -> None:
     h.send_json(200, {"files": out, "commitOid": head})
 
 
+def track_lfs_paths(repo, branch: str, ops: list) -> list:
+    """Appends a .gitattributes line for LFS files no pattern covers, as the Hub does.
+
+    Without it, git checkouts would leave such files as pointers (no smudge filter applies).
+    """
+    from .hf import GITATTRIBUTES_LINE, lfs_patterns_of, matches_lfs
+
+    inline = [op for op in ops if isinstance(op, AddInline) and op.path == ".gitattributes"]
+    if inline:
+        current = inline[-1].data.decode("utf-8", "replace")
+    else:
+        head = repo.refs().get(f"refs/heads/{branch}")
+        entry = repo.listing(head).get(".gitattributes") if head else None
+        current = repo.read_blob(entry.blob_oid).decode("utf-8", "replace") if entry else ""
+    patterns = lfs_patterns_of(current)
+    missing = [
+        op.path for op in ops if isinstance(op, AddLfs) and not matches_lfs(op.path, patterns)
+    ]
+    if not missing:
+        return ops
+    text = current if not current or current.endswith("\n") else current + "\n"
+    text += "".join(
+        GITATTRIBUTES_LINE.format(path.replace(" ", "[[:space:]]"))
+        for path in dict.fromkeys(missing)
+    )
+    ops = [op for op in ops if op not in inline]
+    return [*ops, AddInline(".gitattributes", text.encode())]
+
+
 def commit(h, repo_type: str, repo_id: str, rev: str) -> None:
     user = h.user(required=True)
     repo = h.repo_for(repo_type, repo_id, user, write=True)
@@ -291,14 +320,16 @@ def commit(h, repo_type: str, repo_id: str, rev: str) -> None:
         raise HttpError(400, f"malformed commit payload: {e}", "BadRequest") from None
     summary = header.get("summary") or "Upload files"
     try:
-        sha = repo.commit(
-            ops,
-            summary,
-            parent=header.get("parentCommit"),
-            branch=rev,
-            author=user,
-            description=header.get("description") or "",
-        )
+        with repo.lock:  # .gitattributes is read and rewritten as part of the same commit
+            ops = track_lfs_paths(repo, rev, ops)
+            sha = repo.commit(
+                ops,
+                summary,
+                parent=header.get("parentCommit"),
+                branch=rev,
+                author=user,
+                description=header.get("description") or "",
+            )
     except MissingObject as e:
         raise HttpError(
             422, f"{e}. hint: upload LFS objects before committing them.", "LfsObjectMissing"
