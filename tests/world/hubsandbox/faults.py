@@ -13,7 +13,8 @@ A fault is a JSON spec (see docs/sandbox.md). Kinds and where they bite:
 
 `path` is a regular expression searched in the decoded request path; `file` is an fnmatch glob on
 the repo-relative file path; `repo` is an exact repo id. `count` omitted/null means "until removed"
-for latency and storage_lock; for the others it defaults to 1.
+for latency and storage_lock; for the others it defaults to 1. Used-up faults stay listed (count 0,
+`fired` says how often they bit) until DELETE /faults.
 """
 
 from __future__ import annotations
@@ -115,9 +116,6 @@ class FaultSet:
         f["fired"] += 1
         return True
 
-    def _prune(self) -> None:
-        self._faults = [f for f in self._faults if f.get("count") is None or f["count"] > 0]
-
     def on_request(self, platform: str, method: str, path: str):
         """Returns (delay_seconds, error or None); error = (status, headers, message)."""
         delay = 0.0
@@ -132,14 +130,15 @@ class FaultSet:
                     continue
                 if self._matches_request(f, platform, method, path) and self._use(f):
                     if f["kind"] == "rate_limit":
-                        error = (
-                            429,
-                            {"Retry-After": str(f["retry_after"])},
-                            "You have been rate-limited; retry later.",
-                        )
+                        wait = f["retry_after"]
+                        headers = {
+                            "Retry-After": str(wait),
+                            "RateLimit": f'"api";r=0;t={wait}',
+                            "RateLimit-Policy": '"fixed window";"api";q=1000;w=300',
+                        }
+                        error = (429, headers, "You have been rate-limited; retry later.")
                     else:
                         error = (f["status"], {}, "Internal Error - injected by the hub sandbox.")
-            self._prune()
         return delay, error
 
     def storage_lock(self, platform: str, repo_type: str, repo_id: str) -> str | None:
@@ -153,7 +152,6 @@ class FaultSet:
                     and f.get("repo_type") in (None, repo_type)
                 ):
                     if self._use(f):
-                        self._prune()
                         return f["message"]
         return None
 
@@ -181,5 +179,4 @@ class FaultSet:
                     at = (start + end) // 2 if at is None else int(at)
                     if start <= at < end and self._use(f):
                         corrupt_at = at
-            self._prune()
         return drop_after, corrupt_at

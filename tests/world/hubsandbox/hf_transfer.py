@@ -55,6 +55,7 @@ def resolve(h, repo_type: str, repo_id: str, rev: str, path: str) -> None:
     repo = h.repo_for(repo_type, repo_id, user, gated=True)
     locked = h.ctx.faults.storage_lock("hf", repo_type, repo_id)
     if locked:
+        h.fault_kind = "storage_lock"
         raise HttpError(403, locked, "StorageLocked")
     sha = h.commit_or_404(repo, rev)
     try:

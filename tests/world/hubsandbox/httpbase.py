@@ -268,15 +268,18 @@ class BaseHandler(BaseHTTPRequestHandler):
         self.bytes_in = 0
         self.bytes_out = 0
         self.headers_done = False
+        self.fault_kind = None  # which injected fault shaped this answer, for the request log
         self.body = _BodyReader(self)
         try:
             delay, fault = self.ctx.faults.on_request(self.ctx.platform, method, self.url_path)
             if delay:
+                self.fault_kind = "latency"
                 time.sleep(delay)
             self.t_dispatched = time.time()
             if fault:
                 self.route = "fault"
                 status, headers, message = fault
+                self.fault_kind = "rate_limit" if status == 429 else "server_error"
                 raise HttpError(status, message, None, headers=headers)
             self.dispatch(method)
         except HttpError as err:
@@ -310,6 +313,8 @@ class BaseHandler(BaseHTTPRequestHandler):
                     "t_done": time.time(),
                     "bytes_in": self.bytes_in,
                     "bytes_out": self.bytes_out,
+                    "range": self.headers.get("Range"),
+                    "fault": self.fault_kind,
                 }
             )
 
@@ -440,6 +445,8 @@ class BaseHandler(BaseHTTPRequestHandler):
                 sent += n
                 self.bytes_out += n
             return
+        if drop_after is not None or corrupt_at is not None:
+            self.fault_kind = "drop" if drop_after is not None else "corrupt"
         fileobj.seek(start)
         pos = start
         chunk_size = link.chunk_size
