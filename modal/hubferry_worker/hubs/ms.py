@@ -74,7 +74,14 @@ class MsHub:
     def ensure_repo(self, ep: Endpoint, private: bool) -> None:
         if self.api.repo_exists(ep.repo_id, ep.repo_type):
             return
-        self.api.create_repo(ep.repo_id, ep.repo_type, visibility=PRIVATE if private else PUBLIC)
+        try:
+            self.api.create_repo(
+                ep.repo_id, ep.repo_type, visibility=PRIVATE if private else PUBLIC
+            )
+        except Exception:
+            # Concurrent chunk jobs race to create the same repo; losing that race is fine.
+            if not self.api.repo_exists(ep.repo_id, ep.repo_type):
+                raise
 
     def stage_upload(self, ep: Endpoint, local: Path, entry: Entry) -> PendingOp:
         mode = _upload_mode(entry.path, entry.size, ep.repo_type)
