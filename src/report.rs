@@ -233,7 +233,8 @@ impl Tracker {
         if r.duration_s > 0.0 {
             r.throughput_bps = r.bytes_moved as f64 / r.duration_s;
         }
-        let workers_ok = ok_jobs == self.jobs.len() && !self.jobs.is_empty();
+        // No jobs at all means nothing had to move (an up-to-date destination).
+        let workers_ok = ok_jobs == self.jobs.len();
         r.status = if workers_ok {
             RunStatus::Ok
         } else if ok_jobs > 0 {
@@ -447,6 +448,15 @@ mod tests {
         assert_eq!(
             (r.status, r.verified, r.exit_code()),
             (RunStatus::Failed, false, 1)
+        );
+    }
+
+    #[test]
+    fn nothing_to_move_and_verified_is_ok() {
+        let r = Tracker::default().report(ReportContext::default(), ok_verification());
+        assert_eq!(
+            (r.status, r.verified, r.exit_code()),
+            (RunStatus::Ok, true, 0)
         );
     }
 

@@ -156,6 +156,11 @@ impl Children {
         self.signal(nix::sys::signal::Signal::SIGTERM);
     }
 
+    /// Sends SIGKILL to every live child.
+    pub fn kill(&self) {
+        self.signal(nix::sys::signal::Signal::SIGKILL);
+    }
+
     fn signal(&self, sig: nix::sys::signal::Signal) {
         let pids = self.pids.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for pid in pids {

@@ -12,6 +12,9 @@ use crate::printer::{human_bytes, Printer, Tone};
 use crate::report::Tracker;
 use crate::runner::{Children, Msg};
 
+/// How long children get after SIGINT (and then after SIGTERM) before the next signal.
+const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
+
 /// How a watch behaves.
 #[derive(Debug, Clone, Default)]
 pub struct WatchOptions {
@@ -52,7 +55,17 @@ pub async fn watch(
     };
     let mut view = View::new(printer, opts.per_job_bars, &out.tracker);
     let mut interrupts = 0;
+    // After Ctrl-C the children get SIGINT (their clean shutdown), then SIGTERM, then SIGKILL if
+    // they linger: a worker blocked in a slow download must not keep hubferry hanging.
+    let mut escalate_at: Option<tokio::time::Instant> = None;
+    let mut escalations = 0;
     loop {
+        let escalation = async {
+            match escalate_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
         let msg = tokio::select! {
             msg = rx.recv() => msg,
             _ = tokio::signal::ctrl_c() => {
@@ -64,8 +77,20 @@ pub async fn watch(
                         printer.status(note);
                     }
                     children.interrupt();
+                    escalate_at = Some(tokio::time::Instant::now() + INTERRUPT_GRACE);
                 } else {
+                    children.kill();
+                }
+                continue;
+            }
+            _ = escalation => {
+                escalations += 1;
+                if escalations == 1 {
                     children.terminate();
+                    escalate_at = Some(tokio::time::Instant::now() + INTERRUPT_GRACE);
+                } else {
+                    children.kill();
+                    escalate_at = None;
                 }
                 continue;
             }

@@ -1,4 +1,8 @@
 //! Integration tests: every test drives the real `hubferry` binary.
 
+mod batch;
+mod cli;
+mod detach;
+mod migrate;
 mod preflight;
 mod support;

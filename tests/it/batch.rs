@@ -1,0 +1,65 @@
+//! `hubferry batch`: bounded concurrency, a summary, exit 4 when some repositories failed.
+
+use crate::support::{unique, TestContext};
+
+#[test]
+fn batch_with_one_failing_repo_exits_4_and_summarizes() {
+    let ctx = TestContext::new();
+    let good = unique("it-batch-ok");
+    ctx.seed("hf", &format!("alice/{good}"), &["--lfs-mb", "0.5"]);
+    let missing = unique("it-batch-missing");
+    let list = ctx.path("repos.txt");
+    std::fs::write(
+        &list,
+        format!("# source  [dest]\nhf:alice/{good} alice/{good}-copy\n\nhf:alice/{missing}\n"),
+    )
+    .unwrap();
+
+    let out = ctx.run(&[
+        "batch",
+        "--from-file",
+        list.to_str().unwrap(),
+        "--backend",
+        "local",
+        "--json",
+    ]);
+    assert_eq!(out.code, Some(4), "{out}");
+    let summary = out.last_json();
+    assert_eq!(summary["type"], "batch_report", "{out}");
+    assert_eq!(
+        (
+            summary["repos_ok"].as_u64(),
+            summary["repos_failed"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let repos = summary["repos"].as_array().unwrap();
+    assert_eq!(repos[0]["status"], "ok");
+    assert_eq!(
+        repos[0]["dest"],
+        format!("ms:model:alice/{good}-copy@master")
+    );
+    assert_eq!(repos[1]["status"], "error");
+    assert!(
+        repos[1]["error"].as_str().unwrap().contains(&missing),
+        "{out}"
+    );
+    let reports = out.of_type("report");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0]["verified"], true);
+
+    // Human summary; --skip-existing leaves the copy alone this time.
+    let out = ctx.run(&[
+        "batch",
+        &format!("hf:alice/{good}"),
+        "--dest-namespace",
+        "alice",
+        "--skip-existing",
+        "--backend",
+        "local",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("SOURCE → DEST"), "{out}");
+    assert!(out.stdout.contains("skipped"), "{out}");
+    ctx.assert_no_canaries();
+}

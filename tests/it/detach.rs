@@ -1,0 +1,109 @@
+//! Detached runs: `migrate --detach` records the run and returns; `logs -f` rebuilds progress and
+//! the same verified report; `runs`, `status`, `stop`.
+
+use std::time::Duration;
+
+use crate::support::{unique, TestContext};
+
+#[test]
+fn detach_then_logs_follow_reaches_the_same_verified_report() {
+    let ctx = TestContext::new();
+    let repo = unique("it-detach");
+    let seeded = ctx.seed("hf", &format!("alice/{repo}"), &[]);
+
+    let out = ctx.run(&["migrate", &format!("hf:alice/{repo}"), "--detach", "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let launched = out.last_json();
+    assert_eq!(launched["type"], "detached", "{out}");
+    let run_id = launched["run_id"].as_str().unwrap().to_owned();
+    assert!(launched["app_ids"][0].as_str().unwrap().starts_with("ap-"));
+    let argv = ctx.argv_log();
+    assert!(
+        argv.iter().any(|l| l.starts_with("modal run --detach ")),
+        "{argv:?}"
+    );
+
+    let runs = ctx.run(&["runs", "--json"]);
+    assert_eq!(runs.code, Some(0), "{runs}");
+    assert!(
+        runs.json_lines()
+            .iter()
+            .any(|r| r["run_id"] == run_id.as_str()),
+        "{runs}"
+    );
+
+    let logs = ctx.run(&["logs", &run_id, "-f", "--json"]);
+    assert_eq!(logs.code, Some(0), "{logs}");
+    assert!(
+        !logs.of_type("start").is_empty(),
+        "progress is rebuilt from events\n{logs}"
+    );
+    let r = logs.last_json();
+    assert_eq!(r["type"], "report", "{logs}");
+    assert_eq!(r["run_id"], run_id.as_str());
+    assert_eq!(
+        (r["status"].as_str(), r["verified"].as_bool()),
+        (Some("ok"), Some(true)),
+        "{logs}"
+    );
+    assert_eq!(
+        r["files_moved"],
+        seeded["files"].as_object().unwrap().len() as u64
+    );
+
+    let status = ctx.run(&["status", &run_id, "--json"]);
+    assert_eq!(status.code, Some(0), "{status}");
+    let s = status.last_json();
+    assert_eq!(s["state"], "ok", "{status}");
+    assert_eq!(s["report"]["verified"], true);
+
+    // Human `logs` (a snapshot) ends with the same report.
+    let again = ctx.run(&["logs", &run_id]);
+    assert_eq!(again.code, Some(0), "{again}");
+    assert!(again.stdout.contains("done, verified"), "{again}");
+    assert!(ctx
+        .path("state")
+        .join("runs")
+        .join(format!("{run_id}.json"))
+        .is_file());
+    ctx.assert_no_canaries();
+}
+
+#[test]
+fn stop_ends_a_detached_run_and_its_report_says_so() {
+    let ctx = TestContext::new();
+    let repo = unique("it-stop");
+    ctx.seed("hf", &format!("alice/{repo}"), &[]);
+    // The big file's download hangs, so the run is still going when we stop it.
+    ctx.fault(serde_json::json!({
+        "kind": "latency", "ms": 60000, "platform": "hf", "method": "GET",
+        "path": format!("{repo}/resolve/.*model\\.safetensors"),
+    }));
+    let out = ctx.run(&["migrate", &format!("hf:alice/{repo}"), "--detach", "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let run_id = out.last_json()["run_id"].as_str().unwrap().to_owned();
+
+    let stop = ctx.run(&["stop", &run_id]);
+    assert_eq!(stop.code, Some(0), "{stop}");
+    assert!(stop.stdout.contains("stopped"), "{stop}");
+    assert!(ctx
+        .argv_log()
+        .iter()
+        .any(|l| l.contains("app stop ap-") && l.ends_with("-y")));
+
+    let status = ctx.run(&["status", &run_id, "--json"]);
+    assert_eq!(status.code, Some(0), "{status}");
+    let s = status.last_json();
+    assert_eq!(s["state"], "stopped", "{status}");
+
+    let logs = ctx.run_command(
+        ctx.command(&["logs", &run_id, "-f", "--json"]),
+        Duration::from_secs(90),
+    );
+    assert_eq!(logs.code, Some(1), "{logs}");
+    let r = logs.last_json();
+    assert_eq!(r["type"], "report");
+    assert_eq!(r["verified"], false);
+    assert_ne!(r["status"], "ok");
+    ctx.assert_no_canaries();
+}

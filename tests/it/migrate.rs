@@ -1,0 +1,285 @@
+//! `hubferry migrate` end to end: the real binary, the hub sandbox, the Modal stand-in and the
+//! real `modal` CLI (or the local worker), checked through `--json` reports and the hubs.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::{unique, Output, TestContext};
+
+fn report(out: &Output) -> Value {
+    let r = out.last_json();
+    assert_eq!(r["type"], "report", "{out}");
+    r
+}
+
+fn file_count(seeded: &Value) -> u64 {
+    seeded["files"].as_object().unwrap().len() as u64
+}
+
+/// Every stdout line in `--json` mode is a worker event or the final report.
+fn assert_ndjson_only(out: &Output) {
+    for line in out.json_lines() {
+        assert!(
+            line["hubferry"] == 1 || line["type"] == "report",
+            "unexpected stdout object {line}\n{out}"
+        );
+    }
+}
+
+#[test]
+fn local_backend_migrates_each_way_then_a_rerun_moves_nothing() {
+    let ctx = TestContext::new();
+    let repo = unique("it-local");
+    let seeded = ctx.seed("hf", &format!("alice/{repo}"), &[]);
+
+    let out = ctx.run(&[
+        "migrate",
+        &format!("hf:alice/{repo}"),
+        "--backend",
+        "local",
+        "--json",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_ndjson_only(&out);
+    let r = report(&out);
+    assert_eq!(
+        (r["status"].as_str(), r["verified"].as_bool()),
+        (Some("ok"), Some(true)),
+        "{out}"
+    );
+    assert_eq!(r["files_moved"], file_count(&seeded));
+    assert_eq!(r["bytes_moved"], seeded["bytes"]);
+    assert_eq!(r["backend"], "local");
+    assert!(r["dest_url"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("alice/{repo}")));
+    assert_eq!(r["verification"]["missing"], serde_json::json!([]));
+
+    let back = format!("alice/{repo}-back");
+    let out = ctx.run(&[
+        "migrate",
+        &format!("ms:alice/{repo}"),
+        "--dest",
+        &back,
+        "--backend",
+        "local",
+        "--json",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let r = report(&out);
+    assert_eq!(
+        (r["status"].as_str(), r["verified"].as_bool()),
+        (Some("ok"), Some(true)),
+        "{out}"
+    );
+    assert_eq!(r["files_moved"], file_count(&seeded));
+    assert_eq!(r["dest"], format!("hf:model:{back}@main"));
+
+    let again = ctx.run(&[
+        "migrate",
+        &format!("hf:alice/{repo}"),
+        "--backend",
+        "local",
+        "--json",
+    ]);
+    assert_eq!(again.code, Some(0), "{again}");
+    let r = report(&again);
+    assert_eq!(r["files_moved"], 0, "{again}");
+    assert_eq!(r["verified"], true);
+    assert!(r["files_skipped"].as_u64().unwrap() >= file_count(&seeded));
+
+    let argv = ctx.argv_log();
+    assert!(
+        argv.iter()
+            .any(|l| l.contains("-m hubferry_worker --job-file")),
+        "{argv:?}"
+    );
+    ctx.assert_no_canaries();
+}
+
+#[test]
+fn modal_backend_migrates_each_way_and_keeps_secrets_out_of_everything() {
+    let ctx = TestContext::new();
+    let repo = unique("it-modal");
+    let seeded = ctx.seed("hf", &format!("alice/{repo}"), &[]);
+
+    let out = ctx.run(&["migrate", &format!("huggingface:alice/{repo}"), "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_ndjson_only(&out);
+    let r = report(&out);
+    assert_eq!(
+        (r["status"].as_str(), r["verified"].as_bool()),
+        (Some("ok"), Some(true)),
+        "{out}"
+    );
+    assert_eq!(r["backend"], "modal");
+    assert_eq!(r["files_moved"], file_count(&seeded));
+    assert!(r["app_ids"][0].as_str().unwrap().starts_with("ap-"), "{r}");
+
+    // Back to Hugging Face under another name, human output this time.
+    let back = format!("alice/{repo}-back");
+    let out = ctx.run(&[
+        "migrate",
+        &format!("modelscope:alice/{repo}"),
+        "--dest",
+        &back,
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("done, verified"), "{out}");
+    assert!(out.stderr.contains("plan ms:model:"), "{out}");
+
+    let argv = ctx.argv_log();
+    let runs: Vec<&String> = argv
+        .iter()
+        .filter(|l| l.starts_with("modal run "))
+        .collect();
+    assert_eq!(runs.len(), 2, "{argv:?}");
+    assert!(runs[0].contains("app.py::main --jobs-file"), "{argv:?}");
+    // The rendered app, its settings, the worker package and the job files were written…
+    let names: Vec<String> = ctx
+        .captured_files()
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for name in [
+        "app.py",
+        "hubferry_app.json",
+        "jobs.json",
+        "__init__.py",
+        "__main__.py",
+    ] {
+        assert!(
+            names.iter().any(|n| n == name),
+            "{name} not rendered: {names:?}"
+        );
+    }
+    // …and the settings name the secret variables, never their values.
+    let settings = ctx
+        .captured_files()
+        .into_iter()
+        .find(|p| p.ends_with("hubferry_app.json"))
+        .unwrap();
+    let settings: Value = serde_json::from_slice(&std::fs::read(settings).unwrap()).unwrap();
+    let names = settings["secret_env"].as_array().unwrap();
+    assert!(names.contains(&"HF_TOKEN".into()) && names.contains(&"MODELSCOPE_API_TOKEN".into()));
+    assert_eq!(settings["timeout_s"], 86400);
+    ctx.assert_no_canaries();
+}
+
+#[test]
+fn parallel_run_fans_tiny_chunks_out_in_one_app() {
+    let ctx = TestContext::new();
+    let repo = unique("it-par");
+    let seeded = ctx.seed(
+        "hf",
+        &format!("alice/{repo}"),
+        &["--extra-files", "4", "--lfs-mb", "1"],
+    );
+
+    let out = ctx.run(&[
+        "migrate",
+        &format!("hf:alice/{repo}"),
+        "--parallel",
+        "--chunk-size",
+        "0.0000001",
+        "--json",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let starts = out.of_type("start");
+    let jobs: std::collections::BTreeSet<&str> =
+        starts.iter().map(|s| s["job"].as_str().unwrap()).collect();
+    assert!(jobs.len() >= 4, "expected ≥ 4 chunks, got {jobs:?}\n{out}");
+    assert!(starts
+        .iter()
+        .all(|s| s["chunk"]["count"].as_u64().unwrap() >= 4));
+    let r = report(&out);
+    assert!(r["chunks"].as_u64().unwrap() >= 4, "{r}");
+    assert_eq!(
+        (r["status"].as_str(), r["verified"].as_bool()),
+        (Some("ok"), Some(true)),
+        "{out}"
+    );
+    assert_eq!(r["files_moved"], file_count(&seeded));
+    assert_eq!(
+        ctx.argv_log()
+            .iter()
+            .filter(|l| l.starts_with("modal run "))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn dry_run_json_prints_the_plan_and_moves_nothing() {
+    let ctx = TestContext::new();
+    let repo = unique("it-dry");
+    let seeded = ctx.seed("hf", &format!("alice/{repo}"), &[]);
+    for _ in 0..2 {
+        let out = ctx.run(&[
+            "migrate",
+            &format!("https://huggingface.co/alice/{repo}/tree/main"),
+            "--dry-run",
+            "--json",
+        ]);
+        assert_eq!(out.code, Some(0), "{out}");
+        let lines = out.json_lines();
+        assert_eq!(lines.len(), 1, "{out}");
+        let plan = &lines[0];
+        assert_eq!(plan["type"], "plan");
+        assert_eq!(plan["dest_exists"], false, "a dry run creates nothing");
+        assert!(plan["files_to_move"].as_u64().unwrap() >= file_count(&seeded));
+    }
+    assert!(ctx.argv_log().is_empty(), "a dry run starts no child");
+}
+
+#[test]
+fn ctrl_c_stops_local_workers_says_how_to_resume_and_exits_130() {
+    let ctx = TestContext::new();
+    let repo = unique("it-int");
+    ctx.seed("hf", &format!("alice/{repo}"), &[]);
+    // Downloads of this repo's big file hang long enough to interrupt the run mid-way.
+    ctx.fault(serde_json::json!({
+        "kind": "latency", "ms": 60000, "platform": "hf", "method": "GET",
+        "path": format!("{repo}/resolve/.*model\\.safetensors"),
+    }));
+    let out_path = ctx.path("int.out");
+    let err_path = ctx.path("int.err");
+    let mut cmd = ctx.command(&[
+        "migrate",
+        &format!("hf:alice/{repo}"),
+        "--backend",
+        "local",
+        "--json",
+    ]);
+    cmd.stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&out_path)
+        .unwrap_or_default()
+        .contains("\"type\":\"start\"")
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no start event within 60 s"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "hubferry ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let code = crate::support::wait_bounded(&mut child, Duration::from_secs(60));
+    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("run the same command again"), "{stderr}");
+    let stdout = std::fs::read_to_string(&out_path).unwrap();
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["type"], "report");
+    assert_ne!(last["status"], "ok");
+}
