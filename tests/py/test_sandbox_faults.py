@@ -6,6 +6,8 @@ byte, latency. Timing is read from the sandbox's request log, never from the wal
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -193,3 +195,56 @@ def test_platform_scoping_and_admin_errors(seeded, tmp_path):
     assert err.value.code == 400
     stats = world.admin(seeded, "/stats", method="GET")
     assert stats["hf"]["bytes_sent"] >= len(SMALL) and stats["hf"]["routes"]["resolve"] >= 1
+
+
+MS_ROUND = """
+import json, sys
+A = json.loads(sys.argv[1])
+def out(obj):
+    print("RESULT " + json.dumps(obj), flush=True)
+from modelscope.hub.api import HubApi
+from modelscope.hub.snapshot_download import snapshot_download
+api = HubApi()
+if A["create"]:
+    api.create_model("alice/ms-faulty", visibility=5, license="apache-2.0")
+    api.upload_folder(repo_id="alice/ms-faulty", folder_path=A["src"], repo_type="model")
+try:
+    path = snapshot_download("alice/ms-faulty", local_dir=A["dst"])
+    data = open(f"{path}/w.bin", "rb").read()
+    out({"sha256": __import__("hashlib").sha256(data).hexdigest(), "error": None})
+except Exception as exc:
+    out({"sha256": None, "error": f"{type(exc).__name__}: {exc}"})
+"""
+
+
+def run_ms(sandbox, args: dict) -> dict:
+    env = {**os.environ, **world.ms_env(sandbox)}
+    proc = subprocess.run(
+        [str(world.PYTHON), "-c", MS_ROUND, json.dumps(args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=world.ROOT,
+    )
+    lines = [ln[7:] for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if not lines:
+        pytest.fail(f"modelscope snippet failed: {proc.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def test_faults_bite_the_modelscope_side_too(seeded, tmp_path):
+    data = bytes(range(256)) * 4096
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "w.bin").write_bytes(data)
+    args = {"src": str(tmp_path / "src"), "dst": str(tmp_path / "dst"), "create": True}
+    assert run_ms(seeded, args)["sha256"] == sha256(data)
+    seq = last_seq(seeded)
+    add_fault(seeded, kind="corrupt", file="w.bin", platform="ms", count=1)
+    add_fault(seeded, kind="rate_limit", platform="ms", count=1, retry_after=1, path="/repo/files$")
+    got = run_ms(seeded, {**args, "create": False, "dst": str(tmp_path / "dst2")})
+    ms_log = log_since(seeded, seq, platform="ms")
+    faults = [e["fault"] for e in ms_log if e["fault"]]
+    assert sorted(faults) == ["corrupt", "rate_limit"]
+    # The modelscope client checks sha256 and downloads the corrupted file again.
+    assert got["sha256"] == sha256(data), got
