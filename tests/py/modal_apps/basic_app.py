@@ -1,5 +1,6 @@
 """Small Modal app for the stand-in's tests: secrets, a shipped sibling module, errors, timeouts."""
 
+import json
 import os
 import time
 
@@ -21,7 +22,7 @@ def read_secret() -> dict:
         "secret": os.environ.get("SIM_SECRET"),
         "leaked": sorted(k for k in os.environ if k.startswith(("LEAK_", "MODAL_TOKEN"))),
         "cwd": os.getcwd(),
-        "files": sorted(os.listdir(".")),
+        "files": sorted(f for f in os.listdir(".") if f != "__pycache__"),
     }
 
 
@@ -51,7 +52,16 @@ def sleepy():
     time.sleep(30)
 
 
+@app.function(retries=2)
+def always_fails():
+    raise RuntimeError("still broken")
+
+
+@app.local_entrypoint()
+def secret_check():
+    print(json.dumps({"read_secret": read_secret.remote()}))
+
+
 @app.local_entrypoint()
 def main(n: int = 3):
-    print("secret:", read_secret.remote()["secret"])
-    print("doubled:", list(uses_helper.map(range(n))))
+    print(json.dumps({"doubled": list(uses_helper.map(range(n)))}))

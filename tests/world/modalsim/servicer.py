@@ -17,7 +17,7 @@ from grpclib import GRPCError, Status
 from grpclib.const import Cardinality
 from modal_proto import api_grpc, api_pb2
 
-from .model import App, Task, new_id
+from .model import App, Function, Task, new_id
 from .sim import Sim
 
 Empty = api_pb2.google_dot_protobuf_dot_empty__pb2.Empty
@@ -425,8 +425,6 @@ class Servicer(_Base):
             supported_output_formats=req.supported_output_formats or [api_pb2.DATA_FORMAT_PICKLE],
             app_id=app.app_id,
         )
-        from .model import Function
-
         self.sim.functions[fid] = Function(
             function_id=fid, app=app, tag=req.function_name, handle_metadata=meta
         )
@@ -445,8 +443,6 @@ class Servicer(_Base):
         else:
             raise GRPCError(Status.INVALID_ARGUMENT, "FunctionCreate without a definition")
         fid = req.existing_function_id or new_id("fu")
-        from .model import Function
-
         fn = self.sim.functions.get(fid)
         meta = api_pb2.FunctionHandleMetadata(
             function_name=definition.function_name,

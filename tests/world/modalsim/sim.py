@@ -17,7 +17,7 @@ from modal_proto import api_pb2
 from . import containers
 from .model import App, Call, Function, Input, StateDir, Task, new_id
 
-APP_STATE_NAMES = {v: k for k, v in api_pb2.AppState.items()}
+APP_STATE_NAMES = {v: k.removeprefix("APP_STATE_").lower() for k, v in api_pb2.AppState.items()}
 GENERIC = api_pb2.GenericResult
 
 

@@ -1,0 +1,307 @@
+"""The Modal stand-in, driven only through the real pinned `modal` CLI (no mocks, no canned output).
+
+One stand-in serves the whole module; independent `modal run`s go concurrently to stay inside the
+time budget. Concurrency limits are proven from the recorded container start/end times in the
+state directory (`tasks.jsonl`), never from wall-clock measurements.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import world
+
+APPS = Path(__file__).parent / "modal_apps"
+MODAL = world.ROOT / ".venv" / "bin" / "modal"
+APP_ID = re.compile(r"ap-[A-Za-z0-9]{22}")
+SECRET_VALUE = "sim-secret-value-0123456789"
+RUN_TIMEOUT = 90
+
+
+@pytest.fixture(scope="module")
+def modal_sim(tmp_path_factory):
+    state = tmp_path_factory.mktemp("modalsim") / "state"
+    svc = world.start_modal_sim(state)
+    svc.extra["state"] = state
+    yield svc
+    svc.stop()
+
+
+def modal_env(sim, **extra) -> dict:
+    """The client environment: the real CLI pointed at the stand-in, nothing else of Modal's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MODAL_")}
+    env.update(
+        MODAL_SERVER_URL=sim["modal_server_url"],
+        MODAL_TOKEN_ID="ak-test",
+        MODAL_TOKEN_SECRET="as-test",
+        COLUMNS="10000",
+        NO_COLOR="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONUTF8="1",
+        # basic_app.py's Secret.from_local_environ needs it whenever the app is loaded.
+        SIM_SECRET=SECRET_VALUE,
+    )
+    env.update(extra)
+    return env
+
+
+def start(sim, *args, **env) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(MODAL), *args],
+        cwd=APPS,
+        env=modal_env(sim, **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+def modal(sim, *args, **env) -> tuple[int, str, str]:
+    return finish(start(sim, *args, **env))
+
+
+def read_until(proc: subprocess.Popen, pattern: str, timeout: float = 60) -> list[str]:
+    """Reads the client's stdout line by line until a line contains `pattern` (bounded)."""
+    lines = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if pattern in line:
+            return lines
+    raise AssertionError(f"no line with {pattern!r} in client output:\n{''.join(lines)}")
+
+
+def tasks(sim, app_id: str) -> list[dict]:
+    path = sim.extra["state"] / "tasks.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    return [r for r in records if r["app_id"] == app_id]
+
+
+def app_record(sim, app_id: str) -> dict:
+    return json.loads((sim.extra["state"] / "apps" / f"{app_id}.json").read_text())
+
+
+def json_lines(text: str) -> list[dict]:
+    out = []
+    for line in text.splitlines():
+        if line.startswith("{"):
+            out.append(json.loads(line))
+    return out
+
+
+def wait_state(sim, app_id: str, state: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        record = app_record(sim, app_id)
+        if record["state"] == state or time.monotonic() > deadline:
+            return record
+        time.sleep(0.1)
+
+
+def check_framing(out: str, functions: list[str]) -> str:
+    """Checks the transcript shape of a run; returns the app id."""
+    lines = out.splitlines()
+    assert lines[0].startswith("✓ Initialized. View run at https://modal.com/apps/"), out
+    app_id = APP_ID.search(lines[0]).group(0)
+    assert lines[1] == "✓ Created objects.", out
+    for fn in functions:
+        assert re.search(rf"^[├└]── ✓ Created Function {fn}\.$", out, re.M), out
+    return app_id
+
+
+def test_function_outcomes(modal_sim):
+    """Secret, shipped module, forgotten module, raise, timeout and retries, concurrently."""
+    runs = {
+        "secret": start(modal_sim, "run", "basic_app.py::secret_check", LEAK_ME="1"),
+        "helper": start(modal_sim, "run", "basic_app.py::main", "--n", "3"),
+        "forgot": start(modal_sim, "run", "forgot_app.py::uses_helper", "--x", "2"),
+        "boom": start(modal_sim, "run", "basic_app.py::boom"),
+        "timeout": start(modal_sim, "run", "basic_app.py::sleepy"),
+        "retries": start(modal_sim, "run", "basic_app.py::always_fails"),
+        "usage": start(modal_sim, "run", "basic_app.py::main", "--no-such-flag"),
+    }
+    results = {name: finish(proc) for name, proc in runs.items()}
+
+    rc, out, err = results["secret"]
+    assert rc == 0, err
+    app_id = check_framing(out, ["read_secret", "uses_helper", "boom", "sleepy"])
+    assert "├── ✓ Uploaded PythonPackage:helper" in out
+    assert out.splitlines()[-1] == f"✓ App completed. View run at {app_record_url(app_id)}"
+    seen = json_lines(out)[0]["read_secret"]
+    assert seen["secret"] == SECRET_VALUE
+    assert seen["leaked"] == [], "client variables must not reach the container"
+    assert seen["files"] == ["basic_app.py", "helper.py"], "only shipped files in the container"
+    assert "container sees SIM_SECRET: True" in out
+    # Secret values stay in memory: nothing in the state directory holds them.
+    for path in modal_sim.extra["state"].rglob("*"):
+        if path.is_file() and "scratch" not in path.parts:
+            assert SECRET_VALUE.encode() not in path.read_bytes(), path
+
+    rc, out, err = results["helper"]
+    assert rc == 0, err
+    assert {"doubled": [0, 2, 4]} in json_lines(out)
+    assert [line for line in out.splitlines() if line.startswith("line ")] != []
+
+    rc, out, err = results["forgot"]
+    assert rc == 1
+    assert "ModuleNotFoundError: No module named 'helper'" in out
+    assert err.strip().splitlines()[-1] == "Error: No module named 'helper'"
+    assert "App completed" not in out
+
+    rc, out, err = results["boom"]
+    assert rc == 1
+    assert err.strip() == "Error: boom"
+    assert "Traceback (most recent call last):" in out and "ValueError: boom" in out
+
+    rc, out, err = results["timeout"]
+    assert rc == 1
+    assert "sleeping" in out
+    assert re.search(r"^Error: Task's current input in-\w+ hit its timeout of 2s$", err, re.M), err
+    app_id = APP_ID.search(out).group(0)
+    assert [t["killed"] for t in tasks(modal_sim, app_id) if t["function"] == "sleepy"] == [
+        "timeout"
+    ]
+
+    rc, out, err = results["retries"]
+    assert rc == 1 and "Error: still broken" in err
+    app_id = APP_ID.search(out).group(0)
+    attempts = [t["attempt"] for t in tasks(modal_sim, app_id) if t["function"] == "always_fails"]
+    assert attempts == [0, 1, 2], "retries=2 means three attempts"
+
+    rc, out, err = results["usage"]
+    assert rc == 2 and "No such option" in err
+
+
+def app_record_url(app_id: str) -> str:
+    return f"https://modal.com/apps/modal-sim/main/{app_id}"
+
+
+def test_recorded_settings(modal_sim):
+    rc, out, err = modal(modal_sim, "run", "basic_app.py::main", "--n", "1")
+    assert rc == 0, err
+    record = app_record(modal_sim, APP_ID.search(out).group(0))
+    assert record["description"] == "modalsim-basic"
+    assert record["state"] == "stopped"
+    fn = record["functions"]["uses_helper"]
+    assert fn["cpu"] == 2.0
+    assert fn["memory_mb"] == 1024
+    assert fn["ephemeral_disk_mb"] == 10240
+    assert fn["max_containers"] == 3
+    assert fn["timeout"] == 120
+    assert fn["retries"]["retries"] == 2
+    assert {"git", "git-lfs"} <= set(fn["image"]["apt_packages"])
+    assert "huggingface_hub==2.4.0" in fn["image"]["pip_packages"]
+    assert fn["image"]["dockerfile_commands"][0].startswith("FROM python:3.11")
+    assert fn["shipped_files"] == ["/root/basic_app.py", "/root/helper.py"]
+    assert record["functions"]["read_secret"]["secrets"][0]["keys"] == ["SIM_SECRET"]
+    assert record["functions"]["sleepy"]["timeout"] == 2
+
+
+def test_fanout_respects_max_containers(modal_sim):
+    rc, out, err = modal(modal_sim, "run", "fanout_app.py::fanout", "--n", "20")
+    assert rc == 0, err
+    assert {"results": [x * x for x in range(20)]} in json_lines(out)
+    squares = sorted(d["square"] for d in json_lines(out) if "square" in d)
+    assert squares == list(range(20)), "every container's output streams back"
+    records = [
+        t for t in tasks(modal_sim, APP_ID.search(out).group(0)) if t["function"] == "square"
+    ]
+    assert len(records) == 20
+    events = sorted(
+        [(r["started_at"], 1) for r in records] + [(r["ended_at"], -1) for r in records],
+        key=lambda e: (e[0], e[1]),
+    )
+    running = peak = 0
+    for _, delta in events:
+        running += delta
+        peak = max(peak, running)
+    assert 1 <= peak <= 3, f"max_containers=3 but {peak} containers overlapped"
+
+
+def test_detached_run_survives_sigkill_and_logs_follow(modal_sim):
+    proc = start(modal_sim, "run", "--detach", "fanout_app.py::detached", "--n", "4", "--block")
+    head = read_until(proc, '"function_call_id"')
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert head[0].startswith("Note that running a local entrypoint in detached mode")
+    app_id = json.loads(next(line for line in head if "modal_app_id" in line))["modal_app_id"]
+    killed_at = time.time()
+
+    rc, out, err = modal(modal_sim, "app", "logs", app_id, "-f")
+    assert rc == 0, err
+    events = json_lines(out)
+    assert {"orchestrated": [0, 1, 4, 9, "error: negative input -1"]} in events
+    assert {"square": 100} in events and {"square": 101} in events  # spawn_map in the container
+    assert "ValueError: negative input -1" in out
+    assert out.index('"orchestrate"') < out.index('"orchestrated"')
+    record = wait_state(modal_sim, app_id, "stopped")
+    assert record["state"] == "stopped"
+    assert max(t["ended_at"] for t in tasks(modal_sim, app_id)) > killed_at
+
+    rc, out, err = modal(modal_sim, "app", "logs", app_id)
+    assert rc == 0 and '"orchestrated"' in out
+
+
+def test_sigint_without_detach_stops_calls(modal_sim):
+    proc = start(modal_sim, "run", "fanout_app.py::hold", "--label", "attached")
+    head = read_until(proc, '"phase": "started"')
+    app_id = APP_ID.search(head[0]).group(0)
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = finish(proc)
+    assert rc == 0, err
+    assert "Disconnecting from Modal - This will terminate your Modal app in a few seconds." in out
+    assert out.splitlines()[-1] == f"✓ App aborted. View run at {app_record_url(app_id)}"
+    assert wait_state(modal_sim, app_id, "stopped")["state"] == "stopped"
+    assert [t["killed"] for t in tasks(modal_sim, app_id)] == ["stopped"]
+    assert '"finished"' not in out
+
+
+def test_detached_sigint_then_app_stop(modal_sim):
+    proc = start(modal_sim, "run", "--detach", "fanout_app.py::hold", "--label", "detached")
+    head = read_until(proc, '"phase": "started"')
+    app_id = APP_ID.search("".join(head)).group(0)
+    proc.send_signal(signal.SIGINT)
+    rc, out, err = finish(proc)
+    assert rc == 0, err
+    assert "✓ Shutting down Modal client." in out
+    assert (
+        f"Stream App logs:\nmodal app logs {app_id}\n\nStop the App:\nmodal app stop {app_id}"
+        in out
+    )
+
+    rc, out, err = modal(modal_sim, "app", "list", "--json")
+    assert rc == 0, err
+    listed = {a["app_id"]: a for a in json.loads(out)}
+    assert listed[app_id]["state"] == "ephemeral (detached)"
+    assert listed[app_id]["tasks"] == "1"
+    assert listed[app_id]["stopped_at"] is None
+
+    rc, out, err = modal(modal_sim, "app", "stop", app_id, "-y")
+    assert rc == 0, err
+    assert wait_state(modal_sim, app_id, "stopped")["state"] == "stopped"
+    assert [t["killed"] for t in tasks(modal_sim, app_id)] == ["stopped"]
+    rc, out, err = modal(modal_sim, "app", "list", "--json")
+    listed = {a["app_id"]: a for a in json.loads(out)}
+    assert listed[app_id]["state"] == "stopped" and listed[app_id]["stopped_at"]
+
+
+def test_token_info(modal_sim):
+    rc, out, err = modal(modal_sim, "token", "info")
+    assert rc == 0, err
+    assert "Token: ak-test" in out
+    assert "Workspace: modal-sim" in out
