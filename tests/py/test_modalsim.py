@@ -131,6 +131,7 @@ def test_function_outcomes(modal_sim):
         "helper": start(modal_sim, "run", "basic_app.py::main", "--n", "3"),
         "forgot": start(modal_sim, "run", "forgot_app.py::uses_helper", "--x", "2"),
         "boom": start(modal_sim, "run", "basic_app.py::boom"),
+        "boom_entry": start(modal_sim, "run", "basic_app.py::boom_entry"),
         "timeout": start(modal_sim, "run", "basic_app.py::sleepy"),
         "retries": start(modal_sim, "run", "basic_app.py::always_fails"),
         "usage": start(modal_sim, "run", "basic_app.py::main", "--no-such-flag"),
@@ -167,6 +168,12 @@ def test_function_outcomes(modal_sim):
     assert rc == 1
     assert err.strip() == "Error: boom"
     assert "Traceback (most recent call last):" in out and "ValueError: boom" in out
+
+    rc, out, err = results["boom_entry"]
+    assert rc == 1
+    assert "Traceback (most recent call last)" in err and "in boom_entry" in err
+    assert err.strip().splitlines()[-1] == "ValueError: boom"
+    assert "App completed" not in out
 
     rc, out, err = results["timeout"]
     assert rc == 1
@@ -222,6 +229,12 @@ def test_fanout_respects_max_containers(modal_sim):
         t for t in tasks(modal_sim, APP_ID.search(out).group(0)) if t["function"] == "square"
     ]
     assert len(records) == 20
+    peak = peak_overlap(records)
+    assert 1 <= peak <= 3, f"max_containers=3 but {peak} containers overlapped"
+
+
+def peak_overlap(records: list[dict]) -> int:
+    """Most containers alive at once, from recorded [started_at, ended_at] intervals."""
     events = sorted(
         [(r["started_at"], 1) for r in records] + [(r["ended_at"], -1) for r in records],
         key=lambda e: (e[0], e[1]),
@@ -230,7 +243,7 @@ def test_fanout_respects_max_containers(modal_sim):
     for _, delta in events:
         running += delta
         peak = max(peak, running)
-    assert 1 <= peak <= 3, f"max_containers=3 but {peak} containers overlapped"
+    return peak
 
 
 def test_detached_run_survives_sigkill_and_logs_follow(modal_sim):
@@ -298,6 +311,45 @@ def test_detached_sigint_then_app_stop(modal_sim):
     rc, out, err = modal(modal_sim, "app", "list", "--json")
     listed = {a["app_id"]: a for a in json.loads(out)}
     assert listed[app_id]["state"] == "stopped" and listed[app_id]["stopped_at"]
+
+
+def test_sigkill_without_detach_stops_calls(modal_sim):
+    """The client vanishing (no disconnect RPC) ends an attached app, as missed heartbeats do."""
+    proc = start(modal_sim, "run", "fanout_app.py::hold", "--label", "killed")
+    head = read_until(proc, '"phase": "started"')
+    app_id = APP_ID.search(head[0]).group(0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert wait_state(modal_sim, app_id, "stopped")["state"] == "stopped"
+    assert [t["killed"] for t in tasks(modal_sim, app_id)] == ["stopped"]
+
+
+def test_payloads_files_and_call_handles(modal_sim, tmp_path):
+    """Blob-sized arguments/results/files, add_local_file/dir, starmap, FunctionCall.from_id."""
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(5 * 1024 * 1024))
+    rc, out, err = modal(modal_sim, "run", "payload_app.py::main", SIM_BIG_FILE=str(big))
+    assert rc == 0, err
+    assert "├── ✓ Uploaded " + str(APPS / "data_dir") in out
+    assert json_lines(out)[0] == {
+        "arg_ok": True,
+        "big_ok": True,
+        "echo_len": 3 * 1024 * 1024,
+        "shipped": ["big.bin", "data/note.txt", "data/sub/conf.json", "payload_app.py"],
+        "starmap": [3, 7],
+        "from_id": 42,
+    }
+
+
+def test_global_container_cap(tmp_path):
+    """`--max-containers N` caps running containers across all functions and apps."""
+    with world.start_modal_sim(tmp_path / "capped" / "state", ["--max-containers", "2"]) as sim:
+        sim.extra["state"] = tmp_path / "capped" / "state"
+        rc, out, err = modal(sim, "run", "fanout_app.py::fanout", "--n", "6")
+        assert rc == 0, err
+        records = tasks(sim, APP_ID.search(out).group(0))
+    assert len(records) == 6
+    assert peak_overlap(records) <= 2
 
 
 def test_token_info(modal_sim):

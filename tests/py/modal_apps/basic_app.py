@@ -63,5 +63,10 @@ def secret_check():
 
 
 @app.local_entrypoint()
+def boom_entry():
+    boom.remote()
+
+
+@app.local_entrypoint()
 def main(n: int = 3):
     print(json.dumps({"doubled": list(uses_helper.map(range(n)))}))
