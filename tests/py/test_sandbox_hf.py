@@ -379,3 +379,23 @@ def test_spaces_and_listing_by_author(sandbox):
     assert "alice/listed-data" in got["datasets"]
     assert got["space_files"] == [".gitattributes", "index.html"]
     assert got["exists"] is True
+
+
+def test_many_files_in_one_commit(sandbox, tmp_path):
+    files = {f"shard{i % 7}/item {i:04d}.txt": f"item {i}\n".encode() for i in range(300)}
+    write_tree(tmp_path / "src", files)
+    got = run_hf(
+        sandbox,
+        """
+        from huggingface_hub import hf_hub_download
+        api.create_repo("alice/many-files", repo_type="dataset")
+        api.upload_folder(repo_id="alice/many-files", repo_type="dataset", folder_path=A["src"])
+        read = lambda p: open(hf_hub_download("alice/many-files", p, repo_type="dataset"),
+                              "rb").read().decode()
+        out({"files": api.list_repo_files("alice/many-files", repo_type="dataset"),
+             "samples": {p: read(p) for p in A["samples"]}})
+    """,
+        {"src": str(tmp_path / "src"), "samples": sorted(files)[::97]},
+    )
+    assert got["files"] == [".gitattributes"] + sorted(files)
+    assert got["samples"] == {p: files[p].decode() for p in sorted(files)[::97]}

@@ -32,6 +32,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import threading
 import time
@@ -50,6 +51,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 SHA1_RE = re.compile(r"^[0-9a-f]{40}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 COPY_CHUNK = 1 << 20
+# Commits adding more blobs than this write one pack instead of loose objects.
+PACK_THRESHOLD = 16
 
 # What a new Hugging Face repo starts with (the Hub's default .gitattributes, abridged).
 DEFAULT_GITATTRIBUTES = "".join(
@@ -92,6 +95,24 @@ DEFAULT_GITATTRIBUTES = "".join(
         "*tfevents*",
     )
 )
+
+
+def _pack_of(blobs: list[bytes]) -> bytes:
+    """A git pack (v2, undeltified) holding these blobs, for `git index-pack --stdin`."""
+    parts = [b"PACK", struct.pack(">II", 2, len(blobs))]
+    for data in blobs:
+        size = len(data)
+        byte = (3 << 4) | (size & 0x0F)  # object type 3 = blob
+        size >>= 4
+        header = bytearray()
+        while size:
+            header.append(byte | 0x80)
+            byte = size & 0x7F
+            size >>= 7
+        header.append(byte)
+        parts += [bytes(header), zlib.compress(data, 1)]
+    body = b"".join(parts)
+    return body + hashlib.sha1(body).digest()
 
 
 class StoreError(Exception):
@@ -326,6 +347,8 @@ class Repo:
         self._settings = json.loads(self._settings_path.read_text())
         self._refs: dict[str, str] | None = None
         self._known_commits: set[str] = set()
+        self._reader: subprocess.Popen | None = None
+        self._reader_lock = threading.Lock()
 
     # -- settings ------------------------------------------------------------------------------
     @property
@@ -460,7 +483,39 @@ class Repo:
             raw = zlib.decompress(loose.read_bytes())
             return raw[raw.index(b"\0") + 1 :]
         except FileNotFoundError:
-            return _git(self.gitdir, "cat-file", "blob", oid)
+            pass
+        # Packed: ask one long-lived `cat-file --batch` (a process per read would be slow).
+        with self._reader_lock:
+            for attempt in range(2):
+                proc = self._reader
+                if proc is None or proc.poll() is not None:
+                    proc = self._reader = subprocess.Popen(
+                        ["git", f"--git-dir={self.gitdir}", "cat-file", "--batch"],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                    )
+                try:
+                    proc.stdin.write(oid.encode() + b"\n")
+                    proc.stdin.flush()
+                    header = proc.stdout.readline().split()
+                    if len(header) == 3 and header[1] == b"blob":
+                        data = proc.stdout.read(int(header[2]))
+                        proc.stdout.read(1)
+                        return data
+                    raise EntryNotFound(f"blob {oid} not found in {self.repo_id}")
+                except (BrokenPipeError, ValueError):
+                    self._reader = None
+                    if attempt:
+                        raise
+        raise EntryNotFound(f"blob {oid} not found in {self.repo_id}")
+
+    def close(self) -> None:
+        """Stops the blob reader process (repo deleted or sandbox stopping)."""
+        with self._reader_lock:
+            if self._reader is not None:
+                self._reader.stdin.close()
+                self._reader.wait()
+                self._reader = None
 
     def _compute_listing(self, commit: str) -> dict[str, FileEntry]:
         out = _git(self.gitdir, "ls-tree", "-r", "-z", "-l", "--full-tree", commit)
@@ -572,15 +627,18 @@ class Repo:
         return result
 
     # -- writing -------------------------------------------------------------------------------
-    def _write_blob(self, data: bytes) -> str:
-        oid = git_blob_oid(data)
-        loose = self.gitdir / "objects" / oid[:2] / oid[2:]
-        if not loose.exists():
-            loose.parent.mkdir(exist_ok=True)
-            tmp = loose.parent / f"tmp_{uuid.uuid4().hex}"
-            tmp.write_bytes(zlib.compress(b"blob %d\0" % len(data) + data, 1))
-            os.replace(tmp, loose)
-        return oid
+    def _write_blobs(self, blobs: dict[str, bytes]) -> None:
+        """Stores blobs: loose objects when few, else one pack (file creation is the slow part)."""
+        if len(blobs) > PACK_THRESHOLD:
+            _git(self.gitdir, "index-pack", "--stdin", input=_pack_of(list(blobs.values())))
+            return
+        for oid, data in blobs.items():
+            loose = self.gitdir / "objects" / oid[:2] / oid[2:]
+            if not loose.exists():
+                loose.parent.mkdir(exist_ok=True)
+                tmp = loose.parent / f"tmp_{uuid.uuid4().hex}"
+                tmp.write_bytes(zlib.compress(b"blob %d\0" % len(data) + data, 1))
+                os.replace(tmp, loose)
 
     def commit(
         self,
@@ -608,6 +666,7 @@ class Repo:
             current = self.listing(head) if head else {}
             index_lines = []
             new_blobs = {}
+            blob_data: dict[str, bytes] = {}
             touched = {}
             for op in ops:
                 if isinstance(op, Delete):
@@ -631,17 +690,20 @@ class Repo:
                             f"LFS object {op.sha256} for {path} was not uploaded (size {op.size})"
                         )
                     pointer = lfs_pointer(op.sha256, op.size)
-                    oid = self._write_blob(pointer)
+                    oid = git_blob_oid(pointer)
+                    blob_data[oid] = pointer
                     new_blobs[oid] = (
                         op.size,
                         op.sha256,
                         {"oid": op.sha256, "size": op.size, "pointer_size": len(pointer)},
                     )
                 else:
-                    oid = self._write_blob(op.data)
+                    oid = git_blob_oid(op.data)
+                    blob_data[oid] = op.data
                     new_blobs[oid] = (len(op.data), hashlib.sha256(op.data).hexdigest(), None)
                 index_lines.append(f"100644 {oid}\t".encode() + path.encode() + b"\0")
                 touched[path] = oid
+            self._write_blobs(blob_data)
             self.store.listings.blobs.update(new_blobs)
             index = self.store.tmp / f"index-{uuid.uuid4().hex}"
             env = {"GIT_INDEX_FILE": str(index)}
@@ -882,6 +944,7 @@ class Store:
             repo = self._repos.pop((platform, repo_type, repo_id), None)
             if repo is None:
                 raise RepoNotFound(f"{repo_type} {repo_id} not found")
+            repo.close()
             trash = self.tmp / f"deleted-{uuid.uuid4().hex}"
             os.replace(repo.gitdir, trash)
         shutil.rmtree(trash, ignore_errors=True)
