@@ -179,6 +179,8 @@ class HfHandler(BaseHandler):
         if head in TYPE_SEGMENTS and len(segs) >= 3:
             repo_type, repo_id, rest = TYPE_SEGMENTS[head], f"{segs[1]}/{segs[2]}", segs[3:]
             return self.repo_api(method, repo_type, repo_id, rest)
+        if head in TYPE_SEGMENTS and len(segs) == 2:  # ids without a namespace: none exist here
+            raise HttpError(404, f"Repository Not Found: {segs[1]}", "RepoNotFound")
         raise HttpError(404, f"no API route for {method} {self.url_path}", "NotFound")
 
     def repo_api(self, method: str, repo_type: str, repo_id: str, rest: list[str]) -> None:

@@ -61,8 +61,12 @@ def resolve(h, repo_type: str, repo_id: str, rev: str, path: str) -> None:
     try:
         entry, fileobj = repo.open(sha, path)
     except EntryNotFound:
+        # The commit header lets the client cache the file's absence for that commit.
         raise HttpError(
-            404, f"{path} does not exist in {repo_id} at {rev}", "EntryNotFound"
+            404,
+            f"{path} does not exist in {repo_id} at {rev}",
+            "EntryNotFound",
+            headers={"X-Repo-Commit": sha},
         ) from None
     except MissingObject as e:
         raise HttpError(500, str(e), "InternalError") from None
