@@ -145,6 +145,7 @@ def test_function_outcomes(modal_sim):
     assert out.splitlines()[-1] == f"✓ App completed. View run at {app_record_url(app_id)}"
     seen = json_lines(out)[0]["read_secret"]
     assert seen["secret"] == SECRET_VALUE
+    assert seen["image_env"] == "from the image"
     assert seen["leaked"] == [], "client variables must not reach the container"
     assert seen["files"] == ["basic_app.py", "helper.py"], "only shipped files in the container"
     assert "container sees SIM_SECRET: True" in out
@@ -215,6 +216,7 @@ def test_recorded_settings(modal_sim):
     assert "huggingface_hub==2.4.0" in fn["image"]["pip_packages"]
     assert fn["image"]["dockerfile_commands"][0].startswith("FROM python:3.11")
     assert fn["shipped_files"] == ["/root/basic_app.py", "/root/helper.py"]
+    assert fn["image"]["env"] == {"SIM_IMAGE_ENV": "from the image"}
     assert record["functions"]["read_secret"]["secrets"][0]["keys"] == ["SIM_SECRET"]
     assert record["functions"]["sleepy"]["timeout"] == 2
 

@@ -10,6 +10,7 @@ image = (
     modal.Image.debian_slim(python_version="3.11")
     .apt_install("git", "git-lfs")
     .pip_install("huggingface_hub==2.4.0")
+    .env({"SIM_IMAGE_ENV": "from the image"})
     .add_local_python_source("helper")
 )
 app = modal.App("modalsim-basic", image=image)
@@ -20,6 +21,7 @@ def read_secret() -> dict:
     print("container sees SIM_SECRET:", "SIM_SECRET" in os.environ, flush=True)
     return {
         "secret": os.environ.get("SIM_SECRET"),
+        "image_env": os.environ.get("SIM_IMAGE_ENV"),
         "leaked": sorted(k for k in os.environ if k.startswith(("LEAK_", "MODAL_TOKEN"))),
         "cwd": os.getcwd(),
         "files": sorted(f for f in os.listdir(".") if f != "__pycache__"),

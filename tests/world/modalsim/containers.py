@@ -49,12 +49,18 @@ def materialize_mounts(sim: Sim, mount_ids: list[str], scratch: Path) -> list[st
 
 
 def container_env(sim: Sim, task: Task, sock: Path, args_path: Path, scratch: Path) -> dict:
-    """Environment of a container: Modal's container variables plus the function's secrets, and
-    nothing inherited from the client or the stand-in beyond a minimal PATH/HOME/LANG."""
+    """Environment of a container: the image's ENV, Modal's container variables and the function's
+    secrets; nothing inherited from the client or the stand-in but a minimal PATH/HOME/LANG."""
     fn = task.input.call.function
     defn = fn.definition
     venv_bin = str(Path(PYTHON).parent)
+    # The image's ENV layers apply, except paths that only make sense inside a real image.
     env = {
+        k: v
+        for k, v in sim.image_env(defn.image_id).items()
+        if k not in ("PATH", "HOME", "PYTHONPATH")
+    }
+    env |= {
         "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(scratch / "root"),
         "LANG": "C.UTF-8",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shlex
 import tempfile
 import time
 from pathlib import Path
@@ -178,6 +179,22 @@ class Sim:
             image_id = image.base_images[0].image_id if image.base_images else ""
         return list(reversed(chain))
 
+    def image_env(self, image_id: str) -> dict[str, str]:
+        """Variables the image's `ENV` layers set (`Image.env`), later layers winning."""
+        env = {}
+        for layer in self.image_chain(image_id):
+            for cmd in layer["dockerfile_commands"]:
+                if not cmd.startswith("ENV "):
+                    continue
+                words = shlex.split(cmd[4:])
+                if len(words) >= 2 and "=" not in words[0]:
+                    env[words[0]] = " ".join(words[1:])  # legacy `ENV KEY value`
+                    continue
+                for word in words:
+                    key, _, value = word.partition("=")
+                    env[key] = value
+        return env
+
     def function_record(self, fn: Function) -> dict:
         d = fn.definition
         policy = d.retry_policy
@@ -218,6 +235,7 @@ class Sim:
                 "dockerfile_commands": commands,
                 "apt_packages": _packages(commands, r"apt-get install"),
                 "pip_packages": _packages(commands, r"pip install"),
+                "env": self.image_env(d.image_id),
             },
             "shipped_files": shipped,
         }
