@@ -13,8 +13,8 @@ A fault is a JSON spec (see docs/sandbox.md). Kinds and where they bite:
 
 `path` is a regular expression searched in the decoded request path; `file` is an fnmatch glob on
 the repo-relative file path; `repo` is an exact repo id. `count` omitted/null means "until removed"
-for latency and storage_lock; for the others it defaults to 1. Used-up faults stay listed (count 0,
-`fired` says how often they bit) until DELETE /faults.
+for latency and storage_lock; for the others it defaults to 1. Used-up faults disappear
+from GET /faults; the request log's `fault` field shows where each one bit.
 """
 
 from __future__ import annotations
@@ -104,6 +104,10 @@ class FaultSet:
             and (not f.get("path") or re.search(f["path"], path) is not None)
         )
 
+    def _prune(self) -> None:
+        """Drops used-up faults (their effect stays visible in the request log's `fault`)."""
+        self._faults = [f for f in self._faults if f.get("count") is None or f["count"] > 0]
+
     @staticmethod
     def _use(f: dict) -> bool:
         """Consumes one use of a counted fault; False when it is used up."""
@@ -139,6 +143,7 @@ class FaultSet:
                         error = (429, headers, "You have been rate-limited; retry later.")
                     else:
                         error = (f["status"], {}, "Internal Error - injected by the hub sandbox.")
+            self._prune()
         return delay, error
 
     def storage_lock(self, platform: str, repo_type: str, repo_id: str) -> str | None:
@@ -152,6 +157,7 @@ class FaultSet:
                     and f.get("repo_type") in (None, repo_type)
                 ):
                     if self._use(f):
+                        self._prune()
                         return f["message"]
         return None
 
@@ -179,4 +185,5 @@ class FaultSet:
                     at = (start + end) // 2 if at is None else int(at)
                     if start <= at < end and self._use(f):
                         corrupt_at = at
+            self._prune()
         return drop_after, corrupt_at
