@@ -83,6 +83,28 @@ pub fn modal() -> Result<PathBuf, CliError> {
     })
 }
 
+/// Fails fast (exit 3) when Modal has no credentials at all: neither `MODAL_TOKEN_ID` +
+/// `MODAL_TOKEN_SECRET` nor a config file (`$MODAL_CONFIG_PATH`, else `~/.modal.toml`). Whether
+/// Modal accepts them is `doctor`'s job (`modal token info` makes a server call).
+pub fn check_modal_credentials() -> Result<(), CliError> {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("MODAL_TOKEN_ID") && set("MODAL_TOKEN_SECRET") {
+        return Ok(());
+    }
+    let config = std::env::var_os("MODAL_CONFIG_PATH")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".modal.toml")));
+    if config.is_some_and(|p| p.is_file()) {
+        return Ok(());
+    }
+    Err(CliError::new(
+        ExitStatus::Credentials,
+        "no Modal credentials (MODAL_TOKEN_ID/MODAL_TOKEN_SECRET or ~/.modal.toml)",
+    )
+    .with_hint("run `modal token new` (or export MODAL_TOKEN_ID and MODAL_TOKEN_SECRET), or use --backend local"))
+}
+
 /// `git` on PATH.
 pub fn git() -> Option<PathBuf> {
     which("git")

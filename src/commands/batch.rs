@@ -83,6 +83,7 @@ fn read_entries(args: &BatchArgs) -> anyhow::Result<Vec<Entry>> {
 
 pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
     migrate::check_transfer_args(&args.transfer)?;
+    migrate::check_backend(&args.transfer)?;
     if args.transfer.detach {
         return Err(CliError::bad_input("batch does not support --detach yet")
             .with_hint("start detached runs one by one with `hubferry migrate … --detach`")

@@ -34,6 +34,7 @@ pub async fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<ExitStatus>
         &args.transfer,
     )?;
     check_transfer_args(&args.transfer)?;
+    check_backend(&args.transfer)?;
     let plan = preflight(&req, &creds).await?;
     if args.transfer.dry_run {
         print_plan(&ctx.printer, &plan, true);
@@ -94,6 +95,15 @@ pub fn check_transfer_args(t: &TransferArgs) -> anyhow::Result<()> {
     }
     if t.concurrency == 0 {
         return Err(CliError::bad_input("--concurrency must be at least 1").into());
+    }
+    Ok(())
+}
+
+/// The Modal backend needs the `modal` CLI and credentials: say so before any preflight request.
+pub fn check_backend(t: &TransferArgs) -> anyhow::Result<()> {
+    if t.backend == Backend::Modal && !t.dry_run {
+        tools::modal()?;
+        tools::check_modal_credentials()?;
     }
     Ok(())
 }
@@ -360,11 +370,15 @@ pub async fn execute(
             per_job_bars: mode == ExecuteMode::Single && rendered.job_ids.len() > 1,
             ended_means_failed: true,
             interrupt_note: Some(note.into()),
+            expected_bytes: plan.transfer.bytes_to_move,
             ..Default::default()
         },
     )
     .await;
     let _ = handle.await;
+    if t.backend == Backend::Modal && outcome.first_event.is_none() && !outcome.errors.is_empty() {
+        return Err(modal_start_error(&outcome.errors).into());
+    }
     let verification = if outcome.interrupted {
         None
     } else {
@@ -390,6 +404,26 @@ pub async fn execute(
     } else {
         Executed::Report(report)
     })
+}
+
+/// `modal run` failed before any worker ran: an error naming Modal's message, not a report.
+fn modal_start_error(errors: &[String]) -> CliError {
+    let text = errors.join("; ");
+    let auth = ["Token missing", "token", "authenticate", "Unauthenticated"]
+        .iter()
+        .any(|w| text.contains(w));
+    let (status, hint) = if auth {
+        (
+            ExitStatus::Credentials,
+            "check Modal credentials: `modal token new`, or MODAL_TOKEN_ID/MODAL_TOKEN_SECRET (`hubferry doctor` checks them)",
+        )
+    } else {
+        (
+            ExitStatus::Failure,
+            "check connectivity and credentials with `hubferry doctor`, or run on this machine with --backend local",
+        )
+    };
+    CliError::new(status, format!("the run could not start on Modal: {text}")).with_hint(hint)
 }
 
 /// How long `modal run --detach` lingers for logs after the entrypoint returned, seconds.

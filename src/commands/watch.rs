@@ -27,6 +27,8 @@ pub struct WatchOptions {
     pub ended_means_failed: bool,
     /// What to tell the user on Ctrl-C (what keeps running, how to follow or stop it).
     pub interrupt_note: Option<String>,
+    /// Bytes the plan expects to move (sizes the overall bar before the workers report).
+    pub expected_bytes: u64,
 }
 
 /// What a watch saw.
@@ -53,7 +55,7 @@ pub async fn watch(
         tracker,
         ..Default::default()
     };
-    let mut view = View::new(printer, opts.per_job_bars, &out.tracker);
+    let mut view = View::new(printer, opts.per_job_bars, opts.expected_bytes);
     let mut interrupts = 0;
     // After Ctrl-C the children get SIGINT (their clean shutdown), then SIGTERM, then SIGKILL if
     // they linger: a worker blocked in a slow download must not keep hubferry hanging.
@@ -167,17 +169,18 @@ struct View<'a> {
     overall: Option<ProgressBar>,
     per_job: HashMap<String, ProgressBar>,
     per_job_bars: bool,
+    expected_bytes: u64,
     last_plain: Instant,
 }
 
 impl<'a> View<'a> {
-    fn new(printer: &'a Printer, per_job_bars: bool, tracker: &Tracker) -> Self {
+    fn new(printer: &'a Printer, per_job_bars: bool, expected_bytes: u64) -> Self {
         let overall = printer.progress_enabled().then(|| {
             let bar = printer
                 .multi()
-                .add(ProgressBar::new(tracker.bytes().1.max(1)));
+                .add(ProgressBar::new(expected_bytes.max(1)));
             bar.set_style(bytes_style(
-                "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {msg}",
+                "{prefix:>10} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta} {msg}",
             ));
             bar.set_prefix("total");
             bar.enable_steady_tick(Duration::from_millis(250));
@@ -188,6 +191,7 @@ impl<'a> View<'a> {
             overall,
             per_job: HashMap::new(),
             per_job_bars,
+            expected_bytes,
             last_plain: Instant::now(),
         }
     }
@@ -226,7 +230,7 @@ impl<'a> View<'a> {
                 if self.per_job_bars && p.progress_enabled() {
                     let bar = p.multi().add(ProgressBar::new((*bytes_total).max(1)));
                     bar.set_style(bytes_style(
-                        "{prefix:>10} [{bar:30}] {bytes}/{total_bytes} {msg}",
+                        "{prefix:>10} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {msg}",
                     ));
                     bar.set_prefix(format!("chunk {}", chunk.index + 1));
                     self.per_job.insert(job.clone(), bar);
@@ -290,6 +294,7 @@ impl<'a> View<'a> {
             EventBody::Progress(ev::Progress { .. }) | EventBody::Result(_) => {}
         }
         let (done, total) = tracker.bytes();
+        let total = total.max(self.expected_bytes);
         if let Some(bar) = &self.overall {
             bar.set_length(total.max(1));
             bar.set_position(done.min(total));

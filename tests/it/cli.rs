@@ -99,3 +99,28 @@ fn parse_events_reads_the_shared_fixture() {
     assert!(v["events"].as_u64().unwrap() >= 9);
     assert_eq!(v["logs"], 1);
 }
+
+#[test]
+fn modal_backend_without_modal_credentials_fails_fast_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hubferry"))
+        .args(["migrate", "hf:alice/x"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", dir.path())
+        .env(
+            "HUBFERRY_MODAL",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/.venv/bin/modal"),
+        )
+        // Unreachable hubs: the check must come before any request.
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .env("MODELSCOPE_ENDPOINT", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("no Modal credentials") && stderr.contains("modal token new"),
+        "{stderr}"
+    );
+}

@@ -5,4 +5,5 @@ mod cli;
 mod detach;
 mod migrate;
 mod preflight;
+mod render;
 mod support;
