@@ -102,6 +102,7 @@ class App:
     logs_changed: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: set[Task] = field(default_factory=set)
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def page_url(self) -> str:

@@ -125,6 +125,7 @@ class Sim:
         if app.stopping or app.is_stopped():
             return
         app.stopping = True
+        app.stop_requested.set()
         app.state = api_pb2.APP_STATE_STOPPING
         self.store.rpc("AppStopping", f"{app.app_id} {why}")
         for task in list(app.tasks):
@@ -257,7 +258,7 @@ class Sim:
         self.inputs[inp.input_id] = inp
         app = call.function.app
         if app.stopping or app.is_stopped():
-            self.finish_input(inp, GENERIC(status=GENERIC.GENERIC_STATUS_TERMINATED), 0, "")
+            self.finish_input(inp, _terminated(), 0, "")
             return inp
         app.outstanding += 1
         asyncio.get_running_loop().create_task(self._run_input(inp))
@@ -303,13 +304,17 @@ class Sim:
                         delay_ms = min(delay_ms, policy.max_delay_ms)
                     attempt += 1
                     inp.state = "queued"
-                    await asyncio.sleep(delay_ms / 1000)
+                    # A stop must not wait out a long retry delay.
+                    try:
+                        await asyncio.wait_for(app.stop_requested.wait(), delay_ms / 1000)
+                    except TimeoutError:
+                        pass
                     continue
                 self.finish_input(inp, result, data_format, task.task_id)
                 return
         finally:
             if inp.state != "done":
-                self.finish_input(inp, GENERIC(status=GENERIC.GENERIC_STATUS_TERMINATED), 0, "")
+                self.finish_input(inp, _terminated(), 0, "")
             app.outstanding -= 1
             self.maybe_finish_detached(app)
 
@@ -322,7 +327,7 @@ class Sim:
         if task.output is not None:
             return task.output.result, task.output.data_format
         if task.killed_reason in ("stopped", "cancelled"):
-            return GENERIC(status=GENERIC.GENERIC_STATUS_TERMINATED), 0
+            return _terminated(), 0
         if task.task_result is not None:
             return task.task_result, api_pb2.DATA_FORMAT_PICKLE
         msg = (
@@ -353,13 +358,20 @@ class Sim:
                 if task.input is inp:
                     containers.kill_task(task, "cancelled")
             if inp.state == "queued":
-                self.finish_input(inp, GENERIC(status=GENERIC.GENERIC_STATUS_TERMINATED), 0, "")
+                self.finish_input(inp, _terminated(), 0, "")
 
     # --- per-task control plane -----------------------------------------------------------------
     async def serve_task(self, task: Task, sock: Path) -> Server:
         server = Server([self.servicer_factory(task)])
         await server.start(path=str(sock))
         return server
+
+
+def _terminated() -> api_pb2.GenericResult:
+    return GENERIC(
+        status=GENERIC.GENERIC_STATUS_TERMINATED,
+        exception="Function call terminated: its app was stopped or the call was cancelled",
+    )
 
 
 def _packages(commands: list[str], marker: str) -> list[str]:
