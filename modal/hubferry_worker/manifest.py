@@ -13,6 +13,8 @@ from pathlib import Path
 # never counted as missing or extra when verifying.
 PLATFORM_FILES = frozenset({".gitattributes"})
 HASH_CHUNK = 8 * 1024 * 1024
+# Both hubs store files above 10 MB through LFS (sha256 known on every listing).
+GIT_OID_MAX_SIZE = 10 * 1024 * 1024
 
 
 @dataclass
@@ -40,16 +42,19 @@ def git_blob_oid_of_bytes(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
-def hash_file(path: Path) -> tuple[int, str, str]:
-    """(size, sha256, git blob sha1) of a local file, in one read."""
+def hash_file(path: Path, need_git_oid: bool = False) -> tuple[int, str, str | None]:
+    """(size, sha256, git blob sha1) of a local file, in one read. The git blob id is only
+    computed up to GIT_OID_MAX_SIZE: larger files are LFS files everywhere, compared by sha256."""
     size = path.stat().st_size
     sha = hashlib.sha256()
-    git = hashlib.sha1(b"blob %d\0" % size)
+    wanted = need_git_oid or size <= GIT_OID_MAX_SIZE
+    git = hashlib.sha1(b"blob %d\0" % size) if wanted else None
     with open(path, "rb") as f:
         while chunk := f.read(HASH_CHUNK):
             sha.update(chunk)
-            git.update(chunk)
-    return size, sha.hexdigest(), git.hexdigest()
+            if git is not None:
+                git.update(chunk)
+    return size, sha.hexdigest(), git.hexdigest() if git is not None else None
 
 
 def same_content(a: Entry, b: Entry) -> bool | None:

@@ -27,6 +27,8 @@ from .retry import HashMismatch, Retrier, classify
 from .staging import Staging
 
 COMMIT_INTERVAL_S = 30.0
+# Reserved with each file for the SDKs' bookkeeping next to it (lock and metadata files).
+FILE_OVERHEAD_BYTES = 4096
 
 
 @dataclass
@@ -102,6 +104,12 @@ class Pipeline:
         self.commit_max_files = commit_max_files
         self.committed: list[Entry] = []  # final entries of files that landed (for verification)
         self._commit_q: queue.Queue = queue.Queue()
+        # Slow start: one download at first, one more slot per finished download. Parallel
+        # downloads share the source link, so starting them all at once would delay the first
+        # staged file (and with it the first upload) by a factor of download_workers.
+        self._slots = threading.Semaphore(1)
+        self._slot_count = 1
+        self._slot_lock = threading.Lock()
         self._batches = 0
         self.fatal: BaseException | None = None
 
@@ -145,9 +153,20 @@ class Pipeline:
             item.reserved = 0
 
     def _download_stage(self, item: Item, up: ThreadPoolExecutor) -> None:
+        self._slots.acquire()
+        try:
+            self._download_one(item, up)
+        finally:
+            self._slots.release()
+            with self._slot_lock:
+                if self._slot_count < self.download_workers:
+                    self._slot_count += 1
+                    self._slots.release()
+
+    def _download_one(self, item: Item, up: ThreadPoolExecutor) -> None:
         src = item.src
         while True:
-            item.reserved = src.size * self._reserve_factor()
+            item.reserved = src.size * self._reserve_factor() + FILE_OVERHEAD_BYTES
             self.staging.reserve(item.reserved)
             tries = [0]
 
@@ -155,7 +174,7 @@ class Pipeline:
                 force = tries[0] > 0
                 tries[0] += 1
                 local, _ = self._download_fn(src, force)
-                size, sha, oid = hash_file(local)
+                size, sha, oid = hash_file(local, need_git_oid=bool(src.git_oid))
                 problems = []
                 if size != src.size:
                     problems.append(f"size {size} != {src.size}")

@@ -25,6 +25,7 @@ from .retry import Retrier, SdkRetryObserver, classify
 from .staging import DiskSampler, Staging
 
 PROGRESS_EVERY_S = 0.5
+STAGING_BASE_BYTES = 4096
 
 
 def quiet_sdks() -> None:
@@ -67,7 +68,7 @@ class Runner:
         self.opts = job.options
         self.retrier = Retrier(emitter)
         self.stats = Stats()
-        self.staging = Staging(self.opts.staging_budget_bytes)
+        self.staging = Staging(self.opts.staging_budget_bytes, base=STAGING_BASE_BYTES)
         self.fallback_used = False
         self.verified = False
         self.verify_ok: bool | None = None
@@ -105,8 +106,7 @@ class Runner:
     def _download(self, entry: Entry, force: bool) -> tuple[Path, bool]:
         if self.use_git:
             git = self._git_source()
-            path = self.retrier.call("git", entry.path, git.prepare) or None
-            del path
+            self.retrier.call("git", None, git.prepare)
             return git.fetch(entry.path, self.stage_root / entry.path), True
         try:
             if self.job.source.platform == "hf":

@@ -13,10 +13,12 @@ from pathlib import Path
 
 
 class Staging:
-    def __init__(self, budget: int):
+    def __init__(self, budget: int, base: int = 0):
         self.budget = budget
-        self.reserved = 0
-        self.peak_reserved = 0
+        # One-time files the SDKs create in the staging root (.gitignore, CACHEDIR.TAG).
+        self.base = base
+        self.reserved = base
+        self.peak_reserved = base
         self.waiting = 0
         self.oversized = False
         self._cond = threading.Condition()
@@ -27,7 +29,7 @@ class Staging:
         with self._cond:
             self.waiting += 1
             try:
-                while self.reserved > 0 and self.reserved + n > self.budget:
+                while self.reserved > self.base and self.reserved + n > self.budget:
                     self._cond.wait()
             finally:
                 self.waiting -= 1
@@ -43,14 +45,17 @@ class Staging:
 
 
 def tree_bytes(root: Path) -> int:
-    total = 0
+    """Bytes of the files under root, each inode once: a file renamed while the walk runs (an SDK's
+    `.incomplete` moved into place) must not be counted at both of its names."""
+    seen: dict[tuple[int, int], int] = {}
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             try:
-                total += os.lstat(os.path.join(dirpath, name)).st_size
+                st = os.lstat(os.path.join(dirpath, name))
             except OSError:
-                pass
-    return total
+                continue
+            seen[(st.st_dev, st.st_ino)] = st.st_size
+    return sum(seen.values())
 
 
 class DiskSampler(threading.Thread):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, hf_hub_download
+from huggingface_hub._local_folder import get_local_download_paths
 from huggingface_hub.errors import (
     GatedRepoError,
     RepositoryNotFoundError,
@@ -70,6 +71,9 @@ class HfHub:
         return out
 
     def download(self, ep: Endpoint, revision: str, path: str, root: Path, force: bool) -> Path:
+        paths = get_local_download_paths(root, path)
+        # Stale metadata would make hf_hub_download return a previous (possibly corrupt) copy.
+        paths.metadata_path.unlink(missing_ok=True)
         local = hf_hub_download(
             ep.repo_id,
             path,
@@ -80,6 +84,9 @@ class HfHub:
             token=self.token,
             force_download=force,
         )
+        # The staging budget counts file bytes only; the SDK's bookkeeping goes right away.
+        paths.metadata_path.unlink(missing_ok=True)
+        paths.lock_path.unlink(missing_ok=True)
         return Path(local)
 
     def ensure_repo(self, ep: Endpoint, private: bool) -> None:
