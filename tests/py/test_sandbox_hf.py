@@ -399,3 +399,33 @@ def test_many_files_in_one_commit(sandbox, tmp_path):
     )
     assert got["files"] == [".gitattributes"] + sorted(files)
     assert got["samples"] == {p: files[p].decode() for p in sorted(files)[::97]}
+
+
+def test_copy_operations_and_paths_info(sandbox):
+    got = run_hf(
+        sandbox,
+        """
+        from huggingface_hub import CommitOperationCopy
+        api.create_repo("alice/copies")
+        api.upload_file(path_or_fileobj=bytes(range(256)) * 100, path_in_repo="w.bin",
+                        repo_id="alice/copies")
+        api.upload_file(path_or_fileobj=b"text", path_in_repo="a.txt", repo_id="alice/copies")
+        api.create_commit("alice/copies", commit_message="copy", operations=[
+            CommitOperationCopy("w.bin", "copy/w2.bin"),
+            CommitOperationCopy("a.txt", "copy/a.txt"),
+        ])
+        info = api.get_paths_info("alice/copies", ["w.bin", "copy/w2.bin", "copy", "nope"])
+        out({"paths": [[type(i).__name__, i.path] for i in info],
+             "same_lfs": info[0].lfs.sha256 == info[1].lfs.sha256,
+             "exists": [api.file_exists("alice/copies", "copy/a.txt"),
+                        api.file_exists("alice/copies", "nope"),
+                        api.revision_exists("alice/copies", "nope")]})
+    """,
+    )
+    assert got["paths"] == [
+        ["RepoFile", "w.bin"],
+        ["RepoFile", "copy/w2.bin"],
+        ["RepoFolder", "copy"],
+    ]
+    assert got["same_lfs"] is True
+    assert got["exists"] == [True, False, False]

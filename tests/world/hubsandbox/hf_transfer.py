@@ -314,7 +314,11 @@ def commit(h, repo_type: str, repo_id: str, rev: str) -> None:
                 )
                 ops.append(AddInline(value["path"], data))
             elif key == "lfsFile":
-                ops.append(AddLfs(value["path"], value["oid"], int(value["size"])))
+                # Copies of LFS files (CommitOperationCopy) name the object without a size.
+                size = value.get("size")
+                if size is None:
+                    size = h.ctx.store.objects.size(value["oid"])
+                ops.append(AddLfs(value["path"], value["oid"], -1 if size is None else int(size)))
             elif key == "deletedFile":
                 ops.append(Delete(value["path"]))
             elif key == "deletedFolder":
