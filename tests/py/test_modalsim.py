@@ -227,9 +227,12 @@ def test_fanout_respects_max_containers(modal_sim):
     assert {"results": [x * x for x in range(20)]} in json_lines(out)
     squares = sorted(d["square"] for d in json_lines(out) if "square" in d)
     assert squares == list(range(20)), "every container's output streams back"
-    records = [
-        t for t in tasks(modal_sim, APP_ID.search(out).group(0)) if t["function"] == "square"
-    ]
+    app_id = APP_ID.search(out).group(0)
+    # The time-ranged fetch path (AppCountLogs + AppFetchLogs) sees the same whole lines.
+    rc, logs, err = modal(modal_sim, "app", "logs", app_id, "--since", "1h")
+    assert rc == 0, err
+    assert sorted(d["square"] for d in json_lines(logs)) == list(range(20))
+    records = [t for t in tasks(modal_sim, app_id) if t["function"] == "square"]
     assert len(records) == 20
     peak = peak_overlap(records)
     assert 1 <= peak <= 3, f"max_containers=3 but {peak} containers overlapped"

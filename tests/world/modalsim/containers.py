@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 PYTHON = sys.executable
 KILL_GRACE_S = 2.0
 DEFAULT_TIMEOUT_S = 300
+PARTIAL_LINE_FLUSH_S = 0.5
 
 
 def materialize_mounts(sim: Sim, mount_ids: list[str], scratch: Path) -> list[str]:
@@ -81,24 +82,47 @@ def container_env(sim: Sim, task: Task, sock: Path, args_path: Path, scratch: Pa
 
 
 async def _pump(sim: Sim, task: Task, stream: asyncio.StreamReader, fd: int) -> None:
+    """Turns one container stream into log batches of whole lines.
+
+    An unbuffered `print()` writes its text and its newline separately; batching by line keeps
+    concurrent containers' lines from interleaving mid-line. A partial line is sent once the stream
+    has been idle for PARTIAL_LINE_FLUSH_S (progress output without a newline) or at EOF.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     inp = task.input
     fn = inp.call.function
+    pending = ""
+
+    def emit(text: str) -> None:
+        sim.log(
+            fn.app,
+            text,
+            fd,
+            task_id=task.task_id,
+            function_id=fn.function_id,
+            input_id=inp.input_id,
+            function_call_id=inp.call.call_id,
+        )
+
     while True:
-        chunk = await stream.read(65536)
-        text = decoder.decode(chunk, final=not chunk)
-        if text:
-            sim.log(
-                fn.app,
-                text,
-                fd,
-                task_id=task.task_id,
-                function_id=fn.function_id,
-                input_id=inp.input_id,
-                function_call_id=inp.call.call_id,
-            )
+        try:
+            if pending:
+                chunk = await asyncio.wait_for(stream.read(65536), PARTIAL_LINE_FLUSH_S)
+            else:
+                chunk = await stream.read(65536)
+        except TimeoutError:
+            emit(pending)
+            pending = ""
+            continue
+        pending += decoder.decode(chunk, final=not chunk)
         if not chunk:
+            if pending:
+                emit(pending)
             return
+        cut = pending.rfind("\n") + 1
+        if cut:
+            emit(pending[:cut])
+            pending = pending[cut:]
 
 
 def kill_task(task: Task, reason: str, hard: bool = False) -> None:

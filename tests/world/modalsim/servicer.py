@@ -272,23 +272,29 @@ class Servicer(_Base):
         req = await self._recv(stream, "AppCountLogs")
         app = self._app(req.app_id)
         since = req.since.ToSeconds() if req.HasField("since") else 0
-        until = req.until.ToSeconds() if req.HasField("until") else time.time() + 1
-        n = sum(
-            1
-            for b in app.logs
-            if self._log_matches(b, req) and b.items and since <= b.items[0].timestamp < until
-        )
-        bucket = api_pb2.AppCountLogsResponse.LogBucket()
-        fields = {f.name for f in bucket.DESCRIPTOR.fields}
-        kw = {}
-        if "bucket_start_at" in fields:
-            bucket.bucket_start_at.FromSeconds(int(since))
-        for name in ("stdout_logs", "count", "total"):
-            if name in fields:
-                kw[name] = n
-                break
-        bucket.MergeFrom(api_pb2.AppCountLogsResponse.LogBucket(**kw))
-        await stream.send_message(api_pb2.AppCountLogsResponse(app_id=app.app_id, buckets=[bucket]))
+        until = req.until.ToSeconds() if req.HasField("until") else int(time.time()) + 1
+        width = req.bucket_secs or 60
+        counts: dict[int, dict[str, int]] = {}
+        fd_field = {
+            api_pb2.FILE_DESCRIPTOR_STDOUT: "stdout_logs",
+            api_pb2.FILE_DESCRIPTOR_STDERR: "stderr_logs",
+        }
+        for batch in app.logs:
+            if not self._log_matches(batch, req):
+                continue
+            for item in batch.items:
+                if not since <= item.timestamp < until:
+                    continue
+                start = since + int((item.timestamp - since) // width) * width
+                bucket = counts.setdefault(start, {})
+                name = fd_field.get(item.file_descriptor, "system_logs")
+                bucket[name] = bucket.get(name, 0) + 1
+        buckets = []
+        for start in range(int(since), int(until), width):
+            bucket = api_pb2.AppCountLogsResponse.LogBucket(**counts.get(start, {}))
+            bucket.bucket_start_at.FromSeconds(start)
+            buckets.append(bucket)
+        await stream.send_message(api_pb2.AppCountLogsResponse(app_id=app.app_id, buckets=buckets))
 
     # --- objects: mounts, blobs, secrets, images --------------------------------------------------
     async def MountBatchedCheckExistence(self, stream):
