@@ -4,8 +4,8 @@ Speaks what `huggingface_hub` 2.4.0 uses with `HF_HUB_DISABLE_XET=1` (see
 notes/huggingface-hub-protocol.md): whoami-v2, repo info (models/datasets/spaces, revisions,
 `blobs=true`), tree listing and paths-info with Link pagination, refs/commits/branches/tags,
 create/delete/settings, auth-check, listing by author, validate-yaml. Uploads and downloads
-(preupload, commit, LFS batch and objects, resolve) are in hf_transfer.py; git smart HTTP in
-githttp.py.
+(preupload, commit, LFS batch and objects, resolve) are in hf_transfer.py, git smart HTTP in
+githttp.py, the JSON shapes of repos and files in hf_shapes.py.
 
 Error answers always carry `X-Error-Code` and `X-Error-Message`, because over plain http the
 client only recognises repo errors by that header. Visibility follows the Hub: an unknown or
@@ -17,15 +17,11 @@ Authorization header" everywhere.
 from __future__ import annotations
 
 import base64
-import fnmatch
-import hashlib
 import json
-import threading
 from urllib.parse import parse_qs, unquote, urlencode
 
-import yaml
-
 from . import githttp, hf_transfer
+from .hf_shapes import directory_oids, file_json, hex_id, iso_z, repo_json, tree_entries
 from .httpbase import BaseHandler, HttpError, HubContext
 from .store import InvalidName, RepoExists, RevisionNotFound
 
@@ -223,7 +219,7 @@ class HfHandler(BaseHandler):
             200,
             {
                 "type": "user",
-                "id": _hex_id(user),
+                "id": hex_id(user),
                 "name": user,
                 "fullname": user.capitalize(),
                 "email": f"{user}@hubsandbox.invalid",
@@ -234,7 +230,7 @@ class HfHandler(BaseHandler):
                 "orgs": [
                     {
                         "type": "org",
-                        "id": _hex_id(o),
+                        "id": hex_id(o),
                         "name": o,
                         "fullname": o,
                         "roleInOrg": "admin",
@@ -288,7 +284,7 @@ class HfHandler(BaseHandler):
         except InvalidName as e:
             raise HttpError(400, f"invalid repo name {repo_id!r}: {e}", "BadRequest") from None
         self.send_json(
-            200, {"url": url, "name": repo_id, "id": _hex_id(repo_id), "private": repo.private}
+            200, {"url": url, "name": repo_id, "id": hex_id(repo_id), "private": repo.private}
         )
 
     def delete_repo(self) -> None:
@@ -431,7 +427,7 @@ class HfHandler(BaseHandler):
                         "title": c["title"],
                         "message": c["message"],
                         "authors": [{"user": c["author"]}],
-                        "date": _iso_z(c["date"]),
+                        "date": iso_z(c["date"]),
                     }
                     for c in repo.log(sha)
                 ]
@@ -456,150 +452,6 @@ class HfHandler(BaseHandler):
         except RepoExists as e:
             raise HttpError(409, str(e), "RefExists") from None
         self.send_json(200, {})
-
-
-def _hex_id(text: str) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()[:24]
-
-
-def _iso_z(iso: str) -> str:
-    """git's '2026-11-23T11:33:15+00:00' as the Hub writes dates ('...Z')."""
-    return iso.replace("+00:00", ".000Z") if iso.endswith("+00:00") else iso
-
-
-_card_cache: dict[str, dict | None] = {}
-_card_lock = threading.Lock()
-
-
-def card_data(repo, sha: str | None) -> dict | None:
-    """README.md YAML front matter at sha (what the Hub shows as cardData)."""
-    if sha is None:
-        return None
-    entry = repo.listing(sha).get("README.md")
-    if entry is None or entry.lfs:
-        return None
-    with _card_lock:
-        if entry.blob_oid in _card_cache:
-            return _card_cache[entry.blob_oid]
-    text = repo.read_blob(entry.blob_oid).decode("utf-8", "replace")
-    data = None
-    if text.startswith("---"):
-        end = text.find("\n---", 3)
-        if end > 0:
-            try:
-                loaded = yaml.safe_load(text[3:end])
-                data = loaded if isinstance(loaded, dict) else None
-            except yaml.YAMLError:
-                data = None
-    with _card_lock:
-        _card_cache[entry.blob_oid] = data
-    return data
-
-
-def repo_json(repo, sha: str | None, *, siblings: bool, blobs: bool, card: bool) -> dict:
-    """A repo as the Hub's info/listing endpoints describe it."""
-    info = {
-        "_id": _hex_id(f"{repo.repo_type}:{repo.repo_id}"),
-        "id": repo.repo_id,
-        "author": repo.namespace,
-        "sha": sha,
-        "private": repo.private,
-        "gated": repo.gated,
-        "disabled": False,
-        "createdAt": repo.created,
-        "lastModified": repo.modified,
-        "usedStorage": sum(e.size for e in repo.files(sha)) if sha else 0,
-        "downloads": 0,
-        "likes": 0,
-        "tags": [],
-    }
-    if repo.repo_type == "model":
-        info["modelId"] = repo.repo_id
-    if repo.repo_type == "space":
-        info["sdk"] = repo.meta.get("sdk", "static")
-        info["runtime"] = {"stage": "RUNNING", "hardware": {"current": None, "requested": None}}
-    if card:
-        data = card_data(repo, sha)
-        if data is not None:
-            info["cardData"] = data
-            if isinstance(data.get("license"), str):
-                info["tags"] = [f"license:{data['license']}"]
-    if siblings:
-        info["siblings"] = []
-        for e in repo.files(sha) if sha else []:
-            sib = {"rfilename": e.path}
-            if blobs:
-                sib.update(size=e.size, blobId=e.blob_oid)
-                if e.lfs:
-                    sib["lfs"] = {
-                        "sha256": e.sha256,
-                        "size": e.size,
-                        "pointerSize": e.lfs["pointer_size"],
-                    }
-            info["siblings"].append(sib)
-    return info
-
-
-def file_json(e) -> dict:
-    item = {"type": "file", "path": e.path, "size": e.size, "oid": e.blob_oid}
-    if e.lfs:
-        item["lfs"] = {"oid": e.sha256, "size": e.size, "pointerSize": e.lfs["pointer_size"]}
-    return item
-
-
-def directory_oids(repo, sha: str) -> dict[str, str]:
-    return repo.tree_oids(sha)
-
-
-def tree_entries(repo, sha: str, path: str, recursive: bool) -> list[dict] | None:
-    """Tree listing under `path` ("" = root); None when `path` is not a directory."""
-    dirs = directory_oids(repo, sha)
-    if path and path not in dirs:
-        return None
-    prefix = f"{path}/" if path else ""
-    out = []
-    for d, oid in dirs.items():
-        if d.startswith(prefix) and (recursive or "/" not in d[len(prefix) :]):
-            out.append({"type": "directory", "path": d, "oid": oid})
-    for e in repo.files(sha):
-        if e.path.startswith(prefix) and (recursive or "/" not in e.path[len(prefix) :]):
-            out.append(file_json(e))
-    out.sort(key=lambda item: item["path"])
-    return out
-
-
-def lfs_patterns(repo, sha: str | None) -> list[str]:
-    """Patterns marked `filter=lfs` in .gitattributes at sha."""
-    if sha is None:
-        return []
-    entry = repo.listing(sha).get(".gitattributes")
-    if entry is None or entry.lfs:
-        return []
-    return lfs_patterns_of(repo.read_blob(entry.blob_oid).decode("utf-8", "replace"))
-
-
-GITATTRIBUTES_LINE = "{} filter=lfs diff=lfs merge=lfs -text\n"
-
-
-def lfs_patterns_of(text: str) -> list[str]:
-    """Patterns marked `filter=lfs` in a .gitattributes text."""
-    patterns = []
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and "filter=lfs" in parts[1:]:
-            patterns.append(parts[0])
-    return patterns
-
-
-def matches_lfs(path: str, patterns: list[str]) -> bool:
-    """gitattributes matching, close enough: no '/' = basename glob, else a path glob."""
-    base = path.rsplit("/", 1)[-1]
-    for pattern in patterns:
-        pattern = pattern.replace("[[:space:]]", " ").lstrip("/")
-        target = path if "/" in pattern else base
-        if fnmatch.fnmatchcase(target, pattern):
-            return True
-    return False
 
 
 def make_handler(ctx: HubContext):

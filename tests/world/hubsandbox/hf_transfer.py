@@ -22,6 +22,7 @@ import os
 import shutil
 import uuid
 
+from .gitattributes import GITATTRIBUTES_LINE, lfs_patterns, lfs_patterns_of, matches_lfs
 from .httpbase import HttpError
 from .store import (
     SHA256_RE,
@@ -234,8 +235,6 @@ def _branch_head(h, repo, rev: str) -> str | None:
 
 
 def preupload(h, repo_type: str, repo_id: str, rev: str) -> None:
-    from .hf import lfs_patterns, matches_lfs
-
     user = h.user(required=True)
     repo = h.repo_for(repo_type, repo_id, user, write=True)
     body = h.read_json() or {}
@@ -263,8 +262,6 @@ def track_lfs_paths(repo, branch: str, ops: list) -> list:
 
     Without it, git checkouts would leave such files as pointers (no smudge filter applies).
     """
-    from .hf import GITATTRIBUTES_LINE, lfs_patterns_of, matches_lfs
-
     inline = [op for op in ops if isinstance(op, AddInline) and op.path == ".gitattributes"]
     if inline:
         current = inline[-1].data.decode("utf-8", "replace")
