@@ -24,8 +24,16 @@ def isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("MODELSCOPE_CACHE", str(home / ".cache" / "modelscope"))
     monkeypatch.setenv("MODELSCOPE_HOME", str(home / ".modelscope"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MODELSCOPE_API_TOKEN", "MODELSCOPE_TOKEN",
-                "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "HF_ENDPOINT", "MODELSCOPE_ENDPOINT"):
+    for var in (
+        "HF_TOKEN",
+        "HUGGING_FACE_HUB_TOKEN",
+        "MODELSCOPE_API_TOKEN",
+        "MODELSCOPE_TOKEN",
+        "MODAL_TOKEN_ID",
+        "MODAL_TOKEN_SECRET",
+        "HF_ENDPOINT",
+        "MODELSCOPE_ENDPOINT",
+    ):
         monkeypatch.delenv(var, raising=False)
     (home / ".gitconfig").write_text(
         "[user]\n\tname = hubferry tests\n\temail = tests@hubferry.invalid\n"

@@ -20,8 +20,14 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 
 # Test identities. Token values look like real ones so that leak checks mean something.
-HF_USERS = {"alice": "hf_aliceTESTtoken0000000000000000001", "bob": "hf_bobTESTtoken00000000000000000002"}
-MS_USERS = {"alice": "ms-alice-test-token-0000000000000001", "bob": "ms-bob-test-token-00000000000000002"}
+HF_USERS = {
+    "alice": "hf_aliceTESTtoken0000000000000000001",
+    "bob": "hf_bobTESTtoken00000000000000000002",
+}
+MS_USERS = {
+    "alice": "ms-alice-test-token-0000000000000001",
+    "bob": "ms-bob-test-token-00000000000000002",
+}
 HF_ORGS = {"acme": ["alice"]}
 MS_ORGS = {"acme-ms": ["alice"]}
 
@@ -84,8 +90,15 @@ def start_service(argv: list[str], log_path: Path, env: dict | None = None, time
     return Service(proc=proc, info=json.loads(line.decode()), log_path=log_path)
 
 
-def sandbox_argv(state: Path, *, hf_users=HF_USERS, ms_users=MS_USERS, hf_orgs=HF_ORGS,
-                 ms_orgs=MS_ORGS, extra: list[str] | None = None) -> list[str]:
+def sandbox_argv(
+    state: Path,
+    *,
+    hf_users=HF_USERS,
+    ms_users=MS_USERS,
+    hf_orgs=HF_ORGS,
+    ms_orgs=MS_ORGS,
+    extra: list[str] | None = None,
+) -> list[str]:
     argv = [str(ROOT / "scripts" / "sandbox"), "--state", str(state)]
     for name, tok in hf_users.items():
         argv += ["--hf-user", f"{name}:{tok}"]
@@ -112,8 +125,12 @@ def start_modal_sim(state: Path, extra: list[str] | None = None) -> Service:
 def admin(service: Service, path: str, payload: dict | None = None, method: str = "POST") -> dict:
     """Calls the sandbox admin endpoint (faults, inspection) and returns its JSON answer."""
     data = None if payload is None else json.dumps(payload).encode()
-    req = urllib.request.Request(service["admin"] + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        service["admin"] + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:
         body = resp.read()
     return json.loads(body) if body else {}
