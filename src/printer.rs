@@ -33,6 +33,8 @@ struct Inner {
     multi: MultiProgress,
     // Serializes whole lines from concurrent tasks.
     lock: Mutex<()>,
+    // Token values never to print (defence in depth: nothing should carry them anyway).
+    secrets: std::sync::RwLock<Vec<String>>,
 }
 
 /// Styles for the few highlighted words; plain text when colour is off.
@@ -65,8 +67,38 @@ impl Printer {
                 progress,
                 multi,
                 lock: Mutex::new(()),
+                secrets: std::sync::RwLock::new(Vec::new()),
             }),
         }
+    }
+
+    /// Registers token values that must never reach the terminal; any that slip into a line
+    /// (a child's error text, say) are replaced by `***`.
+    pub fn redact(&self, secrets: &[&str]) {
+        let mut held = self
+            .inner
+            .secrets
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        held.extend(
+            secrets
+                .iter()
+                .filter(|s| s.len() >= 4)
+                .map(|s| s.to_string()),
+        );
+        held.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    }
+
+    /// `text` with every registered secret replaced by `***`.
+    pub fn scrub(&self, text: &str) -> String {
+        let held = self.inner.secrets.read().unwrap_or_else(|e| e.into_inner());
+        let mut text = text.to_owned();
+        for secret in held.iter() {
+            if text.contains(secret.as_str()) {
+                text = text.replace(secret.as_str(), "***");
+            }
+        }
+        text
     }
 
     /// True in `--json` mode.
@@ -158,6 +190,7 @@ impl Printer {
     }
 
     fn write_stdout(&self, text: &str) {
+        let text = self.scrub(text);
         let _guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.inner.multi.suspend(|| {
             let mut out = std::io::stdout().lock();
@@ -168,6 +201,7 @@ impl Printer {
     }
 
     fn write_stderr(&self, text: &str) {
+        let text = self.scrub(text);
         let _guard = self.inner.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.inner.multi.suspend(|| {
             let mut err = std::io::stderr().lock();
@@ -209,6 +243,16 @@ pub fn human_duration(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registered_secrets_are_scrubbed() {
+        let p = Printer::new(OutputMode::Human, false, false, true);
+        p.redact(&["hf_secretvalue", "x"]);
+        assert_eq!(
+            p.scrub("token hf_secretvalue leaked, x stays"),
+            "token *** leaked, x stays"
+        );
+    }
 
     #[test]
     fn bytes_and_durations_read_like_the_hubs() {

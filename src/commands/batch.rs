@@ -94,6 +94,7 @@ pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
     }
     let entries = read_entries(&args)?;
     let creds = Arc::new(migrate::load_credentials()?);
+    ctx.printer.redact(&creds.secrets());
     let p = &ctx.printer;
     p.status(&format!(
         "batch: {} repositories, {} at a time",

@@ -55,6 +55,7 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
     match crate::credentials::Credentials::from_env() {
         Err(err) => checks.push(cred(fail("credentials", err.to_string(), err.hint()))),
         Ok(creds) => {
+            ctx.printer.redact(&creds.secrets());
             let http = http_client();
             let hf = HfClient::new(
                 http.clone(),

@@ -25,6 +25,7 @@ const PASSTHROUGH_ENV: &[&str] = &["HF_HUB_DISABLE_XET"];
 
 pub async fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<ExitStatus> {
     let creds = load_credentials()?;
+    ctx.printer.redact(&creds.secrets());
     let req = request(
         &args.source,
         args.to,

@@ -59,6 +59,9 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
     let mut record = runs::load(state, &args.run)?;
     let modal = tools::modal()?;
     let p = &ctx.printer;
+    if let Ok(creds) = crate::credentials::Credentials::from_env() {
+        p.redact(&creds.secrets());
+    }
     if !p.json_mode() {
         p.status(&format!(
             "{} {} → {} ({})",
