@@ -269,7 +269,11 @@ def test_detached_run_survives_sigkill_and_logs_follow(modal_sim):
     assert out.index('"orchestrate"') < out.index('"orchestrated"')
     record = wait_state(modal_sim, app_id, "stopped")
     assert record["state"] == "stopped"
-    assert max(t["ended_at"] for t in tasks(modal_sim, app_id)) > killed_at
+    records = tasks(modal_sim, app_id)
+    assert max(t["ended_at"] for t in records) > killed_at
+    orchestrator = next(t for t in records if t["function"] == "orchestrate")
+    nested = [t for t in records if t["parent_input_id"] == orchestrator["input_id"]]
+    assert len(nested) == 7, "map of 5 + spawn_map of 2 from inside the container"
 
     rc, out, err = modal(modal_sim, "app", "logs", app_id)
     assert rc == 0 and '"orchestrated"' in out

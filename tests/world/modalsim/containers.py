@@ -229,6 +229,7 @@ async def run_task(sim: Sim, inp: Input, attempt: int) -> tuple[Task, int]:
                 "function_id": fn.function_id,
                 "function": fn.tag,
                 "function_call_id": inp.call.call_id,
+                "parent_input_id": inp.call.parent_input_id or None,
                 "input_id": inp.input_id,
                 "idx": inp.idx,
                 "attempt": attempt,

@@ -31,7 +31,6 @@ class Input:
     call: Call
     idx: int
     proto: api_pb2.FunctionInput
-    attempts: int = 0
     state: str = "queued"  # queued | running | done
     output: api_pb2.FunctionGetOutputsItem | None = None
 
@@ -139,9 +138,6 @@ class StateDir:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True))
         tmp.replace(path)
-
-    def read_json(self, rel: str) -> dict:
-        return json.loads((self.root / rel).read_text())
 
     def append_task(self, record: dict) -> None:
         with open(self.root / "tasks.jsonl", "a") as f:

@@ -162,7 +162,7 @@ class Servicer(_Base):
         self.sim.store.rpc(
             "AppClientDisconnect.reason", api_pb2.AppDisconnectReason.Name(req.reason)
         )
-        self.sim.client_disconnected(app, req.reason)
+        self.sim.client_disconnected(app)
         await stream.send_message(Empty())
 
     async def AppStop(self, stream):
@@ -493,7 +493,7 @@ class Servicer(_Base):
         call = self.sim.new_call(fn, req.function_call_invocation_type, req.parent_input_id)
         items = []
         for item in req.pipelined_inputs:
-            inp = self.sim.put_input(call, item.idx, self._resolve_input(item))
+            inp = self.sim.put_input(call, item.idx, item.input)
             items.append(
                 api_pb2.FunctionPutInputsResponseItem(
                     idx=item.idx, input_id=inp.input_id, input_jwt=f"jwt-{inp.input_id}"
@@ -512,15 +512,12 @@ class Servicer(_Base):
             )
         )
 
-    def _resolve_input(self, item: api_pb2.FunctionPutInputsItem) -> api_pb2.FunctionInput:
-        return item.input
-
     async def FunctionPutInputs(self, stream):
         req = await self._recv(stream, "FunctionPutInputs")
         call = self._call(req.function_call_id)
         items = []
         for item in req.inputs:
-            inp = self.sim.put_input(call, item.idx, self._resolve_input(item))
+            inp = self.sim.put_input(call, item.idx, item.input)
             items.append(
                 api_pb2.FunctionPutInputsResponseItem(
                     idx=item.idx, input_id=inp.input_id, input_jwt=f"jwt-{inp.input_id}"

@@ -97,7 +97,7 @@ class Sim:
             objects=objects, function_ids=app.function_ids, class_ids=app.class_ids
         )
 
-    def client_disconnected(self, app: App, reason: int = 0) -> None:
+    def client_disconnected(self, app: App) -> None:
         """The client that runs the app went away (disconnect RPC, or its connection dropped)."""
         if app.client_gone:
             return
