@@ -82,12 +82,14 @@ async def serve(args) -> None:
     await server.start(args.host, args.port)
     port = server._server.sockets[0].getsockname()[1]
 
+    heartbeats = asyncio.create_task(sim.watch_heartbeats())
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     print(json.dumps({"modal_server_url": f"http://{args.host}:{port}"}), flush=True)
     await stop.wait()
+    heartbeats.cancel()
 
     for task in list(sim.tasks.values()):
         containers.kill_task(task, "stopped", hard=True)

@@ -94,6 +94,7 @@ class App:
     stopping: bool = False
     outstanding: int = 0  # inputs not yet done
     client_peer: object = None
+    last_heartbeat: float = 0.0
     function_ids: dict[str, str] = field(default_factory=dict)
     class_ids: dict[str, str] = field(default_factory=dict)
     object_ids: set[str] = field(default_factory=set)

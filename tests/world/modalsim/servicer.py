@@ -154,6 +154,7 @@ class Servicer(_Base):
         app = self.sim.apps.get(req.app_id)
         if app is not None and not app.client_gone:
             app.client_peer = stream.peer.addr()
+            app.last_heartbeat = time.monotonic()
         await stream.send_message(Empty())
 
     async def AppClientDisconnect(self, stream):

@@ -18,6 +18,9 @@ from modal_proto import api_pb2
 from . import containers
 from .model import App, Call, Function, Input, StateDir, Task, new_id
 
+# The client heartbeats every 15 s; after this long without one it is taken to be gone (for
+# clients whose connection did not visibly drop, e.g. a suspended process or a lost network).
+CLIENT_HEARTBEAT_TIMEOUT_S = 90.0
 APP_STATE_NAMES = {v: k.removeprefix("APP_STATE_").lower() for k, v in api_pb2.AppState.items()}
 GENERIC = api_pb2.GenericResult
 
@@ -78,6 +81,7 @@ class Sim:
             detached=detached,
             created_at=time.time(),
             client_peer=peer,
+            last_heartbeat=time.monotonic(),
         )
         self.apps[app.app_id] = app
         self.write_app(app)
@@ -116,6 +120,16 @@ class Sim:
             if app.client_peer == peer and not app.client_gone:
                 self.store.rpc("ClientConnectionLost", app.app_id)
                 self.client_disconnected(app)
+
+    async def watch_heartbeats(self) -> None:
+        while True:
+            await asyncio.sleep(5)
+            now = time.monotonic()
+            for app in list(self.apps.values()):
+                silent = now - app.last_heartbeat > CLIENT_HEARTBEAT_TIMEOUT_S
+                if silent and not app.client_gone and not app.is_stopped():
+                    self.store.rpc("ClientHeartbeatTimeout", app.app_id)
+                    self.client_disconnected(app)
 
     def maybe_finish_detached(self, app: App) -> None:
         if app.detached and app.client_gone and app.outstanding == 0 and not app.stopping:
