@@ -138,6 +138,7 @@ pub async fn watch(
             } => {
                 out.exits.push((child.clone(), code));
                 if opts.ended_means_failed {
+                    let interrupted = out.interrupted;
                     let why = || {
                         let tail: Vec<&str> = stderr_tail
                             .iter()
@@ -145,11 +146,19 @@ pub async fn watch(
                             .filter(|l| !l.is_empty())
                             .collect();
                         let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
+                        let tail = if tail.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {tail}")
+                        };
                         match code {
-                            Some(c) => {
-                                format!("{child} exited with code {c} without a result: {tail}")
+                            _ if interrupted => {
+                                format!("{child} was stopped (Ctrl-C) before it reported a result")
                             }
-                            None => format!("{child} was killed before it reported a result"),
+                            Some(c) => {
+                                format!("{child} exited with code {c} without a result{tail}")
+                            }
+                            None => format!("{child} was killed before it reported a result{tail}"),
                         }
                     };
                     for job in &jobs {
