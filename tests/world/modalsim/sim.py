@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import re
 import shlex
+import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from grpclib.server import Server
@@ -326,6 +328,12 @@ class Sim:
                     continue
                 self.finish_input(inp, result, data_format, task.task_id)
                 return
+        except Exception as exc:
+            # A bug or an OS failure here must fail the call visibly, not hang the client.
+            traceback.print_exc(file=sys.stderr)
+            msg = f"modal-sim could not run {fn.tag} (input {inp.input_id}): {exc!r}"
+            failure = GENERIC(status=GENERIC.GENERIC_STATUS_INTERNAL_FAILURE, exception=msg)
+            self.finish_input(inp, failure, 0, "")
         finally:
             if inp.state != "done":
                 self.finish_input(inp, _terminated(), 0, "")
