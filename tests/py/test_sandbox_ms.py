@@ -469,3 +469,31 @@ def test_revisions_and_unknown_paths(sandbox):
         "missing_repo": "NotExistError",
         "missing_file": "NotExistError",
     }
+
+
+def test_model_listing_past_the_3000_entry_cap(sandbox, tmp_path):
+    """`repo/files` stops at 3000 entries like the real hub; the client then re-lists per `Root`."""
+    files = {f"d{d}/f{i:04d}.txt": f"{d}-{i}\n".encode() for d in range(4) for i in range(760)}
+    write_tree(tmp_path / "src", files)
+    result = run_client(
+        sandbox,
+        """
+        from modelscope.hub.api import HubApi
+        api = HubApi()
+        api.create_model("alice/many-files", visibility=5)
+        api.upload_folder(repo_id="alice/many-files", folder_path=A["src"], repo_type="model")
+        out({"all": [f.path for f in api.list_repo_files("alice/many-files", "model")
+                     if f.type != "tree"],
+             "top": sorted(f["Path"] for f in api.get_model_files("alice/many-files",
+                                                                  recursive=False))})
+    """,
+        {"src": str(tmp_path / "src")},
+    )
+    assert sorted(result["all"]) == sorted([".gitattributes", *files])
+    assert result["top"] == [".gitattributes", "d0", "d1", "d2", "d3"]
+    capped = [
+        r
+        for r in admin_get(sandbox, "/requests?platform=ms")["requests"]
+        if r["path"] == "/api/v1/models/alice/many-files/repo/files"
+    ]
+    assert any("Root=" in r["query"] for r in capped)
