@@ -5,6 +5,8 @@
 //! while `expand=true` adds per-file last-commit data the plan does not need and that makes the Hub
 //! page far more slowly.
 
+use std::collections::HashSet;
+
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use url::Url;
@@ -203,6 +205,7 @@ impl HfClient {
             &[("recursive", "true"), ("expand", "false")],
         );
         let mut files = Vec::new();
+        let mut seen = HashSet::new();
         loop {
             let (page, headers): (Vec<TreeEntryJson>, _) =
                 self.get_json(&url).await.map_err(repo_not_found_is_404)?;
@@ -225,17 +228,8 @@ impl HfClient {
                     lfs: e.lfs.is_some(),
                 });
             }
-            match next_link(&headers) {
-                Some(next) => {
-                    url = Url::parse(&next).map_err(|_| HubError {
-                        platform: P,
-                        kind: HubErrorKind::BadResponse,
-                        status: None,
-                        method: "GET",
-                        path: super::path_of(&url),
-                        message: "unparseable Link header".into(),
-                    })?
-                }
+            match next_page(&headers, &url, &mut seen)? {
+                Some(next) => url = next,
                 None => break,
             }
         }
@@ -276,13 +270,14 @@ impl HfClient {
             &[("author", author), ("limit", "1000")],
         );
         let mut out = Vec::new();
+        let mut seen = HashSet::new();
         loop {
             let (page, headers): (Vec<RepoJson>, _) = self.get_json(&url).await?;
             out.extend(page.into_iter().map(|r| HfRepoSummary {
                 id: r.id,
                 private: r.private,
             }));
-            match next_link(&headers).and_then(|n| Url::parse(&n).ok()) {
+            match next_page(&headers, &url, &mut seen)? {
                 Some(next) => url = next,
                 None => break,
             }
@@ -318,6 +313,32 @@ fn hf_message(headers: &HeaderMap, body: &str) -> String {
         Some(code) => format!("[{code}] {message}"),
         None => message,
     }
+}
+
+/// The next page's URL from the `Link` header, refusing a link back to a page already read (a
+/// server bug that would otherwise loop forever).
+fn next_page(
+    headers: &HeaderMap,
+    current: &Url,
+    seen: &mut HashSet<String>,
+) -> Result<Option<Url>, HubError> {
+    seen.insert(current.as_str().to_string());
+    let Some(next) = next_link(headers) else {
+        return Ok(None);
+    };
+    let bad = |message: &str| HubError {
+        platform: P,
+        kind: HubErrorKind::BadResponse,
+        status: None,
+        method: "GET",
+        path: super::path_of(current),
+        message: message.to_string(),
+    };
+    let url = Url::parse(&next).map_err(|_| bad("unparseable Link header"))?;
+    if seen.contains(url.as_str()) {
+        return Err(bad("the Link header points back to a page already read"));
+    }
+    Ok(Some(url))
 }
 
 /// The `rel="next"` target of a `Link` header.
@@ -365,6 +386,29 @@ mod tests {
         assert_eq!(next_link(&h).unwrap(), "http://h/x?p=3");
         h.insert("link", r#"<http://h/x?p=1>; rel="prev""#.parse().unwrap());
         assert!(next_link(&h).is_none());
+    }
+
+    #[test]
+    fn pagination_refuses_loops() {
+        let mut seen = HashSet::new();
+        let p1 = Url::parse("http://h/x?cursor=0").unwrap();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            r#"<http://h/x?cursor=1>; rel="next""#.parse().unwrap(),
+        );
+        let p2 = next_page(&h, &p1, &mut seen).unwrap().unwrap();
+        h.insert(
+            "link",
+            r#"<http://h/x?cursor=0>; rel="next""#.parse().unwrap(),
+        );
+        assert_eq!(
+            next_page(&h, &p2, &mut seen).unwrap_err().kind,
+            HubErrorKind::BadResponse
+        );
+        assert!(next_page(&HeaderMap::new(), &p2, &mut seen)
+            .unwrap()
+            .is_none());
     }
 
     #[test]
