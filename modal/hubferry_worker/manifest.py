@@ -69,3 +69,54 @@ def same_content(a: Entry, b: Entry) -> bool | None:
     if a.git_oid and b.git_oid:
         return a.git_oid == b.git_oid
     return None
+
+
+class ContentMismatch(Exception):
+    """Staged bytes differ from what the source manifest says (size or sha256)."""
+
+
+class VerifyingReader:
+    """Upload body that hashes the staged file as it is read and withholds the final chunk until
+    the sha256 matches `expected`: a corrupt staged file can never complete an upload, so a
+    content-addressed hub never stores wrong bytes under the manifest's oid. One read serves both
+    the upload and the integrity check."""
+
+    CHUNK = 1024 * 1024
+
+    def __init__(self, f, size: int, expected: str, path: str):
+        self.f = f
+        self.size = size
+        self.expected = expected
+        self.path = path
+        self.pos = 0
+        self.mismatch: str | None = None
+        self._sha = hashlib.sha256()
+        if size == 0:
+            self._check()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        return iter(self.read, b"")
+
+    def _check(self) -> None:
+        if self._sha.hexdigest() != self.expected:
+            self.mismatch = f"{self.path}: sha256 mismatch in the staged copy; fetching again"
+            raise ContentMismatch(self.mismatch)
+
+    def read(self, n: int = -1) -> bytes:
+        chunk = self.f.read(self.CHUNK)
+        if not chunk:
+            if self.pos != self.size:
+                self.mismatch = f"{self.path}: staged copy has {self.pos} of {self.size} bytes"
+                raise ContentMismatch(self.mismatch)
+            return b""
+        self._sha.update(chunk)
+        self.pos += len(chunk)
+        if self.pos >= self.size:
+            if self.pos > self.size:
+                self.mismatch = f"{self.path}: staged copy is larger than {self.size} bytes"
+                raise ContentMismatch(self.mismatch)
+            self._check()
+        return chunk

@@ -12,6 +12,7 @@ rate-limit them; `commit_max_files` and COMMIT_INTERVAL_S set that balance.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -22,11 +23,12 @@ from pathlib import Path
 
 from .events import Emitter
 from .hubs import PendingOp
-from .manifest import Entry, hash_file, same_content
+from .manifest import GIT_OID_MAX_SIZE, Entry, hash_file, same_content
 from .retry import HashMismatch, Retrier, classify
 from .staging import Staging
 
 COMMIT_INTERVAL_S = 30.0
+TRACE = bool(os.environ.get("HUBFERRY_WORKER_TRACE"))
 # Reserved with each file for the SDKs' bookkeeping next to it (lock and metadata files).
 FILE_OVERHEAD_BYTES = 4096
 
@@ -67,6 +69,8 @@ class Item:
     local: Path | None = None
     final: Entry | None = None
     reserved: int = 0
+    verified: bool = False  # the staged bytes were hashed and match the manifest
+    refetches: int = 0  # downloads redone because the upload-time hash check failed
 
 
 class Pipeline:
@@ -80,7 +84,7 @@ class Pipeline:
         download: Callable[[Entry, bool], tuple[Path, bool]],
         reserve_factor: Callable[[], int],
         transform: Callable[[Entry, Path], str | None],
-        stage_upload: Callable[[Path, Entry], PendingOp],
+        stage_upload: Callable[[Path, Entry, str | None], PendingOp],
         commit: Callable[[list, str], str | None],
         delete_ops: list,
         commit_message: Callable[[int], str],
@@ -108,6 +112,8 @@ class Pipeline:
         # downloads share the source link, so starting them all at once would delay the first
         # staged file (and with it the first upload) by a factor of download_workers.
         self._slots = threading.Semaphore(1)
+        self._settle = threading.Condition()
+        self._unsettled = 0
         self._slot_count = 1
         self._slot_lock = threading.Lock()
         self._batches = 0
@@ -117,17 +123,34 @@ class Pipeline:
     def run(self, items: list[Item]) -> None:
         committer = threading.Thread(target=self._committer, name="hubferry-committer", daemon=True)
         committer.start()
+        self._unsettled = len(items)
         with (
             ThreadPoolExecutor(self.upload_workers, thread_name_prefix="hubferry-up") as up,
             ThreadPoolExecutor(self.download_workers, thread_name_prefix="hubferry-down") as down,
         ):
+            self._up, self._down = up, down
             # Largest first: the long transfers start early and small files fill the gaps.
-            ordered = sorted(items, key=lambda it: -it.src.size)
-            futures = [down.submit(self._download_stage, it, up) for it in ordered]
-            for f in futures:
-                f.result()
+            for it in sorted(items, key=lambda it: -it.src.size):
+                down.submit(self._guarded, self._download_stage, it)
+            with self._settle:
+                while self._unsettled:
+                    self._settle.wait()
         self._commit_q.put(None)
         committer.join()
+
+    def _settled(self) -> None:
+        """One item reached its end in the pools (queued for commit, skipped or failed)."""
+        with self._settle:
+            self._unsettled -= 1
+            self._settle.notify_all()
+
+    def _guarded(self, stage, item: Item) -> None:
+        try:
+            stage(item)
+        except BaseException as exc:  # noqa: BLE001 - a bug must fail the file, not hang the job
+            self._drop_local(item)
+            self._fail(item, exc, "transfer")
+            self._settled()
 
     # -- stages ------------------------------------------------------------------------------
     def _fail(self, item: Item, exc: BaseException, stage: str) -> None:
@@ -152,10 +175,10 @@ class Pipeline:
             self.staging.release(item.reserved)
             item.reserved = 0
 
-    def _download_stage(self, item: Item, up: ThreadPoolExecutor) -> None:
+    def _download_stage(self, item: Item) -> None:
         self._slots.acquire()
         try:
-            self._download_one(item, up)
+            self._download_one(item)
         finally:
             self._slots.release()
             with self._slot_lock:
@@ -163,18 +186,44 @@ class Pipeline:
                     self._slot_count += 1
                     self._slots.release()
 
-    def _download_one(self, item: Item, up: ThreadPoolExecutor) -> None:
+    def _trace(self, what: str, item: Item) -> None:
+        if TRACE:
+            self.emitter.log(f"trace {time.time():.3f} {what} {item.src.path}")
+
+    def _needs_prehash(self, item: Item) -> bool:
+        """Large files with a known sha256 are verified while they upload (one read instead of
+        two, and the upload starts as soon as the download ends); everything else is hashed
+        first: small files (git blob ids, inline commits, README rewrite) and files whose skip
+        decision needs the content."""
         src = item.src
+        return not src.sha256 or item.dest is not None or src.size <= GIT_OID_MAX_SIZE
+
+    def _download_one(self, item: Item) -> None:
+        src = item.src
+        self._trace("download-start", item)
+        prehash = self._needs_prehash(item)
         while True:
             item.reserved = src.size * self._reserve_factor() + FILE_OVERHEAD_BYTES
             self.staging.reserve(item.reserved)
             tries = [0]
 
             def attempt(tries=tries) -> Path:
-                force = tries[0] > 0
+                force = tries[0] > 0 or item.refetches > 0
                 tries[0] += 1
                 local, _ = self._download_fn(src, force)
+                self._trace("downloaded", item)
+                if not prehash:
+                    size = local.stat().st_size
+                    if size != src.size:
+                        local.unlink(missing_ok=True)
+                        raise HashMismatch(f"{src.path}: size {size} != {src.size}; fetching again")
+                    item.local = local
+                    item.final = Entry(src.path, size, src.sha256, src.git_oid)
+                    item.verified = False
+                    return local
                 size, sha, oid = hash_file(local, need_git_oid=bool(src.git_oid))
+                self._trace("hashed", item)
+                item.verified = True
                 problems = []
                 if size != src.size:
                     problems.append(f"size {size} != {src.size}")
@@ -198,6 +247,7 @@ class Pipeline:
             except Exception as exc:  # noqa: BLE001 - the file fails, the job goes on
                 self._drop_local(item)
                 self._fail(item, exc, "download")
+                self._settled()
                 return
         with self.stats.lock:
             self.stats.bytes_downloaded += src.size
@@ -208,6 +258,7 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001
             self._drop_local(item)
             self._fail(item, exc, "rewrite")
+            self._settled()
             return
         if item.dest is not None and same_content(item.final, item.dest):
             self._drop_local(item)
@@ -224,23 +275,51 @@ class Pipeline:
                 status="skipped",
                 reason="same content at destination (checked after download)",
             )
+            self._settled()
             return
-        up.submit(self._upload_stage, item)
+        self._up.submit(self._guarded, self._upload_stage, item)
 
     def _upload_stage(self, item: Item) -> None:
+        self._trace("upload-start", item)
+        expected = None if item.verified else item.src.sha256
         try:
             pending = self.retrier.call(
-                "upload", item.src.path, lambda: self._stage_upload(item.local, item.final)
+                "upload",
+                item.src.path,
+                lambda: self._stage_upload(item.local, item.final, expected),
+                retry_if=lambda exc: not isinstance(exc, HashMismatch),
             )
+        except HashMismatch as exc:
+            # The staged copy is corrupt (caught before its upload could complete): fetch again.
+            self._drop_local(item)
+            item.refetches += 1
+            if item.refetches >= self.retrier.max_attempts:
+                self._fail(item, exc, "download")
+                self._settled()
+                return
+            self.emitter.emit(
+                "retry",
+                op="download",
+                path=item.src.path,
+                attempt=item.refetches,
+                wait_s=0.0,
+                reason=str(exc),
+                status=None,
+            )
+            self._down.submit(self._guarded, self._download_stage, item)
+            return
         except Exception as exc:  # noqa: BLE001
             self._drop_local(item)
             self._fail(item, exc, "upload")
+            self._settled()
             return
+        self._trace("uploaded", item)
         with self.stats.lock:
             self.stats.bytes_uploaded += item.final.size
         if not pending.keep_local:
             self._drop_local(item)
         self._commit_q.put((item, pending))
+        self._settled()
 
     # -- committer ---------------------------------------------------------------------------
     def _committer(self) -> None:

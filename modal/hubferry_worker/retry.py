@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from .events import Emitter
+from .manifest import ContentMismatch
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 6
@@ -40,8 +41,7 @@ class Failure:
     reason: str
 
 
-class HashMismatch(Exception):
-    """A downloaded file did not match the source manifest (size or sha256)."""
+HashMismatch = ContentMismatch  # a downloaded file did not match the source manifest
 
 
 def _status_and_headers(exc: BaseException) -> tuple[int | None, Any]:
@@ -138,6 +138,7 @@ class Retrier:
         path: str | None,
         fn: Callable[[], T],
         on_retry: Callable[[BaseException], None] | None = None,
+        retry_if: Callable[[BaseException], bool] | None = None,
     ) -> T:
         """Calls fn until it succeeds, a non-retryable error occurs, or attempts run out."""
         attempt = 0
@@ -148,6 +149,8 @@ class Retrier:
             except Exception as exc:  # noqa: BLE001 - classified below, re-raised when final
                 failure = classify(exc)
                 attempt += 1
+                if retry_if is not None and not retry_if(exc):
+                    raise
                 if not failure.retryable or attempt >= self.max_attempts:
                     raise
                 wait = self.wait_for(attempt, failure)

@@ -436,7 +436,9 @@ class Runner:
             download=self._download,
             reserve_factor=self._reserve_factor,
             transform=self._transform,
-            stage_upload=lambda local, entry: self.dest_hub.stage_upload(job.dest, local, entry),
+            stage_upload=lambda local, entry, expected: self.dest_hub.stage_upload(
+                job.dest, local, entry, expected
+            ),
             commit=lambda ops, msg: self.dest_hub.commit(job.dest, ops, msg),
             delete_ops=deletes,
             commit_message=message,

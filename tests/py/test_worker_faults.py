@@ -95,21 +95,29 @@ def test_dropped_connection_is_resumed(sandbox, tmp_path):
     assert ws.ms_contents(sandbox, tmp_path, "alice/drop") == files
 
 
-@pytest.mark.parametrize("direction", ["hf", "ms"])
-def test_corrupted_byte_is_detected_and_fetched_again(sandbox, tmp_path, direction):
-    files = {"w.bin": bytes(range(251)) * 5000, "note.txt": b"n"}
+@pytest.mark.parametrize(
+    "direction, size",
+    [("hf", 1_255_000), ("hf", 11 * ws.MB), ("ms", 11 * ws.MB)],
+    ids=["hf-small-hashed-first", "hf-large-hashed-while-uploading", "ms-checked-by-sdk"],
+)
+def test_corrupted_byte_is_detected_and_fetched_again(sandbox, tmp_path, direction, size):
+    files = {"w.bin": (bytes(range(251)) * (size // 251 + 1))[:size], "note.txt": b"n"}
     other = "ms" if direction == "hf" else "hf"
+    repo = f"alice/cor-{direction}-{size}"
     seed = ws.seed_hf if direction == "hf" else ws.seed_ms
-    seed(sandbox, tmp_path, f"alice/cor-{direction}", files)
+    seed(sandbox, tmp_path, repo, files)
     fault(sandbox, kind="corrupt", file="w.bin", platform=direction)
-    job = ws.make_job(
-        (direction, f"alice/cor-{direction}", "model"), (other, f"alice/cor-{direction}", "model")
+    run = ws.run_worker(
+        sandbox, tmp_path, ws.make_job((direction, repo, "model"), (other, repo, "model"))
     )
-    run = ws.run_worker(sandbox, tmp_path, job)
     assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
-    assert [e for e in run.of("retry") if e["path"] == "w.bin"], run.stdout
+    retries = [e for e in run.of("retry") if e["path"] == "w.bin"]
+    assert retries, run.stdout
+    if direction == "hf" and size > 10 * ws.MB:
+        # Caught by the verifying upload reader: the corrupt copy never completed an upload.
+        assert any("staged copy" in e["reason"] for e in retries), retries
     read = ws.ms_contents if other == "ms" else ws.hf_contents
-    assert read(sandbox, tmp_path, f"alice/cor-{direction}") == files
+    assert read(sandbox, tmp_path, repo) == files
 
 
 def test_tampered_destination_fails_verification(sandbox, tmp_path):

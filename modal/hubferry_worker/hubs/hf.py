@@ -20,7 +20,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoFile
 
 from ..job import Credentials, Endpoint
-from ..manifest import Entry
+from ..manifest import ContentMismatch, Entry
 from . import PendingOp, RepoState
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -92,8 +92,14 @@ class HfHub:
     def ensure_repo(self, ep: Endpoint, private: bool) -> None:
         self.api.create_repo(ep.repo_id, repo_type=ep.repo_type, private=private, exist_ok=True)
 
-    def stage_upload(self, ep: Endpoint, local: Path, entry: Entry) -> PendingOp:
+    def stage_upload(
+        self, ep: Endpoint, local: Path, entry: Entry, expected_sha256: str | None = None
+    ) -> PendingOp:
+        """Uploads the blob ahead of the commit. The SDK hashes the file to build the operation;
+        with expected_sha256 (staged copy not hashed yet) that hash is the integrity check."""
         op = CommitOperationAdd(path_in_repo=entry.path, path_or_fileobj=str(local))
+        if expected_sha256 and op.upload_info.sha256.hex() != expected_sha256:
+            raise ContentMismatch(f"{entry.path}: sha256 mismatch in the staged copy")
         self.api.preupload_lfs_files(
             ep.repo_id, additions=[op], repo_type=ep.repo_type, revision=ep.revision
         )

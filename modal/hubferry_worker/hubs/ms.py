@@ -11,6 +11,7 @@ its download finishes and many files share one commit (ModelScope rate-limits co
 from __future__ import annotations
 
 import base64
+import hashlib
 from pathlib import Path
 
 from modelscope_hub._upload import _upload_mode
@@ -18,7 +19,7 @@ from modelscope_hub.api import HubApi
 from modelscope_hub.errors import NotExistError
 
 from ..job import Credentials, Endpoint
-from ..manifest import Entry
+from ..manifest import ContentMismatch, Entry, VerifyingReader, hash_file
 from . import PendingOp, RepoState
 
 DEFAULT_ENDPOINT = "https://modelscope.cn"
@@ -83,7 +84,11 @@ class MsHub:
             if not self.api.repo_exists(ep.repo_id, ep.repo_type):
                 raise
 
-    def stage_upload(self, ep: Endpoint, local: Path, entry: Entry) -> PendingOp:
+    def stage_upload(
+        self, ep: Endpoint, local: Path, entry: Entry, expected_sha256: str | None = None
+    ) -> PendingOp:
+        """Uploads the blob (LFS) or reads the content (inline). With expected_sha256 the staged
+        copy has not been hashed yet: it is verified while it is read (ContentMismatch)."""
         mode = _upload_mode(entry.path, entry.size, ep.repo_type)
         if mode == "lfs":
             legacy = self.api.legacy
@@ -91,9 +96,22 @@ class MsHub:
                 ep.repo_id, ep.repo_type, [{"oid": entry.sha256, "size": entry.size}]
             )
             url = urls.get(entry.sha256)
+            if url is None and expected_sha256:
+                # Already stored at the hub: nothing read yet, so check the staged copy now.
+                _, sha, _ = hash_file(Path(local))
+                if sha != expected_sha256:
+                    raise ContentMismatch(f"{entry.path}: sha256 mismatch in the staged copy")
             if url:  # None: the hub already stores this blob
                 with open(local, "rb") as f:
-                    legacy.upload_blob(url, f, entry.size)
+                    body = None
+                    if expected_sha256:
+                        body = VerifyingReader(f, entry.size, expected_sha256, entry.path)
+                    try:
+                        legacy.upload_blob(url, body or f, entry.size)
+                    except Exception:
+                        if body is not None and body.mismatch:
+                            raise ContentMismatch(body.mismatch) from None
+                        raise
             op = {
                 "action": "create",
                 "path": entry.path,
@@ -104,13 +122,16 @@ class MsHub:
                 "encoding": "",
             }
         else:
+            content = Path(local).read_bytes()
+            if expected_sha256 and hashlib.sha256(content).hexdigest() != expected_sha256:
+                raise ContentMismatch(f"{entry.path}: sha256 mismatch in the staged copy")
             op = {
                 "action": "create",
                 "path": entry.path,
                 "type": "normal",
                 "size": entry.size,
                 "sha256": "",
-                "content": base64.b64encode(Path(local).read_bytes()).decode(),
+                "content": base64.b64encode(content).decode(),
                 "encoding": "base64",
             }
         return PendingOp(entry.path, entry.size, op, False)
