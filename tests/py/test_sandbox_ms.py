@@ -497,3 +497,60 @@ def test_model_listing_past_the_3000_entry_cap(sandbox, tmp_path):
         if r["path"] == "/api/v1/models/alice/many-files/repo/files"
     ]
     assert any("Root=" in r["query"] for r in capped)
+
+
+def test_blob_level_calls_of_the_legacy_client(sandbox):
+    """validate_blobs / upload_blob / create_commit, the calls a pipelined uploader builds on."""
+    result = run_client(
+        sandbox,
+        """
+        import base64, hashlib
+        from modelscope.hub.api import HubApi
+        api = HubApi()
+        api.create_model("alice/blobs", visibility=1)
+        legacy = api._api.legacy
+        data = bytes(range(256)) * 400
+        oid = hashlib.sha256(data).hexdigest()
+        first = legacy.validate_blobs("alice/blobs", "model", [{"oid": oid, "size": len(data)}])
+        legacy.upload_blob(first[oid], data, len(data))
+        again = legacy.validate_blobs("alice/blobs", "model", [{"oid": oid, "size": len(data)}])
+        commit = legacy.create_commit("alice/blobs", "model", [
+            {"action": "create", "path": "w/x.bin", "type": "lfs", "size": len(data),
+             "sha256": oid, "content": "", "encoding": ""},
+            {"action": "create", "path": "a.txt", "type": "normal", "size": 2, "sha256": "",
+             "content": base64.b64encode(b"hi").decode(), "encoding": "base64"}], "blobs")
+        missing = "0" * 64
+        bad = outcome(legacy.create_commit, "alice/blobs", "model", [
+            {"action": "create", "path": "y.bin", "type": "lfs", "size": 5, "sha256": missing,
+             "content": "", "encoding": ""}], "bad")
+        files = {f.path: (f.size, f.sha256) for f in api.list_repo_files("alice/blobs", "model")}
+        out({"first": bool(first[oid]), "again": again[oid], "commit": commit["CommitId"],
+             "bad": bad, "files": files, "oid": oid})
+    """,
+    )
+    assert result["first"] is True and result["again"] is None
+    assert len(result["commit"]) == 40 and result["bad"] == "InvalidParameter"
+    assert result["files"]["w/x.bin"] == [102400, result["oid"]]
+    assert result["files"]["a.txt"] == [2, sha256(b"hi")]
+    # HEAD of an LFS file: its size and sha256 in the headers, no body.
+    query = "Revision=master&FilePath=w/x.bin"
+    req = urllib.request.Request(
+        f"{sandbox['ms_endpoint']}/api/v1/models/alice/blobs/repo?{query}",
+        method="HEAD",
+        headers={"Authorization": f"Bearer {ALICE}"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.headers["Content-Length"] == "102400"
+        assert resp.headers["X-Linked-ETag"] == f'"{result["oid"]}"'
+        assert resp.read() == b""
+    # A blob PUT whose bytes do not hash to the oid is refused (400); for bob the private repo
+    # does not exist (404).
+    oid = "1" * 64
+    put_url = f"{sandbox['ms_endpoint']}/api/v1/repos/models/alice/blobs/info/lfs/objects/{oid}"
+    for token, status in ((ALICE, 400), (BOB, 404)):
+        req = urllib.request.Request(
+            put_url, data=b"12345", method="PUT", headers={"Authorization": f"Bearer {token}"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=30)
+        assert err.value.code == status
