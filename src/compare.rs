@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::manifest::{sameness, Manifest, Sameness, PLATFORM_FILES};
+use crate::manifest::{sameness, Manifest, Sameness, PLATFORM_FILES, REWRITTEN_FILES};
 
 /// The outcome of [`compare`]. Path lists are sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -15,6 +15,8 @@ pub struct Comparison {
     pub matched_size_only: usize,
     /// Present on both sides with different size or content id.
     pub mismatched: Vec<String>,
+    /// Files the worker may rewrite ([`REWRITTEN_FILES`]) that differ: reported, not a failure.
+    pub rewritten: Vec<String>,
     /// Expected but absent.
     pub missing: Vec<String>,
     /// Present but not expected (hub-managed files such as `.gitattributes` are not reported).
@@ -30,7 +32,8 @@ impl Comparison {
 
 /// Compares `expected` (usually the filtered source manifest) with `actual` (the destination).
 /// A hub-managed file present on both sides counts as matched whatever its content: each hub
-/// writes its own.
+/// writes its own. A differing `README.md` is listed in `rewritten` (the worker maps its license
+/// for HF) and does not fail the comparison.
 pub fn compare(expected: &Manifest, actual: &Manifest) -> Comparison {
     let mut out = Comparison::default();
     let (e, a) = (&expected.files, &actual.files);
@@ -61,6 +64,9 @@ pub fn compare(expected: &Manifest, actual: &Manifest) -> Comparison {
                         out.matched_size_only += 1;
                     }
                     Sameness::Different if platform_file => out.matched += 1,
+                    Sameness::Different if REWRITTEN_FILES.contains(&e[i].path.as_str()) => {
+                        out.rewritten.push(e[i].path.clone())
+                    }
                     Sameness::Different => out.mismatched.push(e[i].path.clone()),
                 }
                 i += 1;
@@ -85,6 +91,7 @@ mod tests {
             entry("c.txt", 5, None, Some(3)),
             entry("d.txt", 5, None, Some(4)),
             entry("gone.txt", 1, None, Some(5)),
+            entry("README.md", 50, None, Some(6)),
         ]);
         let actual = Manifest::from_entries(vec![
             entry(".gitattributes", 99, Some(7), None),
@@ -93,6 +100,7 @@ mod tests {
             entry("c.txt", 5, Some(3), None),
             entry("d.txt", 6, Some(4), None),
             entry("new.txt", 1, Some(5), None),
+            entry("README.md", 48, Some(6), None),
         ]);
         let c = compare(&expected, &actual);
         assert_eq!(c.matched, 3, "{c:?}");
@@ -100,6 +108,7 @@ mod tests {
         assert_eq!(c.mismatched, vec!["b.bin", "d.txt"]);
         assert_eq!(c.missing, vec!["gone.txt"]);
         assert_eq!(c.extra, vec!["new.txt"]);
+        assert_eq!(c.rewritten, vec!["README.md"]);
         assert!(!c.ok());
     }
 

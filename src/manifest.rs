@@ -134,6 +134,10 @@ impl Manifest {
 /// Paths the hubs create and manage themselves: never deleted, and not moved over an existing one.
 pub const PLATFORM_FILES: &[&str] = &[".gitattributes"];
 
+/// Paths the worker may rewrite on the way (the model card's front-matter license is mapped to a
+/// Hugging Face license id when moving to HF), so their content can legitimately differ.
+pub const REWRITTEN_FILES: &[&str] = &["README.md"];
+
 /// How two entries for the same path relate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sameness {

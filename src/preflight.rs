@@ -53,7 +53,7 @@ pub struct MigrateRequest {
     pub method: Method,
     pub visibility: VisibilityChoice,
     pub delete: bool,
-    /// Allows a private or gated source to end up public (`--yes` with `--public`, say).
+    /// Allows a private or gated source to end up public (`--public --allow-public-gated`).
     pub allow_public_gated: bool,
 }
 
@@ -385,7 +385,10 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
                 return Err(PreflightError::new(
                     ErrorKind::BadInput,
                     format!("{source} is {what}; refusing to publish it as public {dest}"),
-                    Some("drop --public to keep it private, or confirm with --yes".to_string()),
+                    Some(
+                        "drop --public to keep it private, or confirm with --allow-public-gated"
+                            .to_string(),
+                    ),
                 ));
             }
             Visibility::Public
@@ -403,7 +406,7 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
                     return Err(PreflightError::new(
                         ErrorKind::BadInput,
                         format!("{dest} exists and is public, and ModelScope cannot make it private; {source} is {what}"),
-                        Some("make the ModelScope repo private on its settings page, pick another --dest, or confirm with --yes".to_string()),
+                        Some("make the ModelScope repo private on its settings page, pick another --dest, or accept it with --public --allow-public-gated".to_string()),
                     ));
                 }
                 warnings.push(format!("{dest} exists and is public; ModelScope cannot change that, so it stays public"));

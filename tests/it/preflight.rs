@@ -288,6 +288,33 @@ fn dry_run_plans_both_directions() {
         &[],
     )
     .refused(2, &["hf:", "alice/secret", "public"]);
+    let plan = hubferry(
+        &sb,
+        &[
+            "migrate",
+            "hf:alice/secret",
+            "--public",
+            "--allow-public-gated",
+            "--dry-run",
+            "--json",
+        ],
+        &[],
+    )
+    .plan();
+    assert_eq!(plan["dest_visibility"], "public");
+    // An existing public ModelScope repo cannot be made private: refused unless accepted.
+    hubferry(
+        &sb,
+        &[
+            "migrate",
+            "hf:alice/secret",
+            "--dest",
+            "alice/msm",
+            "--dry-run",
+        ],
+        &[],
+    )
+    .refused(2, &["ms:", "alice/msm", "cannot make it private"]);
 
     // A gated source becomes private, and bob (not granted access) is stopped before any transfer.
     sb.admin_post(
