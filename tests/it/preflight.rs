@@ -464,3 +464,49 @@ fn bad_inputs_are_refused_with_hints_and_exit_codes() {
     );
     assert_eq!(ok.code, 0, "{}", ok.stderr);
 }
+
+#[test]
+fn hub_faults_are_retried_or_reported_with_the_step() {
+    let sb = Sandbox::start();
+    sb.seed(&json!([
+        {"platform": "hf", "id": "alice/tiny", "files": {"a.txt": "a", "b.txt": "b"}},
+        {"platform": "ms", "id": "alice/msm", "files": {"a.txt": "a"}},
+    ]));
+    // Rate limits and a transient 5xx on the listings are retried (honouring Retry-After).
+    sb.admin_post(
+        "/faults",
+        &json!({"faults": [
+            {"kind": "rate_limit", "count": 2, "retry_after": 1, "platform": "hf", "path": "/tree/"},
+            {"kind": "server_error", "count": 1, "status": 502, "platform": "ms", "path": "/repo/files"},
+        ]}),
+    );
+    let plan = hubferry(
+        &sb,
+        &["migrate", "hf:alice/tiny", "--dry-run", "--json"],
+        &[],
+    )
+    .plan();
+    assert_eq!(plan["files_to_move"], 3);
+    let plan = hubferry(
+        &sb,
+        &["migrate", "ms:alice/msm", "--dry-run", "--json"],
+        &[],
+    )
+    .plan();
+    assert_eq!(plan["source_files"]["files"], 2);
+    let left = sb.admin_request("GET", "/faults", None);
+    assert_eq!(left["faults"], json!([]), "every fault fired");
+
+    // A hub that keeps failing: exit 1, naming the repo, the step and the hub's answer.
+    sb.admin_post(
+        "/faults",
+        &json!({"kind": "server_error", "count": null, "status": 503, "platform": "hf", "path": "/tree/"}),
+    );
+    let run = hubferry(&sb, &["migrate", "hf:alice/tiny", "--dry-run"], &[]);
+    run.refused(1, &["listing the source files", "hf:", "alice/tiny", "503"]);
+    sb.admin_request("DELETE", "/faults", None);
+    assert_eq!(
+        hubferry(&sb, &["migrate", "hf:alice/tiny", "--dry-run"], &[]).code,
+        0
+    );
+}

@@ -92,8 +92,14 @@ impl Sandbox {
     }
 
     /// `POST {admin}{path}` with a JSON body (repo settings, users, faults; see docs/sandbox.md);
-    /// returns the JSON answer. Plain HTTP/1.1 over loopback, so tests need no HTTP client.
+    /// returns the JSON answer.
     pub fn admin_post(&self, path: &str, body: &Value) -> Value {
+        self.admin_request("POST", path, Some(body))
+    }
+
+    /// Any admin call (`DELETE /faults`, `GET /stats`…). Plain HTTP/1.1 over loopback, so tests
+    /// need no HTTP client.
+    pub fn admin_request(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
         let addr = self
             .admin
             .trim_start_matches("http://")
@@ -103,10 +109,10 @@ impl Sandbox {
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
             .expect("timeout");
-        let body = body.to_string();
+        let body = body.map(Value::to_string).unwrap_or_default();
         write!(
             stream,
-            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         )
         .expect("request sent");
@@ -115,7 +121,7 @@ impl Sandbox {
         let (head, json) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
         assert!(
             head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200"),
-            "admin {path} failed: {answer}"
+            "admin {method} {path} failed: {answer}"
         );
         serde_json::from_str(json).expect("admin answers JSON")
     }
