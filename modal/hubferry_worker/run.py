@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .events import Emitter
 from .gitsource import GitSource
-from .hubs import make_hub
+from .hubs import RepoState, make_hub
 from .job import PLATFORM_NAMES, Credentials, Job, JobError, parse_job
 from .license import fix_readme
 from .manifest import Entry, hash_file, is_platform_file, same_content, selected
@@ -270,9 +270,7 @@ class Runner:
         if not state.exists:
             self.retrier.call("create", None, lambda: self.dest_hub.ensure_repo(dest, private))
             self.emitter.log(f"created {dest} ({'private' if private else 'public'})")
-            state = self.retrier.call("list", None, lambda: self.dest_hub.state(dest))
-            if not state.exists:
-                raise JobFailed(f"destination {dest} was created but cannot be read back")
+            state = RepoState(exists=True, private=private)
         if state.private != private:
             code = "dest-exists-public" if private and not state.private else "visibility"
             self.emitter.emit(
