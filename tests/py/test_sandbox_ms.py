@@ -311,38 +311,52 @@ def test_listing_by_owner(sandbox):
 # Permissions
 
 
+PROBE_PRIVATE = """
+import os
+from modelscope.hub.api import HubApi
+from modelscope.hub.snapshot_download import snapshot_download
+def probe(token, dst):
+    api = HubApi(token=token)
+    return {"model": api.repo_exists("alice/secret-model", repo_type="model"),
+            "dataset": api.repo_exists("alice/secret-data", repo_type="dataset"),
+            "get": outcome(api.get_model, "alice/secret-model"),
+            "files": outcome(api.list_repo_files, "alice/secret-model", "model"),
+            "download": outcome(snapshot_download, "alice/secret-model", local_dir=dst,
+                                token=token)}
+"""
+
+
 def test_private_repo_invisible_to_others(sandbox, tmp_path):
     write_tree(tmp_path / "src", {"config.json": b"{}", "w.bin": b"x" * 70000})
-    run_client(
+    owner = run_client(
         sandbox,
-        """
-        from modelscope.hub.api import HubApi
+        PROBE_PRIVATE
+        + textwrap.dedent("""
         api = HubApi()
         api.create_model("alice/secret-model", visibility=1)
         api.create_dataset("secret-data", "alice", visibility=1)
         for kind, repo in (("model", "alice/secret-model"), ("dataset", "alice/secret-data")):
             api.upload_folder(repo_id=repo, folder_path=A["src"], repo_type=kind)
-        out("ok")
-    """,
-        {"src": str(tmp_path / "src")},
+        out(probe(None, A["dst"]))
+    """),
+        {"src": str(tmp_path / "src"), "dst": str(tmp_path / "dst")},
     )
-    probe = """
-        from modelscope.hub.api import HubApi
-        from modelscope.hub.snapshot_download import snapshot_download
-        api = HubApi()
-        out({"model": api.repo_exists("alice/secret-model", repo_type="model"),
-             "dataset": api.repo_exists("alice/secret-data", repo_type="dataset"),
-             "get": outcome(api.get_model, "alice/secret-model"),
-             "files": outcome(api.list_repo_files, "alice/secret-model", "model"),
-             "download": outcome(snapshot_download, "alice/secret-model", local_dir=A["dst"])})
-    """
-    args = {"dst": str(tmp_path / "dst")}
-    owner = run_client(sandbox, probe, args)
     assert owner == {"model": True, "dataset": True, "get": "ok", "files": "ok", "download": "ok"}
-    for token in (BOB, None, WRONG_TOKEN):
-        other = run_client(sandbox, probe, {"dst": str(tmp_path / f"dst-{token}")}, token=token)
-        assert other["model"] is False and other["dataset"] is False, token
-        assert other["get"] != "ok" and other["files"] != "ok" and other["download"] != "ok", token
+    # bob, anonymous and a wrong token, in one process (tokens through the environment).
+    others = run_client(
+        sandbox,
+        PROBE_PRIVATE
+        + textwrap.dedent("""
+        out({who: probe(os.environ.get(var), f"{A['dst']}-{who}")
+             for who, var in (("bob", "T_BOB"), ("anonymous", "T_NONE"), ("wrong", "T_WRONG"))})
+    """),
+        {"dst": str(tmp_path / "dst")},
+        token=None,
+        env={"T_BOB": BOB, "T_WRONG": WRONG_TOKEN},
+    )
+    for who, other in others.items():
+        assert other["model"] is False and other["dataset"] is False, who
+        assert other["get"] != "ok" and other["files"] != "ok" and other["download"] != "ok", who
 
 
 def test_writes_outside_own_namespaces_refused(sandbox, tmp_path):
