@@ -283,13 +283,22 @@ def test_gated_repo_answers_like_the_hub(sandbox):
         "auth_check": "GatedRepoError:403",
     }
     assert run_hf(sandbox, code, token=None)["download"] == "GatedRepoError:401"
-    # Access granted through the admin endpoint (the Hub's access-request flow has no client API).
+    # The owner grants bob access through the client; revoking goes through the admin endpoint.
+    granted = run_hf(
+        sandbox,
+        """
+        api.grant_access("alice/gated", "bob")
+        out([r.username for r in api.list_accepted_access_requests("alice/gated")])
+    """,
+    )
+    assert granted == ["bob"]
+    assert run_hf(sandbox, code, token=BOB)["download"] == "ok"
     world.admin(
         sandbox,
         "/repos/settings",
-        {"platform": "hf", "type": "model", "id": "alice/gated", "gated_users": ["bob"]},
+        {"platform": "hf", "type": "model", "id": "alice/gated", "gated_users": []},
     )
-    assert run_hf(sandbox, code, token=BOB)["download"] == "ok"
+    assert run_hf(sandbox, code, token=BOB)["download"] == "GatedRepoError:403"
 
 
 def test_pagination_of_tree_listing_and_commits(small_pages, tmp_path):

@@ -202,6 +202,8 @@ class HfHandler(BaseHandler):
             user = self.user()
             self.repo_for(repo_type, repo_id, user, write=rest[1:] == ["write"], gated=True)
             return self.send_json(200, {"ok": True})
+        if op == "user-access-request" and len(rest) == 2:
+            return self.access_requests(method, repo_type, repo_id, rest[1])
         if method == "POST" and op == "preupload" and len(rest) >= 2:
             return hf_transfer.preupload(self, repo_type, repo_id, "/".join(rest[1:]))
         if method == "POST" and op == "commit" and len(rest) >= 2:
@@ -433,6 +435,46 @@ class HfHandler(BaseHandler):
                 ]
             ),
         )
+
+    def access_requests(self, method: str, repo_type: str, repo_id: str, what: str) -> None:
+        """Gated-repo access management, as the owner sees it (grant, handle, list).
+
+        Assumption: every grant is immediate; nobody files requests in the sandbox, so
+        "pending" and "rejected" lists are empty.
+        """
+        user = self.user(required=True)
+        repo = self.repo_for(repo_type, repo_id, user, write=True)
+        granted = repo.gated_users
+        if method == "GET" and what in ("accepted", "pending", "rejected"):
+            names = granted if what == "accepted" else []
+            return self.send_json(
+                200,
+                self.paginate(
+                    [
+                        {
+                            "user": {"user": name, "fullname": name},
+                            "requestId": hex_id(name),
+                            "status": what,
+                            "timestamp": repo.modified,
+                            "fields": None,
+                        }
+                        for name in names
+                    ]
+                ),
+            )
+        if method == "POST" and what in ("grant", "handle"):
+            body = self.read_json() or {}
+            name = body.get("user") or ""
+            if not self.ctx.store.user_exists(PLATFORM, name):
+                raise HttpError(404, f"user {name!r} not found", "UserNotFound")
+            status = "accepted" if what == "grant" else body.get("status")
+            if status == "accepted":
+                granted = sorted(set(granted) | {name})
+            else:
+                granted = [g for g in granted if g != name]
+            repo.update(gated_users=granted)
+            return self.send_json(200, {})
+        raise HttpError(404, f"no API route for {method} {self.url_path}", "NotFound")
 
     def branch_or_tag(
         self, method: str, kind: str, repo_type: str, repo_id: str, name: str

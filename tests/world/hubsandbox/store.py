@@ -369,6 +369,11 @@ class Repo:
         return self._settings.get("gated", False)
 
     @property
+    def gated_users(self) -> list[str]:
+        """Users granted access to a gated repo besides its owner and org members."""
+        return list(self._settings.get("gated_users", []))
+
+    @property
     def created(self) -> str:
         return self._settings["created"]
 
@@ -844,9 +849,7 @@ class Store:
             return True
         if not user:
             return False
-        return self.can_write(platform, user, repo.namespace) or user in repo._settings.get(
-            "gated_users", []
-        )
+        return self.can_write(platform, user, repo.namespace) or user in repo.gated_users
 
     # -- repositories --------------------------------------------------------------------------
     def _gitdir(self, platform: str, repo_type: str, repo_id: str) -> Path:
