@@ -353,6 +353,7 @@ def test_restart_keeps_repos(tmp_path):
                                 repo_id="alice/persist").oid)
         """,
         )
+        assert first.stop() == 0  # SIGTERM stops it cleanly
     with world.start_sandbox(state) as second:
         got = run_hf(
             second,
