@@ -1,7 +1,7 @@
 """ModelScope side of the hub sandbox: the HTTP handler `__main__` serves on the MS port.
 
 `make_handler(ctx)` returns a `httpbase.BaseHandler` subclass. The routes and repo semantics live
-in `ms_api.py` (`MsApi`); this module only adapts one HTTP exchange to it, so that downloads and
+in `ms_api.py` (`MsApi`), `ms_files.py` and `ms_common.py`; this module only adapts one HTTP exchange to it, so that downloads and
 blob uploads go through the shared streaming, fault (`faults.py`) and shaping (`shaping.py`) code
 like the HF side's traffic does.
 
@@ -12,7 +12,8 @@ Clients: `MODELSCOPE_ENDPOINT=<ms_endpoint>` (plain http is fine) and, outside A
 from __future__ import annotations
 
 from . import httpbase
-from .ms_api import MsApi, envelope
+from .ms_api import MsApi
+from .ms_common import envelope
 
 
 class Exchange:

@@ -1,4 +1,4 @@
-"""ModelScope HTTP API of the hub sandbox: routes, auth, envelopes and repo semantics.
+"""ModelScope HTTP API of the hub sandbox: route table, auth, accounts and repo metadata.
 
 Speaks the subset of `modelscope.cn` that the pinned `modelscope` 1.40.2 / `modelscope_hub` 0.5.1
 client uses (see `notes/modelscope-protocol.md`): login + `users/me`, OpenAPI and legacy repo
@@ -7,7 +7,8 @@ info, create (model JSON, dataset multipart), listing by owner, file listings (m
 with Range, LFS batch + blob PUT + commit (create/delete actions), delete repo.
 
 The transport (keep-alive, streaming, faults, shaping) is not here: `MsApi.handle(exchange)` works
-on an `Exchange` (see `ms.py`) so that the routes stay readable and testable on their own.
+on an `Exchange` (see `ms.py`). File routes (listings, download, upload) live in `ms_files.py`,
+envelopes and constants in `ms_common.py`.
 
 Where the real service's behaviour is not observable from the client, the choices are written down
 next to the code (look for "Assumption:").
@@ -15,135 +16,32 @@ next to the code (look for "Assumption:").
 
 from __future__ import annotations
 
-import base64
-import binascii
-import calendar
-import json
-import posixpath
 import re
-import time
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
-from urllib.parse import quote
 
-from . import httpbase
 from . import store as store_mod
-
-PLATFORM = "ms"
-SEGMENTS = {"models": "model", "datasets": "dataset"}
-VIS_PRIVATE, VIS_INTERNAL, VIS_PUBLIC = 1, 3, 5
-# `repo/files` answers at most this many entries (the client then re-lists per directory).
-REPO_FILES_LIMIT = 3000
-LFS_BATCH_MAX_OBJECTS = 64
-COMMIT_MAX_ACTIONS = 2000
-# Letters, digits, '-', '_', '.'; must start with a letter or digit (ModelScope naming rule).
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-# The .gitattributes a new ModelScope repo starts with (abridged).
-MS_GITATTRIBUTES = "".join(
-    f"{pattern} filter=lfs diff=lfs merge=lfs -text\n"
-    for pattern in (
-        "*.7z",
-        "*.arrow",
-        "*.bin",
-        "*.bz2",
-        "*.ckpt",
-        "*.ftz",
-        "*.gz",
-        "*.h5",
-        "*.joblib",
-        "*.lfs.*",
-        "*.model",
-        "*.msgpack",
-        "*.npy",
-        "*.npz",
-        "*.onnx",
-        "*.ot",
-        "*.parquet",
-        "*.pb",
-        "*.pickle",
-        "*.pkl",
-        "*.pt",
-        "*.pth",
-        "*.rar",
-        "*.safetensors",
-        "*.tar.*",
-        "*.tar",
-        "*.tflite",
-        "*.tgz",
-        "*.wasm",
-        "*.xz",
-        "*.zip",
-        "*.zst",
-        "*tfevents*",
-    )
+from .ms_common import (
+    CODE_DATASET_EXISTS,
+    CODE_MODEL_EXISTS,
+    CODE_TOKEN_INVALID,
+    MS_GITATTRIBUTES,
+    NAME_RE,
+    PLATFORM,
+    SEGMENTS,
+    VIS_INTERNAL,
+    VIS_PRIVATE,
+    VIS_PUBLIC,
+    HttpError,
+    epoch,
+    ok,
+    openapi_ok,
+    query_int,
 )
-
-# Business codes the client maps to exceptions (modelscope_hub/errors.py).
-CODE_TOKEN_INVALID = 10010103009
-CODE_MODEL_EXISTS = 10010101001
-CODE_DATASET_EXISTS = 10020101001
+from .ms_files import FileRoutes
 
 
-class HttpError(httpbase.HttpError):
-    """An error answer in the envelope of the surface that raised it (legacy or OpenAPI)."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        code=None,
-        openapi: bool = False,
-        headers: dict | None = None,
-    ):
-        super().__init__(
-            status,
-            message,
-            None,
-            headers=headers,
-            body=envelope(status, message, code, openapi=openapi),
-        )
-
-
-def envelope(status: int, message: str, code=None, *, openapi: bool = False) -> dict:
-    """Error body: OpenAPI `{success, code: "Slug", message}`, legacy `{Code, Success, Message}`."""
-    if openapi:
-        return {
-            "success": False,
-            "code": code or OPENAPI_CODES.get(status, "Error"),
-            "message": message,
-            "request_id": "",
-        }
-    return {"Code": code or status, "Success": False, "Message": message, "RequestId": ""}
-
-
-OPENAPI_CODES = {
-    400: "InputParameterError",
-    401: "InvalidAuthentication",
-    403: "OperationNotAllowed",
-    404: "ResourceNotFound",
-    409: "DuplicateEntity",
-    429: "RateLimitExceed",
-}
-
-
-def ok(data=None, **extra) -> dict:
-    return {
-        "Code": 200,
-        "Success": True,
-        "Message": "success",
-        "RequestId": "",
-        "Data": data,
-        **extra,
-    }
-
-
-def openapi_ok(data) -> dict:
-    return {"success": True, "request_id": "", "data": data}
-
-
-class MsApi:
+class MsApi(FileRoutes):
     """Routes one ModelScope request onto the shared `Store` (platform "ms")."""
 
     def __init__(self, store):
@@ -269,7 +167,7 @@ class MsApi:
             200,
             openapi_ok(
                 {
-                    "id": _stable_int(name),
+                    "id": _user_id(name),
                     "username": name,
                     "name": name,
                     "email": f"{name}@sandbox.invalid",
@@ -296,8 +194,8 @@ class MsApi:
             "gated": bool(repo.gated),
             "license": repo.meta.get("license"),
             "description": repo.meta.get("description"),
-            "created_at": _epoch(repo.created),
-            "last_modified": _epoch(repo.modified),
+            "created_at": epoch(repo.created),
+            "last_modified": epoch(repo.modified),
             "downloads": 0,
             "likes": 0,
             "tags": [],
@@ -316,9 +214,9 @@ class MsApi:
             "Visibility": self.visibility(repo),
             "License": repo.meta.get("license"),
             "Type": 0,
-            "CreatedTime": _epoch(repo.created),
-            "CreatedAt": _epoch(repo.created),
-            "LastUpdatedTime": _epoch(repo.modified),
+            "CreatedTime": epoch(repo.created),
+            "CreatedAt": epoch(repo.created),
+            "LastUpdatedTime": epoch(repo.modified),
             "StorageSize": repo.used_storage,
             "ProtectedMode": 1 if repo.gated else 2,
             "Revision": repo.default_branch,
@@ -343,7 +241,7 @@ class MsApi:
 
     def openapi_list(self, ex, segment):
         q = ex.query
-        number, size = _int(q, "page_number", 1), _int(q, "page_size", 10)
+        number, size = query_int(q, "page_number", 1), query_int(q, "page_size", 10)
         if number < 1 or size < 1 or number * size > 3000:
             raise HttpError(400, "page_number * page_size must be <= 3000", openapi=True)
         repos = self.listed(ex, segment, q.get("owner"))
@@ -364,7 +262,7 @@ class MsApi:
 
     def legacy_list_datasets(self, ex):
         q = ex.query
-        number, size = _int(q, "PageNumber", 1), _int(q, "PageSize", 50)
+        number, size = query_int(q, "PageNumber", 1), query_int(q, "PageSize", 50)
         repos = self.listed(ex, "datasets", q.get("owner") or q.get("Owner"))
         page = repos[(number - 1) * size : number * size]
         ex.reply_json(
@@ -455,7 +353,7 @@ class MsApi:
             detail = {
                 "Revision": short,
                 "CommitId": sha,
-                "CreatedAt": _epoch(repo.modified),
+                "CreatedAt": epoch(repo.modified),
                 "CreatedBy": owner,
                 "Message": "",
             }
@@ -465,243 +363,10 @@ class MsApi:
                 tags.append(detail)
         ex.reply_json(200, ok({"RevisionMap": {"Branches": branches, "Tags": tags}}))
 
-    # ---------------------------------------------------------------- file listings
 
-    def commit_of(self, repo, revision: str | None):
-        """(commit sha or None for an empty repo, revision name); unknown revision -> 404."""
-        rev = revision or repo.default_branch
-        sha = repo.resolve(rev)
-        if sha is None and rev != repo.default_branch:
-            raise HttpError(404, f"revision {rev} not found in {repo.repo_id}")
-        return sha, rev
-
-    def entries(self, repo, sha, root: str | None, recursive: bool) -> list[dict]:
-        """Tree entries under root (dirs as Type "tree"), in path order, ModelScope field names."""
-        if sha is None:
-            return []
-        root = (root or "").strip("/")
-        if root in (".",):
-            root = ""
-        prefix = root + "/" if root else ""
-        files = [f for f in repo.files(sha) if f.path.startswith(prefix)]
-        if root and not files:
-            raise HttpError(404, f"path {root} not found in {repo.repo_id}")
-        out, dirs = [], set()
-        for f in files:
-            rel = f.path[len(prefix) :]
-            parts = rel.split("/")
-            for depth in range(1, len(parts)):
-                if recursive or depth == 1:
-                    dirs.add(prefix + "/".join(parts[:depth]))
-            if recursive or len(parts) == 1:
-                out.append(self.file_entry(f, sha))
-        for d in dirs:
-            out.append(
-                {
-                    "Name": posixpath.basename(d),
-                    "Path": d,
-                    "Type": "tree",
-                    "Size": 0,
-                    "Sha256": "",
-                    "Id": "",
-                    "Revision": sha,
-                    "Mode": "40000",
-                    "IsLFS": False,
-                    "CommittedDate": 0,
-                }
-            )
-        out.sort(key=lambda e: e["Path"])
-        return out
-
-    def file_entry(self, f, sha) -> dict:
-        entry = {
-            "Name": posixpath.basename(f.path),
-            "Path": f.path,
-            "Type": "blob",
-            "Size": f.size,
-            "Sha256": f.sha256,
-            "Id": f.blob_oid,
-            "BlobId": f.blob_oid,
-            "Revision": sha,
-            "Mode": "100644",
-            "IsLFS": f.lfs is not None,
-            "CommittedDate": 0,
-            "CommitMessage": "",
-        }
-        if f.lfs is not None:
-            entry["Lfs"] = {"Oid": f.lfs["oid"], "Size": f.lfs["size"]}
-        return entry
-
-    def model_files(self, ex, segment, owner, name):
-        repo, _ = self.visible_repo(ex, segment, owner, name)
-        sha, _ = self.commit_of(repo, ex.query.get("Revision"))
-        recursive = (ex.query.get("Recursive") or "false").lower() == "true"
-        entries = self.entries(repo, sha, ex.query.get("Root"), recursive)[:REPO_FILES_LIMIT]
-        ex.reply_json(200, ok({"Files": entries, "LatestCommitter": None}))
-
-    def dataset_tree(self, ex, segment, owner, name):
-        repo, _ = self.visible_repo(ex, segment, owner, name)
-        self.tree_page(ex, repo)
-
-    def dataset_tree_by_id(self, ex, segment, number):
-        self.tree_page(ex, self.repo_by_number(ex, number))
-
-    def tree_page(self, ex, repo):
-        q = ex.query
-        sha, _ = self.commit_of(repo, q.get("Revision"))
-        recursive = (q.get("Recursive") or "false").lower() == "true"
-        entries = self.entries(repo, sha, q.get("Root"), recursive)
-        number, size = _int(q, "PageNumber", 1), _int(q, "PageSize", 100)
-        if number < 1 or size < 1:
-            raise HttpError(400, "PageNumber and PageSize must be positive")
-        ex.reply_json(
-            200,
-            ok({"Files": entries[(number - 1) * size : number * size], "TotalCount": len(entries)}),
-        )
-
-    # ---------------------------------------------------------------- download
-
-    def download(self, ex, segment, owner, name):
-        repo, _ = self.visible_repo(ex, segment, owner, name)
-        file_path = (ex.query.get("FilePath") or "").lstrip("/")
-        if not file_path:
-            raise HttpError(400, "FilePath is required")
-        sha, _ = self.commit_of(repo, ex.query.get("Revision"))
-        try:
-            if sha is None:
-                raise store_mod.EntryNotFound(file_path)
-            entry, fileobj = repo.open(sha, file_path)
-        except store_mod.EntryNotFound as exc:
-            raise HttpError(404, f"file {file_path} not found in {repo.repo_id}") from exc
-        headers = {
-            "Content-Type": "application/octet-stream",
-            "Content-Disposition": f"attachment; filename*=UTF-8''"
-            f"{quote(posixpath.basename(file_path))}",
-            "ETag": f'"{entry.sha256 if entry.lfs else entry.blob_oid}"',
-            "X-Repo-Commit": sha,
-        }
-        if entry.lfs is not None:
-            # What the LFS CDN sends on the real service; the SDK checks downloads against it.
-            headers["X-Linked-ETag"] = f'"{entry.sha256}"'
-            headers["X-Linked-Size"] = str(entry.size)
-        ex.reply_file(fileobj, entry.size, headers, repo_id=repo.repo_id, path=file_path)
-
-    # ---------------------------------------------------------------- upload
-
-    def lfs_batch(self, ex, segment, owner, name):
-        repo, _ = self.writable_repo(ex, segment, owner, name)
-        body = ex.json() or {}
-        if body.get("operation", "upload") != "upload":
-            raise HttpError(400, "only the upload operation is supported on this endpoint")
-        objects = body.get("objects") or []
-        if not isinstance(objects, list) or len(objects) > LFS_BATCH_MAX_OBJECTS:
-            raise HttpError(400, f"objects must be a list of at most {LFS_BATCH_MAX_OBJECTS}")
-        answer = []
-        for obj in objects:
-            oid, size = str(obj.get("oid") or ""), obj.get("size")
-            if not SHA256_RE.match(oid) or not isinstance(size, int) or size < 0:
-                raise HttpError(400, f"invalid LFS object {obj!r}")
-            item = {"oid": oid, "size": size, "authenticated": True}
-            if not self.store.objects.has(oid):
-                href = (
-                    f"{ex.base_url}/api/v1/repos/{segment}/{repo.repo_id}/info/lfs/objects/"
-                    f"{oid}?size={size}"
-                )
-                item["actions"] = {"upload": {"href": href, "header": {}, "expires_in": 3600}}
-            answer.append(item)
-        ex.reply_json(200, ok({"transfer": "basic", "objects": answer}))
-
-    def blob_put(self, ex, segment, owner, name, oid):
-        repo, _ = self.writable_repo(ex, segment, owner, name)
-        size = ex.content_length()
-        if size is None:
-            raise HttpError(411, "Content-Length required for blob uploads")
-        if ex.query.get("size") and int(ex.query["size"]) != size:
-            raise HttpError(400, f"blob {oid} announced {ex.query['size']} bytes, got {size}")
-        try:
-            ex.store_body(self.store.objects, size, oid)
-        except store_mod.MissingObject as exc:
-            raise HttpError(400, f"blob {oid} rejected: {exc}") from exc
-        ex.reply_json(200, ok({"Oid": oid, "Size": size}))
-
-    def commit(self, ex, segment, owner, name, revision):
-        repo, user = self.writable_repo(ex, segment, owner, name)
-        body = ex.json() or {}
-        actions = body.get("actions")
-        if not isinstance(actions, list) or not actions:
-            raise HttpError(400, "commit needs a non-empty actions list")
-        if len(actions) > COMMIT_MAX_ACTIONS:
-            raise HttpError(
-                422, f"too many actions in one commit ({len(actions)} > {COMMIT_MAX_ACTIONS})"
-            )
-        if revision != repo.default_branch and repo.resolve(revision) is None:
-            # Assumption: like the real hub, uploads go to existing branches only (no branch
-            # creation through commits).
-            raise HttpError(400, f"revision {revision} is not a branch of {repo.repo_id}")
-        ops = [self.operation(repo, a) for a in actions]
-        message = str(body.get("commit_message") or "Upload files")
-        try:
-            sha = repo.commit(ops, message, branch=revision, author=user)
-        except store_mod.EntryNotFound as exc:
-            raise HttpError(404, str(exc)) from exc
-        except (store_mod.MissingObject, store_mod.RevisionNotFound) as exc:
-            raise HttpError(400, str(exc)) from exc
-        ex.reply_json(
-            200,
-            ok(
-                {
-                    "CommitId": sha,
-                    "Message": message,
-                    "Revision": revision,
-                    "CommittedDate": int(time.time()),
-                }
-            ),
-        )
-
-    def operation(self, repo, action: dict):
-        kind = action.get("action")
-        path = str(action.get("path") or "")
-        if not _valid_repo_path(path):
-            raise HttpError(400, f"invalid path in repo: {path!r}")
-        if kind == "delete":
-            return store_mod.Delete(path)
-        if kind not in ("create", "update"):
-            raise HttpError(400, f"unknown commit action {kind!r} for {path}")
-        if action.get("type") == "lfs":
-            oid, size = str(action.get("sha256") or ""), action.get("size")
-            if not SHA256_RE.match(oid) or not self.store.objects.has(oid):
-                raise HttpError(400, f"{path}: LFS object {oid} was not uploaded")
-            stored = self.store.objects.size(oid)
-            if size is not None and int(size) != stored:
-                raise HttpError(400, f"{path}: size {size} does not match LFS object ({stored})")
-            return store_mod.AddLfs(path, oid, stored)
-        try:
-            data = base64.b64decode(action.get("content") or "", validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise HttpError(400, f"{path}: content is not valid base64") from exc
-        return store_mod.AddInline(path, data)
-
-
-# -------------------------------------------------------------------- helpers
-
-
-def _int(query: dict, key: str, default: int) -> int:
-    try:
-        return int(query.get(key) or default)
-    except ValueError as exc:
-        raise HttpError(400, f"{key} must be an integer") from exc
-
-
-def _stable_int(text: str) -> int:
-    return int.from_bytes(text.encode()[:6].ljust(6, b"\0"), "big") % 900000 + 100000
-
-
-def _valid_repo_path(path: str) -> bool:
-    if not path or path.startswith("/") or path.endswith("/") or "\\" in path or "\0" in path:
-        return False
-    return all(part not in ("", ".", "..") for part in path.split("/")) and not (
-        path == ".git" or path.startswith(".git/")
-    )
+def _user_id(name: str) -> int:
+    """A stable numeric user id (the real hub has one; nothing depends on its value)."""
+    return int.from_bytes(name.encode()[:6].ljust(6, b"\0"), "big") % 900000 + 100000
 
 
 def _multipart_fields(content_type: str, body: bytes) -> dict:
@@ -717,12 +382,3 @@ def _multipart_fields(content_type: str, body: bytes) -> dict:
         if name:
             fields[name] = part.get_payload(decode=True).decode("utf-8", "replace")
     return fields
-
-
-def _epoch(iso: str) -> int:
-    """Unix seconds of the store's ISO-8601 UTC stamps (ModelScope answers epoch seconds)."""
-    return calendar.timegm(time.strptime(iso[:19], "%Y-%m-%dT%H:%M:%S"))
-
-
-def dump(obj) -> bytes:
-    return json.dumps(obj, ensure_ascii=False).encode()
