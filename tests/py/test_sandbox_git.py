@@ -7,6 +7,7 @@ Repos are seeded through the official client, then cloned the way the worker's f
 from __future__ import annotations
 
 import pytest
+import world
 from hf_client import (
     ALICE,
     BOB,
@@ -148,3 +149,29 @@ def test_push_is_refused(seeded, tmp_path):
     git("add", "new.txt", cwd=dest)
     git("commit", "-qm", "x", cwd=dest)
     assert git("push", "origin", "HEAD:main", cwd=dest, check=False).returncode != 0
+
+
+def test_git_lfs_download_faults(seeded, tmp_path):
+    """drop/corrupt faults name repo files, so they bite git-lfs downloads too."""
+    dest = tmp_path / "clone"
+    git("clone", "--depth", "1", clone_url(seeded, "alice/git-model"), str(dest), env=SKIP_SMUDGE)
+    world.admin(seeded, "/faults", method="DELETE")
+    seq = max([0] + [e["seq"] for e in world.admin(seeded, "/requests", method="GET")["requests"]])
+    world.admin(
+        seeded,
+        "/faults",
+        {
+            "faults": [
+                {"kind": "drop", "file": "weights/model.safetensors", "after_bytes": 100_000},
+                {"kind": "corrupt", "file": "blob.dat", "repo": "alice/git-model"},
+            ]
+        },
+    )
+    first = git("lfs", "pull", cwd=dest, check=False)
+    entries = world.admin(seeded, f"/requests?since={seq}", method="GET")["requests"]
+    assert sorted(e["fault"] for e in entries if e["fault"]) == ["corrupt", "drop"]
+    # git-lfs retries the dropped transfer by itself, and rejects the corrupted object by its
+    # sha256 (note: its error names the remote URL, token included: callers must redact it).
+    assert first.returncode != 0 and "expected OID" in first.stderr
+    git("lfs", "pull", cwd=dest)  # the fault was used up: this one completes
+    assert without_gitattributes(read_tree(dest)) == FILES

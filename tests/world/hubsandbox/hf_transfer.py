@@ -21,6 +21,7 @@ import math
 import os
 import shutil
 import uuid
+from urllib.parse import urlencode
 
 from .gitattributes import GITATTRIBUTES_LINE, lfs_patterns, lfs_patterns_of, matches_lfs
 from .httpbase import HttpError
@@ -93,7 +94,10 @@ def lfs_batch(h, repo_type: str, repo_id: str) -> None:
             h.user(required=True)
         h.repo_for(repo_type, repo_id, user, write=True)
     else:
-        h.repo_for(repo_type, repo_id, user, gated=True)
+        repo = h.repo_for(repo_type, repo_id, user, gated=True)
+        # Name the file in each href so drop/corrupt faults can target git-lfs downloads too.
+        head = repo.resolve((body.get("ref") or {}).get("name") or None) or repo.resolve(None)
+        path_of = {e.sha256: e.path for e in repo.files(head) if e.lfs} if head else {}
     cfg, store, base = h.ctx.config, h.ctx.store, h.ctx.endpoint + "/api/_sandbox"
     multipart_ok = "multipart" in (body.get("transfers") or ["basic"])
     used_multipart = False
@@ -107,7 +111,10 @@ def lfs_batch(h, repo_type: str, repo_id: str) -> None:
             if store.objects.has(oid):
                 item["actions"] = {
                     "download": {
-                        "href": f"{base}/lfs-object/{oid}/{sign('get', oid)}",
+                        "href": (
+                            f"{base}/lfs-object/{oid}/{sign('get', oid)}?"
+                            + urlencode({"repo": repo_id, "path": path_of.get(oid, oid)})
+                        ),
                         "expires_in": 3600,
                     }
                 }
@@ -201,7 +208,13 @@ def object_route(h, method: str, segs: list[str]) -> None:
         if not store.objects.has(oid):
             raise HttpError(404, f"LFS object {oid} not found", "EntryNotFound")
         path = store.objects.path(oid)
-        return h.send_file(open(path, "rb"), path.stat().st_size, {"ETag": f'"{oid}"'}, path=oid)
+        return h.send_file(
+            open(path, "rb"),
+            path.stat().st_size,
+            {"ETag": f'"{oid}"'},
+            repo_id=h.q("repo") or "",
+            path=h.q("path") or oid,
+        )
     raise HttpError(404, f"no route {method} {h.url_path}", "NotFound")
 
 
