@@ -252,9 +252,10 @@ impl Tracker {
                 r.errors.push(match &v.error {
                     Some(e) => format!("verification could not run: {e}"),
                     None => format!(
-                        "verification: {} missing, {} mismatched at the destination",
+                        "verification: {} missing, {} mismatched, {} extra at the destination",
                         v.missing.len(),
-                        v.mismatched.len()
+                        v.mismatched.len(),
+                        v.extra.len()
                     ),
                 });
             }

@@ -7,7 +7,7 @@ use crate::compare::compare;
 use crate::credentials::Credentials;
 use crate::hub::{http_client, HfClient, MsClient};
 use crate::manifest::Manifest;
-use crate::plan::Plan;
+use crate::plan::{PathFilter, Plan};
 use crate::repo_ref::{Platform, RepoRef};
 use crate::report::Verification;
 
@@ -17,8 +17,13 @@ use crate::report::Verification;
 pub struct VerifySpec {
     pub dest: RepoRef,
     pub expected: Manifest,
-    /// With `--delete`, files at the destination that the source lacks are a failure.
+    /// With `--delete`, files at the destination that the source lacks (within the
+    /// include/exclude scope) are a failure.
     pub delete: bool,
+    #[serde(default)]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
 }
 
 impl VerifySpec {
@@ -27,6 +32,8 @@ impl VerifySpec {
             dest: plan.dest.clone(),
             expected: plan.expected_manifest(),
             delete: plan.options.delete,
+            include: plan.options.include.clone(),
+            exclude: plan.options.exclude.clone(),
         }
     }
 }
@@ -64,7 +71,10 @@ pub async fn destination(creds: &Credentials, spec: &VerifySpec) -> Verification
     match list_destination(creds, &spec.dest).await {
         Ok(actual) => {
             let c = compare(&spec.expected, &actual);
-            let extra_fails = spec.delete && !c.extra.is_empty();
+            // Files outside --include/--exclude are out of scope even with --delete.
+            let scope =
+                PathFilter::new(&spec.include, &spec.exclude).unwrap_or_else(|_| PathFilter::all());
+            let extra_fails = spec.delete && c.extra.iter().any(|p| scope.matches(p));
             Verification {
                 ok: c.ok() && !extra_fails,
                 matched: c.matched as u64,

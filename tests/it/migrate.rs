@@ -283,3 +283,67 @@ fn ctrl_c_stops_local_workers_says_how_to_resume_and_exits_130() {
     assert_eq!(last["type"], "report");
     assert_ne!(last["status"], "ok");
 }
+
+#[test]
+fn delete_asks_for_yes_then_removes_what_the_source_lacks() {
+    let ctx = TestContext::new();
+    let (a, b, dest) = (unique("it-del-a"), unique("it-del-b"), unique("it-del-x"));
+    ctx.seed(
+        "hf",
+        &format!("alice/{a}"),
+        &["--extra-files", "3", "--lfs-mb", "0.5"],
+    );
+    ctx.seed(
+        "hf",
+        &format!("alice/{b}"),
+        &["--extra-files", "1", "--lfs-mb", "0.5"],
+    );
+    let dest_id = format!("alice/{dest}");
+    let first = ctx.run(&[
+        "migrate",
+        &format!("hf:alice/{a}"),
+        "--dest",
+        &dest_id,
+        "--backend",
+        "local",
+    ]);
+    assert_eq!(first.code, Some(0), "{first}");
+
+    let sync = [
+        "migrate",
+        &format!("hf:alice/{b}"),
+        "--dest",
+        &dest_id,
+        "--backend",
+        "local",
+        "--delete",
+    ];
+    let refused = ctx.run(&sync);
+    assert_eq!(refused.code, Some(2), "{refused}");
+    assert!(
+        refused.stderr.contains("refusing to delete 2 file(s)"),
+        "{refused}"
+    );
+    assert!(refused.stderr.contains("hint: pass --yes"), "{refused}");
+
+    let out = ctx.run(&[&sync[..], &["--yes", "--json"]].concat());
+    assert_eq!(out.code, Some(0), "{out}");
+    let deleted: Vec<String> = out
+        .of_type("file")
+        .into_iter()
+        .filter(|f| f["status"] == "deleted")
+        .map(|f| f["path"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        deleted,
+        ["shards/part-001.bin", "shards/part-002.bin"],
+        "{out}"
+    );
+    let r = report(&out);
+    assert_eq!(
+        (r["files_deleted"].as_u64(), r["verified"].as_bool()),
+        (Some(2), Some(true)),
+        "{out}"
+    );
+    assert_eq!(r["verification"]["extra"], serde_json::json!([]));
+}
