@@ -275,6 +275,7 @@ def test_listing_by_owner(sandbox):
     result = run_client(
         sandbox,
         """
+        import os
         from modelscope.hub.api import HubApi
         api = HubApi()
         for i in range(3):
@@ -287,24 +288,19 @@ def test_listing_by_owner(sandbox):
             if not page.has_next:
                 break
             n += 1
-        out({"pages": pages, "total": page.total_count})
+        bob = HubApi(token=os.environ["T_BOB"])  # the token reaches the snippet by environment
+        seen_by_bob = [r.repo_id for r in bob.list_repos("model", owner="alice", page_size=50)]
+        out({"pages": pages, "total": page.total_count, "bob": seen_by_bob})
     """,
+        env={"T_BOB": BOB},
     )
     names = [r for page in result["pages"] for r in page]
     assert all(len(page) <= 2 for page in result["pages"])
     assert len(names) == result["total"] == len(set(names))
     assert {f"alice/listed-{i}" for i in range(3)} | {"alice/listed-private"} <= set(names)
     # Bob sees the public ones but never alice's private repo.
-    seen_by_bob = run_client(
-        sandbox,
-        """
-        from modelscope.hub.api import HubApi
-        out([r.repo_id for r in HubApi().list_repos("model", owner="alice", page_size=50).items])
-    """,
-        token=BOB,
-    )
-    assert "alice/listed-private" not in seen_by_bob
-    assert "alice/listed-0" in seen_by_bob
+    assert "alice/listed-private" not in result["bob"]
+    assert "alice/listed-0" in result["bob"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,3 +564,36 @@ def test_blob_level_calls_of_the_legacy_client(sandbox):
         with pytest.raises(urllib.error.HTTPError) as err:
             urllib.request.urlopen(req, timeout=30)
         assert err.value.code == status
+
+
+def test_restart_on_same_state_keeps_repos(tmp_path):
+    """A second sandbox on the same --state serves the repos (and numeric ids) of the first."""
+    state = tmp_path / "state"
+    files = {"config.json": b"{}", "w/x.bin": random.Random(5).randbytes(80_000)}
+    write_tree(tmp_path / "src", files)
+    with world.start_sandbox(state) as first:
+        before = run_client(
+            first,
+            """
+            from modelscope.hub.api import HubApi
+            api = HubApi()
+            api.create_dataset("kept", "alice", visibility=1)
+            api.upload_folder(repo_id="alice/kept", folder_path=A["src"], repo_type="dataset")
+            out(api.get_dataset_id_and_type("kept", "alice")[0])
+        """,
+            {"src": str(tmp_path / "src")},
+        )
+    with world.start_sandbox(state) as second:
+        after = run_client(
+            second,
+            """
+            from modelscope.hub.api import HubApi
+            from modelscope.hub.snapshot_download import dataset_snapshot_download
+            api = HubApi()
+            dataset_snapshot_download("alice/kept", local_dir=A["dst"])
+            out(api.get_dataset_id_and_type("kept", "alice")[0])
+        """,
+            {"dst": str(tmp_path / "dst")},
+        )
+    assert after == before
+    assert read_tree(tmp_path / "dst") == files
