@@ -280,7 +280,8 @@ class BaseHandler(BaseHTTPRequestHandler):
                 self.route = "fault"
                 status, headers, message = fault
                 self.fault_kind = "rate_limit" if status == 429 else "server_error"
-                raise HttpError(status, message, None, headers=headers)
+                code = "RateLimited" if status == 429 else "InternalError"
+                raise HttpError(status, message, code, headers=headers)
             self.dispatch(method)
         except HttpError as err:
             if self.headers_done:
