@@ -11,7 +11,11 @@
 use std::time::Instant;
 
 use hubferry::manifest::{Digest, FileEntry, Manifest};
-use hubferry::plan::{plan_transfer, ChunkSettings, PathFilter};
+use hubferry::plan::{
+    plan_transfer, ChunkSettings, JobTuning, Method, PathFilter, Plan, PlanOptions, Visibility,
+    VisibilityChoice,
+};
+use hubferry::repo_ref::{Platform, RepoRef, RepoType};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -101,7 +105,7 @@ fn plan(n: usize) {
         &source,
         &dest,
         &filter,
-        true,
+        false,
         ChunkSettings::from_gb(true, Some(10.0)),
     );
     let planned = t.elapsed();
@@ -135,6 +139,68 @@ fn plan(n: usize) {
         (sorted + planned).as_secs_f64(),
         peak_rss_mb()
     );
+
+    // Writing every chunk's job file (streamed, as the runner does), into a byte counter.
+    let plan = Plan {
+        source: side(Platform::Hf, "main"),
+        source_sha: Some("0".repeat(40)),
+        dest: side(Platform::Ms, "master"),
+        source_private: false,
+        source_gated: false,
+        dest_exists: true,
+        dest_visibility: Visibility::Public,
+        source_manifest: source,
+        dest_manifest: dest,
+        transfer,
+        options: PlanOptions {
+            method: Method::Auto,
+            visibility_choice: VisibilityChoice::Source,
+            allow_public_gated: false,
+            delete: false,
+            include: vec![],
+            exclude: vec![],
+            parallel: true,
+        },
+        warnings: vec![],
+        dest_url: String::new(),
+        preflight_s: 0.0,
+    };
+    let t = Instant::now();
+    let tuning = JobTuning::default();
+    let mut out = Counter(0);
+    for i in 0..plan.transfer.chunks.len() {
+        serde_json::to_writer(&mut out, &plan.job(i, "r0", &tuning)).expect("job serializes");
+    }
+    println!(
+        "plan: {} job files written in {:.3} s ({:.0} MB of JSON); peak RSS {:.0} MB",
+        plan.transfer.chunks.len(),
+        t.elapsed().as_secs_f64(),
+        out.0 as f64 / 1e6,
+        peak_rss_mb()
+    );
+}
+
+fn side(platform: Platform, revision: &str) -> RepoRef {
+    RepoRef {
+        platform,
+        repo_type: Some(RepoType::Model),
+        id: "bench/big".into(),
+        revision: Some(revision.into()),
+    }
+}
+
+/// Counts bytes written.
+struct Counter(usize);
+
+impl std::io::Write for Counter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn events(lines: usize) {

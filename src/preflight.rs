@@ -165,6 +165,9 @@ fn hub_error(step: &str, repo: &RepoRef, e: HubError) -> PreflightError {
             )),
         ),
         HubErrorKind::Unauthorized => (ErrorKind::Credentials, Some(token_hint(e.platform))),
+        HubErrorKind::Forbidden if e.message.contains("Access to this resource is disabled") => {
+            return disabled_error(repo).with_source(e)
+        }
         HubErrorKind::Forbidden => (
             ErrorKind::Permission,
             Some(format!(
@@ -179,6 +182,15 @@ fn hub_error(step: &str, repo: &RepoRef, e: HubError) -> PreflightError {
         ),
     };
     PreflightError::new(kind, format!("{step} for {repo} failed: {e}"), hint).with_source(e)
+}
+
+/// The hub has disabled the repository (legal or abuse reasons): nothing can be read from it.
+fn disabled_error(repo: &RepoRef) -> PreflightError {
+    PreflightError::new(
+        ErrorKind::Permission,
+        format!("{repo} is disabled on its hub, so its files cannot be read"),
+        Some("nothing to do from here; the repository's page on the hub says why".to_string()),
+    )
 }
 
 fn endpoint_var(p: Platform) -> &'static str {
@@ -214,6 +226,8 @@ struct RepoFacts {
     gated: bool,
     /// Commit the revision points at, when known.
     sha: Option<String>,
+    /// HF disables repos (legal or abuse reasons); their files cannot be read.
+    disabled: bool,
 }
 
 /// Runs every check and returns the plan; see the module header for the steps and decisions.
@@ -310,6 +324,9 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
     let ids = ids?;
     let source_facts = source_facts?;
     let repo_type = source_facts.repo_type;
+    if source_facts.disabled {
+        return Err(disabled_error(&req.source));
+    }
     if to == Platform::Ms && repo_type == RepoType::Space {
         return Err(PreflightError::new(
             ErrorKind::BadInput,
@@ -636,6 +653,7 @@ async fn repo_facts(
                 private: info.private,
                 gated: info.gated,
                 sha: info.sha,
+                disabled: info.disabled,
             })
         }
         Platform::Ms => {
@@ -648,6 +666,7 @@ async fn repo_facts(
                 private: info.private,
                 gated: info.gated,
                 sha,
+                disabled: false,
             })
         }
     }
