@@ -45,6 +45,9 @@ pub struct RunRecord {
     pub jobs: Vec<String>,
     /// The first worker event seen after launch (proof the workers started).
     pub first_event: Option<serde_json::Value>,
+    /// The plan as `--dry-run --json` prints it, without the per-file lists.
+    #[serde(default)]
+    pub plan: serde_json::Value,
     /// What the orchestrator needs to verify the destination later (destination ref and the
     /// expected manifest), as written by the migrate command.
     pub verify: serde_json::Value,
@@ -186,6 +189,7 @@ mod tests {
             app_ids: vec!["ap-0123456789012345678901".into()],
             jobs: vec!["r0".into()],
             first_event: None,
+            plan: serde_json::Value::Null,
             verify: serde_json::Value::Null,
             state: "running".into(),
             report: None,

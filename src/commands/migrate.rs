@@ -407,6 +407,17 @@ pub async fn execute(
     })
 }
 
+/// The plan object without its per-file lists (the run record keeps the expected manifest once).
+fn plan_summary(plan: &Plan) -> serde_json::Value {
+    let mut value = serde_json::to_value(plan).unwrap_or_default();
+    if let Some(map) = value.as_object_mut() {
+        for key in ["to_move", "to_skip", "to_delete"] {
+            map.remove(key);
+        }
+    }
+    value
+}
+
 /// `modal run` failed before any worker ran: an error naming Modal's message, not a report.
 fn modal_start_error(errors: &[String]) -> CliError {
     let text = errors.join("; ");
@@ -511,6 +522,7 @@ async fn detach(
         app_ids: vec![app_id.clone()],
         jobs: rendered.job_ids.clone(),
         first_event,
+        plan: plan_summary(plan),
         verify: serde_json::to_value(&spec)?,
         state: "running".into(),
         report: None,

@@ -3,6 +3,7 @@
 mod batch;
 mod cli;
 mod detach;
+mod doctor;
 mod migrate;
 mod preflight;
 mod render;
