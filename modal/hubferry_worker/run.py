@@ -250,6 +250,31 @@ class Runner:
         return out
 
     def prepare_dest(self, src_private: bool, src_gated: bool) -> dict[str, Entry]:
+        try:
+            return self._prepare_dest(src_private, src_gated)
+        except JobFailed:
+            raise
+        except Exception as exc:
+            raise self._dest_error(exc) from None
+
+    def _dest_error(self, exc: BaseException) -> JobFailed:
+        dest = self.job.dest
+        failure = classify(exc)
+        token_var = "HF_TOKEN" if dest.platform == "hf" else "MODELSCOPE_API_TOKEN"
+        namespace = dest.repo_id.split("/")[0]
+        if failure.status == 401:
+            return JobFailed(
+                f"cannot access destination {dest}: the {PLATFORM_NAMES[dest.platform]} token"
+                f" was rejected (HTTP 401)\nhint: set {token_var} to a valid token"
+            )
+        if failure.status == 403:
+            return JobFailed(
+                f"cannot write to destination {dest}: permission denied (HTTP 403)"
+                f"\nhint: the token in {token_var} needs write access to {namespace!r}"
+            )
+        return JobFailed(f"cannot prepare destination {dest}: {self.emitter.scrub(str(exc))[:500]}")
+
+    def _prepare_dest(self, src_private: bool, src_gated: bool) -> dict[str, Entry]:
         dest = self.job.dest
         want = self.opts.visibility
         private = src_private or src_gated

@@ -9,6 +9,7 @@ import hashlib
 import threading
 
 import test_worker_support as ws
+import world
 
 
 def _sha(data: bytes) -> str:
@@ -150,3 +151,42 @@ def test_concurrent_chunk_jobs_move_exactly_their_files(sandbox, tmp_path):
         assert set(runs[i].files("done")) == set(names[i::2])
         assert runs[i].of("verify")[0]["extra"] == []  # chunk jobs never report other files
     assert ws.ms_contents(sandbox, tmp_path, "alice/ch") == files
+
+
+def test_gated_source_stays_private_unless_explicitly_allowed(sandbox, tmp_path):
+    ws.seed_hf(sandbox, tmp_path, "alice/gated", {"w.bin": b"g" * 70000})
+    world.admin(
+        sandbox, "/repos/settings", {"platform": "hf", "id": "alice/gated", "gated": "auto"}
+    )
+    job = ws.make_job(
+        ("hf", "alice/gated", "model"), ("ms", "alice/gated", "model"), visibility="public"
+    )
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.result["status"] == "ok"
+    assert "visibility" in [w["code"] for w in run.of("warning")]
+    assert ws.ms_api(sandbox).get_repo("alice/gated", "model").private is True
+
+    allowed = ws.make_job(
+        ("hf", "alice/gated", "model"),
+        ("ms", "alice/gated-pub", "model"),
+        visibility="public",
+        allow_public_gated=True,
+    )
+    assert ws.run_worker(sandbox, tmp_path, allowed).result["status"] == "ok"
+    assert ws.ms_api(sandbox).get_repo("alice/gated-pub", "model").private is False
+
+
+def test_rejected_tokens_fail_clearly_without_leaking(sandbox, tmp_path):
+    canary = "ms-CANARY-unknown-token-000000000000"
+    ws.seed_hf(sandbox, tmp_path, "alice/tok", {"a.txt": b"a"})
+    job = ws.make_job(("hf", "alice/tok", "model"), ("ms", "alice/tok", "model"))
+    run = ws.run_worker(sandbox, tmp_path, job, env={"MODELSCOPE_API_TOKEN": canary})
+    assert run.returncode == 1 and run.result["status"] == "failed"
+    assert "token was rejected" in run.result["error"] and "hint:" in run.result["error"]
+    assert canary not in run.stdout + run.stderr
+
+    # alice may not write to bob's namespace: a permission error with a hint, nothing created.
+    other = ws.make_job(("hf", "alice/tok", "model"), ("ms", "bob/tok", "model"))
+    denied = ws.run_worker(sandbox, tmp_path, other)
+    assert denied.result["status"] == "failed" and "hint:" in denied.result["error"]
+    assert not ws.ms_api(sandbox, "bob").repo_exists("bob/tok", "model")
