@@ -462,22 +462,34 @@ def test_delete_files_by_commit_and_delete_repo(sandbox, tmp_path):
     assert result == {"after": [".gitattributes", "config.json", "keep.txt"], "exists": False}
 
 
-def test_revisions_and_unknown_paths(sandbox):
+def test_revisions_tags_and_unknown_paths(sandbox, tmp_path):
+    write_tree(tmp_path / "v1", {"config.json": b'{"v": 1}'})
+    write_tree(tmp_path / "v2", {"config.json": b'{"v": 2}'})
     result = run_client(
         sandbox,
         """
         from modelscope.hub.api import HubApi
         api = HubApi()
         api.create_model("alice/revs", visibility=5)
-        out({"branches": api.get_model_branches_and_tags("alice/revs")[0],
+        api.upload_folder(repo_id="alice/revs", folder_path=A["v1"], repo_type="model")
+        api.create_model_tag("alice/revs", "v1.0")
+        api.upload_folder(repo_id="alice/revs", folder_path=A["v2"], repo_type="model")
+        at_tag = api.download_file("alice/revs", "model", "config.json", revision="v1.0",
+                                   local_dir=A["dst"])
+        out({"revs": api.get_model_branches_and_tags("alice/revs"),
+             "at_tag": open(at_tag).read(),
              "missing_repo": outcome(api.get_model, "alice/never-created"),
-             "missing_file": outcome(api.download_file, "alice/revs", "model", "nope.txt")})
+             "missing_file": outcome(api.download_file, "alice/revs", "model", "nope.txt"),
+             "missing_rev": outcome(api.list_repo_files, "alice/revs", "model", revision="v9")})
     """,
+        {"v1": str(tmp_path / "v1"), "v2": str(tmp_path / "v2"), "dst": str(tmp_path / "dst")},
     )
     assert result == {
-        "branches": ["master"],
+        "revs": [["master"], ["v1.0"]],
+        "at_tag": '{"v": 1}',
         "missing_repo": "NotExistError",
         "missing_file": "NotExistError",
+        "missing_rev": "NotExistError",
     }
 
 

@@ -1,9 +1,9 @@
 """ModelScope side of the hub sandbox: the HTTP handler `__main__` serves on the MS port.
 
 `make_handler(ctx)` returns a `httpbase.BaseHandler` subclass. The routes and repo semantics live
-in `ms_api.py` (`MsApi`), `ms_files.py` and `ms_common.py`; this module only adapts one HTTP exchange to it, so that downloads and
-blob uploads go through the shared streaming, fault (`faults.py`) and shaping (`shaping.py`) code
-like the HF side's traffic does.
+in `ms_api.py` (`MsApi`), `ms_files.py` and `ms_common.py`; this module only adapts one HTTP
+exchange to them, so that downloads and blob uploads go through the shared streaming, fault
+(`faults.py`) and shaping (`shaping.py`) code like the HF side's traffic does.
 
 Clients: `MODELSCOPE_ENDPOINT=<ms_endpoint>` (plain http is fine) and, outside Alibaba Cloud,
 `MODELSCOPE_DOWNLOAD_INTRA_CLOUD=false` (the region probe is answered 404 anyway).

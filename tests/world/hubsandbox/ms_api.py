@@ -58,6 +58,7 @@ class MsApi(FileRoutes):
             ("DELETE", r"/api/v1/(models|datasets)/([^/]+)/([^/]+)", self.delete_repo),
             ("DELETE", r"/api/v1/(datasets)/(\d+)", self.delete_repo_by_id),
             ("GET", r"/api/v1/(models|datasets)/([^/]+)/([^/]+)/revisions", self.revisions),
+            ("POST", r"/api/v1/(models|datasets)/([^/]+)/([^/]+)/repo/tag", self.create_tag),
             ("GET", r"/api/v1/(models)/([^/]+)/([^/]+)/repo/files", self.model_files),
             ("GET", r"/api/v1/(datasets)/([^/]+)/([^/]+)/repo/tree", self.dataset_tree),
             ("GET", r"/api/v1/(datasets)/(\d+)/repo/tree", self.dataset_tree_by_id),
@@ -344,6 +345,21 @@ class MsApi(FileRoutes):
         ):
             raise HttpError(404, f"dataset {number} does not exist")
         return repo
+
+    def create_tag(self, ex, segment, owner, name):
+        """`{"TagName", "Ref"}`: a tag on a branch, tag or commit (ModelScope's "versions")."""
+        repo, _ = self.writable_repo(ex, segment, owner, name)
+        body = ex.json() or {}
+        tag, ref = str(body.get("TagName") or ""), str(body.get("Ref") or repo.default_branch)
+        if not NAME_RE.match(tag) or tag.lower() in ("main", "master"):
+            raise HttpError(400, f"invalid tag name {tag!r}")
+        try:
+            sha = repo.create_tag(tag, ref)
+        except store_mod.RevisionNotFound as exc:
+            raise HttpError(404, str(exc)) from exc
+        except store_mod.RepoExists as exc:
+            raise HttpError(400, f"tag {tag} already exists in {repo.repo_id}") from exc
+        ex.reply_json(200, ok({"TagName": tag, "Ref": ref, "CommitId": sha}))
 
     def revisions(self, ex, segment, owner, name):
         repo, _ = self.visible_repo(ex, segment, owner, name)
