@@ -133,7 +133,7 @@ class Pipeline:
             for it in sorted(items, key=lambda it: -it.src.size):
                 down.submit(self._guarded, self._download_stage, it)
             with self._settle:
-                while self._unsettled:
+                while self._unsettled > 0:
                     self._settle.wait()
         self._commit_q.put(None)
         committer.join()
