@@ -5,7 +5,7 @@
 //! lists the same path with an equal content id (sha256 when both sides list it, else the git blob
 //! id). Equal size alone is not proof, so such files move again; they are small files in practice
 //! (HF lists only a git blob id for non-LFS files), so this costs little. Hub-managed files
-//! ([`PLATFORM_FILES`]) already present at the destination are skipped: each hub writes its own.
+//! ([`PLATFORM_FILES`]) never move (each hub writes its own): they count as skipped.
 //!
 //! Chunking: chunk count = ⌈bytes / chunk size⌉, raised so no chunk carries more than
 //! [`MAX_FILES_PER_CHUNK`] files, capped at [`MAX_CHUNKS`] containers (the chunk size is then raised,
@@ -220,11 +220,15 @@ pub fn plan_transfer(
         };
         match ord {
             std::cmp::Ordering::Less => {
-                if filter.matches(&s[i].path) {
+                if !filter.matches(&s[i].path) {
+                    t.excluded += 1;
+                } else if PLATFORM_FILES.contains(&s[i].path.as_str()) {
+                    // The destination hub writes its own; the worker never copies it.
+                    t.to_skip.push(i as u32);
+                    t.bytes_to_skip += s[i].size;
+                } else {
                     t.to_move.push(i as u32);
                     t.bytes_to_move += s[i].size;
-                } else {
-                    t.excluded += 1;
                 }
                 i += 1;
             }
@@ -452,8 +456,8 @@ impl Plan {
             .map(|&i| &self.dest_manifest.files[i as usize])
     }
 
-    /// The source manifest within include/exclude: what the destination should hold afterwards
-    /// (pass it with a fresh destination listing to [`crate::compare::compare`]).
+    /// The source manifest within include/exclude, without hub-managed files: what the destination
+    /// should hold afterwards (pass it with a fresh destination listing to [`crate::compare::compare`]).
     pub fn expected_manifest(&self) -> Manifest {
         let filter = PathFilter::new(&self.options.include, &self.options.exclude)
             .unwrap_or_else(|_| PathFilter::all());
@@ -462,7 +466,7 @@ impl Plan {
                 .source_manifest
                 .files
                 .iter()
-                .filter(|f| filter.matches(&f.path))
+                .filter(|f| filter.matches(&f.path) && !PLATFORM_FILES.contains(&f.path.as_str()))
                 .cloned()
                 .collect(),
         }
