@@ -246,7 +246,7 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
             }
             outcome
         }
-        Ok(Executed::Detached(_)) => outcome,
+        Ok(Executed::Detached { .. }) => outcome,
         Err(err) => fail(outcome, err),
     }
 }

@@ -61,10 +61,11 @@ pub async fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<ExitStatus>
             report.print(&ctx.printer);
             Ok(ExitStatus::Interrupted)
         }
-        Executed::Detached(run_id) => {
-            let _ = run_id;
-            Ok(ExitStatus::Success)
-        }
+        Executed::Detached { interrupted, .. } => Ok(if interrupted {
+            ExitStatus::Interrupted
+        } else {
+            ExitStatus::Success
+        }),
     }
 }
 
@@ -281,7 +282,10 @@ pub enum ExecuteMode {
 pub enum Executed {
     Report(Report),
     Interrupted(Report),
-    Detached(String),
+    /// Launched and recorded (`interrupted`: Ctrl-C came during the launch, after the app existed).
+    Detached {
+        interrupted: bool,
+    },
 }
 
 /// Worker environment: tokens and endpoints from the credentials, plus a few pass-through flags.
@@ -476,7 +480,13 @@ async fn detach(
         rx,
         &children,
         Tracker::expecting(rendered.job_ids.clone()),
-        WatchOptions::default(),
+        WatchOptions {
+            interrupt_note: Some(
+                "a detached app that was already created keeps running; it is recorded below"
+                    .into(),
+            ),
+            ..Default::default()
+        },
     )
     .await;
     let _ = handle.await;
@@ -490,7 +500,7 @@ async fn detach(
             .with_hint("check Modal credentials and connectivity with `hubferry doctor`")
             .into());
     };
-    if code != Some(0) {
+    if code != Some(0) && !launched.interrupted {
         return Err(CliError::new(
             ExitStatus::Failure,
             format!(
@@ -508,6 +518,8 @@ async fn detach(
     // already, else wait for it (bounded) in the app's logs.
     let first_event = match launched.first_event {
         Some(event) => Some(event),
+        // Ctrl-C after the app was created: it keeps running (it is detached); record it.
+        None if launched.interrupted => None,
         None => first_event_from_logs(p, &modal, &app_id, &rendered.job_ids).await,
     };
     // 3. Record the run (no secrets) and hand back its id.
@@ -542,7 +554,14 @@ async fn detach(
         "{} {run_id} (Modal app {app_id})\n  follow: hubferry logs {run_id} -f\n  status: hubferry status {run_id}\n  stop:   hubferry stop {run_id}",
         p.paint("detached", Tone::Good)
     ));
-    Ok(Executed::Detached(run_id))
+    if launched.interrupted {
+        p.warn(&format!(
+            "interrupted while launching: the detached app {app_id} keeps running and is recorded as {run_id}"
+        ));
+    }
+    Ok(Executed::Detached {
+        interrupted: launched.interrupted,
+    })
 }
 
 async fn first_event_from_logs(
