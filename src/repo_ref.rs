@@ -216,14 +216,41 @@ impl RefError {
 ///   (also `hf.co`), `https://modelscope.cn/{models|datasets}/ns/name[/files|/summary|/file/view/REV/…]`
 ///   (also `www.`, `modelscope.ai`, and `?Revision=REV`).
 ///
+/// URLs under the configured endpoints (`HF_ENDPOINT`, `MODELSCOPE_ENDPOINT`: a mirror, the
+/// sandbox) are read like the public hubs' URLs.
+///
 /// `to`, when given, must be the other hub. Anything else is a [`RefError`].
 pub fn parse_source(s: &str, to: Option<Platform>) -> Result<RepoRef, RefError> {
+    parse_source_with(s, to, &endpoints_from_env())
+}
+
+/// The configured hub endpoints, from `HF_ENDPOINT` and `MODELSCOPE_ENDPOINT` (unparseable or
+/// unset values are left out).
+pub fn endpoints_from_env() -> Vec<(Platform, url::Url)> {
+    [
+        (Platform::Hf, "HF_ENDPOINT"),
+        (Platform::Ms, "MODELSCOPE_ENDPOINT"),
+    ]
+    .into_iter()
+    .filter_map(|(p, var)| {
+        let value = std::env::var(var).ok()?;
+        Some((p, url::Url::parse(value.trim()).ok()?))
+    })
+    .collect()
+}
+
+/// [`parse_source`] with an explicit list of extra hub endpoints whose URLs are accepted.
+pub fn parse_source_with(
+    s: &str,
+    to: Option<Platform>,
+    endpoints: &[(Platform, url::Url)],
+) -> Result<RepoRef, RefError> {
     let input = s.trim();
     if input.is_empty() {
         return Err(RefError::Empty);
     }
     let parsed = if input.contains("://") || looks_like_bare_host(input) {
-        parse_url(input)?
+        parse_url(input, endpoints)?
     } else if let Some((prefix, rest)) = input.split_once(':') {
         let platform = Platform::parse(prefix).ok_or_else(|| RefError::BadRepoId {
             input: input.into(),
@@ -351,7 +378,23 @@ fn host_platform(host: &str) -> Option<Platform> {
     }
 }
 
-fn parse_url(input: &str) -> Result<RepoRef, RefError> {
+/// The platform of an endpoint serving `url`, and the length of the endpoint's path prefix.
+fn endpoint_platform(
+    url: &url::Url,
+    endpoints: &[(Platform, url::Url)],
+) -> Option<(Platform, usize)> {
+    endpoints.iter().find_map(|(p, ep)| {
+        let prefix = ep.path().trim_end_matches('/');
+        let same_origin = ep.host_str().is_some()
+            && url.host_str().map(str::to_ascii_lowercase)
+                == ep.host_str().map(str::to_ascii_lowercase)
+            && url.port_or_known_default() == ep.port_or_known_default();
+        let under = url.path() == prefix || url.path().starts_with(&format!("{prefix}/"));
+        (same_origin && under).then_some((*p, prefix.len()))
+    })
+}
+
+fn parse_url(input: &str, endpoints: &[(Platform, url::Url)]) -> Result<RepoRef, RefError> {
     let with_scheme;
     let text = if input.contains("://") {
         input
@@ -363,14 +406,17 @@ fn parse_url(input: &str) -> Result<RepoRef, RefError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(RefError::ForeignUrl(input.into()));
     }
-    let platform = url
-        .host_str()
-        .and_then(host_platform)
-        .ok_or_else(|| RefError::ForeignUrl(input.into()))?;
-    let segments: Vec<String> = url
-        .path_segments()
-        .map(|s| s.filter(|p| !p.is_empty()).map(percent_decode).collect())
-        .unwrap_or_default();
+    let (platform, prefix_len) = match url.host_str().and_then(host_platform) {
+        Some(p) => (p, 0),
+        None => {
+            endpoint_platform(&url, endpoints).ok_or_else(|| RefError::ForeignUrl(input.into()))?
+        }
+    };
+    let segments: Vec<String> = url.path()[prefix_len..]
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(percent_decode)
+        .collect();
     let bad = |reason: &str| RefError::BadUrl {
         input: input.into(),
         platform: platform.display_name(),
@@ -692,6 +738,37 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    #[test]
+    fn urls_of_configured_endpoints() {
+        let eps = vec![
+            (Hf, url::Url::parse("http://127.0.0.1:8080").unwrap()),
+            (Ms, url::Url::parse("https://mirror.example/ms/").unwrap()),
+        ];
+        let parse = |s: &str| parse_source_with(s, None, &eps);
+        assert_eq!(
+            parse("http://127.0.0.1:8080/datasets/acme/squad/tree/v1").unwrap(),
+            r(Hf, Some(Dataset), "acme/squad", Some("v1"))
+        );
+        assert_eq!(
+            parse("https://mirror.example/ms/models/acme/bert").unwrap(),
+            r(Ms, Some(Model), "acme/bert", None)
+        );
+        for foreign in [
+            "http://127.0.0.1:8081/acme/bert",
+            "https://mirror.example/other/models/acme/bert",
+            "https://mirror.example/msx/models/acme/bert",
+        ] {
+            assert!(
+                matches!(parse(foreign), Err(RefError::ForeignUrl(_))),
+                "{foreign}"
+            );
+        }
+        assert_eq!(
+            parse("https://huggingface.co/acme/bert").unwrap().platform,
+            Hf
+        );
     }
 
     #[test]

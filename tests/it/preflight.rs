@@ -267,6 +267,23 @@ fn dry_run_plans_both_directions() {
     )
     .plan();
     assert_eq!(plan["source"]["repo_type"], "dataset");
+    // URLs of the configured endpoint (a mirror, here the sandbox) work like the hub's own.
+    let url = format!("{}/datasets/acme/data/tree/main", sb.hf_endpoint);
+    let plan = hubferry(
+        &sb,
+        &[
+            "migrate",
+            &url,
+            "--dest",
+            "alice/data",
+            "--dry-run",
+            "--json",
+        ],
+        &[],
+    )
+    .plan();
+    assert_eq!(plan["source"]["repo_type"], "dataset");
+    assert_eq!(plan["source"]["id"], "acme/data");
 
     // A private source stays private, and refuses to go public.
     let plan = hubferry(
