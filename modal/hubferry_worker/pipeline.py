@@ -1,9 +1,11 @@
 """The transfer pipeline: a download pool and an upload pool joined by the staging budget, and a
 committer that lands uploaded files in batches.
 
-download (pool) → hash check against the source manifest → [post-download skip] → upload (pool:
-blob goes up ahead of the commit, staged copy deleted) → committer (≤ commit_max_files per commit;
-also flushes after COMMIT_INTERVAL_S or when staging pressure needs held bytes back) → `file` done.
+download (pool, slow start) → integrity check against the source manifest (small files: hashed
+here; large files with a known sha256: hashed while they upload, and a corrupt copy is fetched
+again before its upload can complete) → [post-download skip] → upload (pool: the blob goes up ahead
+of the commit, the staged copy is deleted) → committer (≤ commit_max_files per commit; also flushes
+after COMMIT_INTERVAL_S or when staging pressure needs held bytes back) → `file` done.
 
 Commit cadence trade-off: a commit per batch means a killed run keeps everything committed so far
 (the destination only knows committed files), at the price of more commits against hubs that
