@@ -527,3 +527,44 @@ fn hub_faults_are_retried_or_reported_with_the_step() {
         0
     );
 }
+
+#[test]
+fn large_listings_are_paged_and_relisted() {
+    // HF pages of 100 entries; a ModelScope model past the 3000-entry cap of `repo/files` (re-listed
+    // per directory); a ModelScope dataset over many `repo/tree` pages.
+    let sb = Sandbox::start_with(&["--page-size", "100"]);
+    sb.seed(&json!([
+        {"platform": "hf", "id": "alice/hfmany", "many": 450},
+        {"platform": "ms", "id": "alice/msmany", "many": 3100},
+        {"platform": "ms", "id": "alice/msdata", "type": "dataset", "many": 450},
+    ]));
+    let plan = hubferry(
+        &sb,
+        &["migrate", "hf:alice/hfmany", "--dry-run", "--json"],
+        &[],
+    )
+    .plan();
+    assert_eq!(
+        plan["source_files"]["files"], 451,
+        "450 files and .gitattributes"
+    );
+    assert_eq!(plan["files_to_move"], 450);
+    let plan = hubferry(
+        &sb,
+        &["migrate", "ms:alice/msmany", "--dry-run", "--json"],
+        &[],
+    )
+    .plan();
+    assert_eq!(plan["source_files"]["files"], 3101);
+    let mut moved = paths(&plan["to_move"]);
+    moved.dedup();
+    assert_eq!(moved.len(), 3100, "every file once");
+    let plan = hubferry(
+        &sb,
+        &["migrate", "ms:alice/msdata", "--dry-run", "--json"],
+        &[],
+    )
+    .plan();
+    assert_eq!(plan["source"]["repo_type"], "dataset");
+    assert_eq!(plan["source_files"]["files"], 451);
+}
