@@ -2,6 +2,7 @@
 
 mod batch;
 mod doctor;
+mod launch;
 mod migrate;
 mod parse_events;
 mod run_admin;
