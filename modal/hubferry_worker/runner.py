@@ -1,0 +1,460 @@
+"""The phases of one job: resolve both sides, plan (skip what the destination already has),
+create the destination with the right visibility, run the pipeline, delete, verify.
+
+`Runner` raises `JobFailed` for job-level failures; reporting (progress, result) lives in run.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from .events import Emitter
+from .gitsource import GitSource
+from .hubs import RepoState, make_hub
+from .job import PLATFORM_NAMES, Credentials, Job
+from .license import fix_readme
+from .manifest import Entry, hash_file, is_platform_file, same_content, selected
+from .pipeline import Item, Pipeline, Stats, SwitchToGit
+from .retry import Retrier, classify
+from .staging import Staging
+
+STAGING_BASE_BYTES = 4096
+
+
+class JobFailed(Exception):
+    """A job-level failure with a user-facing message (may carry a `hint:` line)."""
+
+
+def _is_http(exc: BaseException, status: int) -> bool:
+    return classify(exc).status == status
+
+
+class Runner:
+    def __init__(self, job: Job, creds: Credentials, emitter: Emitter):
+        self.job = job
+        self.creds = creds
+        self.emitter = emitter
+        self.opts = job.options
+        self.retrier = Retrier(emitter)
+        self.stats = Stats()
+        self.staging = Staging(self.opts.staging_budget_bytes, base=STAGING_BASE_BYTES)
+        self.fallback_used = False
+        self.verified = False
+        self.verify_ok: bool | None = None
+        self.dest_url: str | None = None
+        self.git: GitSource | None = None
+        self._git_lock = threading.Lock()
+        self.use_git = False
+        self.started = False
+        self.source_revision = job.source.revision
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"hubferry-{job.job}-"))
+        self.stage_root = self.workdir / "staging"
+        self.stage_root.mkdir()
+
+    # -- source access -------------------------------------------------------------------------
+    def _git_source(self) -> GitSource:
+        with self._git_lock:
+            if self.git is None:
+                src = self.job.source
+                url = self.src_hub.git_url(src)
+                token = self.creds.hf_token
+                self.git = GitSource(url, src, token, self.workdir, self.emitter.scrub)
+            return self.git
+
+    def _engage_fallback(self, reason: str) -> None:
+        with self._git_lock:
+            if self.use_git:
+                return
+            self.use_git = True
+            self.fallback_used = True
+        self.emitter.emit("fallback", **{"from": "api", "to": "git", "reason": reason})
+
+    def _can_fallback(self) -> bool:
+        return self.job.method == "auto" and self.job.source.platform == "hf"
+
+    def _download(self, entry: Entry, force: bool) -> tuple[Path, bool]:
+        if self.use_git:
+            git = self._git_source()
+            self.retrier.call("git", None, git.prepare)
+            return git.fetch(entry.path, self.stage_root / entry.path), True
+        try:
+            if self.job.source.platform == "hf":
+                local = self.src_hub.download(
+                    self.job.source, self.source_revision, entry.path, self.stage_root, force
+                )
+            else:
+                local = self.src_hub.download(
+                    self.job.source, self.source_revision, entry.path, self.stage_root, force, entry
+                )
+            return local, False
+        except Exception as exc:
+            if self._can_fallback() and _is_http(exc, 403):
+                self._engage_fallback(
+                    f"Hugging Face API answered 403 downloading {entry.path} from {self.job.source}"
+                    " (storage lock or download restriction); switching to git + git-lfs"
+                )
+                raise SwitchToGit() from None
+            raise
+
+    def _reserve_factor(self) -> int:
+        # git-lfs stores the object and the checked-out copy while a file is being pulled.
+        return 2 if self.use_git else 1
+
+    def _transform(self, entry: Entry, local: Path) -> str | None:
+        if self.job.dest.platform != "hf" or self.job.source.platform == "hf":
+            return None
+        if entry.path != "README.md":
+            return None
+        text = local.read_text(encoding="utf-8", errors="surrogateescape")
+        new, note = fix_readme(text)
+        if note:
+            local.write_text(new, encoding="utf-8", errors="surrogateescape")
+            self.emitter.emit(
+                "warning",
+                code="license-mapped",
+                message=f"README.md front matter rewritten for Hugging Face: {note}",
+            )
+        return note
+
+    # -- phases --------------------------------------------------------------------------------
+    def check_types(self) -> None:
+        src, dest = self.job.source, self.job.dest
+        if src.repo_type == "space" and dest.platform == "ms" and dest.repo_type == "space":
+            self.emitter.emit(
+                "warning",
+                code="space-skipped",
+                message=f"{src} is a Space; ModelScope has no Spaces, so it was not copied",
+            )
+            raise JobFailed(
+                f"{src} is a Space and ModelScope cannot host Spaces; nothing was copied"
+                "\nhint: to copy the Space's files into a ModelScope model repo, set dest.repo_type"
+                ' to "model" (hubferry: --repo-type model)'
+            )
+        if dest.platform == "hf" and dest.repo_type == "space" and src.platform == "ms":
+            raise JobFailed(
+                f"cannot create a Hugging Face Space from {src}"
+                "\nhint: use dest.repo_type model or dataset"
+            )
+        if dest.platform == "ms" and dest.revision != "master":
+            raise JobFailed(
+                f"ModelScope uploads go to the default branch 'master', not {dest.revision!r}"
+                f" ({dest})"
+                '\nhint: leave dest.revision empty or set it to "master"'
+            )
+
+    def resolve_source(self) -> tuple[bool, bool]:
+        """(private, gated) of the source, pinning its revision to a commit when the API allows."""
+        src = self.job.source
+        if self.job.method == "git" and src.platform != "hf":
+            raise JobFailed(
+                f"method git is only supported for Hugging Face sources, not {src}"
+                "\nhint: use method api (or auto)"
+            )
+        try:
+            state = self.retrier.call("list", None, lambda: self.src_hub.state(src, src.revision))
+        except Exception as exc:
+            if self._can_fallback() and _is_http(exc, 403):
+                self._engage_fallback(f"Hugging Face API answered 403 for {src}; using git")
+                return True, False  # visibility unknown: stay private
+            raise self._source_error(exc) from None
+        if not state.exists:
+            raise JobFailed(
+                f"source repo {src} not found on {PLATFORM_NAMES[src.platform]}"
+                "\nhint: check the repo id and type, and that the token can read it"
+            )
+        if state.sha and src.platform == "hf":
+            self.source_revision = state.sha
+        if self.job.method == "git":
+            self.use_git = True
+        return state.private, state.gated
+
+    def _source_error(self, exc: BaseException) -> JobFailed:
+        src = self.job.source
+        failure = classify(exc)
+        name = type(exc).__name__
+        if "RevisionNotFound" in name:
+            return JobFailed(f"revision {src.revision!r} not found in {src}")
+        if failure.status in (401, 403) or "Gated" in name:
+            return JobFailed(
+                f"cannot read {src}: {failure.reason}"
+                "\nhint: check that the token in the environment has read access"
+            )
+        return JobFailed(f"cannot read {src}: {failure.reason}")
+
+    def source_manifest(self) -> list[Entry]:
+        src = self.job.source
+        if self.job.files is not None:
+            entries = [Entry(f.path, f.size, f.sha256, f.git_oid) for f in self.job.files]
+        elif self.use_git:
+            git = self._git_source()
+            entries = self.retrier.call("git", None, git.list_files)
+        else:
+            try:
+                entries = self.retrier.call(
+                    "list", None, lambda: self.src_hub.list_files(src, self.source_revision)
+                )
+            except Exception as exc:
+                if self._can_fallback() and _is_http(exc, 403):
+                    self._engage_fallback(f"Hugging Face API answered 403 listing {src}; using git")
+                    entries = self.retrier.call("git", None, self._git_source().list_files)
+                else:
+                    raise self._source_error(exc) from None
+        out = []
+        platform_skipped = []
+        for e in entries:
+            if not selected(e.path, self.opts.include, self.opts.exclude):
+                continue
+            if is_platform_file(e.path):
+                platform_skipped.append(e)
+                continue
+            out.append(e)
+        if platform_skipped:
+            self.emitter.emit(
+                "warning",
+                code="platform-file",
+                message=", ".join(e.path for e in platform_skipped)
+                + " is generated by each platform (LFS rules); not copied, not verified",
+            )
+        self._platform_skipped = platform_skipped
+        return out
+
+    def prepare_dest(self, src_private: bool, src_gated: bool) -> dict[str, Entry]:
+        try:
+            return self._prepare_dest(src_private, src_gated)
+        except JobFailed:
+            raise
+        except Exception as exc:
+            raise self._dest_error(exc) from None
+
+    def _dest_error(self, exc: BaseException) -> JobFailed:
+        dest = self.job.dest
+        failure = classify(exc)
+        token_var = "HF_TOKEN" if dest.platform == "hf" else "MODELSCOPE_API_TOKEN"
+        namespace = dest.repo_id.split("/")[0]
+        if failure.status == 401:
+            return JobFailed(
+                f"cannot access destination {dest}: the {PLATFORM_NAMES[dest.platform]} token"
+                f" was rejected (HTTP 401)\nhint: set {token_var} to a valid token"
+            )
+        if failure.status == 403:
+            return JobFailed(
+                f"cannot write to destination {dest}: permission denied (HTTP 403)"
+                f"\nhint: the token in {token_var} needs write access to {namespace!r}"
+            )
+        return JobFailed(f"cannot prepare destination {dest}: {self.emitter.scrub(str(exc))[:500]}")
+
+    def _prepare_dest(self, src_private: bool, src_gated: bool) -> dict[str, Entry]:
+        dest = self.job.dest
+        want = self.opts.visibility
+        private = src_private or src_gated
+        if want == "private":
+            private = True
+        elif want == "public":
+            if src_gated and not self.opts.allow_public_gated:
+                private = True
+                self.emitter.emit(
+                    "warning",
+                    code="visibility",
+                    message=f"{self.job.source} is gated; {dest} is kept private"
+                    " (set allow_public_gated to publish it)",
+                )
+            else:
+                private = False
+        state = self.retrier.call("list", None, lambda: self.dest_hub.state(dest))
+        if not state.exists:
+            self.retrier.call("create", None, lambda: self.dest_hub.ensure_repo(dest, private))
+            self.emitter.log(f"created {dest} ({'private' if private else 'public'})")
+            state = RepoState(exists=True, private=private)
+        if state.private != private:
+            code = "dest-exists-public" if private and not state.private else "visibility"
+            self.emitter.emit(
+                "warning",
+                code=code,
+                message=f"{dest} exists and is {'private' if state.private else 'public'}; "
+                f"the source asks for {'private' if private else 'public'} (left unchanged)",
+            )
+        self.dest_url = self.dest_hub.web_url(dest)
+        return self._list_dest()
+
+    def _list_dest(self) -> dict[str, Entry]:
+        dest = self.job.dest
+        try:
+            listing = self.retrier.call(
+                "list", None, lambda: self.dest_hub.list_files(dest, dest.revision)
+            )
+        except Exception as exc:
+            if classify(exc).status == 404 or "NotFound" in type(exc).__name__:
+                return {}
+            raise
+        return {e.path: e for e in listing}
+
+    def plan(self, manifest: list[Entry], dest_files: dict[str, Entry]) -> list[Item]:
+        items = []
+        for e in manifest:
+            d = dest_files.get(e.path)
+            if d is not None and same_content(e, d):
+                with self.stats.lock:
+                    self.stats.files_skipped += 1
+                    self.stats.bytes_skipped += e.size
+                self.emitter.emit(
+                    "file",
+                    path=e.path,
+                    size=e.size,
+                    sha256=e.sha256 or d.sha256,
+                    status="skipped",
+                    reason="same content at destination",
+                )
+                continue
+            items.append(Item(src=e, dest=d))
+        return items
+
+    def delete_plan(self, manifest: list[Entry], dest_files: dict[str, Entry]) -> list:
+        if not self.opts.delete:
+            return []
+        if self.job.files is not None:
+            self.emitter.emit(
+                "warning",
+                code="delete-ignored",
+                message="delete applies to whole-repo jobs only; this chunk job deletes nothing",
+            )
+            return []
+        wanted = {e.path for e in manifest} | {e.path for e in self._platform_skipped}
+        return [
+            (d, self.dest_hub.delete_op(path))
+            for path, d in sorted(dest_files.items())
+            if path not in wanted
+            and not is_platform_file(path)
+            and selected(path, self.opts.include, self.opts.exclude)
+        ]
+
+    def verify(self, manifest: list[Entry], final: dict[str, Entry]) -> None:
+        dest_files = self._list_dest()
+        matched, mismatched, missing = 0, [], []
+        for e in manifest:
+            want = final.get(e.path, e)
+            got = dest_files.get(e.path)
+            if got is None:
+                missing.append(e.path)
+            elif same_content(want, got):
+                matched += 1
+            else:
+                mismatched.append(e.path)
+        extra = []
+        if self.job.files is None:
+            known = {e.path for e in manifest}
+            extra = sorted(p for p in dest_files if p not in known and not is_platform_file(p))
+        ok = not mismatched and not missing
+        self.emitter.emit(
+            "verify", ok=ok, matched=matched, mismatched=mismatched, missing=missing, extra=extra
+        )
+        self.verify_ok = ok
+        self.verified = ok
+
+    def expected_entries(self, manifest: list[Entry], dest_files: dict[str, Entry]) -> dict:
+        """For verify-only runs: the exact content expected where listings alone cannot say
+        (no common hash, or a README rewritten for HF) — fetched from the source and hashed."""
+        final = {}
+        for e in manifest:
+            d = dest_files.get(e.path)
+            rewritten = e.path == "README.md" and self.job.dest.platform == "hf"
+            if d is None or (same_content(e, d) is not None and not rewritten):
+                continue
+            self.staging.reserve(e.size)
+            try:
+                fetch = lambda e=e: self._download(e, False)  # noqa: E731
+                local, _ = self.retrier.call("download", e.path, fetch)
+                final[e.path] = Entry(e.path, *hash_file(local))
+                if self._transform(final[e.path], local):
+                    final[e.path] = Entry(e.path, *hash_file(local))
+                local.unlink(missing_ok=True)
+            finally:
+                self.staging.release(e.size)
+        return final
+
+    # -- the job -------------------------------------------------------------------------------
+    def run_verify_only(self) -> None:
+        """Compares the destination with the source manifest without copying anything."""
+        job = self.job
+        self.src_hub = make_hub(job.source.platform, self.creds)
+        self.dest_hub = make_hub(job.dest.platform, self.creds)
+        self.resolve_source()
+        manifest = self.source_manifest()
+        self.stats.files_total = len(manifest)
+        self.stats.bytes_total = sum(e.size for e in manifest)
+        self._emit_start(manifest)
+        state = self.retrier.call("list", None, lambda: self.dest_hub.state(job.dest))
+        if not state.exists:
+            raise JobFailed(f"destination {job.dest} does not exist; nothing to verify")
+        self.dest_url = self.dest_hub.web_url(job.dest)
+        dest_files = self._list_dest()
+        self.verify(manifest, self.expected_entries(manifest, dest_files))
+
+    def _emit_start(self, manifest: list[Entry]) -> None:
+        job = self.job
+        self.emitter.emit(
+            "start",
+            source=job.source.as_event(),
+            dest=job.dest.as_event(),
+            method=job.method,
+            chunk={"index": job.chunk_index, "count": job.chunk_count},
+            files_total=len(manifest),
+            bytes_total=sum(e.size for e in manifest),
+        )
+        self.started = True
+
+    def run(self) -> None:
+        job = self.job
+        self.src_hub = make_hub(job.source.platform, self.creds)
+        self.dest_hub = make_hub(job.dest.platform, self.creds)
+        self.check_types()
+        src_private, src_gated = self.resolve_source()
+        manifest = self.source_manifest()
+        self.stats.files_total = len(manifest)
+        self.stats.bytes_total = sum(e.size for e in manifest)
+        self._emit_start(manifest)
+        dest_files = self.prepare_dest(src_private, src_gated)
+        items = self.plan(manifest, dest_files)
+        deletes = self.delete_plan(manifest, dest_files)
+        chunk = f" chunk {job.chunk_index + 1}/{job.chunk_count}" if job.chunk_count > 1 else ""
+
+        def message(batch: int) -> str:
+            return f"hubferry: copy from {job.source}{chunk} (batch {batch})"
+
+        pipeline = Pipeline(
+            emitter=self.emitter,
+            retrier=self.retrier,
+            staging=self.staging,
+            stats=self.stats,
+            download=self._download,
+            reserve_factor=self._reserve_factor,
+            transform=self._transform,
+            stage_upload=lambda local, entry, expected: self.dest_hub.stage_upload(
+                job.dest, local, entry, expected
+            ),
+            commit=lambda ops, msg: self.dest_hub.commit(job.dest, ops, msg),
+            delete_ops=deletes,
+            commit_message=message,
+            download_workers=self.opts.download_workers,
+            upload_workers=self.opts.upload_workers,
+            commit_max_files=self.opts.commit_max_files,
+        )
+        if self.staging.budget < max((e.size for e in manifest), default=0):
+            self.emitter.emit(
+                "warning",
+                code="staging-budget",
+                message=f"a file is larger than the staging budget ({self.staging.budget} bytes);"
+                " it is staged alone",
+            )
+        pipeline.run(items)
+        final = {e.path: e for e in pipeline.committed}
+        if pipeline.fatal is not None:
+            reason = classify(pipeline.fatal).reason
+            raise JobFailed(f"deleting files from {job.dest} failed: {reason}")
+        if self.opts.verify:
+            self.verify(manifest, final)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.workdir, ignore_errors=True)
