@@ -133,6 +133,11 @@ class Runner:
                 "\nhint: to copy the Space's files into a ModelScope model repo, set dest.repo_type"
                 ' to "model" (hubferry: --repo-type model)'
             )
+        if dest.platform == "ms" and dest.repo_type == "space":
+            raise JobFailed(
+                f"ModelScope has no Spaces; cannot copy {src} to {dest}"
+                "\nhint: set dest.repo_type to model or dataset"
+            )
         if dest.platform == "hf" and dest.repo_type == "space" and src.platform == "ms":
             raise JobFailed(
                 f"cannot create a Hugging Face Space from {src}"
