@@ -286,47 +286,75 @@ impl MsClient {
         Ok(v.data.map(|d| d.files).unwrap_or_default())
     }
 
-    /// Recursive listing; a directory whose listing hits the cap is split into its children.
+    /// Recursive listing; a directory whose listing hits the cap is split into its children,
+    /// which are listed a few at a time concurrently.
     async fn list_model_files(&self, id: &str, revision: &str) -> Result<Vec<FileEntry>, HubError> {
         let mut out = Vec::new();
         let mut roots: VecDeque<Option<String>> = VecDeque::from([None]);
-        while let Some(root) = roots.pop_front() {
-            let page = self
-                .model_files_page(id, revision, root.as_deref(), true)
-                .await?;
-            if page.len() < FILES_CAP {
-                out.extend(
-                    page.into_iter()
-                        .filter(|f| f.kind != "tree")
-                        .map(FileJson::into_entry),
-                );
-                continue;
+        let mut set = tokio::task::JoinSet::new();
+        loop {
+            while set.len() < PAGE_CONCURRENCY {
+                let Some(root) = roots.pop_front() else { break };
+                let (me, id, rev) = (self.clone(), id.to_string(), revision.to_string());
+                set.spawn(async move { me.model_dir(&id, &rev, root).await });
             }
-            let level = self
-                .model_files_page(id, revision, root.as_deref(), false)
-                .await?;
-            if level.len() >= FILES_CAP {
-                return Err(HubError {
-                    platform: P,
-                    kind: HubErrorKind::BadResponse,
-                    status: None,
-                    method: "GET",
-                    path: format!("/api/v1/models/{id}/repo/files"),
-                    message: format!(
-                        "directory `{}` has {FILES_CAP} or more direct entries, more than ModelScope lists",
-                        root.as_deref().unwrap_or("/")
-                    ),
-                });
-            }
-            for f in level {
-                if f.kind == "tree" {
-                    roots.push_back(Some(f.path));
-                } else {
-                    out.push(f.into_entry());
-                }
-            }
+            let Some(joined) = set.join_next().await else {
+                break;
+            };
+            let (files, subdirs) = joined.map_err(|e| HubError {
+                platform: P,
+                kind: HubErrorKind::Network,
+                status: None,
+                method: "GET",
+                path: format!("/api/v1/models/{id}/repo/files"),
+                message: format!("listing task failed: {e}"),
+            })??;
+            out.extend(files);
+            roots.extend(subdirs.into_iter().map(Some));
         }
         Ok(out)
+    }
+
+    /// One directory (`None` = the root): all its files when the recursive listing fits under the
+    /// cap, else its direct files and its subdirectories to list next.
+    async fn model_dir(
+        &self,
+        id: &str,
+        revision: &str,
+        root: Option<String>,
+    ) -> Result<(Vec<FileEntry>, Vec<String>), HubError> {
+        let page = self
+            .model_files_page(id, revision, root.as_deref(), true)
+            .await?;
+        if page.len() < FILES_CAP {
+            let files = page
+                .into_iter()
+                .filter(|f| f.kind != "tree")
+                .map(FileJson::into_entry);
+            return Ok((files.collect(), Vec::new()));
+        }
+        let level = self
+            .model_files_page(id, revision, root.as_deref(), false)
+            .await?;
+        if level.len() >= FILES_CAP {
+            return Err(HubError {
+                platform: P,
+                kind: HubErrorKind::BadResponse,
+                status: None,
+                method: "GET",
+                path: format!("/api/v1/models/{id}/repo/files"),
+                message: format!(
+                    "directory `{}` has {FILES_CAP} or more direct entries, more than ModelScope lists",
+                    root.as_deref().unwrap_or("/")
+                ),
+            });
+        }
+        let (dirs, files): (Vec<FileJson>, Vec<FileJson>) =
+            level.into_iter().partition(|f| f.kind == "tree");
+        Ok((
+            files.into_iter().map(FileJson::into_entry).collect(),
+            dirs.into_iter().map(|d| d.path).collect(),
+        ))
     }
 
     async fn dataset_page(
