@@ -62,6 +62,12 @@ pub enum Command {
     Status(RunArg),
     /// Stop a detached run (its Modal apps).
     Stop(RunArg),
+    /// Compare two copies of a repository file by file (sha256, git blob id, or content).
+    ///
+    /// Exit 0 only when every file matches; mismatched, missing and extra paths are listed.
+    /// `.gitattributes` is platform-generated and not compared; a README.md differing only in its
+    /// front-matter license lines (as `migrate` rewrites it for HF) is reported as rewritten.
+    Verify(VerifyArgs),
     /// Parse worker event lines from a file or stdin and print counts (for benchmarks).
     #[command(hide = true)]
     ParseEvents(ParseEventsArgs),
@@ -214,6 +220,17 @@ pub struct BatchArgs {
     pub jobs: usize,
     #[command(flatten)]
     pub transfer: TransferArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// One copy: `hf:ns/name`, `ms:ns/name` (or a web URL; `@REV` or `/tree/REV` for a revision).
+    pub source: String,
+    /// The other copy, same forms.
+    pub dest: String,
+    /// Repository type of both [default: detected].
+    #[arg(long, value_enum)]
+    pub repo_type: Option<RepoTypeArg>,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod migrate;
 mod parse_events;
 mod run_admin;
 mod verify;
+mod verify_pair;
 mod watch;
 
 use std::path::PathBuf;
@@ -124,6 +125,7 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Logs(args) => run_admin::logs(&ctx, args).await,
         Command::Status(args) => run_admin::status(&ctx, args).await,
         Command::Stop(args) => run_admin::stop(&ctx, args).await,
+        Command::Verify(args) => verify_pair::run(&ctx, args).await,
         Command::ParseEvents(args) => parse_events::run(&ctx, args).await,
     }
 }

@@ -317,7 +317,7 @@ fn hf_message(headers: &HeaderMap, body: &str) -> String {
 
 /// The next page's URL from the `Link` header, refusing a link back to a page already read (a
 /// server bug that would otherwise loop forever).
-fn next_page(
+pub(crate) fn next_page(
     headers: &HeaderMap,
     current: &Url,
     seen: &mut HashSet<String>,

@@ -4,6 +4,7 @@
 //! Errors carry the platform, the request's method and URL path (never a token) and the hub's own
 //! message. Idempotent GETs are retried on 429/5xx and connection errors, honouring `Retry-After`.
 
+pub mod content;
 pub mod hf;
 pub mod ms;
 

@@ -5,6 +5,7 @@ mod cli;
 mod detach;
 mod doctor;
 mod migrate;
+mod mirrors;
 mod preflight;
 mod render;
 mod support;

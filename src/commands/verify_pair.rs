@@ -1,0 +1,552 @@
+//! `hubferry verify SOURCE DEST`: proof that two copies of a repository hold the same files.
+//!
+//! Both sides are listed (the repo type is detected when not given) and every path is compared:
+//! - sha256 when both listings carry it, else the git blob id when both carry it;
+//! - otherwise (e.g. a ModelScope listing without `BlobId` against HF's blob id) the file is
+//!   downloaded and hashed here — its sha256 and git blob id are computed and compared with what
+//!   the other side lists, or both sides are downloaded when neither lists an id;
+//! - `README.md` that differs is downloaded on both sides: when the only difference is the
+//!   front-matter `license:` / `license_name:` lines (the rewrite `migrate` does for HF) it is
+//!   reported under `rewritten` and passes; any other difference is a mismatch;
+//! - `.gitattributes` is platform-generated (each hub writes its own LFS rules): listed under
+//!   `platform_files`, never compared, never missing or extra.
+//!
+//! Exit 0 only when nothing is mismatched, missing or extra. The same check backs `retire` and
+//! `inventory --check-backup`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha1::Digest as _;
+
+use super::{CliError, Context, ExitStatus};
+use crate::cli::{RepoTypeArg, VerifyArgs};
+use crate::credentials::Credentials;
+use crate::hub::content::HubAccess;
+use crate::hub::{http_client, HfClient, HubError, HubErrorKind, MsClient};
+use crate::manifest::{FileEntry, GitOid, Manifest, Sha256, PLATFORM_FILES};
+use crate::printer::{human_bytes, Printer, Tone};
+use crate::repo_ref::{self, Platform, RepoRef, RepoType};
+
+/// Files larger than this are not downloaded to settle a size-only match (listed as `size_only`).
+const CONTENT_CHECK_MAX: u64 = 64 * 1024 * 1024;
+/// Downloads at once when hashing content here.
+const CONTENT_CONCURRENCY: usize = 4;
+
+/// One side of a comparison: resolved reference (type and revision set) and its files.
+#[derive(Debug, Clone)]
+pub struct Side {
+    pub repo: RepoRef,
+    /// What the listing was taken at (HF: the commit sha; ModelScope: the branch or tag).
+    pub listed_at: String,
+    pub manifest: Manifest,
+}
+
+impl Side {
+    /// `hf:model:ns/name@rev`.
+    pub fn describe(&self) -> String {
+        super::migrate::describe(&self.repo)
+    }
+}
+
+/// The outcome of comparing two sides. Path lists are sorted.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PairCheck {
+    pub ok: bool,
+    /// Files at the source (platform files excluded).
+    pub files: usize,
+    pub bytes: u64,
+    pub matched: usize,
+    /// How the matches were established: `sha256`, `git_oid`, `content` (downloaded and hashed).
+    pub matched_by: BTreeMap<&'static str, usize>,
+    pub mismatched: Vec<String>,
+    /// At the source, absent at the destination.
+    pub missing: Vec<String>,
+    /// At the destination, absent at the source.
+    pub extra: Vec<String>,
+    /// README.md differing only in its front-matter license lines.
+    pub rewritten: Vec<String>,
+    /// Platform-generated files present on either side, not compared.
+    pub platform_files: Vec<String>,
+    /// Same size, no shared id, too large to download here: not proven equal (not a failure).
+    pub size_only: Vec<String>,
+}
+
+/// Maps a hub failure about `what` to an error with the right exit status and a hint.
+pub fn hub_error(what: &str, repo: &RepoRef, err: HubError) -> anyhow::Error {
+    let (status, hint) = match err.kind {
+        HubErrorKind::NotFound => (
+            ExitStatus::BadInput,
+            format!(
+                "check the name and type of {repo}; a private repo looks missing without a token that can read it"
+            ),
+        ),
+        HubErrorKind::Unauthorized | HubErrorKind::Forbidden => (
+            ExitStatus::Credentials,
+            "check the token (`hubferry doctor`) and its access to this repo".to_string(),
+        ),
+        _ => (
+            ExitStatus::Failure,
+            "the hub may be busy or unreachable; try again later".to_string(),
+        ),
+    };
+    anyhow::Error::from(CliError::new(status, format!("{what} {repo}: {err}")).with_hint(hint))
+}
+
+/// Parses a `platform:ns/name` (or URL) argument, applying `--repo-type`.
+pub fn parse_ref(s: &str, repo_type: Option<RepoTypeArg>) -> anyhow::Result<RepoRef> {
+    let mut r = repo_ref::parse_source(s, None)?;
+    if let Some(t) = repo_type {
+        let t = repo_type_of(t);
+        if r.repo_type.is_some_and(|given| given != t) {
+            return Err(CliError::bad_input(format!(
+                "{s}: --repo-type {} contradicts the type in the reference",
+                t.as_str()
+            ))
+            .with_hint("drop --repo-type, or fix the reference")
+            .into());
+        }
+        r.repo_type = Some(t);
+    }
+    Ok(r)
+}
+
+pub fn repo_type_of(t: RepoTypeArg) -> RepoType {
+    match t {
+        RepoTypeArg::Model => RepoType::Model,
+        RepoTypeArg::Dataset => RepoType::Dataset,
+        RepoTypeArg::Space => RepoType::Space,
+    }
+}
+
+struct Facts {
+    repo_type: RepoType,
+    listed_at: Option<String>,
+}
+
+async fn facts(
+    creds: &Credentials,
+    platform: Platform,
+    t: RepoType,
+    id: &str,
+    revision: &str,
+) -> Result<Facts, HubError> {
+    match platform {
+        Platform::Hf => {
+            let hf = HfClient::new(
+                http_client(),
+                creds.hf_endpoint.clone(),
+                creds.hf_token.clone(),
+            );
+            let info = hf.repo_info(t, id, Some(revision)).await?;
+            Ok(Facts {
+                repo_type: t,
+                listed_at: info.sha,
+            })
+        }
+        Platform::Ms => {
+            let ms = MsClient::new(
+                http_client(),
+                creds.ms_endpoint.clone(),
+                creds.ms_token.clone(),
+            );
+            ms.repo_info(t, id).await?;
+            Ok(Facts {
+                repo_type: t,
+                listed_at: Some(revision.to_string()),
+            })
+        }
+    }
+}
+
+/// Resolves the repo's type (model, then dataset, then space on HF, unless given) and lists its
+/// files. `Ok(None)` when the repo does not exist (or cannot be seen).
+pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option<Side>> {
+    let revision = r
+        .revision
+        .clone()
+        .unwrap_or_else(|| r.platform.default_revision().to_string());
+    let candidates: Vec<RepoType> = match (r.repo_type, r.platform) {
+        (Some(t), _) => vec![t],
+        (None, Platform::Hf) => vec![RepoType::Model, RepoType::Dataset, RepoType::Space],
+        (None, Platform::Ms) => vec![RepoType::Model, RepoType::Dataset],
+    };
+    let mut found = None;
+    for t in candidates {
+        match facts(creds, r.platform, t, &r.id, &revision).await {
+            Ok(f) => {
+                found = Some(f);
+                break;
+            }
+            Err(e) if e.kind == HubErrorKind::NotFound => continue,
+            Err(e) => return Err(hub_error("reading", r, e)),
+        }
+    }
+    let Some(f) = found else {
+        return Ok(None);
+    };
+    let repo = RepoRef {
+        platform: r.platform,
+        repo_type: Some(f.repo_type),
+        id: r.id.clone(),
+        revision: Some(revision.clone()),
+    };
+    let files = match (&f.listed_at, r.platform) {
+        (None, _) => Vec::new(),
+        (Some(at), Platform::Hf) => HfClient::new(
+            http_client(),
+            creds.hf_endpoint.clone(),
+            creds.hf_token.clone(),
+        )
+        .list_files(f.repo_type, &r.id, at)
+        .await
+        .map_err(|e| hub_error("listing the files of", &repo, e))?,
+        (Some(at), Platform::Ms) => match MsClient::new(
+            http_client(),
+            creds.ms_endpoint.clone(),
+            creds.ms_token.clone(),
+        )
+        .list_files(f.repo_type, &r.id, at)
+        .await
+        {
+            // An empty ModelScope repo has no branch to list yet.
+            Err(e) if e.kind == HubErrorKind::NotFound => Vec::new(),
+            other => other.map_err(|e| hub_error("listing the files of", &repo, e))?,
+        },
+    };
+    Ok(Some(Side {
+        repo,
+        listed_at: f.listed_at.unwrap_or(revision),
+        manifest: Manifest::from_entries(files),
+    }))
+}
+
+/// [`try_side`], with a missing repo as an error.
+pub async fn side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Side> {
+    try_side(creds, r).await?.ok_or_else(|| {
+        CliError::bad_input(format!("{r} was not found"))
+            .with_hint(
+                "check the name (and --repo-type); a private repo looks missing without a token that can read it",
+            )
+            .into()
+    })
+}
+
+/// The sha256 and git blob id of `data`.
+pub fn content_ids(data: &[u8]) -> (Sha256, GitOid) {
+    let sha: [u8; 32] = sha2::Sha256::digest(data).into();
+    let mut git = sha1::Sha1::new();
+    git.update(format!("blob {}\0", data.len()).as_bytes());
+    git.update(data);
+    let oid: [u8; 20] = git.finalize().into();
+    (crate::manifest::Digest(sha), crate::manifest::Digest(oid))
+}
+
+/// True when `entry`'s listed ids agree with content ids `(sha, oid)`; `None` when it lists none.
+fn ids_agree(entry: &FileEntry, sha: &Sha256, oid: &GitOid) -> Option<bool> {
+    if let Some(s) = entry.sha256 {
+        return Some(&s == sha);
+    }
+    entry.git_oid.map(|o| &o == oid)
+}
+
+/// A model card with its front-matter `license:` and `license_name:` lines dropped.
+fn without_license_lines(text: &[u8]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut lines = text.split_inclusive('\n');
+    let first = lines.next()?;
+    if first.trim_end() != "---" {
+        return Some(text.as_bytes().to_vec());
+    }
+    let mut out = String::from(first);
+    let mut in_front = true;
+    for line in lines {
+        if in_front && line.trim_end() == "---" {
+            in_front = false;
+        } else if in_front && (line.starts_with("license:") || line.starts_with("license_name:")) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    Some(out.into_bytes())
+}
+
+/// What a content check must establish for one path.
+enum Pending {
+    /// Same size, no id listed on both sides.
+    SizeOnly,
+    /// README.md whose listed ids differ.
+    Readme,
+}
+
+enum Settled {
+    Match,
+    Rewritten,
+    Mismatch,
+}
+
+/// Compares `src` with `dest` path by path (see the module header for the rules).
+pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow::Result<PairCheck> {
+    use crate::manifest::{sameness, Sameness};
+    let mut out = PairCheck::default();
+    let mut pending: Vec<(FileEntry, FileEntry, Pending)> = Vec::new();
+    let (s, d) = (&src.manifest.files, &dest.manifest.files);
+    let (mut i, mut j) = (0, 0);
+    let mut platform_files = std::collections::BTreeSet::new();
+    while i < s.len() || j < d.len() {
+        let ord = match (s.get(i), d.get(j)) {
+            (Some(x), Some(y)) => x.path.cmp(&y.path),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            _ => std::cmp::Ordering::Greater,
+        };
+        let path = match ord {
+            std::cmp::Ordering::Greater => &d[j].path,
+            _ => &s[i].path,
+        };
+        if PLATFORM_FILES.contains(&path.as_str()) {
+            platform_files.insert(path.clone());
+            match ord {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    i += 1;
+                    j += 1;
+                }
+            }
+            continue;
+        }
+        match ord {
+            std::cmp::Ordering::Less => {
+                out.files += 1;
+                out.bytes += s[i].size;
+                out.missing.push(s[i].path.clone());
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.extra.push(d[j].path.clone());
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                let (a, b) = (&s[i], &d[j]);
+                out.files += 1;
+                out.bytes += a.size;
+                let by_sha = a.sha256.is_some() && b.sha256.is_some();
+                match sameness(a, b) {
+                    Sameness::Same => {
+                        out.matched += 1;
+                        *out.matched_by
+                            .entry(if by_sha { "sha256" } else { "git_oid" })
+                            .or_default() += 1;
+                    }
+                    Sameness::Different
+                        if a.path == "README.md" && a.size.max(b.size) < CONTENT_CHECK_MAX =>
+                    {
+                        pending.push((a.clone(), b.clone(), Pending::Readme))
+                    }
+                    Sameness::Different => out.mismatched.push(a.path.clone()),
+                    Sameness::SizeOnly if a.size > CONTENT_CHECK_MAX => {
+                        out.matched += 1;
+                        out.size_only.push(a.path.clone());
+                    }
+                    Sameness::SizeOnly => pending.push((a.clone(), b.clone(), Pending::SizeOnly)),
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.platform_files = platform_files.into_iter().collect();
+
+    let src_hub = Arc::new(HubAccess::new(creds, src.repo.platform));
+    let dest_hub = Arc::new(HubAccess::new(creds, dest.repo.platform));
+    let (src_at, dest_at) = (
+        Arc::new(src.listed_at.clone()),
+        Arc::new(dest.listed_at.clone()),
+    );
+    let (src_ref, dest_ref) = (Arc::new(src.repo.clone()), Arc::new(dest.repo.clone()));
+    let permits = Arc::new(tokio::sync::Semaphore::new(CONTENT_CONCURRENCY));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (a, b, kind) in pending {
+        let (src_hub, dest_hub) = (src_hub.clone(), dest_hub.clone());
+        let (src_at, dest_at) = (src_at.clone(), dest_at.clone());
+        let (src_ref, dest_ref) = (src_ref.clone(), dest_ref.clone());
+        let permits = permits.clone();
+        tasks.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            let fetch = |hub: &HubAccess, r: &RepoRef, at: &str, path: &str| {
+                let (hub, r, at, path) = (hub.clone(), r.clone(), at.to_string(), path.to_string());
+                async move {
+                    hub.fetch_file(r.repo_type_or_model(), &r.id, &at, &path)
+                        .await
+                        .map_err(|e| hub_error(&format!("downloading {path} of"), &r, e))
+                }
+            };
+            let settled = match kind {
+                Pending::SizeOnly => {
+                    let data = fetch(&src_hub, &src_ref, &src_at, &a.path).await?;
+                    let (sha, oid) = content_ids(&data);
+                    let src_ok =
+                        ids_agree(&a, &sha, &oid).unwrap_or(true) && data.len() as u64 == a.size;
+                    let dest_ok = match ids_agree(&b, &sha, &oid) {
+                        Some(ok) => ok,
+                        None => {
+                            let other = fetch(&dest_hub, &dest_ref, &dest_at, &b.path).await?;
+                            other == data
+                        }
+                    };
+                    if src_ok && dest_ok {
+                        Settled::Match
+                    } else {
+                        Settled::Mismatch
+                    }
+                }
+                Pending::Readme => {
+                    let (x, y) = tokio::try_join!(
+                        fetch(&src_hub, &src_ref, &src_at, &a.path),
+                        fetch(&dest_hub, &dest_ref, &dest_at, &b.path)
+                    )?;
+                    if x == y {
+                        Settled::Match
+                    } else if without_license_lines(&x).is_some()
+                        && without_license_lines(&x) == without_license_lines(&y)
+                    {
+                        Settled::Rewritten
+                    } else {
+                        Settled::Mismatch
+                    }
+                }
+            };
+            anyhow::Ok((a.path, settled))
+        });
+    }
+    while let Some(joined) = tasks.join_next().await {
+        let (path, settled) = joined.map_err(|e| anyhow::anyhow!("content check task: {e}"))??;
+        match settled {
+            Settled::Match => {
+                out.matched += 1;
+                *out.matched_by.entry("content").or_default() += 1;
+            }
+            Settled::Rewritten => out.rewritten.push(path),
+            Settled::Mismatch => out.mismatched.push(path),
+        }
+    }
+    out.mismatched.sort();
+    out.rewritten.sort();
+    out.ok = out.mismatched.is_empty() && out.missing.is_empty() && out.extra.is_empty();
+    Ok(out)
+}
+
+/// Prints a pair check: one JSON object, or a verdict and the differing paths.
+pub fn print_check(p: &Printer, src: &Side, dest: &Side, c: &PairCheck) {
+    let mut json = serde_json::to_value(c).unwrap_or_default();
+    if let Some(map) = json.as_object_mut() {
+        map.insert("type".into(), "verify".into());
+        map.insert("source".into(), src.describe().into());
+        map.insert("dest".into(), dest.describe().into());
+    }
+    p.json(&json);
+    let by: Vec<String> = c
+        .matched_by
+        .iter()
+        .map(|(k, n)| format!("{n} by {}", k.replace('_', " ")))
+        .collect();
+    let mut lines = vec![if c.ok {
+        format!(
+            "{} {} = {}: {} files ({}) match ({})",
+            p.paint("same", Tone::Good),
+            src.describe(),
+            dest.describe(),
+            c.matched,
+            human_bytes(c.bytes),
+            by.join(", ")
+        )
+    } else {
+        format!(
+            "{} {} ≠ {}: {} of {} files match; {} mismatched, {} missing, {} extra",
+            p.paint("DIFFERENT", Tone::Bad),
+            src.describe(),
+            dest.describe(),
+            c.matched,
+            c.files,
+            c.mismatched.len(),
+            c.missing.len(),
+            c.extra.len()
+        )
+    }];
+    for (label, paths) in [
+        ("mismatched", &c.mismatched),
+        ("missing   ", &c.missing),
+        ("extra     ", &c.extra),
+    ] {
+        for path in paths.iter().take(50) {
+            lines.push(format!("  {label} {path}"));
+        }
+        if paths.len() > 50 {
+            lines.push(format!("  {label} … {} more", paths.len() - 50));
+        }
+    }
+    for path in &c.rewritten {
+        lines.push(format!(
+            "  rewritten  {path} (only its front-matter license differs)"
+        ));
+    }
+    for path in &c.size_only {
+        lines.push(format!(
+            "  size only  {path} (no shared hash; too large to download here)"
+        ));
+    }
+    if !c.platform_files.is_empty() {
+        lines.push(format!(
+            "  not compared: {} (platform-generated)",
+            c.platform_files.join(", ")
+        ));
+    }
+    p.out(&lines.join("\n"));
+}
+
+pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
+    let creds = super::migrate::load_credentials()?;
+    ctx.printer.redact(&creds.secrets());
+    let src_ref = parse_ref(&args.source, args.repo_type)?;
+    let dest_ref = parse_ref(&args.dest, args.repo_type)?;
+    let (src, dest) = tokio::try_join!(side(&creds, &src_ref), side(&creds, &dest_ref))?;
+    let check = check_pair(&creds, &src, &dest).await?;
+    print_check(&ctx.printer, &src, &dest, &check);
+    Ok(if check.ok {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Failure
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ids_match_git_and_sha256() {
+        let (sha, oid) = content_ids(b"hello\n");
+        assert_eq!(
+            sha.to_hex(),
+            "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
+        );
+        // `printf 'hello\n' | git hash-object --stdin`
+        assert_eq!(oid.to_hex(), "ce013625030ba8dba906f756967f9e9ca394464a");
+    }
+
+    #[test]
+    fn license_lines_are_the_only_allowed_readme_difference() {
+        let a = b"---\nlicense: Apache License 2.0\ntags: [x]\n---\n# card\nlicense: stays\n";
+        let b = b"---\nlicense: apache-2.0\ntags: [x]\n---\n# card\nlicense: stays\n";
+        let c = b"---\nlicense: apache-2.0\ntags: [y]\n---\n# card\nlicense: stays\n";
+        let d = b"---\nlicense: other\nlicense_name: my-license\ntags: [x]\n---\n# card\nlicense: stays\n";
+        assert_eq!(without_license_lines(a), without_license_lines(b));
+        assert_ne!(without_license_lines(a), without_license_lines(c));
+        assert_eq!(without_license_lines(a), without_license_lines(d));
+        assert_ne!(
+            without_license_lines(b"# no front matter\n"),
+            without_license_lines(b"# no front matter!\n")
+        );
+    }
+}

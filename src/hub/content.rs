@@ -1,0 +1,389 @@
+//! What `verify`, `inventory`, `retire` and `download` need from the hubs beyond preflight's reads:
+//! a repo's type when the user did not say it, file content (streamed), repo listings with dates
+//! and sizes, and repo deletion.
+//!
+//! Endpoints (the ones the pinned SDKs use):
+//! - HF: `GET /{datasets/|spaces/}ns/name/resolve/{rev}/{path}`, `GET /api/{type}s?author=NS&full=true`
+//!   (`createdAt`, `lastModified`, `private`, `gated`; `Link` pagination), `DELETE /api/repos/delete`
+//!   with `{"name","organization","type"}`.
+//! - ModelScope: `GET /api/v1/{models|datasets}/ns/name/repo?Revision=&FilePath=`,
+//!   `GET /openapi/v1/{models|datasets}?owner=NS` (`private`, `gated`, `created_at`,
+//!   `last_modified` in epoch seconds), `DELETE /api/v1/{models|datasets}/ns/name`.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+use super::{build_url, error_from, send_with_retry, HubError, HubErrorKind};
+use crate::credentials::{Credentials, Secret};
+use crate::repo_ref::{Platform, RepoType};
+
+/// One repo of an owner's listing, with what the inventory shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoListing {
+    pub id: String,
+    pub repo_type: RepoType,
+    pub private: bool,
+    pub gated: bool,
+    /// ISO 8601 (UTC) when the hub says.
+    pub created: Option<String>,
+    pub updated: Option<String>,
+}
+
+/// Raw access to one hub: content, listings, deletion.
+#[derive(Clone)]
+pub struct HubAccess {
+    pub platform: Platform,
+    http: reqwest::Client,
+    base: Url,
+    token: Option<Secret>,
+}
+
+impl HubAccess {
+    /// Access to `platform` with the endpoint and token from `creds`.
+    pub fn new(creds: &Credentials, platform: Platform) -> Self {
+        let (base, token) = match platform {
+            Platform::Hf => (creds.hf_endpoint.clone(), creds.hf_token.clone()),
+            Platform::Ms => (creds.ms_endpoint.clone(), creds.ms_token.clone()),
+        };
+        HubAccess {
+            platform,
+            http: super::http_client(),
+            base,
+            token,
+        }
+    }
+
+    /// True when a token is configured.
+    pub fn has_token(&self) -> bool {
+        self.token.is_some()
+    }
+
+    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match (&self.token, self.platform) {
+            (Some(t), Platform::Hf) => req.bearer_auth(t.expose()),
+            (Some(t), Platform::Ms) => req
+                .bearer_auth(t.expose())
+                .header("Cookie", format!("m_session_id={}", t.expose())),
+            (None, _) => req,
+        }
+    }
+
+    /// The URL a file's content is served at.
+    pub fn file_url(&self, repo_type: RepoType, id: &str, revision: &str, path: &str) -> Url {
+        let (ns, name) = id.split_once('/').unwrap_or((id, ""));
+        match self.platform {
+            Platform::Hf => {
+                let mut segs: Vec<&str> = match repo_type {
+                    RepoType::Model => vec![],
+                    RepoType::Dataset => vec!["datasets"],
+                    RepoType::Space => vec!["spaces"],
+                };
+                segs.extend([ns, name, "resolve", revision]);
+                segs.extend(path.split('/'));
+                build_url(&self.base, &segs, &[])
+            }
+            Platform::Ms => build_url(
+                &self.base,
+                &["api", "v1", repo_type.plural(), ns, name, "repo"],
+                &[("Revision", revision), ("FilePath", path)],
+            ),
+        }
+    }
+
+    /// Starts a download of `path` at `revision`, from byte `offset` on (a `Range` request when
+    /// `offset > 0`; the caller checks for `206`). Redirects (HF's LFS CDN) are followed.
+    pub async fn open_file(
+        &self,
+        repo_type: RepoType,
+        id: &str,
+        revision: &str,
+        path: &str,
+        offset: u64,
+    ) -> Result<reqwest::Response, HubError> {
+        let url = self.file_url(repo_type, id, revision, path);
+        let resp = send_with_retry(self.platform, "GET", &url, || {
+            let req = self.authed(self.http.get(url.clone()));
+            if offset > 0 {
+                req.header("Range", format!("bytes={offset}-"))
+            } else {
+                req
+            }
+        })
+        .await?;
+        if !resp.status().is_success() {
+            return Err(error_from(self.platform, "GET", &url, resp, hub_message).await);
+        }
+        Ok(resp)
+    }
+
+    /// The whole content of a (small) file.
+    pub async fn fetch_file(
+        &self,
+        repo_type: RepoType,
+        id: &str,
+        revision: &str,
+        path: &str,
+    ) -> Result<Vec<u8>, HubError> {
+        let url = self.file_url(repo_type, id, revision, path);
+        let resp = self.open_file(repo_type, id, revision, path, 0).await?;
+        let bytes = resp.bytes().await.map_err(|e| HubError {
+            platform: self.platform,
+            kind: HubErrorKind::Network,
+            status: None,
+            method: "GET",
+            path: super::path_of(&url),
+            message: e.without_url().to_string(),
+        })?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Every repo of `owner` of one type, with visibility, gating and dates.
+    pub async fn list_repos(
+        &self,
+        repo_type: RepoType,
+        owner: &str,
+    ) -> Result<Vec<RepoListing>, HubError> {
+        match self.platform {
+            Platform::Hf => self.hf_list(repo_type, owner).await,
+            Platform::Ms => self.ms_list(repo_type, owner).await,
+        }
+    }
+
+    async fn get_json(&self, url: &Url) -> Result<(Value, reqwest::header::HeaderMap), HubError> {
+        let resp = send_with_retry(self.platform, "GET", url, || {
+            self.authed(self.http.get(url.clone()))
+        })
+        .await?;
+        if !resp.status().is_success() {
+            return Err(error_from(self.platform, "GET", url, resp, hub_message).await);
+        }
+        let headers = resp.headers().clone();
+        let value = super::json_body(self.platform, "GET", url, resp).await?;
+        Ok((value, headers))
+    }
+
+    async fn hf_list(
+        &self,
+        repo_type: RepoType,
+        owner: &str,
+    ) -> Result<Vec<RepoListing>, HubError> {
+        #[derive(Deserialize)]
+        struct Item {
+            id: String,
+            #[serde(default)]
+            private: bool,
+            #[serde(default)]
+            gated: Value,
+            #[serde(rename = "createdAt", default)]
+            created_at: Option<String>,
+            #[serde(rename = "lastModified", default)]
+            last_modified: Option<String>,
+        }
+        let mut url = build_url(
+            &self.base,
+            &["api", repo_type.plural()],
+            &[("author", owner), ("full", "true"), ("limit", "1000")],
+        );
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        loop {
+            let (page, headers) = self.get_json(&url).await?;
+            let items: Vec<Item> = serde_json::from_value(page).map_err(|e| HubError {
+                platform: self.platform,
+                kind: HubErrorKind::BadResponse,
+                status: None,
+                method: "GET",
+                path: super::path_of(&url),
+                message: format!("unexpected answer: {e}"),
+            })?;
+            out.extend(items.into_iter().map(|r| RepoListing {
+                id: r.id,
+                repo_type,
+                private: r.private,
+                gated: match &r.gated {
+                    Value::String(s) => !s.is_empty() && s != "false",
+                    Value::Bool(b) => *b,
+                    _ => false,
+                },
+                created: r.created_at,
+                updated: r.last_modified,
+            }));
+            match super::hf::next_page(&headers, &url, &mut seen)? {
+                Some(next) => url = next,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn ms_list(
+        &self,
+        repo_type: RepoType,
+        owner: &str,
+    ) -> Result<Vec<RepoListing>, HubError> {
+        const SIZE: usize = 100;
+        let mut out = Vec::new();
+        for page in 1..=(3000 / SIZE) {
+            let (p, s) = (page.to_string(), SIZE.to_string());
+            let url = build_url(
+                &self.base,
+                &["openapi", "v1", repo_type.plural()],
+                &[("owner", owner), ("page_number", &p), ("page_size", &s)],
+            );
+            let (v, _) = self.get_json(&url).await?;
+            let items = v
+                .get("data")
+                .and_then(|d| d.get(repo_type.plural()))
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let n = items.len();
+            out.extend(items.iter().filter_map(|r| {
+                let date = |k: &str| r.get(k).and_then(epoch_to_iso);
+                Some(RepoListing {
+                    id: r.get("id")?.as_str()?.to_string(),
+                    repo_type,
+                    private: r.get("private").and_then(Value::as_bool).unwrap_or(false),
+                    gated: r.get("gated").and_then(Value::as_bool).unwrap_or(false),
+                    created: date("created_at"),
+                    updated: date("last_modified"),
+                })
+            }));
+            if n < SIZE {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes a whole repository (needs a token with write access to it).
+    pub async fn delete_repo(&self, repo_type: RepoType, id: &str) -> Result<(), HubError> {
+        let (ns, name) = id.split_once('/').unwrap_or((id, ""));
+        let (url, body) = match self.platform {
+            Platform::Hf => {
+                let mut body = serde_json::json!({"name": name, "organization": ns});
+                if repo_type != RepoType::Model {
+                    body["type"] = repo_type.as_str().into();
+                }
+                (
+                    build_url(&self.base, &["api", "repos", "delete"], &[]),
+                    Some(body),
+                )
+            }
+            Platform::Ms => (
+                build_url(
+                    &self.base,
+                    &["api", "v1", repo_type.plural(), ns, name],
+                    &[],
+                ),
+                None,
+            ),
+        };
+        let resp = send_with_retry(self.platform, "DELETE", &url, || {
+            let req = self.authed(self.http.delete(url.clone()));
+            match &body {
+                Some(b) => req.json(b),
+                None => req,
+            }
+        })
+        .await?;
+        if !resp.status().is_success() {
+            return Err(error_from(self.platform, "DELETE", &url, resp, hub_message).await);
+        }
+        Ok(())
+    }
+}
+
+/// The hub's message from either hub's error shapes: `X-Error-Message` (HF), else the body's
+/// `error` (HF), `Message` (ModelScope legacy) or `message` (ModelScope OpenAPI).
+fn hub_message(headers: &reqwest::header::HeaderMap, body: &str) -> String {
+    if let Some(m) = headers.get("x-error-message").and_then(|v| v.to_str().ok()) {
+        return m.to_string();
+    }
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            ["error", "Message", "message"]
+                .iter()
+                .find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_string))
+        })
+        .unwrap_or_else(|| body.trim().chars().take(200).collect())
+}
+
+/// Epoch seconds (number or numeric string) as `YYYY-MM-DDTHH:MM:SSZ`; ISO strings pass through.
+fn epoch_to_iso(v: &Value) -> Option<String> {
+    let secs = match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))?,
+        Value::String(s) => match s.parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => return Some(s.clone()),
+        },
+        _ => return None,
+    };
+    Some(iso_from_epoch(secs))
+}
+
+/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+pub fn iso_from_epoch(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_dates() {
+        assert_eq!(iso_from_epoch(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_from_epoch(1_763_900_000), "2025-11-23T12:13:20Z");
+        assert_eq!(iso_from_epoch(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            epoch_to_iso(&Value::String("2024-01-01T00:00:00.000Z".into())).unwrap(),
+            "2024-01-01T00:00:00.000Z"
+        );
+    }
+
+    #[test]
+    fn file_urls() {
+        let creds_base = Url::parse("http://h/").unwrap();
+        let hf = HubAccess {
+            platform: Platform::Hf,
+            http: reqwest::Client::new(),
+            base: creds_base.clone(),
+            token: None,
+        };
+        assert_eq!(
+            hf.file_url(RepoType::Dataset, "a/b", "main", "dir/x y.txt")
+                .as_str(),
+            "http://h/datasets/a/b/resolve/main/dir/x%20y.txt"
+        );
+        let ms = HubAccess {
+            platform: Platform::Ms,
+            ..hf
+        };
+        assert_eq!(
+            ms.file_url(RepoType::Model, "a/b", "master", "dir/x.txt")
+                .as_str(),
+            "http://h/api/v1/models/a/b/repo?Revision=master&FilePath=dir%2Fx.txt"
+        );
+    }
+}
