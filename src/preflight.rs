@@ -767,6 +767,23 @@ async fn check_writable(
                     Some(format!("check the namespace spelling, or pass --dest {}/{name}", user.name)),
                 ));
             }
+            if user
+                .read_only_orgs
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(ns))
+            {
+                return Err(PreflightError::new(
+                    ErrorKind::Permission,
+                    format!(
+                        "cannot write {dest}: `{}` has only the read role in `{ns}`",
+                        user.name
+                    ),
+                    Some(format!(
+                        "ask an admin of `{ns}` for the write role, or pass --dest {}/{name}",
+                        user.name
+                    )),
+                ));
+            }
             if exists {
                 match hf
                     .auth_check(dest.repo_type_or_model(), &dest.id, true)

@@ -31,6 +31,8 @@ pub struct HfClient {
 pub struct HfUser {
     pub name: String,
     pub orgs: Vec<String>,
+    /// Orgs in which the user's role is `read` (they cannot create repos there).
+    pub read_only_orgs: Vec<String>,
     /// `read`, `write`, `fineGrained`…, when the Hub says.
     pub token_role: Option<String>,
 }
@@ -66,6 +68,8 @@ struct WhoamiJson {
 #[derive(Deserialize)]
 struct NameJson {
     name: String,
+    #[serde(rename = "roleInOrg", default)]
+    role_in_org: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -159,9 +163,16 @@ impl HfClient {
     pub async fn whoami(&self) -> Result<HfUser, HubError> {
         let url = build_url(&self.base, &["api", "whoami-v2"], &[]);
         let (w, _): (WhoamiJson, _) = self.get_json(&url).await?;
+        let read_only_orgs = w
+            .orgs
+            .iter()
+            .filter(|o| o.role_in_org.as_deref() == Some("read"))
+            .map(|o| o.name.clone())
+            .collect();
         Ok(HfUser {
             name: w.name,
             orgs: w.orgs.into_iter().map(|o| o.name).collect(),
+            read_only_orgs,
             token_role: w.auth.and_then(|a| a.access_token).and_then(|t| t.role),
         })
     }
