@@ -83,6 +83,21 @@ fn stop_ends_a_detached_run_and_its_report_says_so() {
     assert_eq!(out.code, Some(0), "{out}");
     let run_id = out.last_json()["run_id"].as_str().unwrap().to_owned();
 
+    // While it runs: a snapshot shows progress so far, status says running.
+    let snapshot = ctx.run(&["logs", &run_id, "--json"]);
+    assert_eq!(snapshot.code, Some(0), "{snapshot}");
+    let progress = snapshot.last_json();
+    assert_eq!(progress["type"], "run_progress", "{snapshot}");
+    assert_eq!(
+        (
+            progress["jobs_done"].as_u64(),
+            progress["jobs_total"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    let status = ctx.run(&["status", &run_id, "--json"]);
+    assert_eq!(status.last_json()["state"], "running", "{status}");
+
     let stop = ctx.run(&["stop", &run_id]);
     assert_eq!(stop.code, Some(0), "{stop}");
     assert!(stop.stdout.contains("stopped"), "{stop}");
