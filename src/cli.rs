@@ -68,6 +68,11 @@ pub enum Command {
     /// `.gitattributes` is platform-generated and not compared; a README.md differing only in its
     /// front-matter license lines (as `migrate` rewrites it for HF) is reported as rewritten.
     Verify(VerifyArgs),
+    /// Bring every mirror of a mirrors file up to date (incremental; for nightly CI jobs).
+    ///
+    /// An unchanged mirror costs two listings and starts no worker. Exit 0 when every mirror is
+    /// current and verified, 4 when some failed, else the failures' shared code.
+    Sync(SyncArgs),
     /// Parse worker event lines from a file or stdin and print counts (for benchmarks).
     #[command(hide = true)]
     ParseEvents(ParseEventsArgs),
@@ -231,6 +236,19 @@ pub struct VerifyArgs {
     /// Repository type of both [default: detected].
     #[arg(long, value_enum)]
     pub repo_type: Option<RepoTypeArg>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The mirrors file: `[[mirror]]` tables with name, source, dest (see docs/mirrors.md).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Only sync the mirror with this name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+    /// Print each mirror's plan without moving anything.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

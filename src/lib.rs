@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod events;
 pub mod hub;
 pub mod manifest;
+pub mod mirrors;
 pub mod plan;
 pub mod preflight;
 pub mod printer;

@@ -6,6 +6,7 @@ mod launch;
 mod migrate;
 mod parse_events;
 mod run_admin;
+mod sync;
 mod verify;
 mod verify_pair;
 mod watch;
@@ -126,6 +127,7 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => run_admin::status(&ctx, args).await,
         Command::Stop(args) => run_admin::stop(&ctx, args).await,
         Command::Verify(args) => verify_pair::run(&ctx, args).await,
+        Command::Sync(args) => sync::run(&ctx, args).await,
         Command::ParseEvents(args) => parse_events::run(&ctx, args).await,
     }
 }

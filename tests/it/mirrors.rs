@@ -99,3 +99,94 @@ fn verify_passes_for_equal_copies_and_catches_a_byte_a_missing_and_an_extra_file
     assert!(out.stderr.contains("hint:"), "{out}");
     ctx.assert_no_canaries();
 }
+
+/// Lines of argv.log that started a worker (local) or a Modal run.
+fn workers_started(ctx: &TestContext) -> usize {
+    ctx.argv_log()
+        .iter()
+        .filter(|l| l.contains("hubferry_worker") || l.starts_with("modal run"))
+        .count()
+}
+
+fn mirror_reports(out: &Output) -> Vec<Value> {
+    out.json_lines()
+        .into_iter()
+        .filter(|v| v["type"] == "report")
+        .collect()
+}
+
+#[test]
+fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_file() {
+    let ctx = TestContext::new();
+    let repo = unique("it-sync");
+    let id = format!("alice/{repo}");
+    let seeded = ctx.seed("hf", &id, &["--lfs-mb", "0.5"]);
+    let config = ctx.path("mirrors.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[mirror]]\nname = \"small\"\nsource = \"hf:{id}\"\ndest = \"ms:{id}\"\nbackend = \"local\"\n"
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+
+    let out = ctx.run(&["sync", "--config", &config, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let reports = mirror_reports(&out);
+    assert_eq!(reports.len(), 1, "{out}");
+    let r = out.last_json();
+    assert_eq!(
+        (r["mirror"].as_str(), r["status"].as_str()),
+        (Some("small"), Some("ok")),
+        "{out}"
+    );
+    assert_eq!(r["verified"], true, "{out}");
+    assert_eq!(r["changed"], true);
+    assert_eq!(r["bytes_moved"], seeded["bytes"], "{out}");
+    let started = workers_started(&ctx);
+    assert!(started >= 1, "{:?}", ctx.argv_log());
+
+    let out = ctx.run(&["sync", "--config", &config, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let r = out.last_json();
+    assert_eq!(
+        (r["status"].as_str(), r["verified"].as_bool()),
+        (Some("ok"), Some(true)),
+        "{out}"
+    );
+    assert_eq!(
+        (r["bytes_moved"].as_u64(), r["files_moved"].as_u64()),
+        (Some(0), Some(0)),
+        "{out}"
+    );
+    assert_eq!(r["changed"], false);
+    assert_eq!(
+        workers_started(&ctx),
+        started,
+        "an unchanged mirror started a worker"
+    );
+
+    let new_config = "{\"hidden_size\": 4096, \"layers\": 2}";
+    edit(
+        &ctx,
+        "hf",
+        &id,
+        &[&format!("config.json={new_config}")],
+        &[],
+    );
+    let out = ctx.run(&["sync", "--config", &config, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let r = out.last_json();
+    assert_eq!(r["verified"], true, "{out}");
+    assert_eq!(r["files_moved"], 1, "{out}");
+    assert_eq!(r["bytes_moved"], new_config.len() as u64, "{out}");
+
+    let out = ctx.run(&["sync", "--config", &config, "--only", "nope"]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("mirrors in the file: small"), "{out}");
+    let out = ctx.run(&["sync", "--config", &config]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("up to date"), "{out}");
+    ctx.assert_no_canaries();
+}

@@ -1,0 +1,356 @@
+//! `hubferry sync --config mirrors.toml`: keeps every mirror of the file current, one after the
+//! other, each as an incremental `migrate` (same preflight, same worker, same report).
+//!
+//! An unchanged mirror costs preflight's reads — the two file listings (source and destination)
+//! plus metadata — and starts no worker: its verification is the comparison of those same two
+//! listings. A changed mirror moves only the files whose content ids differ, then the destination
+//! is re-listed and verified as after any migration.
+//!
+//! Exit codes for CI: 0 every mirror current and verified; 1 a mirror failed or is not verified;
+//! 2 a bad mirrors file (nothing runs) or a mirror with bad input; 3 credentials; 4 some mirrors
+//! failed while others succeeded; 130 interrupted. `--json` prints worker events while mirrors
+//! run and ends with one report object per mirror (`migrate`'s fields plus `mirror`, `changed`
+//! and `exit_code`).
+
+use std::time::Instant;
+
+use super::migrate::{self, describe, ExecuteMode, Executed};
+use super::{classify, CliError, Context, ExitStatus};
+use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
+use crate::compare::compare;
+use crate::credentials::Credentials;
+use crate::mirrors::{self, Mirror};
+use crate::plan::{PathFilter, Plan};
+use crate::preflight::preflight;
+use crate::printer::{human_bytes, Tone};
+use crate::report::{ReportContext, Tracker, Verification};
+
+/// What happened to one mirror.
+struct MirrorOutcome {
+    name: String,
+    /// The report object (`migrate`'s fields) with `mirror`, `changed`, `exit_code` added, or an
+    /// error object of the same shape when the mirror could not run.
+    json: serde_json::Value,
+    exit: ExitStatus,
+    summary: String,
+}
+
+fn transfer_args(m: &Mirror, dry_run: bool) -> TransferArgs {
+    TransferArgs {
+        include: m.include.clone(),
+        exclude: m.exclude.clone(),
+        parallel: false,
+        chunk_size: None,
+        method: m.method,
+        private: false,
+        public: false,
+        allow_public_gated: false,
+        delete: m.delete,
+        backend: m.backend,
+        detach: false,
+        dry_run,
+        // `delete = true` in the mirrors file is the confirmation (CI has no terminal to ask).
+        yes: true,
+        concurrency: 4,
+    }
+}
+
+/// The verification of an unchanged mirror, from preflight's own two listings (the same rule as
+/// the post-run verification: extras fail only with `delete`, within include/exclude).
+fn verification_from_plan(plan: &Plan) -> Verification {
+    let c = compare(&plan.expected_manifest(), &plan.dest_manifest);
+    let scope = PathFilter::new(&plan.options.include, &plan.options.exclude)
+        .unwrap_or_else(|_| PathFilter::all());
+    let extra_fails = plan.options.delete && c.extra.iter().any(|p| scope.matches(p));
+    Verification {
+        ok: c.ok() && !extra_fails,
+        matched: c.matched as u64,
+        mismatched: c.mismatched,
+        missing: c.missing,
+        extra: c.extra,
+        error: None,
+    }
+}
+
+fn with_fields(
+    mut v: serde_json::Value,
+    name: &str,
+    changed: bool,
+    exit: ExitStatus,
+) -> serde_json::Value {
+    if let Some(map) = v.as_object_mut() {
+        map.insert("mirror".into(), name.into());
+        map.insert("changed".into(), changed.into());
+        map.insert("exit_code".into(), exit.code().into());
+    }
+    v
+}
+
+/// An error before or instead of a run, shaped like a report.
+fn error_outcome(ctx: &Context, m: &Mirror, err: anyhow::Error) -> MirrorOutcome {
+    let (status, hint) = classify(&err);
+    let mut msg = format!("{err:#}");
+    if let Some(hint) = &hint {
+        msg.push_str(&format!(" (hint: {hint})"));
+    }
+    ctx.printer.warn(&format!("mirror {}: {msg}", m.name));
+    let json = serde_json::json!({
+        "type": "report",
+        "status": "error",
+        "verified": false,
+        "source": m.source,
+        "dest": format!("{}:{}", if m.to == PlatformArg::Hf { "hf" } else { "ms" }, m.dest_id),
+        "dest_url": null,
+        "files_moved": 0,
+        "bytes_moved": 0,
+        "files_skipped": 0,
+        "bytes_skipped": 0,
+        "files_failed": 0,
+        "files_deleted": 0,
+        "duration_s": 0.0,
+        "throughput_bps": 0.0,
+        "fallback_used": false,
+        "backend": m.backend.as_str(),
+        "chunks": 0,
+        "chunks_failed": 0,
+        "verification": null,
+        "errors": [msg],
+    });
+    MirrorOutcome {
+        name: m.name.clone(),
+        json: with_fields(json, &m.name, false, status),
+        exit: status,
+        summary: format!("error: {}", err),
+    }
+}
+
+async fn one(
+    ctx: &Context,
+    creds: &Credentials,
+    index: usize,
+    m: &Mirror,
+    dry_run: bool,
+) -> Result<MirrorOutcome, ExitStatus> {
+    let p = &ctx.printer;
+    let started = Instant::now();
+    let t = transfer_args(m, dry_run);
+    let req = match migrate::request(
+        &m.source,
+        Some(m.to),
+        Some(&m.dest_id),
+        m.repo_type,
+        m.revision.clone(),
+        &t,
+    ) {
+        Ok(req) => req,
+        Err(err) => return Ok(error_outcome(ctx, m, err)),
+    };
+    let plan = match preflight(&req, creds).await {
+        Ok(plan) => plan,
+        Err(err) => return Ok(error_outcome(ctx, m, err.into())),
+    };
+    if dry_run {
+        migrate::print_plan(p, &plan, true);
+        let v = serde_json::json!({"type": "plan", "mirror": m.name});
+        return Ok(MirrorOutcome {
+            name: m.name.clone(),
+            json: v,
+            exit: ExitStatus::Success,
+            summary: format!(
+                "would move {} files ({})",
+                plan.transfer.to_move.len(),
+                human_bytes(plan.transfer.bytes_to_move)
+            ),
+        });
+    }
+    if plan.is_noop() {
+        let verification = verification_from_plan(&plan);
+        let mut report = Tracker::default().report(
+            ReportContext {
+                source: describe(&plan.source),
+                dest: describe(&plan.dest),
+                dest_url: Some(plan.dest_url.clone()),
+                duration_s: started.elapsed().as_secs_f64(),
+                backend: t.backend.as_str().into(),
+                ..Default::default()
+            },
+            Some(verification),
+        );
+        report.files_skipped = plan.transfer.to_skip.len() as u64;
+        report.bytes_skipped = plan.transfer.bytes_to_skip;
+        let exit = ExitStatus::from_code(report.exit_code());
+        let summary = if exit == ExitStatus::Success {
+            format!(
+                "up to date: {} files ({}) verified, no worker started",
+                report.files_skipped,
+                human_bytes(report.bytes_skipped)
+            )
+        } else {
+            "nothing to move, but NOT verified".to_string()
+        };
+        p.status(&format!("mirror {}: {summary}", m.name));
+        return Ok(MirrorOutcome {
+            name: m.name.clone(),
+            json: with_fields(
+                serde_json::to_value(&report).unwrap_or_default(),
+                &m.name,
+                false,
+                exit,
+            ),
+            exit,
+            summary,
+        });
+    }
+    if let Err(err) = migrate::check_backend(&t) {
+        return Ok(error_outcome(ctx, m, err));
+    }
+    migrate::print_plan(p, &plan, false);
+    let executed = match migrate::execute(
+        ctx,
+        &plan,
+        creds,
+        &t,
+        &format!("m{index}"),
+        ExecuteMode::Single,
+    )
+    .await
+    {
+        Ok(e) => e,
+        Err(err) => return Ok(error_outcome(ctx, m, err)),
+    };
+    match executed {
+        Executed::Report(report) => {
+            if !p.json_mode() {
+                report.print(p);
+            }
+            let exit = ExitStatus::from_code(report.exit_code());
+            let summary = format!(
+                "{}: moved {} files ({})",
+                if exit == ExitStatus::Success {
+                    "updated, verified"
+                } else {
+                    "FAILED"
+                },
+                report.files_moved,
+                human_bytes(report.bytes_moved)
+            );
+            Ok(MirrorOutcome {
+                name: m.name.clone(),
+                json: with_fields(
+                    serde_json::to_value(&report).unwrap_or_default(),
+                    &m.name,
+                    true,
+                    exit,
+                ),
+                exit,
+                summary,
+            })
+        }
+        Executed::Interrupted(report) => {
+            report.print(p);
+            Err(ExitStatus::Interrupted)
+        }
+        Executed::Detached { .. } => Ok(error_outcome(
+            ctx,
+            m,
+            CliError::bad_input("sync does not run detached").into(),
+        )),
+    }
+}
+
+pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
+    let all = mirrors::load(&args.config)?;
+    let selected: Vec<Mirror> = if args.only.is_empty() {
+        all
+    } else {
+        for name in &args.only {
+            if !all.iter().any(|m| &m.name == name) {
+                let names: Vec<&str> = all.iter().map(|m| m.name.as_str()).collect();
+                return Err(CliError::bad_input(format!(
+                    "{}: no mirror named `{name}`",
+                    args.config.display()
+                ))
+                .with_hint(format!("mirrors in the file: {}", names.join(", ")))
+                .into());
+            }
+        }
+        all.into_iter()
+            .filter(|m| args.only.contains(&m.name))
+            .collect()
+    };
+    let creds = migrate::load_credentials()?;
+    ctx.printer.redact(&creds.secrets());
+    let p = &ctx.printer;
+    p.status(&format!(
+        "sync: {} mirror{} from {}",
+        selected.len(),
+        if selected.len() == 1 { "" } else { "s" },
+        args.config.display()
+    ));
+    let mut outcomes = Vec::new();
+    for (i, m) in selected.iter().enumerate() {
+        match one(ctx, &creds, i, m, args.dry_run).await {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(status) => {
+                for o in &outcomes {
+                    p.json(&o.json);
+                }
+                return Ok(status);
+            }
+        }
+    }
+    for o in &outcomes {
+        p.json(&o.json);
+    }
+    let failed = outcomes
+        .iter()
+        .filter(|o| o.exit != ExitStatus::Success)
+        .count();
+    let mut lines = vec![format!(
+        "{} {} mirror{}: {} current, {} failed",
+        p.paint("sync", if failed == 0 { Tone::Good } else { Tone::Bad }),
+        outcomes.len(),
+        if outcomes.len() == 1 { "" } else { "s" },
+        outcomes.len() - failed,
+        failed
+    )];
+    let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    for o in &outcomes {
+        lines.push(format!("  {:width$}  {}", o.name, o.summary));
+    }
+    p.out(&lines.join("\n"));
+    Ok(overall(
+        &outcomes.iter().map(|o| o.exit).collect::<Vec<_>>(),
+    ))
+}
+
+/// 0 when all succeeded; the shared status when all failed alike; 4 otherwise.
+fn overall(exits: &[ExitStatus]) -> ExitStatus {
+    let failures: Vec<ExitStatus> = exits
+        .iter()
+        .copied()
+        .filter(|e| *e != ExitStatus::Success)
+        .collect();
+    match failures.first() {
+        None => ExitStatus::Success,
+        Some(first) if failures.len() == exits.len() && failures.iter().all(|e| e == first) => {
+            *first
+        }
+        Some(_) => ExitStatus::Partial,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_for_ci() {
+        use ExitStatus::*;
+        assert_eq!(overall(&[Success, Success]), Success);
+        assert_eq!(overall(&[Failure, Failure]), Failure);
+        assert_eq!(overall(&[Credentials]), Credentials);
+        assert_eq!(overall(&[Success, Failure]), Partial);
+        assert_eq!(overall(&[BadInput, Failure]), Partial);
+    }
+}
