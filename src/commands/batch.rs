@@ -26,7 +26,8 @@ struct Entry {
 struct Outcome {
     source: String,
     dest: String,
-    /// `ok`, `failed`, `partial`, `skipped` or `error` (preflight refused).
+    /// `ok`, `failed`, `partial`, `skipped`, `error` (preflight refused) or `not_started`
+    /// (Ctrl-C came first).
     status: String,
     exit_code: u8,
     verified: bool,
@@ -117,6 +118,9 @@ pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
         let permits = permits.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
+            if super::watch::interrupted() {
+                return (i, not_started(entry));
+            }
             (i, one(&shared, &creds, i, entry).await)
         });
     }
@@ -128,7 +132,28 @@ pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
     let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
     let status = overall(&outcomes);
     print_summary(ctx, &outcomes, status);
+    if super::watch::interrupted() {
+        return Ok(ExitStatus::Interrupted);
+    }
     Ok(status)
+}
+
+/// A repository left alone because the user interrupted the batch before its turn.
+fn not_started(entry: Entry) -> Outcome {
+    Outcome {
+        source: entry.source,
+        dest: entry.dest.unwrap_or_default(),
+        status: "not_started".into(),
+        exit_code: ExitStatus::Interrupted.code(),
+        verified: false,
+        files_moved: 0,
+        bytes_moved: 0,
+        files_skipped: 0,
+        bytes_skipped: 0,
+        duration_s: 0.0,
+        dest_url: None,
+        error: Some("interrupted before it started".into()),
+    }
 }
 
 struct Shared {

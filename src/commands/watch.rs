@@ -12,6 +12,15 @@ use crate::printer::{human_bytes, Printer, Tone};
 use crate::report::Tracker;
 use crate::runner::{Children, Msg};
 
+/// Set once the user pressed Ctrl-C during any watch of this process (batch reads it so that
+/// queued repositories do not start after an interruption).
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once Ctrl-C was pressed during a watch.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// How long children get after SIGINT (and then after SIGTERM) before the next signal.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
 
@@ -73,6 +82,7 @@ pub async fn watch(
             _ = tokio::signal::ctrl_c() => {
                 interrupts += 1;
                 out.interrupted = true;
+                INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
                 if interrupts == 1 {
                     printer.warn("interrupted: stopping the workers (Ctrl-C again to force)");
                     if let Some(note) = &opts.interrupt_note {
