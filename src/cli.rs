@@ -73,6 +73,10 @@ pub enum Command {
     /// An unchanged mirror costs two listings and starts no worker. Exit 0 when every mirror is
     /// current and verified, 4 when some failed, else the failures' shared code.
     Sync(SyncArgs),
+    /// Delete a repository after a fresh verify proves its copy identical.
+    ///
+    /// Without `--confirm NS/NAME` (the exact name of SOURCE) it only prints what it would delete.
+    Retire(RetireArgs),
     /// Parse worker event lines from a file or stdin and print counts (for benchmarks).
     #[command(hide = true)]
     ParseEvents(ParseEventsArgs),
@@ -249,6 +253,21 @@ pub struct SyncArgs {
     /// Print each mirror's plan without moving anything.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetireArgs {
+    /// The repository to delete: `hf:ns/name` or `ms:ns/name` (or a web URL).
+    pub source: String,
+    /// Its copy, which must match file by file: `hf:ns/name` or `ms:ns/name`.
+    #[arg(long, value_name = "DEST")]
+    pub copy: String,
+    /// The exact `ns/name` of SOURCE: without it nothing is deleted.
+    #[arg(long, value_name = "NS/NAME")]
+    pub confirm: Option<String>,
+    /// Repository type of both [default: detected].
+    #[arg(long, value_enum)]
+    pub repo_type: Option<RepoTypeArg>,
 }
 
 #[derive(Debug, Args)]

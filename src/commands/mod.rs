@@ -5,6 +5,7 @@ mod doctor;
 mod launch;
 mod migrate;
 mod parse_events;
+mod retire;
 mod run_admin;
 mod sync;
 mod verify;
@@ -128,6 +129,7 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Stop(args) => run_admin::stop(&ctx, args).await,
         Command::Verify(args) => verify_pair::run(&ctx, args).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
+        Command::Retire(args) => retire::run(&ctx, args).await,
         Command::ParseEvents(args) => parse_events::run(&ctx, args).await,
     }
 }

@@ -190,3 +190,42 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
     assert!(out.stdout.contains("up to date"), "{out}");
     ctx.assert_no_canaries();
 }
+
+#[test]
+fn retire_deletes_only_after_a_fresh_verify_and_the_exact_confirmation() {
+    let ctx = TestContext::new();
+    let repo = unique("it-retire");
+    let id = format!("alice/{repo}");
+    ctx.seed("hf", &id, &["--lfs-mb", "0.2"]);
+    ctx.seed("ms", &id, &["--lfs-mb", "0.2"]);
+    let (hf, ms) = (format!("hf:{id}"), format!("ms:{id}"));
+
+    // No confirmation: says what it would do, deletes nothing.
+    let out = ctx.run(&["retire", &hf, "--copy", &ms]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains("would delete"), "{out}");
+    assert!(out.stdout.contains(&format!("--confirm {id}")), "{out}");
+    // A confirmation naming another repo is refused before anything else.
+    let out = ctx.run(&["retire", &hf, "--copy", &ms, "--confirm", "alice/other"]);
+    assert_eq!(out.code, Some(2), "{out}");
+    // A copy that stopped matching: refused even with the right confirmation.
+    edit(&ctx, "ms", &id, &[], &["empty.txt"]);
+    let out = ctx.run(&["retire", &hf, "--copy", &ms, "--confirm", &id, "--json"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains("refusing to delete"), "{out}");
+    // Still there: the copy differs (exit 1), the source was not deleted (that would be exit 2).
+    assert_eq!(ctx.run(&["verify", &hf, &ms]).code, Some(1));
+
+    edit(&ctx, "ms", &id, &["empty.txt="], &[]);
+    let out = ctx.run(&["retire", &hf, "--copy", &ms, "--confirm", &id, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let r = out.last_json();
+    assert_eq!(
+        (r["type"].as_str(), r["deleted"].as_bool()),
+        (Some("retire"), Some(true)),
+        "{out}"
+    );
+    let out = ctx.run(&["verify", &hf, &ms]);
+    assert_eq!(out.code, Some(2), "the source should be gone\n{out}");
+    ctx.assert_no_canaries();
+}

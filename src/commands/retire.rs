@@ -1,0 +1,150 @@
+//! `hubferry retire SOURCE --copy DEST [--confirm NS/NAME]`: deletes a repository once a copy of
+//! it is proven identical.
+//!
+//! Order: the confirmation (when given) must name SOURCE exactly; then a fresh `verify` of SOURCE
+//! against the copy runs (both listed now, not from any earlier run); only when it passes and the
+//! confirmation was given is SOURCE deleted, and the deletion is checked by looking the repo up
+//! again. Without `--confirm` it prints what it would delete and exits 0.
+//!
+//! ModelScope's SDK marks repo deletion through the API as deprecated (the web console is the
+//! supported way); a refusal there is reported with a hint pointing at the console.
+
+use super::verify_pair::{self, check_pair, parse_ref, print_check, side};
+use super::{CliError, Context, ExitStatus};
+use crate::cli::RetireArgs;
+use crate::hub::content::HubAccess;
+use crate::hub::HubErrorKind;
+use crate::printer::Tone;
+use crate::repo_ref::Platform;
+
+pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> {
+    let p = &ctx.printer;
+    let creds = super::migrate::load_credentials()?;
+    p.redact(&creds.secrets());
+    let src_ref = parse_ref(&args.source, args.repo_type)?;
+    let copy_ref = parse_ref(&args.copy, args.repo_type)?;
+    if src_ref.platform == copy_ref.platform && src_ref.id == copy_ref.id {
+        return Err(
+            CliError::bad_input(format!("{src_ref} cannot be its own copy"))
+                .with_hint("pass the other copy with --copy")
+                .into(),
+        );
+    }
+    if let Some(confirm) = &args.confirm {
+        if confirm != &src_ref.id {
+            return Err(CliError::bad_input(format!(
+                "--confirm {confirm} does not name the repository to delete ({})",
+                src_ref.id
+            ))
+            .with_hint(format!("pass --confirm {} exactly", src_ref.id))
+            .into());
+        }
+    }
+    let (src, copy) = tokio::try_join!(side(&creds, &src_ref), side(&creds, &copy_ref))?;
+    p.status(&format!(
+        "verifying {} against {} before deleting anything…",
+        src.describe(),
+        copy.describe()
+    ));
+    let check = check_pair(&creds, &src, &copy).await?;
+    print_check(p, &src, &copy, &check);
+    if !check.ok {
+        return Err(CliError::new(
+            ExitStatus::Failure,
+            format!(
+                "refusing to delete {}: the copy at {} is not identical ({} mismatched, {} missing, {} extra)",
+                src.describe(),
+                copy.describe(),
+                check.mismatched.len(),
+                check.missing.len(),
+                check.extra.len()
+            ),
+        )
+        .with_hint(format!(
+            "bring the copy up to date (`hubferry migrate {} --dest {}` or `hubferry sync`), then retire again",
+            args.source, copy.repo.id
+        ))
+        .into());
+    }
+    let kind = src.repo.repo_type_or_model();
+    let Some(confirm) = &args.confirm else {
+        p.json(&serde_json::json!({
+            "type": "retire",
+            "source": src.describe(),
+            "copy": copy.describe(),
+            "verified": true,
+            "deleted": false,
+            "would_delete": true,
+        }));
+        p.out(&format!(
+            "would delete {} {} ({} files; its copy at {} is verified)\n  nothing was deleted: re-run with --confirm {} to delete it",
+            kind.as_str(),
+            src.describe(),
+            check.files,
+            copy.describe(),
+            src.repo.id
+        ));
+        return Ok(ExitStatus::Success);
+    };
+    let hub = HubAccess::new(&creds, src.repo.platform);
+    if !hub.has_token() {
+        return Err(CliError::new(
+            ExitStatus::Credentials,
+            format!(
+                "deleting {} needs a {} token with write access",
+                src.describe(),
+                src.repo.platform.display_name()
+            ),
+        )
+        .with_hint(match src.repo.platform {
+            Platform::Hf => "set HF_TOKEN (a write token) or run `hf auth login`",
+            Platform::Ms => "set MODELSCOPE_API_TOKEN",
+        })
+        .into());
+    }
+    if let Err(e) = hub.delete_repo(kind, confirm).await {
+        let console = matches!(
+            (src.repo.platform, e.kind),
+            (
+                Platform::Ms,
+                HubErrorKind::Unauthorized | HubErrorKind::Forbidden
+            )
+        );
+        let err = verify_pair::hub_error("deleting", &src.repo, e);
+        return Err(if console {
+            CliError::new(ExitStatus::Credentials, format!("{err}"))
+                .with_hint(
+                    "ModelScope may refuse repository deletion through an API token; delete it in the web console (repo settings)",
+                )
+                .into()
+        } else {
+            err
+        });
+    }
+    if verify_pair::try_side(&creds, &src.repo).await?.is_some() {
+        return Err(CliError::new(
+            ExitStatus::Failure,
+            format!(
+                "{} still exists after the hub accepted its deletion",
+                src.describe()
+            ),
+        )
+        .with_hint("check it on the hub's web page; deletion may take a moment to show")
+        .into());
+    }
+    p.json(&serde_json::json!({
+        "type": "retire",
+        "source": src.describe(),
+        "copy": copy.describe(),
+        "verified": true,
+        "deleted": true,
+        "would_delete": false,
+    }));
+    p.out(&format!(
+        "{} {} (verified copy kept at {})",
+        p.paint("deleted", Tone::Warn),
+        src.describe(),
+        copy.describe()
+    ));
+    Ok(ExitStatus::Success)
+}
