@@ -17,8 +17,8 @@
 //!   already exists (write access is then checked by the worker's first write); otherwise preflight
 //!   refuses, since a typo would only surface as a 403 inside the container.
 //! - Visibility: by default the destination is private when the source is private or gated. Making
-//!   a private or gated source public (`--public`), or writing it into an existing public ModelScope
-//!   repo (whose visibility cannot be changed), is refused unless `allow_public_gated` is set.
+//!   a private or gated source public (`--public`), or writing it into an existing public repo
+//!   (existing repos keep their visibility), is refused unless `allow_public_gated` is set.
 
 use std::time::Instant;
 
@@ -411,38 +411,34 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
             Visibility::Public
         }
     };
+    // hubferry never re-scopes an existing repository (ModelScope cannot, and changing a
+    // repository people already use is not a migration's business): it keeps its visibility.
     let dest_visibility = match &dest_state.facts {
-        Some(f) if dest.platform == Platform::Ms => {
+        Some(f) => {
             let actual = if f.private {
                 Visibility::Private
             } else {
                 Visibility::Public
             };
-            if actual == Visibility::Public && dest_visibility == Visibility::Private {
-                if restricted && !req.allow_public_gated {
-                    return Err(PreflightError::new(
-                        ErrorKind::BadInput,
-                        format!("{dest} exists and is public, and ModelScope cannot make it private; {source} is {what}"),
-                        Some("make the ModelScope repo private on its settings page, pick another --dest, or accept it with --public --allow-public-gated".to_string()),
-                    ));
-                }
-                warnings.push(format!("{dest} exists and is public; ModelScope cannot change that, so it stays public"));
-            } else if actual != dest_visibility {
+            if actual == Visibility::Public && restricted && !req.allow_public_gated {
+                let hub = dest.platform.display_name();
+                return Err(PreflightError::new(
+                    ErrorKind::BadInput,
+                    format!("{dest} exists and is public, and {source} is {what}: its files would become public"),
+                    Some(format!(
+                        "make the {hub} repo private on its settings page, pick another --dest, or accept it with --public --allow-public-gated"
+                    )),
+                ));
+            }
+            if actual != dest_visibility {
                 warnings.push(format!(
-                    "{dest} exists and is {}; ModelScope cannot change that",
+                    "{dest} exists and is {}; hubferry does not change the visibility of an existing repository",
                     actual.as_str()
                 ));
             }
             actual
         }
-        Some(f) if f.private != (dest_visibility == Visibility::Private) => {
-            warnings.push(format!(
-                "{dest} exists; its visibility will be set to {}",
-                dest_visibility.as_str()
-            ));
-            dest_visibility
-        }
-        _ => dest_visibility,
+        None => dest_visibility,
     };
     if source_manifest.is_empty() {
         warnings.push(format!("{source} has no files at {source_revision}"));

@@ -319,7 +319,7 @@ fn dry_run_plans_both_directions() {
     )
     .plan();
     assert_eq!(plan["dest_visibility"], "public");
-    // An existing public ModelScope repo cannot be made private: refused unless accepted.
+    // An existing public repo keeps its visibility: refused unless accepted.
     hubferry(
         &sb,
         &[
@@ -331,7 +331,7 @@ fn dry_run_plans_both_directions() {
         ],
         &[],
     )
-    .refused(2, &["ms:", "alice/msm", "cannot make it private"]);
+    .refused(2, &["ms:", "alice/msm", "would become public"]);
 
     // A gated source becomes private, and bob (not granted access) is stopped before any transfer.
     sb.admin_post(
