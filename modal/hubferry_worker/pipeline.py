@@ -223,7 +223,7 @@ class Pipeline:
                     item.final = Entry(src.path, size, src.sha256, src.git_oid)
                     item.verified = False
                     return local
-                size, sha, oid = hash_file(local, need_git_oid=bool(src.git_oid))
+                size, sha, oid = hash_file(local, need_git_oid=bool(src.git_oid and not src.sha256))
                 self._trace("hashed", item)
                 item.verified = True
                 problems = []

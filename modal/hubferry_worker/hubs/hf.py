@@ -66,8 +66,11 @@ class HfHub:
             if not isinstance(item, RepoFile):
                 continue
             lfs = item.lfs
-            sha = getattr(lfs, "sha256", None) if lfs is not None else None
-            out.append(Entry(item.path, int(item.size), sha and sha.lower(), item.blob_id))
+            if lfs is not None:
+                # An LFS file's blob id names its pointer, not its content: compare by sha256 only.
+                out.append(Entry(item.path, int(item.size), lfs.sha256.lower(), None))
+            else:
+                out.append(Entry(item.path, int(item.size), None, item.blob_id))
         return out
 
     def download(self, ep: Endpoint, revision: str, path: str, root: Path, force: bool) -> Path:
