@@ -186,7 +186,6 @@ class Emitter:
         self._lock = threading.Lock()
         self._last_progress = 0.0
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-        self.emitted: list[dict] = []
 
     def scrub(self, text: str) -> str:
         for secret in self._secrets:
@@ -221,7 +220,6 @@ class Emitter:
             stream = self._stream or sys.stdout
             stream.write(line + "\n")
             stream.flush()
-            self.emitted.append(event)
         return event
 
     def log(self, message: str) -> None:
