@@ -480,6 +480,17 @@ fn bad_inputs_are_refused_with_hints_and_exit_codes() {
         &[("MODELSCOPE_API_TOKEN", ""), ("MODELSCOPE_TOKEN", MS_ALICE)],
     );
     assert_eq!(ok.code, 0, "{}", ok.stderr);
+    // A .env file in the working directory fills in what the environment leaves unset, and
+    // never overrides what it sets.
+    let dotenv = sb.scratch().join("home/.env");
+    std::fs::write(
+        &dotenv,
+        format!("MODELSCOPE_API_TOKEN={MS_ALICE}\nHF_TOKEN=hf_wrongTOKEN\n"),
+    )
+    .unwrap();
+    let ok = dry("hf:alice/tiny", &[], &[("MODELSCOPE_API_TOKEN", "")]);
+    std::fs::remove_file(&dotenv).unwrap();
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
 }
 
 #[test]
