@@ -350,3 +350,74 @@ fn print_summary(ctx: &Context, outcomes: &[Outcome], status: ExitStatus) {
     ));
     p.out(&lines.join("\n"));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(argv: &[&str]) -> BatchArgs {
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::Batch(args) => args,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn batch_files_take_comments_blank_lines_and_optional_destinations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("repos.txt");
+        std::fs::write(
+            &path,
+            "# mirrors\nhf:a/b  a/b-copy\n\n  ms:c/d # trailing\n",
+        )
+        .unwrap();
+        let entries = read_entries(&args(&[
+            "hubferry",
+            "batch",
+            "--from-file",
+            path.to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(
+            (entries[0].source.as_str(), entries[0].dest.as_deref()),
+            ("hf:a/b", Some("a/b-copy"))
+        );
+        assert_eq!(
+            (entries[1].source.as_str(), entries[1].dest.as_deref()),
+            ("ms:c/d", None)
+        );
+
+        std::fs::write(&path, "hf:a/b a/c extra\n").unwrap();
+        let err = read_entries(&args(&[
+            "hubferry",
+            "batch",
+            "--from-file",
+            path.to_str().unwrap(),
+        ]))
+        .unwrap_err();
+        assert!(
+            err.to_string().contains(":1: expected `SOURCE [DEST]`"),
+            "{err}"
+        );
+        assert_eq!(classify(&err).0, ExitStatus::BadInput);
+    }
+
+    fn outcome(code: u8) -> Outcome {
+        let mut o = not_started(Entry {
+            source: "s".into(),
+            dest: None,
+        });
+        o.exit_code = code;
+        o
+    }
+
+    #[test]
+    fn overall_status_is_partial_when_some_failed_and_their_class_when_all_did() {
+        assert_eq!(overall(&[outcome(0), outcome(0)]), ExitStatus::Success);
+        assert_eq!(overall(&[outcome(0), outcome(1)]), ExitStatus::Partial);
+        assert_eq!(overall(&[outcome(3), outcome(3)]), ExitStatus::Credentials);
+        assert_eq!(overall(&[outcome(2), outcome(1)]), ExitStatus::Failure);
+    }
+}
