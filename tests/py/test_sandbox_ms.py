@@ -411,7 +411,7 @@ def test_writes_outside_own_namespaces_refused(sandbox, tmp_path):
     }
 
 
-def test_create_existing_repo_answers_already_exists(sandbox):
+def test_create_existing_gated_and_badly_named_repos(sandbox):
     result = run_client(
         sandbox,
         """
@@ -421,14 +421,22 @@ def test_create_existing_repo_answers_already_exists(sandbox):
         again = outcome(api.create_model, "alice/twice", visibility=5)
         api.create_dataset("twice-data", "alice", visibility=5)
         again_ds = outcome(api.create_dataset, "twice-data", "alice", visibility=5)
+        api.create_repo("alice/gated", visibility=1, gated_mode=True)
+        gated = api.get_repo("alice/gated", "model")
+        public = api.get_repo("alice/twice", "model")
         out({"model": again, "dataset": again_ds,
-             "exist_ok": outcome(api.create_repo, "alice/twice", exist_ok=True)})
+             "exist_ok": outcome(api.create_repo, "alice/twice", exist_ok=True),
+             "bad_name": outcome(api.create_model, "alice/no spaces", visibility=5),
+             "gated": [gated.gated, int(gated.visibility)], "public": int(public.visibility)})
     """,
     )
     assert result == {
         "model": "AlreadyExistsError",
         "dataset": "AlreadyExistsError",
         "exist_ok": "ok",
+        "bad_name": "InvalidParameter",
+        "gated": [True, 1],
+        "public": 5,
     }
 
 
