@@ -30,6 +30,7 @@ from .retry import HashMismatch, Retrier, classify
 from .staging import Staging
 
 COMMIT_INTERVAL_S = 30.0
+MAX_QUEUED_ITEMS = 256
 TRACE = bool(os.environ.get("HUBFERRY_WORKER_TRACE"))
 # Reserved with each file for the SDKs' bookkeeping next to it (lock and metadata files).
 FILE_OVERHEAD_BYTES = 4096
@@ -116,6 +117,7 @@ class Pipeline:
         self._slots = threading.Semaphore(1)
         self._settle = threading.Condition()
         self._unsettled = 0
+        self._inflight = threading.Semaphore(download_workers + upload_workers + MAX_QUEUED_ITEMS)
         self._slot_count = 1
         self._slot_lock = threading.Lock()
         self._batches = 0
@@ -132,7 +134,10 @@ class Pipeline:
         ):
             self._up, self._down = up, down
             # Largest first: the long transfers start early and small files fill the gaps.
+            # Items enter the pools a bounded number at a time (memory stays flat for repos of
+            # millions of files); a slot frees when its item settles.
             for it in sorted(items, key=lambda it: -it.src.size):
+                self._inflight.acquire()
                 down.submit(self._guarded, self._download_stage, it)
             with self._settle:
                 while self._unsettled > 0:
@@ -145,6 +150,7 @@ class Pipeline:
         with self._settle:
             self._unsettled -= 1
             self._settle.notify_all()
+        self._inflight.release()
 
     def _guarded(self, stage, item: Item) -> None:
         try:
