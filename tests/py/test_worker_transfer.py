@@ -190,3 +190,15 @@ def test_rejected_tokens_fail_clearly_without_leaking(sandbox, tmp_path):
     denied = ws.run_worker(sandbox, tmp_path, other)
     assert denied.result["status"] == "failed" and "hint:" in denied.result["error"]
     assert not ws.ms_api(sandbox, "bob").repo_exists("bob/tok", "model")
+
+
+def test_many_small_files_in_bounded_batches(sandbox, tmp_path):
+    files = {f"shards/{i // 50}/f{i:04d}.txt": b"%d\n" % i for i in range(300)}
+    ws.seed_ms(sandbox, tmp_path, "alice/many", files, repo_type="dataset")
+    job = ws.make_job(
+        ("ms", "alice/many", "dataset"), ("hf", "alice/many", "dataset"), commit_max_files=120
+    )
+    run = ws.run_worker(sandbox, tmp_path, job, timeout=180)
+    assert run.result["status"] == "ok" and run.result["files_moved"] == 300, run.stderr[-2000:]
+    assert [c["files"] for c in run.of("commit")] == [120, 120, 60]
+    assert run.of("verify")[0]["matched"] == 300
