@@ -275,7 +275,10 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
                 "{}: ModelScope has no spaces, so a space cannot move there",
                 req.source
             ),
-            Some("spaces can only be mirrored between Hugging Face accounts".to_string()),
+            Some(
+                "spaces stay on Hugging Face; migrate the model or dataset repos they use instead"
+                    .to_string(),
+            ),
         ));
     }
     let filter = PathFilter::new(&req.include, &req.exclude).map_err(|e| {
@@ -319,7 +322,7 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
     let revision = req.revision.clone().or_else(|| req.source.revision.clone());
     let (ids, source_facts) = tokio::join!(
         validate_tokens(&hf, &ms),
-        source_facts(&hf, &ms, &req.source, given_type, revision.as_deref(), to)
+        source_facts(&hf, &ms, &req.source, given_type, revision.as_deref())
     );
     let ids = ids?;
     let source_facts = source_facts?;
@@ -331,7 +334,10 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
         return Err(PreflightError::new(
             ErrorKind::BadInput,
             format!("{} is a space, and ModelScope has no spaces", req.source),
-            Some("spaces can only be mirrored between Hugging Face accounts".to_string()),
+            Some(
+                "spaces stay on Hugging Face; migrate the model or dataset repos they use instead"
+                    .to_string(),
+            ),
         ));
     }
     let source_revision = revision.unwrap_or_else(|| src_platform.default_revision().to_string());
@@ -347,7 +353,17 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
         id: dest_id.clone(),
         revision: Some(to.default_revision().to_string()),
     };
-    if source.platform == Platform::Hf && source_facts.gated && has_token(Platform::Hf) {
+    if source.platform == Platform::Hf && source_facts.gated && !has_token(Platform::Hf) {
+        return Err(PreflightError::new(
+            ErrorKind::Credentials,
+            format!("{source} is gated, and reading its files needs a Hugging Face token"),
+            Some(format!(
+                "set HF_TOKEN to a token of a user granted access on {}",
+                hf.web_url(repo_type, &source.id)
+            )),
+        ));
+    }
+    if source.platform == Platform::Hf && source_facts.gated {
         match hf.auth_check(repo_type, &source.id, false).await {
             Ok(true) => {}
             Ok(false) => {
@@ -550,7 +566,6 @@ async fn source_facts(
     source: &RepoRef,
     given: Option<RepoType>,
     revision: Option<&str>,
-    to: Platform,
 ) -> Result<RepoFacts, PreflightError> {
     let candidates: Vec<RepoType> = match (given, source.platform) {
         (Some(t), _) => vec![t],
@@ -595,7 +610,6 @@ async fn source_facts(
         Platform::Ms if !ms.has_token() => "; if it is private, set MODELSCOPE_API_TOKEN",
         _ => "; if it is private, check that your token's user can read it",
     };
-    let _ = to;
     Err(PreflightError::new(
         ErrorKind::NotFound,
         format!(

@@ -377,6 +377,12 @@ fn dry_run_plans_both_directions() {
         &[("HF_TOKEN", crate::support::sandbox::HF_BOB)],
     )
     .refused(3, &["gated", "bob"]);
+    hubferry(
+        &sb,
+        &["migrate", "hf:alice/tiny", "--dry-run"],
+        &[("HF_TOKEN", "")],
+    )
+    .refused(3, &["gated", "HF_TOKEN"]);
 
     // MS → HF, into the HF org; HF `main` as the destination branch.
     let plan = hubferry(
