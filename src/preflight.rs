@@ -175,7 +175,14 @@ fn hub_error(step: &str, repo: &RepoRef, e: HubError) -> PreflightError {
                 e.platform.display_name()
             )),
         ),
-        HubErrorKind::NotFound => (ErrorKind::NotFound, None),
+        HubErrorKind::NotFound => (
+            ErrorKind::NotFound,
+            Some(
+                "check the repository id, type and revision; a private repository looks missing \
+                 to users who cannot read it"
+                    .to_string(),
+            ),
+        ),
         _ => (
             ErrorKind::Network,
             Some("try again later; if it persists, the hub may be having trouble".to_string()),

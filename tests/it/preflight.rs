@@ -456,6 +456,7 @@ fn bad_inputs_are_refused_with_hints_and_exit_codes() {
     // A source that does not exist (a typo).
     dry("hf:alice/tinny", &[], &[]).refused(2, &["hf:alice/tinny", "not found"]);
     dry("hf:alice/tiny@nope", &[], &[]).refused(2, &["nope"]);
+    dry("ms:alice/msm@nope", &[], &[]).refused(2, &["ms:alice/msm", "nope"]);
 
     // Unknown destination namespaces (exit 3), before any container starts.
     dry("hf:alice/tiny", &["--dest", "acmee/tiny"], &[]).refused(3, &["acmee", "alice"]);
