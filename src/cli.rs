@@ -77,6 +77,10 @@ pub enum Command {
     ///
     /// Without `--confirm NS/NAME` (the exact name of SOURCE) it only prints what it would delete.
     Retire(RetireArgs),
+    /// Download one repository into a local directory, verified file by file.
+    ///
+    /// A complete, verified copy already in DIR is left alone; an interrupted download resumes.
+    Download(DownloadArgs),
     /// Parse worker event lines from a file or stdin and print counts (for benchmarks).
     #[command(hide = true)]
     ParseEvents(ParseEventsArgs),
@@ -268,6 +272,36 @@ pub struct RetireArgs {
     /// Repository type of both [default: detected].
     #[arg(long, value_enum)]
     pub repo_type: Option<RepoTypeArg>,
+}
+
+/// How `download` fetches files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DownloadMethod {
+    /// Shallow `git` clone plus `git lfs pull` (needs git and git-lfs).
+    Git,
+    /// The hub's file API, one resumable download per file.
+    Api,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The repository: `hf:ns/name`, `ms:ns/name` (or a web URL).
+    pub source: String,
+    /// Where the files go (created if needed).
+    #[arg(long, value_name = "DIR")]
+    pub local_dir: PathBuf,
+    /// How to fetch [default: git for Hugging Face, api for ModelScope].
+    #[arg(long, value_enum)]
+    pub method: Option<DownloadMethod>,
+    /// Keep the `.git` directory after a git download.
+    #[arg(long)]
+    pub keep_git: bool,
+    /// Repository type [default: detected].
+    #[arg(long, value_enum)]
+    pub repo_type: Option<RepoTypeArg>,
+    /// Revision (branch or tag) [default: main on HF, master on ModelScope].
+    #[arg(long, value_name = "REV")]
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Args)]

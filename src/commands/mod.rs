@@ -2,6 +2,7 @@
 
 mod batch;
 mod doctor;
+mod download;
 mod launch;
 mod migrate;
 mod parse_events;
@@ -130,6 +131,7 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Verify(args) => verify_pair::run(&ctx, args).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Retire(args) => retire::run(&ctx, args).await,
+        Command::Download(args) => download::run(&ctx, args).await,
         Command::ParseEvents(args) => parse_events::run(&ctx, args).await,
     }
 }

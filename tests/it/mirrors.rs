@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{root, unique, Output, TestContext, HF_ALICE, MS_ALICE};
+use crate::support::{admin_request, root, unique, Output, TestContext, HF_ALICE, MS_ALICE};
 
 /// Puts (`PATH=TEXT`) and deletes paths in one repo through the official client.
 fn edit(ctx: &TestContext, platform: &str, repo_id: &str, puts: &[&str], deletes: &[&str]) {
@@ -228,4 +228,139 @@ fn retire_deletes_only_after_a_fresh_verify_and_the_exact_confirmation() {
     let out = ctx.run(&["verify", &hf, &ms]);
     assert_eq!(out.code, Some(2), "the source should be gone\n{out}");
     ctx.assert_no_canaries();
+}
+
+/// Adds one sandbox fault and returns its id (for removing it again).
+fn add_fault(ctx: &TestContext, spec: Value) -> u64 {
+    let answer = admin_request(&ctx.world.admin, "POST", "/faults", Some(&spec));
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    v["added"][0]["id"].as_u64().unwrap()
+}
+
+fn download_json(out: &Output) -> Value {
+    let v = out.last_json();
+    assert_eq!(v["type"], "download", "{out}");
+    v
+}
+
+#[test]
+fn git_download_resumes_after_a_failure_then_skips_the_complete_copy() {
+    let ctx = TestContext::new();
+    let repo = unique("it-download-git");
+    let id = format!("alice/{repo}");
+    // Private: git and git-lfs must carry the token (through the environment, not the URL).
+    let seeded = ctx.seed("hf", &id, &["--lfs-mb", "1", "--private"]);
+    let dir = ctx.path("copy");
+    let dir_s = dir.display().to_string();
+    let source = format!("hf:{id}");
+
+    // Every LFS download of the weights breaks mid-file: the run fails and keeps .git.
+    let fault = add_fault(
+        &ctx,
+        serde_json::json!({"kind": "drop", "file": "weights/*", "after_bytes": 100000,
+                           "count": 100, "repo": id, "platform": "hf"}),
+    );
+    let mut cmd = ctx.command(&["download", &source, "--local-dir", &dir_s, "--json"]);
+    // Keep git-lfs's own retries short so the failure comes quickly.
+    cmd.env("GIT_CONFIG_COUNT", "2")
+        .env("GIT_CONFIG_KEY_0", "lfs.transfer.maxretries")
+        .env("GIT_CONFIG_VALUE_0", "1")
+        .env("GIT_CONFIG_KEY_1", "lfs.transfer.maxretrydelay")
+        .env("GIT_CONFIG_VALUE_1", "0");
+    let out = ctx.run_command(cmd, std::time::Duration::from_secs(120));
+    admin_request(
+        &ctx.world.admin,
+        "DELETE",
+        &format!("/faults/{fault}"),
+        None,
+    );
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(
+        out.stderr.contains("hint: run the same command again"),
+        "{out}"
+    );
+    assert!(dir.join(".git").is_dir(), "{out}");
+    assert!(dir.join("config.json").is_file(), "{out}");
+    let git_config = std::fs::read_to_string(dir.join(".git/config")).unwrap();
+    assert!(
+        !git_config.contains(HF_ALICE),
+        "token written to .git/config"
+    );
+
+    let out = ctx.run(&["download", &source, "--local-dir", &dir_s, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let v = download_json(&out);
+    assert_eq!(
+        (v["status"].as_str(), v["method"].as_str()),
+        (Some("done"), Some("git")),
+        "{out}"
+    );
+    assert_eq!(
+        v["bytes"],
+        seeded["bytes"].as_u64().unwrap()
+            + std::fs::metadata(dir.join(".gitattributes"))
+                .map(|m| m.len())
+                .unwrap_or(0)
+    );
+    assert!(!dir.join(".git").exists(), "{out}");
+    assert_eq!(
+        std::fs::metadata(dir.join("weights/model.safetensors"))
+            .unwrap()
+            .len(),
+        1024 * 1024
+    );
+
+    let out = ctx.run(&["download", &source, "--local-dir", &dir_s]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stdout
+            .contains("already holds a complete, verified copy"),
+        "{out}"
+    );
+    ctx.assert_no_canaries();
+}
+
+#[test]
+fn api_download_resumes_a_broken_file_with_a_range_request() {
+    let ctx = TestContext::new();
+    let repo = unique("it-download-api");
+    let id = format!("alice/{repo}");
+    ctx.seed("ms", &id, &["--lfs-mb", "1"]);
+    let dir = ctx.path("copy");
+    let dir_s = dir.display().to_string();
+    let source = format!("ms:{id}");
+
+    // Three broken connections: every attempt of the first run stops 100 kB further on.
+    add_fault(
+        &ctx,
+        serde_json::json!({"kind": "drop", "file": "weights/*", "after_bytes": 100000,
+                           "count": 3, "repo": id, "platform": "ms"}),
+    );
+    let out = ctx.run(&["download", &source, "--local-dir", &dir_s, "--json"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(dir.join("config.json").is_file(), "{out}");
+    assert!(!dir.join("weights/model.safetensors").exists(), "{out}");
+
+    let out = ctx.run(&["download", &source, "--local-dir", &dir_s, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let v = download_json(&out);
+    assert_eq!(
+        (v["status"].as_str(), v["method"].as_str()),
+        (Some("done"), Some("api")),
+        "{out}"
+    );
+    assert_eq!(
+        v["files_fetched"], 1,
+        "only the broken file is fetched again\n{out}"
+    );
+    let fetched = v["bytes_fetched"].as_u64().unwrap();
+    assert!(
+        fetched > 0 && fetched < 1024 * 1024,
+        "not resumed: {fetched} bytes\n{out}"
+    );
+    assert!(!dir.join(".hubferry-partial").exists());
+
+    let out = ctx.run(&["download", &source, "--local-dir", &dir_s, "--json"]);
+    assert_eq!(download_json(&out)["status"], "skipped", "{out}");
 }
