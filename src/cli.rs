@@ -25,6 +25,7 @@ pub struct Cli {
 
 /// Flags every command accepts.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Print NDJSON on stdout (events, then one final object) and nothing else there.
     #[arg(long, global = true)]
