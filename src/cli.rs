@@ -82,6 +82,9 @@ pub enum Command {
     ///
     /// A complete, verified copy already in DIR is left alone; an interrupted download resumes.
     Download(DownloadArgs),
+    /// List every repo of a user or organization, optionally with the state of its copy on the
+    /// other hub (missing / partial / verified).
+    Inventory(InventoryArgs),
     /// Parse worker event lines from a file or stdin and print counts (for benchmarks).
     #[command(hide = true)]
     ParseEvents(ParseEventsArgs),
@@ -303,6 +306,24 @@ pub struct DownloadArgs {
     /// Revision (branch or tag) [default: main on HF, master on ModelScope].
     #[arg(long, value_name = "REV")]
     pub revision: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// The user or organization.
+    pub namespace: String,
+    /// The hub to list.
+    #[arg(long, value_enum)]
+    pub on: PlatformArg,
+    /// Also look for each repo's copy on the other hub and verify it.
+    #[arg(long)]
+    pub check_backup: bool,
+    /// Namespace of the copies on the other hub [default: NAMESPACE].
+    #[arg(long, value_name = "NS")]
+    pub dest_namespace: Option<String>,
+    /// Only repos of this type.
+    #[arg(long, value_enum)]
+    pub repo_type: Option<RepoTypeArg>,
 }
 
 #[derive(Debug, Args)]

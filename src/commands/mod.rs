@@ -3,6 +3,7 @@
 mod batch;
 mod doctor;
 mod download;
+mod inventory;
 mod launch;
 mod migrate;
 mod parse_events;
@@ -132,6 +133,7 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Retire(args) => retire::run(&ctx, args).await,
         Command::Download(args) => download::run(&ctx, args).await,
+        Command::Inventory(args) => inventory::run(&ctx, args).await,
         Command::ParseEvents(args) => parse_events::run(&ctx, args).await,
     }
 }

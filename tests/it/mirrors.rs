@@ -13,6 +13,17 @@ use crate::support::{admin_request, root, unique, Output, TestContext, HF_ALICE,
 
 /// Puts (`PATH=TEXT`) and deletes paths in one repo through the official client.
 fn edit(ctx: &TestContext, platform: &str, repo_id: &str, puts: &[&str], deletes: &[&str]) {
+    edit_with(ctx, platform, repo_id, puts, deletes, &[]);
+}
+
+fn edit_with(
+    ctx: &TestContext,
+    platform: &str,
+    repo_id: &str,
+    puts: &[&str],
+    deletes: &[&str],
+    extra: &[&str],
+) {
     let mut cmd = Command::new(root().join(".venv/bin/python"));
     cmd.arg(root().join("tests/it/mirrors_edit.py"))
         .args(["--platform", platform, "--repo-id", repo_id])
@@ -30,6 +41,7 @@ fn edit(ctx: &TestContext, platform: &str, repo_id: &str, puts: &[&str], deletes
     for d in deletes {
         cmd.args(["--delete", d]);
     }
+    cmd.args(extra);
     let out = cmd.output().expect("running mirrors_edit.py");
     assert!(
         out.status.success(),
@@ -363,4 +375,130 @@ fn api_download_resumes_a_broken_file_with_a_range_request() {
 
     let out = ctx.run(&["download", &source, "--local-dir", &dir_s, "--json"]);
     assert_eq!(download_json(&out)["status"], "skipped", "{out}");
+}
+
+#[test]
+fn inventory_lists_an_org_with_visibility_sizes_and_backup_states() {
+    let ctx = TestContext::new();
+    let (public, private, gated) = (
+        unique("inv-public"),
+        unique("inv-private"),
+        unique("inv-gated"),
+    );
+    // Backed up and identical.
+    let seeded = ctx.seed("hf", &format!("acme/{public}"), &["--lfs-mb", "0.2"]);
+    ctx.seed("ms", &format!("acme-ms/{public}"), &["--lfs-mb", "0.2"]);
+    // Never backed up.
+    ctx.seed(
+        "hf",
+        &format!("acme/{private}"),
+        &["--lfs-mb", "0.1", "--private", "--repo-type", "dataset"],
+    );
+    // Gated, and its copy is out of date (other content).
+    ctx.seed("hf", &format!("acme/{gated}"), &["--lfs-mb", "0.2"]);
+    edit_with(
+        &ctx,
+        "hf",
+        &format!("acme/{gated}"),
+        &[],
+        &[],
+        &["--gated", "auto"],
+    );
+    ctx.seed(
+        "ms",
+        &format!("acme-ms/{gated}"),
+        &["--lfs-mb", "0.2", "--seed", "2"],
+    );
+
+    let out = ctx.run(&[
+        "inventory",
+        "acme",
+        "--on",
+        "hf",
+        "--check-backup",
+        "--dest-namespace",
+        "acme-ms",
+        "--json",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let v = out.last_json();
+    assert_eq!(v["type"], "inventory", "{out}");
+    let repos = v["repos"].as_array().unwrap();
+    let row = |name: &str| {
+        repos
+            .iter()
+            .find(|r| r["id"] == format!("acme/{name}"))
+            .unwrap_or_else(|| panic!("acme/{name} not listed\n{out}"))
+            .clone()
+    };
+    let r = row(&public);
+    assert_eq!(
+        (r["repo_type"].as_str(), r["private"].as_bool()),
+        (Some("model"), Some(false))
+    );
+    assert_eq!(r["backup"], "verified", "{out}");
+    assert_eq!(
+        r["files"],
+        seeded["files"].as_object().unwrap().len() as u64,
+        "{out}"
+    );
+    assert_eq!(r["bytes"], seeded["bytes"], "{out}");
+    assert!(
+        r["created"].as_str().is_some_and(|d| d.len() >= 10),
+        "{out}"
+    );
+    let r = row(&private);
+    assert_eq!(
+        (r["repo_type"].as_str(), r["private"].as_bool()),
+        (Some("dataset"), Some(true))
+    );
+    assert_eq!(r["backup"], "missing", "{out}");
+    let r = row(&gated);
+    assert_eq!(r["gated"], true, "{out}");
+    assert_eq!(r["backup"], "partial", "{out}");
+    // Sorted: models first, then datasets, by name.
+    let types: Vec<&str> = repos
+        .iter()
+        .map(|r| r["repo_type"].as_str().unwrap())
+        .collect();
+    let first_dataset = types.iter().position(|t| *t == "dataset").unwrap();
+    assert!(
+        types[..first_dataset].iter().all(|t| *t == "model"),
+        "{types:?}"
+    );
+
+    let out = ctx.run(&[
+        "inventory",
+        "acme",
+        "--on",
+        "hf",
+        "--check-backup",
+        "--dest-namespace",
+        "acme-ms",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.starts_with("TYPE"), "{out}");
+    let line = out.stdout.lines().find(|l| l.contains(&private)).unwrap();
+    assert!(
+        line.contains("private") && line.ends_with("missing"),
+        "{line}"
+    );
+    let line = out.stdout.lines().find(|l| l.contains(&gated)).unwrap();
+    assert!(
+        line.contains("gated") && line.ends_with("partial"),
+        "{line}"
+    );
+
+    // The other way round: ModelScope's org listed, copies looked for on HF.
+    let out = ctx.run(&["inventory", "acme-ms", "--on", "ms", "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let v = out.last_json();
+    assert!(
+        v["repos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == format!("acme-ms/{public}")),
+        "{out}"
+    );
 }

@@ -3,6 +3,7 @@
 
 Usage: mirrors_edit.py --platform hf|ms --repo-id NS/NAME [--repo-type model|dataset]
                        [--put PATH=TEXT]... [--put-bytes PATH=SIZE:SEED]... [--delete PATH]...
+                       [--gated auto|manual]
 Endpoints and tokens come from the environment, as for seed.py.
 """
 
@@ -23,9 +24,12 @@ def edit_hf(args, puts: dict[str, bytes]) -> None:
     api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"])
     ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=data) for p, data in puts.items()]
     ops += [CommitOperationDelete(path_in_repo=p) for p in args.delete]
-    api.create_commit(
-        args.repo_id, operations=ops, commit_message="test edit", repo_type=args.repo_type
-    )
+    if ops:
+        api.create_commit(
+            args.repo_id, operations=ops, commit_message="test edit", repo_type=args.repo_type
+        )
+    if args.gated:
+        api.update_repo_settings(args.repo_id, gated=args.gated, repo_type=args.repo_type)
 
 
 def edit_ms(args, puts: dict[str, bytes]) -> None:
@@ -58,6 +62,7 @@ def main() -> int:
     parser.add_argument("--put", action="append", default=[])
     parser.add_argument("--put-bytes", action="append", default=[])
     parser.add_argument("--delete", action="append", default=[])
+    parser.add_argument("--gated", choices=["auto", "manual"], help="HF only: gate the repo")
     args = parser.parse_args()
     puts = {}
     for item in args.put:
