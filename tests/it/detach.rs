@@ -50,6 +50,8 @@ fn detach_then_logs_follow_reaches_the_same_verified_report() {
         r["files_moved"],
         seeded["files"].as_object().unwrap().len() as u64
     );
+    assert_eq!(r["bytes_moved"], seeded["bytes"], "{logs}");
+    assert_eq!(r["verification"]["missing"], serde_json::json!([]));
 
     let status = ctx.run(&["status", &run_id, "--json"]);
     assert_eq!(status.code, Some(0), "{status}");
