@@ -106,6 +106,37 @@ fn verify_passes_for_equal_copies_and_catches_a_byte_a_missing_and_an_extra_file
     assert!(out.stdout.contains("DIFFERENT"), "{out}");
     assert!(out.stdout.contains("mismatched config.json"), "{out}");
 
+    // README.md: a license line rewritten for HF passes (reported), any other change fails.
+    edit(
+        &ctx,
+        "ms",
+        &id,
+        &[
+            "config.json={\"hidden_size\": 65}",
+            "nested/deeper/notes.txt=nested file\nnested file\nnested file\nnested file\nnested file\nnested file\nnested file\nnested file\nnested file\nnested file\n",
+            "README.md=---\nlicense: Apache License 2.0\n---\n# hubferry sample 1\n",
+        ],
+        &["extra.txt"],
+    );
+    let out = ctx.run(&["verify", &hf, &ms, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let v = verify_json(&out);
+    assert_eq!(strings(&v["rewritten"]), ["README.md"], "{out}");
+    edit(
+        &ctx,
+        "ms",
+        &id,
+        &["README.md=---\nlicense: apache-2.0\n---\n# hubferry sample 2\n"],
+        &[],
+    );
+    let out = ctx.run(&["verify", &hf, &ms, "--json"]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert_eq!(
+        strings(&verify_json(&out)["mismatched"]),
+        ["README.md"],
+        "{out}"
+    );
+
     let out = ctx.run(&["verify", &hf, "ms:alice/no-such-repo-anywhere"]);
     assert_eq!(out.code, Some(2), "{out}");
     assert!(out.stderr.contains("hint:"), "{out}");
