@@ -310,7 +310,24 @@ impl<'a> View<'a> {
                     ));
                 }
             }
-            EventBody::Progress(ev::Progress { .. }) | EventBody::Result(_) => {}
+            EventBody::Result(result) if !p.progress_enabled() => {
+                let chunk = tracker
+                    .jobs
+                    .get(job)
+                    .and_then(|j| j.chunk)
+                    .filter(|c| c.count > 1)
+                    .map(|c| format!("chunk {}/{} ", c.index + 1, c.count))
+                    .unwrap_or_default();
+                p.status(&format!(
+                    "{chunk}finished: {} ({} files moved, {}, {} skipped, {})",
+                    result.status.as_str(),
+                    result.files_moved,
+                    human_bytes(result.bytes_moved),
+                    result.files_skipped,
+                    crate::printer::human_duration(result.duration_s)
+                ));
+            }
+            EventBody::Progress(_) | EventBody::Result(_) => {}
         }
         let (done, total) = tracker.bytes();
         let total = total.max(self.expected_bytes);
