@@ -99,10 +99,10 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Sorts by path and keeps the last entry of any duplicated path (a re-listed directory).
+    /// Sorts by path and keeps one entry per path (a directory listed twice yields duplicates,
+    /// which describe the same file).
     pub fn from_entries(mut files: Vec<FileEntry>) -> Self {
         files.sort_by(|a, b| a.path.cmp(&b.path));
-        // dedup_by keeps the first of a run; reverse runs are rare enough that keeping the first is fine.
         files.dedup_by(|a, b| a.path == b.path);
         Manifest { files }
     }
