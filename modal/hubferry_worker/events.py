@@ -225,5 +225,5 @@ class Emitter:
     def log(self, message: str) -> None:
         """Human log text: goes to stderr so stdout stays mostly events (scrubbed too)."""
         with self._lock:
-            sys.stderr.write(self.scrub(message).rstrip("\n") + "\n")
+            sys.stderr.write("hubferry worker: " + self.scrub(message).rstrip("\n") + "\n")
             sys.stderr.flush()
