@@ -268,10 +268,10 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
     let (source_files, dest_state) = tokio::join!(source_listing, dest_state(&hf, &ms, &dest));
     let source_manifest = Manifest::from_entries(source_files?);
     let dest_state = dest_state?;
-    check_writable(&hf, creds, &ids, &dest, dest_state.facts.is_some()).await?;
+    let mut warnings = Vec::new();
+    warnings.extend(check_writable(&hf, creds, &ids, &dest, dest_state.facts.is_some()).await?);
 
     // Visibility.
-    let mut warnings = Vec::new();
     let restricted = source_facts.private || source_facts.gated;
     let what = if source_facts.gated {
         "gated"
@@ -606,14 +606,15 @@ async fn dest_state(
     })
 }
 
-/// Fails unless the token's user can create or write `dest` (see the module header).
+/// Fails unless the token's user can create or write `dest` (see the module header); returns a
+/// warning when the hub gives no way to check.
 async fn check_writable(
     hf: &HfClient,
     creds: &Credentials,
     ids: &Identities,
     dest: &RepoRef,
     exists: bool,
-) -> Result<(), PreflightError> {
+) -> Result<Option<String>, PreflightError> {
     let ns = dest.namespace();
     let name = dest.name();
     match dest.platform {
@@ -688,7 +689,7 @@ async fn check_writable(
                     }
                 }
             }
-            Ok(())
+            Ok(None)
         }
         Platform::Ms => {
             let user = ids
@@ -696,8 +697,14 @@ async fn check_writable(
                 .as_ref()
                 .expect("the destination token was validated");
             let known_org = creds.ms_orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
-            if user.username.eq_ignore_ascii_case(ns) || known_org || exists {
-                return Ok(());
+            if user.username.eq_ignore_ascii_case(ns) || known_org {
+                return Ok(None);
+            }
+            if exists {
+                return Ok(Some(format!(
+                    "ModelScope cannot say whether `{}` may write to the existing {dest}; the run will tell",
+                    user.username
+                )));
             }
             Err(PreflightError::new(
                 ErrorKind::Permission,

@@ -105,6 +105,7 @@ fn dry_run_plans_both_directions() {
         {"platform": "ms", "id": "alice/msm", "files": {"README.md": "# m\n", "w.bin": big}},
         // An earlier partial copy of alice/tiny: same model.bin, a stale file.
         {"platform": "ms", "id": "alice/tiny", "files": {"model.bin": big, "stale.txt": "old"}},
+        {"platform": "ms", "id": "acme-ms/existing", "type": "dataset", "files": {"x.txt": "x"}},
     ]));
 
     // HF → MS, type detected, default destination, diff against the existing copy.
@@ -253,6 +254,22 @@ fn dry_run_plans_both_directions() {
     .plan();
     assert_eq!(plan["source"]["repo_type"], "dataset");
     assert_eq!(plan["dest"]["id"], "acme-ms/data");
+    // An existing repo in a ModelScope org: accepted, with a warning that access is unchecked.
+    let plan = hubferry(
+        &sb,
+        &[
+            "migrate",
+            "hf:acme/data",
+            "--dest",
+            "acme-ms/existing",
+            "--dry-run",
+            "--json",
+        ],
+        &[],
+    )
+    .plan();
+    let warnings = plan["warnings"].to_string();
+    assert!(warnings.contains("ModelScope cannot say"), "{warnings}");
     let plan = hubferry(
         &sb,
         &[
