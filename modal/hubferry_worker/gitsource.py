@@ -20,6 +20,7 @@ from .manifest import Entry
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 GIT_TIMEOUT_S = 3600
+TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MODELSCOPE_API_TOKEN", "MODELSCOPE_TOKEN")
 
 
 class GitError(RuntimeError):
@@ -32,16 +33,20 @@ class GitSource:
         self.ep = ep
         self.token = token
         self.dir = workdir / "git-checkout"
-        self.scrub = scrub
+        basic = base64.b64encode(f"hf_user:{token}".encode()).decode() if token else None
+        # The header value is a secret too, in its base64 form.
+        self.scrub = (lambda text: scrub(text).replace(basic, "***")) if basic else scrub
         self._lock = threading.Lock()
         self._ready = False
         self.sha: str | None = None
 
     def _env(self) -> dict:
+        # No inherited config or tracing switches: GIT_TRACE_CURL / GIT_CURL_VERBOSE would print
+        # the Authorization header.
         env = {
             k: v
             for k, v in os.environ.items()
-            if not k.startswith("GIT_CONFIG_") and k not in ("HF_TOKEN", "MODELSCOPE_API_TOKEN")
+            if not k.startswith(("GIT_CONFIG_", "GIT_TRACE", "GIT_CURL")) and k not in TOKEN_VARS
         }
         env.update(GIT_TERMINAL_PROMPT="0", GIT_LFS_SKIP_SMUDGE="1", GIT_ASKPASS="/bin/false")
         config = [("credential.helper", ""), ("lfs.locksverify", "false")]
