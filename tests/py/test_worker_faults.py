@@ -31,7 +31,9 @@ def test_storage_lock_403_falls_back_to_git(sandbox, tmp_path):
     assert "403" in refused.result["error"]
 
     job = ws.make_job(("hf", "alice/locked", "model"), ("ms", "alice/locked", "model"))
-    run = ws.run_worker(sandbox, tmp_path, job)
+    # Tracing switches a user might have set must not make git print the auth header.
+    tracing = {"GIT_TRACE": "1", "GIT_CURL_VERBOSE": "1", "GIT_TRACE_CURL": "1"}
+    run = ws.run_worker(sandbox, tmp_path, job, env=tracing)
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.result["fallback_used"] and run.result["verified"]
     (fb,) = run.of("fallback")
