@@ -4,6 +4,7 @@ environment, collecting its events. Every run is checked for leaked tokens."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import selectors
@@ -20,6 +21,8 @@ ROOT = world.ROOT
 if str(ROOT / "modal") not in sys.path:
     sys.path.insert(0, str(ROOT / "modal"))
 CANARIES = list(world.HF_USERS.values()) + list(world.MS_USERS.values())
+# The git path sends HF tokens as a Basic auth header: its base64 form is a secret as well.
+CANARIES += [base64.b64encode(f"hf_user:{t}".encode()).decode() for t in world.HF_USERS.values()]
 MB = 1024 * 1024
 
 
