@@ -15,7 +15,9 @@
 //!    connection (within the run, and by the next run), checked, then moved into place.
 //! 5. DIR is checked again against the manifest; only then is the download called done.
 //!
-//! Files in DIR that the source does not have are left alone (and not reported as errors).
+//! Files in DIR that the source does not have are left alone (and not reported as errors). A `.git`
+//! in DIR that an earlier `download` of the same repo did not create (marked by
+//! `.git/hubferry-download`) is refused: fetching there would overwrite someone's checkout.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -125,6 +127,17 @@ fn bytes_bar(p: &Printer, total: u64) -> ProgressBar {
     bar
 }
 
+/// A file in `.git` naming the repo a git download is for: only such a `.git` is resumed or removed.
+const MARKER: &str = "hubferry-download";
+
+/// `None` when `git_dir` is absent or not from a hubferry download; `Some(true)` when it is one of
+/// `src` (any revision), `Some(false)` when it is one of another repository.
+fn git_is_ours(git_dir: &Path, src: &Side) -> Option<bool> {
+    let recorded = std::fs::read_to_string(git_dir.join(MARKER)).ok()?;
+    let repo_of = |d: &str| d.split('@').next().unwrap_or_default().to_string();
+    Some(repo_of(recorded.trim()) == repo_of(&src.describe()))
+}
+
 /// Paths of the manifest must stay inside DIR.
 fn safe_path(path: &str) -> bool {
     !path.is_empty()
@@ -159,8 +172,18 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitStatus
     let files = &src.manifest.files;
     let before = check_dir(&dir, files).await;
     let git_dir = dir.join(".git");
+    let ours = git_is_ours(&git_dir, &src);
+    if git_dir.exists() && ours != Some(true) {
+        return Err(CliError::bad_input(format!(
+            "{} is a git repository but not an earlier download of {}; downloading there would overwrite its checkout",
+            dir.display(),
+            src.describe()
+        ))
+        .with_hint("pass an empty or new directory to --local-dir")
+        .into());
+    }
     if before.iter().all(|s| *s == Local::Verified) {
-        if git_dir.exists() && !args.keep_git {
+        if ours == Some(true) && !args.keep_git {
             remove_dir(&git_dir)?;
         }
         let _ = std::fs::remove_dir_all(dir.join(PARTIAL_DIR));
@@ -445,6 +468,12 @@ async fn git_download(
     let resumed = dir.join(".git").exists();
     if !resumed {
         run_git(p, &git, dir, creds, src, &["init", "-q"]).await?;
+        std::fs::write(dir.join(".git").join(MARKER), src.describe()).map_err(|e| {
+            CliError::new(
+                ExitStatus::Failure,
+                format!("writing {}: {e}", dir.join(".git").join(MARKER).display()),
+            )
+        })?;
     } else {
         p.status(&format!(
             "resuming: {} holds an earlier, unfinished download",

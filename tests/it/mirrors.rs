@@ -361,6 +361,25 @@ fn git_download_resumes_after_a_failure_then_skips_the_complete_copy() {
             .contains("already holds a complete, verified copy"),
         "{out}"
     );
+
+    // Someone's own git checkout is never fetched into (nor its .git removed).
+    let mine = ctx.path("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    let init = Command::new("git")
+        .args(["init", "-q"])
+        .current_dir(&mine)
+        .status()
+        .unwrap();
+    assert!(init.success());
+    let out = ctx.run(&[
+        "download",
+        &source,
+        "--local-dir",
+        &mine.display().to_string(),
+    ]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.stderr.contains("not an earlier download"), "{out}");
+    assert!(mine.join(".git").is_dir());
     ctx.assert_no_canaries();
 }
 
