@@ -202,3 +202,23 @@ def test_many_small_files_in_bounded_batches(sandbox, tmp_path):
     assert run.result["status"] == "ok" and run.result["files_moved"] == 300, run.stderr[-2000:]
     assert [c["files"] for c in run.of("commit")] == [120, 120, 60]
     assert run.of("verify")[0]["matched"] == 300
+
+
+def test_include_exclude_filters_and_verify_off(sandbox, tmp_path):
+    files = {"a.json": b"{}", "nested/b.json": b"[]", "c.txt": b"c", "w.bin": b"w" * 70000}
+    ws.seed_hf(sandbox, tmp_path, "alice/filt", files)
+    job = ws.make_job(
+        ("hf", "alice/filt", "model"),
+        ("ms", "alice/filt", "model"),
+        include=["*.json", "*.bin"],
+        exclude=["nested/*"],
+        verify=False,
+    )
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.returncode == 0 and run.result["status"] == "ok"
+    assert run.result["verified"] is False and not run.of("verify")
+    assert run.of("start")[0]["files_total"] == 2
+    assert ws.ms_contents(sandbox, tmp_path, "alice/filt") == {
+        "a.json": b"{}",
+        "w.bin": b"w" * 70000,
+    }
