@@ -7,7 +7,6 @@ create the destination with the right visibility, run the pipeline, delete, veri
 from __future__ import annotations
 
 import shutil
-import tempfile
 import threading
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from .license import fix_readme
 from .manifest import Entry, hash_file, is_platform_file, same_content, selected
 from .pipeline import Item, Pipeline, Stats, SwitchToGit
 from .retry import Retrier, classify
-from .staging import Staging
+from .staging import Staging, make_workdir
 
 STAGING_BASE_BYTES = 4096
 
@@ -50,7 +49,7 @@ class Runner:
         self.use_git = False
         self.started = False
         self.source_revision = job.source.revision
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"hubferry-{job.job}-"))
+        self.workdir = make_workdir(job.job)
         self.stage_root = self.workdir / "staging"
         self.stage_root.mkdir()
 

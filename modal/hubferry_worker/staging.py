@@ -8,6 +8,8 @@ the high-water mark; `DiskSampler` independently measures the staging directory 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -77,3 +79,31 @@ class DiskSampler(threading.Thread):
         self._halt.set()
         self.join(timeout=5)
         return self.peak
+
+
+def make_workdir(job_id: str) -> Path:
+    """A fresh scratch directory for one job, marked with our pid. Directories of earlier runs of
+    the same job whose process is gone (killed with -9, so they could not clean up) are removed
+    first, so a re-run after a kill gets its disk back."""
+    prefix = f"hubferry-{''.join(c if c.isalnum() or c in '-_' else '_' for c in job_id)}-"
+    tmp = Path(tempfile.gettempdir())
+    for old in tmp.glob(prefix + "*"):
+        try:
+            pid = int((old / ".pid").read_text())
+        except (OSError, ValueError):
+            continue  # not ours or still being set up
+        if not _alive(pid):
+            shutil.rmtree(old, ignore_errors=True)
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    (workdir / ".pid").write_text(str(os.getpid()))
+    return workdir
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -5,6 +5,9 @@ lands between two commits (the source sandbox would otherwise already hold every
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import pytest
 import test_worker_support as ws
 import world
@@ -25,6 +28,7 @@ def test_killed_run_then_rerun_moves_only_the_rest(sandbox, slow_dest, tmp_path)
     job = ws.make_job(
         ("hf", "alice/killme", "model"),
         ("ms", "alice/killme", "model"),
+        job_id="kill1",
         commit_max_files=1,
         upload_workers=1,
         download_workers=2,
@@ -41,6 +45,8 @@ def test_killed_run_then_rerun_moves_only_the_rest(sandbox, slow_dest, tmp_path)
     assert killed.returncode == -9 and not killed.of("result")
     done_before = killed.files("done")
     assert len(done_before) == 1
+    scratch = Path(tempfile.gettempdir())
+    assert list(scratch.glob("hubferry-kill1-*")), "a killed worker cannot clean up"
 
     rerun = ws.run_worker(sandbox, tmp_path, job, env=dest_env, timeout=120)
     r = rerun.result
@@ -50,3 +56,5 @@ def test_killed_run_then_rerun_moves_only_the_rest(sandbox, slow_dest, tmp_path)
     moved_before = sum(e["size"] for e in done_before.values())
     assert r["bytes_moved"] == sum(map(len, files.values())) - moved_before
     assert r["bytes_skipped"] == moved_before
+    # The re-run reclaimed the killed run's staging directory and removed its own.
+    assert not list(scratch.glob("hubferry-kill1-*"))
