@@ -108,7 +108,7 @@ def lfs_batch(h, repo_type: str, repo_id: str) -> None:
         if not SHA256_RE.match(oid):
             item["error"] = {"code": 422, "message": f"invalid oid {oid!r}"}
         elif operation == "download":
-            if store.objects.has(oid):
+            if store.objects_for("hf").has(oid):
                 item["actions"] = {
                     "download": {
                         "href": (
@@ -120,7 +120,7 @@ def lfs_batch(h, repo_type: str, repo_id: str) -> None:
                 }
             else:
                 item["error"] = {"code": 404, "message": "Object does not exist"}
-        elif store.objects.size(oid) == size:
+        elif store.objects_for("hf").size(oid) == size:
             pass  # already stored: no actions, the client skips the upload
         elif multipart_ok and size > cfg.lfs_multipart_threshold:
             used_multipart = True
@@ -166,7 +166,7 @@ def object_route(h, method: str, segs: list[str]) -> None:
         oid, size, sig = segs[1], segs[2], segs[3]
         _check_sig(sig, "put", oid, size)
         try:
-            store.objects.put_stream(h.body, int(size), expected_sha256=oid)
+            store.objects_for("hf").put_stream(h.body, int(size), expected_sha256=oid)
         except MissingObject as e:
             raise HttpError(400, f"LFS upload of {oid} failed: {e}", "BadRequest") from None
         return h.send_bytes(200, b"", None)
@@ -195,7 +195,7 @@ def object_route(h, method: str, segs: list[str]) -> None:
         if not numbers or any(not p.exists() for p in paths):
             raise HttpError(400, f"multipart upload of {oid}: parts missing", "BadRequest")
         try:
-            store.objects.put_stream(_Concat(paths), int(size), expected_sha256=oid)
+            store.objects_for("hf").put_stream(_Concat(paths), int(size), expected_sha256=oid)
         except MissingObject as e:
             raise HttpError(400, f"multipart upload of {oid} failed: {e}", "BadRequest") from None
         finally:
@@ -205,9 +205,9 @@ def object_route(h, method: str, segs: list[str]) -> None:
         h.route = "lfs-object"
         oid, sig = segs[1], segs[2]
         _check_sig(sig, "get", oid)
-        if not store.objects.has(oid):
+        if not store.objects_for("hf").has(oid):
             raise HttpError(404, f"LFS object {oid} not found", "EntryNotFound")
-        path = store.objects.path(oid)
+        path = store.objects_for("hf").path(oid)
         return h.send_file(
             open(path, "rb"),
             path.stat().st_size,
@@ -327,7 +327,7 @@ def commit(h, repo_type: str, repo_id: str, rev: str) -> None:
                 # Copies of LFS files (CommitOperationCopy) name the object without a size.
                 size = value.get("size")
                 if size is None:
-                    size = h.ctx.store.objects.size(value["oid"])
+                    size = h.ctx.store.objects_for("hf").size(value["oid"])
                 ops.append(AddLfs(value["path"], value["oid"], -1 if size is None else int(size)))
             elif key == "deletedFile":
                 ops.append(Delete(value["path"]))

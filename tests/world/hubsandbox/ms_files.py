@@ -165,7 +165,7 @@ class FileRoutes:
             if not SHA256_RE.match(oid) or not isinstance(size, int) or size < 0:
                 raise HttpError(400, f"invalid LFS object {obj!r}")
             item = {"oid": oid, "size": size, "authenticated": True}
-            if not self.store.objects.has(oid):
+            if not self.store.objects_for("ms").has(oid):
                 href = (
                     f"{ex.base_url}/api/v1/repos/{segment}/{repo.repo_id}/info/lfs/objects/"
                     f"{oid}?size={size}"
@@ -182,7 +182,7 @@ class FileRoutes:
         if ex.query.get("size") and int(ex.query["size"]) != size:
             raise HttpError(400, f"blob {oid} announced {ex.query['size']} bytes, got {size}")
         try:
-            ex.store_body(self.store.objects, size, oid)
+            ex.store_body(self.store.objects_for("ms"), size, oid)
         except store_mod.MissingObject as exc:
             raise HttpError(400, f"blob {oid} rejected: {exc}") from exc
         ex.reply_json(200, ok({"Oid": oid, "Size": size}))
@@ -231,9 +231,9 @@ class FileRoutes:
             raise HttpError(400, f"unknown commit action {kind!r} for {path}")
         if action.get("type") == "lfs":
             oid, size = str(action.get("sha256") or ""), action.get("size")
-            if not SHA256_RE.match(oid) or not self.store.objects.has(oid):
+            if not SHA256_RE.match(oid) or not self.store.objects_for("ms").has(oid):
                 raise HttpError(400, f"{path}: LFS object {oid} was not uploaded")
-            stored = self.store.objects.size(oid)
+            stored = self.store.objects_for("ms").size(oid)
             if size is not None and int(size) != stored:
                 raise HttpError(400, f"{path}: size {size} does not match LFS object ({stored})")
             return store_mod.AddLfs(path, oid, stored)

@@ -5,7 +5,7 @@ restart on the same directory keeps every repo:
 
     DIR/accounts.json                      users (token hashes, never tokens) and orgs per platform
     DIR/repos/{platform}/{type}/{ns}/{name}.git   bare git repo + hubsandbox.json (visibility, meta)
-    DIR/objects/ab/cd/abcd...              LFS contents, content-addressed by sha256
+    DIR/objects/{hf,ms}/ab/cd/abcd...      LFS contents per hub, content-addressed by sha256
     DIR/cache/{commit}.json                file listing per immutable commit (sha256 of every file)
     DIR/tmp/                               uploads being streamed in
 
@@ -19,7 +19,8 @@ Interface used by the HTTP sides (`hf.py`, `ms.py`):
   can_write(platform, user, namespace); can_read(platform, user, repo); has_gated_access(...);
   create_repo(platform, repo_type, repo_id, private, gated=False, initial_files=None, **meta)
   -> Repo (raises RepoExists); get_repo(...) -> Repo | None; delete_repo; list_repos;
-  store.objects.put_stream(fileobj, size, expected_sha256=None) -> sha256, has(sha), path(sha).
+  store.objects_for(platform).put_stream(fileobj, size, expected_sha256=None) -> sha256, has(sha),
+  path(sha).
   Repo: resolve(rev), files(rev), entry(rev, path), open(rev, path), commit(ops, message, ...),
   refs(), log(rev), create_branch/create_tag, attributes (private, gated, meta, number, ...).
 """
@@ -477,7 +478,7 @@ class Repo:
         e = self.entry(rev, path)
         if e.lfs:
             try:
-                return e, open(self.store.objects.path(e.sha256), "rb")
+                return e, open(self.store.objects_for(self.platform).path(e.sha256), "rb")
             except FileNotFoundError:
                 raise MissingObject(f"LFS object of {path} ({e.sha256}) is missing") from None
         return e, io.BytesIO(self.read_blob(e.blob_oid))
@@ -689,7 +690,7 @@ class Repo:
                     continue
                 path = check_path(op.path)
                 if isinstance(op, AddLfs):
-                    have = self.store.objects.size(op.sha256)
+                    have = self.store.objects_for(self.platform).size(op.sha256)
                     if have is None or have != op.size:
                         raise MissingObject(
                             f"LFS object {op.sha256} for {path} was not uploaded (size {op.size})"
@@ -784,7 +785,9 @@ class Store:
         self.repos_root = self.root / "repos"
         self.tmp = self.root / "tmp"
         shutil.rmtree(self.tmp, ignore_errors=True)
-        self.objects = ObjectStore(self.root / "objects", self.tmp)
+        # One object store per hub: the real hubs share no storage, so an object uploaded to one
+        # must never count as "already stored" on the other.
+        self._objects = {pl: ObjectStore(self.root / "objects" / pl, self.tmp) for pl in PLATFORMS}
         self.listings = _Listings(self.root / "cache")
         self.lock = threading.RLock()
         self._accounts_path = self.root / "accounts.json"
@@ -925,6 +928,10 @@ class Store:
         self.accounts["next_number"] = n + 1
         self._save_accounts()
         return n
+
+    def objects_for(self, platform: str) -> ObjectStore:
+        """The LFS object store of one hub."""
+        return self._objects[platform]
 
     def get_repo(self, platform: str, repo_type: str, repo_id: str) -> Repo | None:
         return self._repos.get((platform, repo_type, repo_id))
