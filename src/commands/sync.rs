@@ -4,7 +4,9 @@
 //! An unchanged mirror costs preflight's reads — the two file listings (source and destination)
 //! plus metadata — and starts no worker: its verification is the comparison of those same two
 //! listings. A changed mirror moves only the files whose content ids differ, then the destination
-//! is re-listed and verified as after any migration.
+//! is re-listed and verified as after any migration. One exception keeps mirrors into HF quiet: a
+//! `README.md` whose only difference is the license line `migrate` rewrote for HF counts as
+//! unchanged (two small downloads settle it; see [`readme_only_rewritten`]).
 //!
 //! Exit codes for CI: 0 every mirror current and verified; 1 a mirror failed or is not verified;
 //! 2 a bad mirrors file (nothing runs) or a mirror with bad input; 3 credentials; 4 some mirrors
@@ -15,14 +17,18 @@
 use std::time::Instant;
 
 use super::migrate::{self, describe, ExecuteMode, Executed};
+use super::verify_pair::without_license_lines;
 use super::{classify, CliError, Context, ExitStatus};
 use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
 use crate::compare::compare;
 use crate::credentials::Credentials;
+use crate::hub::content::HubAccess;
+use crate::manifest::REWRITTEN_FILES;
 use crate::mirrors::{self, Mirror};
 use crate::plan::{PathFilter, Plan};
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
+use crate::repo_ref::Platform;
 use crate::report::{ReportContext, Tracker, Verification};
 
 /// What happened to one mirror.
@@ -53,6 +59,60 @@ fn transfer_args(m: &Mirror, dry_run: bool) -> TransferArgs {
         yes: true,
         concurrency: 4,
     }
+}
+
+/// True when the plan would move only `README.md` to HF and the two cards differ only in the
+/// front-matter license lines that `migrate` rewrites for HF: the mirror is then unchanged (else a
+/// ModelScope card with a free-form license would start a worker on every sync). Costs two small
+/// downloads; any failure to fetch means "changed" (the worker runs, as without this check).
+async fn readme_only_rewritten(creds: &Credentials, plan: &Plan) -> bool {
+    let only_readme = plan.dest.platform == Platform::Hf
+        && plan.transfer.to_delete.is_empty()
+        && plan
+            .files_to_move()
+            .all(|f| REWRITTEN_FILES.contains(&f.path.as_str()));
+    if !only_readme {
+        return false;
+    }
+    let revision = |r: &crate::repo_ref::RepoRef| {
+        r.revision
+            .clone()
+            .unwrap_or_else(|| r.platform.default_revision().to_string())
+    };
+    let (src_rev, dest_rev) = (
+        plan.source_sha
+            .clone()
+            .unwrap_or_else(|| revision(&plan.source)),
+        revision(&plan.dest),
+    );
+    let (src_hub, dest_hub) = (
+        HubAccess::new(creds, plan.source.platform),
+        HubAccess::new(creds, plan.dest.platform),
+    );
+    for f in plan.files_to_move() {
+        let fetched = tokio::try_join!(
+            src_hub.fetch_file(
+                plan.source.repo_type_or_model(),
+                &plan.source.id,
+                &src_rev,
+                &f.path
+            ),
+            dest_hub.fetch_file(
+                plan.dest.repo_type_or_model(),
+                &plan.dest.id,
+                &dest_rev,
+                &f.path
+            )
+        );
+        let Ok((a, b)) = fetched else {
+            return false;
+        };
+        let (a, b) = (without_license_lines(&a), without_license_lines(&b));
+        if a.is_none() || a != b {
+            return false;
+        }
+    }
+    true
 }
 
 /// The verification of an unchanged mirror, from preflight's own two listings (the same rule as
@@ -163,7 +223,8 @@ async fn one(
             ),
         });
     }
-    if plan.is_noop() {
+    let readme_rewritten = !plan.is_noop() && readme_only_rewritten(creds, &plan).await;
+    if plan.is_noop() || readme_rewritten {
         let verification = verification_from_plan(&plan);
         let mut report = Tracker::default().report(
             ReportContext {
@@ -176,8 +237,8 @@ async fn one(
             },
             Some(verification),
         );
-        report.files_skipped = plan.transfer.to_skip.len() as u64;
-        report.bytes_skipped = plan.transfer.bytes_to_skip;
+        report.files_skipped = (plan.transfer.to_skip.len() + plan.transfer.to_move.len()) as u64;
+        report.bytes_skipped = plan.transfer.bytes_to_skip + plan.transfer.bytes_to_move;
         let exit = ExitStatus::from_code(report.exit_code());
         let summary = if exit == ExitStatus::Success {
             format!(

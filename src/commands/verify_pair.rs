@@ -252,7 +252,7 @@ fn ids_agree(entry: &FileEntry, sha: &Sha256, oid: &GitOid) -> Option<bool> {
 }
 
 /// A model card with its front-matter `license:` and `license_name:` lines dropped.
-fn without_license_lines(text: &[u8]) -> Option<Vec<u8>> {
+pub fn without_license_lines(text: &[u8]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(text).ok()?;
     let mut lines = text.split_inclusive('\n');
     let first = lines.next()?;

@@ -552,3 +552,55 @@ fn inventory_lists_an_org_with_visibility_sizes_and_backup_states() {
         "{out}"
     );
 }
+
+#[test]
+fn sync_into_hf_counts_the_rewritten_license_line_as_unchanged() {
+    let ctx = TestContext::new();
+    let repo = unique("it-sync-license");
+    let id = format!("alice/{repo}");
+    ctx.seed("ms", &id, &["--lfs-mb", "0.2"]);
+    // ModelScope's free-form license name; migrate writes `apache-2.0` on the HF side.
+    edit(
+        &ctx,
+        "ms",
+        &id,
+        &["README.md=---\nlicense: Apache License 2.0\n---\n# hubferry sample 1\n"],
+        &[],
+    );
+    let config = ctx.path("mirrors.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[mirror]]\nname = \"back\"\nsource = \"ms:{id}\"\ndest = \"hf:{id}\"\nbackend = \"local\"\n"
+        ),
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    let out = ctx.run(&["sync", "--config", &config, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(out.last_json()["changed"], true, "{out}");
+    let started = workers_started(&ctx);
+
+    let out = ctx.run(&["sync", "--config", &config, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let r = out.last_json();
+    assert_eq!(
+        (r["changed"].as_bool(), r["files_moved"].as_u64()),
+        (Some(false), Some(0)),
+        "{out}"
+    );
+    assert_eq!(r["verified"], true, "{out}");
+    assert_eq!(
+        workers_started(&ctx),
+        started,
+        "the rewritten README started a worker"
+    );
+
+    let out = ctx.run(&["verify", &format!("ms:{id}"), &format!("hf:{id}"), "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(
+        strings(&verify_json(&out)["rewritten"]),
+        ["README.md"],
+        "{out}"
+    );
+}
