@@ -536,6 +536,30 @@ mod tests {
     }
 
     #[test]
+    fn downloaded_content_is_checked_against_whichever_id_is_listed() {
+        let (sha, oid) = content_ids(b"{}");
+        let (other_sha, other_oid) = content_ids(b"[]");
+        let entry = |sha256, git_oid| FileEntry {
+            path: "config.json".into(),
+            size: 2,
+            sha256,
+            git_oid,
+            lfs: false,
+        };
+        assert_eq!(ids_agree(&entry(Some(sha), None), &sha, &oid), Some(true));
+        assert_eq!(ids_agree(&entry(None, Some(oid)), &sha, &oid), Some(true));
+        assert_eq!(
+            ids_agree(&entry(Some(other_sha), Some(oid)), &sha, &oid),
+            Some(false)
+        );
+        assert_eq!(
+            ids_agree(&entry(None, Some(other_oid)), &sha, &oid),
+            Some(false)
+        );
+        assert_eq!(ids_agree(&entry(None, None), &sha, &oid), None);
+    }
+
+    #[test]
     fn license_lines_are_the_only_allowed_readme_difference() {
         let a = b"---\nlicense: Apache License 2.0\ntags: [x]\n---\n# card\nlicense: stays\n";
         let b = b"---\nlicense: apache-2.0\ntags: [x]\n---\n# card\nlicense: stays\n";
