@@ -225,6 +225,22 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
     assert_eq!(r["files_moved"], 1, "{out}");
     assert_eq!(r["bytes_moved"], new_config.len() as u64, "{out}");
 
+    // A typo in the mirrors file stops everything before any request (exit 2, with a hint).
+    let bad = ctx.path("bad.toml");
+    std::fs::write(
+        &bad,
+        format!(
+            "[[mirror]]\nname = \"x\"\nsource = \"hf:{id}\"\ndest = \"ms:{id}\"\ndelet = true\n"
+        ),
+    )
+    .unwrap();
+    let out = ctx.run(&["sync", "--config", &bad.display().to_string()]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stderr.contains("delet") && out.stderr.contains("hint:"),
+        "{out}"
+    );
+
     let out = ctx.run(&["sync", "--config", &config, "--only", "nope"]);
     assert_eq!(out.code, Some(2), "{out}");
     assert!(out.stderr.contains("mirrors in the file: small"), "{out}");
