@@ -3,20 +3,17 @@
 //! and sizes, and repo deletion.
 //!
 //! Endpoints (the ones the pinned SDKs use):
-//! - HF: `GET /{datasets/|spaces/}ns/name/resolve/{rev}/{path}`, `GET /api/{type}s?author=NS&full=true`
-//!   (`createdAt`, `lastModified`, `private`, `gated`; `Link` pagination), `DELETE /api/repos/delete`
+//! - HF: `GET /{datasets/|spaces/}ns/name/resolve/{rev}/{path}`, `DELETE /api/repos/delete`
 //!   with `{"name","organization","type"}`.
 //! - ModelScope: `GET /api/v1/{models|datasets}/ns/name/repo?Revision=&FilePath=`,
-//!   `GET /openapi/v1/{models|datasets}?owner=NS` (`private`, `gated`, `created_at`,
-//!   `last_modified` in epoch seconds), `DELETE /api/v1/{models|datasets}/ns/name`.
+//!   `DELETE /api/v1/{models|datasets}/ns/name`.
+//!
+//! Listings are the hub clients' (`HfClient::list_repos`, `MsClient::list_repos`).
 
-use std::collections::HashSet;
-
-use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use super::{build_url, error_from, send_with_retry, HubError, HubErrorKind};
+use super::{build_url, error_from, send_with_retry, HfClient, HubError, HubErrorKind, MsClient};
 use crate::credentials::{Credentials, Secret};
 use crate::repo_ref::{Platform, RepoType};
 
@@ -140,123 +137,37 @@ impl HubAccess {
         Ok(bytes.to_vec())
     }
 
-    /// Every repo of `owner` of one type, with visibility, gating and dates.
+    /// Every repo of `owner` of one type, with visibility, gating and dates (the hub client's
+    /// listing).
     pub async fn list_repos(
         &self,
         repo_type: RepoType,
         owner: &str,
     ) -> Result<Vec<RepoListing>, HubError> {
-        match self.platform {
-            Platform::Hf => self.hf_list(repo_type, owner).await,
-            Platform::Ms => self.ms_list(repo_type, owner).await,
-        }
-    }
-
-    async fn get_json(&self, url: &Url) -> Result<(Value, reqwest::header::HeaderMap), HubError> {
-        let resp = send_with_retry(self.platform, "GET", url, || {
-            self.authed(self.http.get(url.clone()))
-        })
-        .await?;
-        if !resp.status().is_success() {
-            return Err(error_from(self.platform, "GET", url, resp, hub_message).await);
-        }
-        let headers = resp.headers().clone();
-        let value = super::json_body(self.platform, "GET", url, resp).await?;
-        Ok((value, headers))
-    }
-
-    async fn hf_list(
-        &self,
-        repo_type: RepoType,
-        owner: &str,
-    ) -> Result<Vec<RepoListing>, HubError> {
-        #[derive(Deserialize)]
-        struct Item {
-            id: String,
-            #[serde(default)]
-            private: bool,
-            #[serde(default)]
-            gated: Value,
-            #[serde(rename = "createdAt", default)]
-            created_at: Option<String>,
-            #[serde(rename = "lastModified", default)]
-            last_modified: Option<String>,
-        }
-        let mut url = build_url(
-            &self.base,
-            &["api", repo_type.plural()],
-            &[("author", owner), ("full", "true"), ("limit", "1000")],
-        );
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        loop {
-            let (page, headers) = self.get_json(&url).await?;
-            let items: Vec<Item> = serde_json::from_value(page).map_err(|e| HubError {
-                platform: self.platform,
-                kind: HubErrorKind::BadResponse,
-                status: None,
-                method: "GET",
-                path: super::path_of(&url),
-                message: format!("unexpected answer: {e}"),
-            })?;
-            out.extend(items.into_iter().map(|r| RepoListing {
+        let (http, base, token) = (self.http.clone(), self.base.clone(), self.token.clone());
+        let found = match self.platform {
+            Platform::Hf => {
+                HfClient::new(http, base, token)
+                    .list_repos(repo_type, owner)
+                    .await?
+            }
+            Platform::Ms => {
+                MsClient::new(http, base, token)
+                    .list_repos(repo_type, owner)
+                    .await?
+            }
+        };
+        Ok(found
+            .into_iter()
+            .map(|r| RepoListing {
                 id: r.id,
                 repo_type,
                 private: r.private,
-                gated: match &r.gated {
-                    Value::String(s) => !s.is_empty() && s != "false",
-                    Value::Bool(b) => *b,
-                    _ => false,
-                },
-                created: r.created_at,
-                updated: r.last_modified,
-            }));
-            match super::hf::next_page(&headers, &url, &mut seen)? {
-                Some(next) => url = next,
-                None => break,
-            }
-        }
-        Ok(out)
-    }
-
-    async fn ms_list(
-        &self,
-        repo_type: RepoType,
-        owner: &str,
-    ) -> Result<Vec<RepoListing>, HubError> {
-        const SIZE: usize = 100;
-        let mut out = Vec::new();
-        for page in 1..=(3000 / SIZE) {
-            let (p, s) = (page.to_string(), SIZE.to_string());
-            let url = build_url(
-                &self.base,
-                &["openapi", "v1", repo_type.plural()],
-                &[("owner", owner), ("page_number", &p), ("page_size", &s)],
-            );
-            let (v, _) = self.get_json(&url).await?;
-            let items = v
-                .get("data")
-                .and_then(|d| d.get(repo_type.plural()))
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let n = items.len();
-            out.extend(items.iter().filter_map(|r| {
-                let date = |k: &str| r.get(k).and_then(epoch_to_iso);
-                Some(RepoListing {
-                    id: r.get("id")?.as_str()?.to_string(),
-                    repo_type,
-                    private: r.get("private").and_then(Value::as_bool).unwrap_or(false),
-                    gated: r.get("gated").and_then(Value::as_bool).unwrap_or(false),
-                    created: date("created_at"),
-                    updated: date("last_modified"),
-                })
-            }));
-            if n < SIZE {
-                break;
-            }
-        }
-        Ok(out)
+                gated: r.gated,
+                created: r.created,
+                updated: r.updated,
+            })
+            .collect())
     }
 
     /// Deletes a whole repository (needs a token with write access to it).
@@ -314,7 +225,7 @@ fn hub_message(headers: &reqwest::header::HeaderMap, body: &str) -> String {
 }
 
 /// Epoch seconds (number or numeric string) as `YYYY-MM-DDTHH:MM:SSZ`; ISO strings pass through.
-fn epoch_to_iso(v: &Value) -> Option<String> {
+pub(super) fn epoch_to_iso(v: &Value) -> Option<String> {
     let secs = match v {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64))?,
         Value::String(s) => match s.parse::<i64>() {

@@ -11,7 +11,9 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use url::Url;
 
-use super::{build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind};
+use super::{
+    build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoSummary,
+};
 use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
 use crate::repo_ref::{Platform, RepoType};
@@ -47,13 +49,6 @@ pub struct HfRepoInfo {
     /// `auto`/`manual` gating counts as gated.
     pub gated: bool,
     pub disabled: bool,
-}
-
-/// One repo of a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HfRepoSummary {
-    pub id: String,
-    pub private: bool,
 }
 
 #[derive(Deserialize)]
@@ -95,6 +90,19 @@ struct RepoJson {
     gated: serde_json::Value,
     #[serde(default)]
     disabled: bool,
+    #[serde(rename = "createdAt", default)]
+    created_at: Option<String>,
+    #[serde(rename = "lastModified", default)]
+    last_modified: Option<String>,
+}
+
+/// `gated` is `false`, `"auto"` or `"manual"` (older answers: `true`).
+fn is_gated(gated: &serde_json::Value) -> bool {
+    match gated {
+        serde_json::Value::String(s) => !s.is_empty() && s != "false",
+        serde_json::Value::Bool(b) => *b,
+        _ => false,
+    }
 }
 
 #[derive(Deserialize)]
@@ -196,8 +204,7 @@ impl HfClient {
             id: r.id,
             sha: r.sha,
             private: r.private,
-            gated: matches!(&r.gated, serde_json::Value::String(s) if !s.is_empty() && s != "false")
-                || r.gated == serde_json::Value::Bool(true),
+            gated: is_gated(&r.gated),
             disabled: r.disabled,
         })
     }
@@ -269,24 +276,27 @@ impl HfClient {
         }
     }
 
-    /// `GET /api/{type}s?author=NS`, all pages.
+    /// `GET /api/{type}s?author=NS&full=true`, all pages (`full` adds `lastModified`).
     pub async fn list_repos(
         &self,
         repo_type: RepoType,
         author: &str,
-    ) -> Result<Vec<HfRepoSummary>, HubError> {
+    ) -> Result<Vec<RepoSummary>, HubError> {
         let mut url = build_url(
             &self.base,
             &["api", repo_type.plural()],
-            &[("author", author), ("limit", "1000")],
+            &[("author", author), ("full", "true"), ("limit", "1000")],
         );
         let mut out = Vec::new();
         let mut seen = HashSet::new();
         loop {
             let (page, headers): (Vec<RepoJson>, _) = self.get_json(&url).await?;
-            out.extend(page.into_iter().map(|r| HfRepoSummary {
+            out.extend(page.into_iter().map(|r| RepoSummary {
+                gated: is_gated(&r.gated),
                 id: r.id,
                 private: r.private,
+                created: r.created_at,
+                updated: r.last_modified,
             }));
             match next_page(&headers, &url, &mut seen)? {
                 Some(next) => url = next,

@@ -19,6 +19,18 @@ use crate::repo_ref::Platform;
 pub use hf::HfClient;
 pub use ms::MsClient;
 
+/// One repo of an owner's listing (either hub), with what the inventory shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoSummary {
+    pub id: String,
+    pub private: bool,
+    /// HF: `auto`/`manual` gating; ModelScope: `gated`.
+    pub gated: bool,
+    /// ISO 8601 (UTC) when the hub says (ModelScope's epoch seconds are converted).
+    pub created: Option<String>,
+    pub updated: Option<String>,
+}
+
 /// Attempts for a retried request (first try included).
 const ATTEMPTS: u32 = 3;
 /// Longest `Retry-After` honoured during preflight; longer waits fail fast instead.

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
-use super::{build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind};
+use super::{
+    build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoSummary,
+};
 use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
 use crate::repo_ref::{Platform, RepoType};
@@ -46,13 +48,6 @@ pub struct MsRepoInfo {
     /// Visibility 1 (private) or 3 (internal) count as private.
     pub private: bool,
     pub gated: bool,
-}
-
-/// One repo of a listing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MsRepoSummary {
-    pub id: String,
-    pub private: bool,
 }
 
 #[derive(Deserialize)]
@@ -447,7 +442,7 @@ impl MsClient {
         &self,
         repo_type: RepoType,
         owner: &str,
-    ) -> Result<Vec<MsRepoSummary>, HubError> {
+    ) -> Result<Vec<RepoSummary>, HubError> {
         const SIZE: usize = 100;
         let mut out = Vec::new();
         for page in 1..=(3000 / SIZE) {
@@ -466,9 +461,13 @@ impl MsClient {
                 .unwrap_or_default();
             let n = items.len();
             out.extend(items.iter().filter_map(|r| {
-                Some(MsRepoSummary {
+                let date = |k: &str| r.get(k).and_then(super::content::epoch_to_iso);
+                Some(RepoSummary {
                     id: r.get("id")?.as_str()?.to_string(),
                     private: r.get("private").and_then(Value::as_bool).unwrap_or(false),
+                    gated: r.get("gated").and_then(Value::as_bool).unwrap_or(false),
+                    created: date("created_at"),
+                    updated: date("last_modified"),
                 })
             }));
             if n < SIZE {
