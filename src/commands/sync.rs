@@ -154,34 +154,36 @@ fn error_outcome(ctx: &Context, m: &Mirror, err: anyhow::Error) -> MirrorOutcome
         msg.push_str(&format!(" (hint: {hint})"));
     }
     ctx.printer.warn(&format!("mirror {}: {msg}", m.name));
-    let json = serde_json::json!({
-        "type": "report",
-        "status": "error",
-        "verified": false,
-        "source": m.source,
-        "dest": format!("{}:{}", if m.to == PlatformArg::Hf { "hf" } else { "ms" }, m.dest_id),
-        "dest_url": null,
-        "files_moved": 0,
-        "bytes_moved": 0,
-        "files_skipped": 0,
-        "bytes_skipped": 0,
-        "files_failed": 0,
-        "files_deleted": 0,
-        "duration_s": 0.0,
-        "throughput_bps": 0.0,
-        "fallback_used": false,
-        "backend": m.backend.as_str(),
-        "chunks": 0,
-        "chunks_failed": 0,
-        "verification": null,
-        "errors": [msg],
-    });
+    let json = error_report(m, msg);
     MirrorOutcome {
         name: m.name.clone(),
         json: with_fields(json, &m.name, false, status),
         exit: status,
         summary: format!("error: {}", err),
     }
+}
+
+/// The report object of a mirror that could not run: a `report::Report` with nothing moved, no
+/// chunks, not verified and the message in `errors`, whose `status` is `error` (not a run status:
+/// nothing ran; docs/mirrors.md documents it for this case).
+fn error_report(m: &Mirror, msg: String) -> serde_json::Value {
+    let report = Tracker::default().report(
+        ReportContext {
+            source: m.source.clone(),
+            dest: format!(
+                "{}:{}",
+                if m.to == PlatformArg::Hf { "hf" } else { "ms" },
+                m.dest_id
+            ),
+            backend: m.backend.as_str().into(),
+            errors: vec![msg],
+            ..Default::default()
+        },
+        None,
+    );
+    let mut json = serde_json::to_value(&report).unwrap_or_default();
+    json["status"] = "error".into();
+    json
 }
 
 async fn one(
@@ -413,5 +415,37 @@ mod tests {
         assert_eq!(overall(&[Credentials]), Credentials);
         assert_eq!(overall(&[Success, Failure]), Partial);
         assert_eq!(overall(&[BadInput, Failure]), Partial);
+    }
+
+    #[test]
+    fn error_report_has_the_report_fields_with_status_error() {
+        let m = &mirrors::parse(
+            "[[mirror]]\nname = \"a\"\nsource = \"hf:x/a\"\ndest = \"ms:y/b\"\n",
+            "m.toml",
+        )
+        .unwrap()[0];
+        let expected = serde_json::json!({
+            "type": "report",
+            "status": "error",
+            "verified": false,
+            "source": "hf:x/a",
+            "dest": "ms:y/b",
+            "dest_url": null,
+            "files_moved": 0,
+            "bytes_moved": 0,
+            "files_skipped": 0,
+            "bytes_skipped": 0,
+            "files_failed": 0,
+            "files_deleted": 0,
+            "duration_s": 0.0,
+            "throughput_bps": 0.0,
+            "fallback_used": false,
+            "backend": m.backend.as_str(),
+            "chunks": 0,
+            "chunks_failed": 0,
+            "verification": null,
+            "errors": ["boom"],
+        });
+        assert_eq!(error_report(m, "boom".into()), expected);
     }
 }
