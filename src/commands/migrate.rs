@@ -11,6 +11,7 @@ use super::watch::{watch, WatchOptions, WatchOutcome};
 use super::{CliError, Context, ExitStatus};
 use crate::cli::{Backend, MethodArg, MigrateArgs, PlatformArg, RepoTypeArg, TransferArgs};
 use crate::credentials::Credentials;
+use crate::manifest::{FileEntry, PLATFORM_FILES};
 use crate::plan::{JobTuning, Method, Plan, VisibilityChoice};
 use crate::preflight::{preflight, MigrateRequest};
 use crate::printer::{human_bytes, human_duration, Printer, Tone};
@@ -180,6 +181,28 @@ pub fn describe(r: &RepoRef) -> String {
     )
 }
 
+/// `skip N (BYTES)` for the files the destination already holds, then the platform files (which the
+/// plan counts as skipped but never move: each hub writes its own) by name, so a new destination
+/// does not read as if something were already there.
+fn skip_summary<'a>(skipped: impl Iterator<Item = &'a FileEntry>) -> String {
+    let (platform, same): (Vec<&FileEntry>, Vec<&FileEntry>) =
+        skipped.partition(|f| PLATFORM_FILES.contains(&f.path.as_str()));
+    let mut out = format!(
+        "skip {} ({})",
+        same.len(),
+        human_bytes(same.iter().map(|f| f.size).sum())
+    );
+    if !platform.is_empty() {
+        let names: Vec<&str> = platform.iter().map(|f| f.path.as_str()).collect();
+        out.push_str(&format!(
+            ", platform files {} ({})",
+            platform.len(),
+            names.join(", ")
+        ));
+    }
+    out
+}
+
 /// Prints the plan: the full plan for `--dry-run` (JSON object or text on stdout), otherwise a
 /// short summary on stderr before the run starts.
 pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
@@ -197,11 +220,10 @@ pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
         plan.dest_visibility.as_str()
     );
     let body = format!(
-        "  move {} files ({}), skip {} ({}), delete {}; {} chunk{}; eta {}",
+        "  move {} files ({}), {}, delete {}; {} chunk{}; eta {}",
         t.to_move.len(),
         human_bytes(t.bytes_to_move),
-        t.to_skip.len(),
-        human_bytes(t.bytes_to_skip),
+        skip_summary(plan.files_to_skip()),
         t.to_delete.len(),
         t.chunks.len(),
         if t.chunks.len() == 1 { "" } else { "s" },
@@ -429,4 +451,34 @@ fn modal_start_error(errors: &[String]) -> CliError {
         )
     };
     CliError::new(status, format!("the run could not start on Modal: {text}")).with_hint(hint)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, size: u64) -> FileEntry {
+        FileEntry {
+            path: path.into(),
+            size,
+            sha256: None,
+            git_oid: None,
+            lfs: false,
+        }
+    }
+
+    #[test]
+    fn platform_files_are_named_apart_from_skipped_files() {
+        let new_dest = [file(".gitattributes", 1500)];
+        assert_eq!(
+            skip_summary(new_dest.iter()),
+            "skip 0 (0 B), platform files 1 (.gitattributes)"
+        );
+        let existing = [file(".gitattributes", 1500), file("a.bin", 2000)];
+        assert_eq!(
+            skip_summary(existing.iter()),
+            "skip 1 (2.0 kB), platform files 1 (.gitattributes)"
+        );
+        assert_eq!(skip_summary([file("a.bin", 7)].iter()), "skip 1 (7 B)");
+    }
 }
