@@ -176,6 +176,8 @@ pub enum RefError {
         platform: &'static str,
         reason: String,
     },
+    #[error("--dest `{input}`: give `namespace/name` without a hub prefix (the destination is always the other hub)")]
+    DestPrefix { input: String, id: String },
     #[error("source `{input}` is already on {platform}, and --to asks for {platform} too")]
     SamePlatform {
         input: String,
@@ -200,6 +202,7 @@ impl RefError {
             RefError::BadUrl { .. } => {
                 "copy the repository page URL, e.g. https://huggingface.co/datasets/ns/name or https://modelscope.cn/models/ns/name".into()
             }
+            RefError::DestPrefix { id, .. } => format!("pass --dest {id}"),
             RefError::SamePlatform { .. } => {
                 "migrations go between hubs: drop --to, or pass the other hub with --to".into()
             }
@@ -279,6 +282,14 @@ pub fn parse_source_with(
 /// Validates a destination id given with `--dest` (`ns/name`, no prefix, no revision).
 pub fn parse_dest_id(s: &str) -> Result<String, RefError> {
     let s = s.trim();
+    if let Some((prefix, rest)) = s.split_once(':') {
+        if Platform::parse(prefix).is_some() && validate_repo_id(rest).is_ok() {
+            return Err(RefError::DestPrefix {
+                input: s.into(),
+                id: rest.into(),
+            });
+        }
+    }
     validate_repo_id(s).map_err(|reason| RefError::BadRepoId {
         input: s.into(),
         reason,
@@ -805,6 +816,10 @@ mod tests {
         assert_eq!(parse_dest_id("acme/bert-v2").unwrap(), "acme/bert-v2");
         assert!(parse_dest_id("acme").is_err());
         assert!(parse_dest_id("hf:acme/bert").is_err());
+        // A hub prefix on --dest gets its own message and a hint with the bare id.
+        let err = parse_dest_id("ms:acme/bert").unwrap_err();
+        assert!(matches!(err, RefError::DestPrefix { .. }), "{err}");
+        assert_eq!(err.hint(), "pass --dest acme/bert");
     }
 
     #[test]
