@@ -197,9 +197,9 @@ impl<'a> View<'a> {
         let overall = printer.progress_enabled().then(|| {
             let bar = printer
                 .multi()
-                .add(ProgressBar::new(expected_bytes.max(1)));
+                .add(ProgressBar::new(expected_bytes));
             bar.set_style(bytes_style(
-                "{prefix:>10} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta} {msg}",
+                "{prefix:>10} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta_or_dash} {msg}",
             ));
             bar.set_prefix("total");
             bar.enable_steady_tick(Duration::from_millis(250));
@@ -239,15 +239,16 @@ impl<'a> View<'a> {
                     String::new()
                 };
                 p.status(&format!(
-                    "{what}started: {}:{} → {}:{} ({files_total} files, {})",
+                    "{what}started: {}:{} → {}:{} ({files_total} file{}, {})",
                     source.platform,
                     source.repo_id,
                     dest.platform,
                     dest.repo_id,
+                    if *files_total == 1 { "" } else { "s" },
                     human_bytes(*bytes_total)
                 ));
                 if self.per_job_bars && p.progress_enabled() {
-                    let bar = p.multi().add(ProgressBar::new((*bytes_total).max(1)));
+                    let bar = p.multi().add(ProgressBar::new(*bytes_total));
                     bar.set_style(bytes_style(
                         "{prefix:>10} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {msg}",
                     ));
@@ -332,11 +333,11 @@ impl<'a> View<'a> {
         let (done, total) = tracker.bytes();
         let total = total.max(self.expected_bytes);
         if let Some(bar) = &self.overall {
-            bar.set_length(total.max(1));
+            bar.set_length(total);
             bar.set_position(done.min(total));
         }
         if let (Some(bar), Some(state)) = (self.per_job.get(job), tracker.jobs.get(job)) {
-            bar.set_length(state.bytes_total.max(1));
+            bar.set_length(state.bytes_total);
             bar.set_position(state.bytes_done.min(state.bytes_total));
             if let Some(result) = &state.result {
                 bar.finish_with_message(result.status.as_str().to_owned());
@@ -366,8 +367,47 @@ impl<'a> View<'a> {
     }
 }
 
+/// A bar style for byte counts. An empty bar (a chunk of empty files) shows `0 B/0 B`, full.
 fn bytes_style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .with_key(
+            "eta_or_dash",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = w.write_str(&eta_text(s.pos(), s.len(), s.elapsed(), s.eta()));
+            },
+        )
         .progress_chars("=> ")
+}
+
+/// The ETA shown on the overall bar: `-` until the rate means something (some bytes moved, and
+/// 1 % of them or 30 s in), so a run never opens with `eta 0s` or, after a few small files, `eta 3w`.
+fn eta_text(pos: u64, len: Option<u64>, elapsed: Duration, eta: Duration) -> String {
+    let len = len.unwrap_or(0);
+    let settled = pos > 0 && (pos.saturating_mul(100) >= len || elapsed >= Duration::from_secs(30));
+    if pos >= len && len > 0 {
+        return "0s".into();
+    }
+    if !settled {
+        return "-".into();
+    }
+    format!("{:#}", indicatif::HumanDuration(eta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eta_waits_for_a_meaningful_rate() {
+        let s = Duration::from_secs;
+        // Nothing moved yet: no `eta 0s`.
+        assert_eq!(eta_text(0, Some(1000), s(1), s(0)), "-");
+        // A few small files 7 s in: no `eta 3w`.
+        assert_eq!(eta_text(282, Some(62_910_000), s(7), s(1_800_000)), "-");
+        // 1 % in, or 30 s in: the estimate shows.
+        assert_eq!(eta_text(15_000_000, Some(62_910_000), s(3), s(17)), "17s");
+        assert_eq!(eta_text(282, Some(62_910_000), s(31), s(40)), "40s");
+        assert_eq!(eta_text(10, Some(10), s(2), s(0)), "0s");
+    }
 }
