@@ -17,15 +17,15 @@
 use std::time::Instant;
 
 use super::migrate::{self, describe, ExecuteMode, Executed};
+use super::verify::VerifySpec;
 use super::verify_pair::without_license_lines;
 use super::{classify, CliError, Context, ExitStatus};
 use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
-use crate::compare::compare;
 use crate::credentials::Credentials;
 use crate::hub::content::HubAccess;
 use crate::manifest::REWRITTEN_FILES;
 use crate::mirrors::{self, Mirror};
-use crate::plan::{PathFilter, Plan};
+use crate::plan::Plan;
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
 use crate::repo_ref::Platform;
@@ -116,20 +116,9 @@ async fn readme_only_rewritten(creds: &Credentials, plan: &Plan) -> bool {
 }
 
 /// The verification of an unchanged mirror, from preflight's own two listings (the same rule as
-/// the post-run verification: extras fail only with `delete`, within include/exclude).
+/// the post-run verification).
 fn verification_from_plan(plan: &Plan) -> Verification {
-    let c = compare(&plan.expected_manifest(), &plan.dest_manifest);
-    let scope = PathFilter::new(&plan.options.include, &plan.options.exclude)
-        .unwrap_or_else(|_| PathFilter::all());
-    let extra_fails = plan.options.delete && c.extra.iter().any(|p| scope.matches(p));
-    Verification {
-        ok: c.ok() && !extra_fails,
-        matched: c.matched as u64,
-        mismatched: c.mismatched,
-        missing: c.missing,
-        extra: c.extra,
-        error: None,
-    }
+    VerifySpec::from_plan(plan).judge(&plan.dest_manifest)
 }
 
 fn with_fields(

@@ -36,6 +36,23 @@ impl VerifySpec {
             exclude: plan.options.exclude.clone(),
         }
     }
+
+    /// Judges a listing of the destination against the expected manifest. Extras fail only with
+    /// `delete`, and only within the include/exclude scope (files outside it are not ours).
+    pub fn judge(&self, actual: &Manifest) -> Verification {
+        let c = compare(&self.expected, actual);
+        let scope =
+            PathFilter::new(&self.include, &self.exclude).unwrap_or_else(|_| PathFilter::all());
+        let extra_fails = self.delete && c.extra.iter().any(|p| scope.matches(p));
+        Verification {
+            ok: c.ok() && !extra_fails,
+            matched: c.matched as u64,
+            mismatched: c.mismatched,
+            missing: c.missing,
+            extra: c.extra,
+            error: None,
+        }
+    }
 }
 
 /// Lists the destination's files now.
@@ -69,21 +86,7 @@ pub async fn list_destination(creds: &Credentials, dest: &RepoRef) -> anyhow::Re
 /// Re-lists the destination and compares; a listing failure is an unverified result, not a crash.
 pub async fn destination(creds: &Credentials, spec: &VerifySpec) -> Verification {
     match list_destination(creds, &spec.dest).await {
-        Ok(actual) => {
-            let c = compare(&spec.expected, &actual);
-            // Files outside --include/--exclude are out of scope even with --delete.
-            let scope =
-                PathFilter::new(&spec.include, &spec.exclude).unwrap_or_else(|_| PathFilter::all());
-            let extra_fails = spec.delete && c.extra.iter().any(|p| scope.matches(p));
-            Verification {
-                ok: c.ok() && !extra_fails,
-                matched: c.matched as u64,
-                mismatched: c.mismatched,
-                missing: c.missing,
-                extra: c.extra,
-                error: None,
-            }
-        }
+        Ok(actual) => spec.judge(&actual),
         Err(err) => Verification {
             ok: false,
             error: Some(format!(
