@@ -110,23 +110,35 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
             .values()
             .filter(|j| j.result.is_some())
             .count();
+        // A run stopped with `hubferry stop` is not "running", whatever its workers last said.
+        let stopped = record.state == "stopped";
         let summary = serde_json::json!({
             "type": "run_progress",
             "run_id": record.run_id,
-            "state": "running",
+            "state": if stopped { "stopped" } else { "running" },
             "jobs_done": finished,
             "jobs_total": record.jobs.len(),
             "bytes_done": bytes_done,
             "bytes_total": bytes_total,
         });
         p.json(&summary);
+        let (state_word, next) = if stopped {
+            (
+                "stopped",
+                "by `hubferry stop`; files already committed stay — re-run the migration to finish it".to_owned(),
+            )
+        } else {
+            (
+                "running",
+                format!("follow with `hubferry logs {} -f`", record.run_id),
+            )
+        };
         p.out(&format!(
-            "{}: running, {finished}/{} jobs done, {} of {} (follow with `hubferry logs {} -f`)",
+            "{}: {state_word}, {finished}/{} jobs done, {} of {} ({next})",
             record.run_id,
             record.jobs.len(),
             crate::printer::human_bytes(bytes_done),
             crate::printer::human_bytes(bytes_total),
-            record.run_id
         ));
         return Ok(ExitStatus::Success);
     }
@@ -259,7 +271,20 @@ pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
     let modal = tools::modal()?;
     let p = &ctx.printer;
     let mut failures = Vec::new();
+    // Apps that already ended need no stop (Modal refuses it: "App is already stopped").
+    let states = app_states(&modal, &record.app_ids)
+        .await
+        .unwrap_or_default();
+    let mut stopped_any = false;
     for id in &record.app_ids {
+        if let Some((_, s)) = states
+            .iter()
+            .find(|(a, s)| a == id && s.starts_with("stopped"))
+        {
+            p.status(&format!("Modal app {id} has already ended ({s})"));
+            continue;
+        }
+        stopped_any = true;
         let out = tokio::process::Command::new(&modal)
             .args(["app", "stop", id, "-y"])
             .envs(runner::CHILD_ENV.iter().copied())
@@ -285,6 +310,14 @@ pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
         )
         .with_hint("check `hubferry status RUN`, or stop the app with `modal app stop ap-… -y`")
         .into());
+    }
+    if !stopped_any {
+        p.json(&serde_json::json!({"type": "run_stopped", "run_id": record.run_id, "app_ids": record.app_ids}));
+        p.out(&format!(
+            "{} is not running (state: {}); nothing to stop",
+            record.run_id, record.state
+        ));
+        return Ok(ExitStatus::Success);
     }
     record.state = "stopped".into();
     runs::save(state, &record)?;

@@ -113,6 +113,17 @@ fn stop_ends_a_detached_run_and_its_report_says_so() {
     let s = status.last_json();
     assert_eq!(s["state"], "stopped", "{status}");
 
+    // Stopping it again is not an error, and a snapshot no longer calls it running.
+    let again = ctx.run(&["stop", &run_id]);
+    assert_eq!(again.code, Some(0), "{again}");
+    assert!(again.stdout.contains("nothing to stop"), "{again}");
+    let snapshot = ctx.run(&["logs", &run_id, "--json"]);
+    assert_eq!(snapshot.code, Some(0), "{snapshot}");
+    let last = snapshot.last_json();
+    if last["type"] == "run_progress" {
+        assert_eq!(last["state"], "stopped", "{snapshot}");
+    }
+
     let logs = ctx.run_command(
         ctx.command(&["logs", &run_id, "-f", "--json"]),
         Duration::from_secs(90),
