@@ -159,6 +159,7 @@ impl Printer {
     /// The final error block on stderr: `error:`, `Caused by:` lines and a `hint:`.
     pub fn error(&self, message: &str, causes: &[String], hint: Option<&str>) {
         let mut text = format!("{}: {message}", self.paint("error", Tone::Bad));
+        let causes = causes_not_quoted(message, causes);
         if !causes.is_empty() {
             text.push_str("\n\nCaused by:");
             for cause in causes {
@@ -240,6 +241,15 @@ pub fn human_duration(seconds: f64) -> String {
     }
 }
 
+/// The causes worth a `Caused by:` line: one the message already quotes word for word would
+/// only show the same text twice.
+fn causes_not_quoted<'a>(message: &str, causes: &'a [String]) -> Vec<&'a String> {
+    causes
+        .iter()
+        .filter(|c| !message.contains(c.as_str()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,6 +262,16 @@ mod tests {
             p.scrub("token hf_secretvalue leaked, x stays"),
             "token *** leaked, x stays"
         );
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let causes = vec![
+            "GET /api/whoami-v2 answered 401".to_owned(),
+            "connection reset".to_owned(),
+        ];
+        let message = "checking the token failed: refused (GET /api/whoami-v2 answered 401)";
+        assert_eq!(causes_not_quoted(message, &causes), vec![&causes[1]]);
     }
 
     #[test]
