@@ -149,7 +149,7 @@ pub async fn python() -> Result<PathBuf, CliError> {
         "no Python (python3) found on PATH"
     };
     Err(CliError::new(ExitStatus::Failure, what).with_hint(format!(
-        "install Python 3.11+ and the worker's packages: `{}`, or point HUBFERRY_PYTHON at a \
+        "install Python 3.10+ and the worker's packages: `{}`, or point HUBFERRY_PYTHON at a \
          Python that has them, or use --backend modal",
         worker_pip_install()
     )))
