@@ -173,7 +173,7 @@ pub struct TransferArgs {
     /// Where the worker runs.
     #[arg(long, value_enum, default_value_t, env = "HUBFERRY_BACKEND")]
     pub backend: Backend,
-    /// Run detached: start on Modal, record the run, return its id (follow with `hubferry logs`).
+    /// Run detached (migrate only): start on Modal, record the run, return its id (follow with `hubferry logs`).
     #[arg(long)]
     pub detach: bool,
     /// Print the plan (preflight only) without moving anything.
