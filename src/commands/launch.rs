@@ -59,6 +59,7 @@ pub(super) async fn detach(
                 "a detached app that was already created keeps running; it is recorded below"
                     .into(),
             ),
+            workers_keep_running: true,
             ..Default::default()
         },
     )

@@ -93,6 +93,7 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
             per_job_bars: record.jobs.len() > 1,
             ended_means_failed: args.follow,
             interrupt_note: Some(note),
+            workers_keep_running: true,
             ..Default::default()
         },
     )

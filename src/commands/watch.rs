@@ -38,6 +38,8 @@ pub struct WatchOptions {
     pub interrupt_note: Option<String>,
     /// Bytes the plan expects to move (sizes the overall bar before the workers report).
     pub expected_bytes: u64,
+    /// The children only read logs or launch a detached app: Ctrl-C stops them, not the workers.
+    pub workers_keep_running: bool,
 }
 
 /// What a watch saw.
@@ -84,7 +86,7 @@ pub async fn watch(
                 out.interrupted = true;
                 INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
                 if interrupts == 1 {
-                    printer.warn("interrupted: stopping the workers (Ctrl-C again to force)");
+                    printer.warn(&interrupt_warning(opts.workers_keep_running));
                     if let Some(note) = &opts.interrupt_note {
                         printer.status(note);
                     }
@@ -367,6 +369,16 @@ impl<'a> View<'a> {
     }
 }
 
+/// The first line after Ctrl-C: what hubferry stops now.
+fn interrupt_warning(workers_keep_running: bool) -> String {
+    let what = if workers_keep_running {
+        "no longer following the run"
+    } else {
+        "stopping the workers"
+    };
+    format!("interrupted: {what} (Ctrl-C again to force)")
+}
+
 /// A bar style for byte counts. An empty bar (a chunk of empty files) shows `0 B/0 B`, full.
 fn bytes_style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
@@ -397,6 +409,14 @@ fn eta_text(pos: u64, len: Option<u64>, elapsed: Duration, eta: Duration) -> Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ctrl_c_says_what_stops() {
+        assert!(interrupt_warning(false).contains("stopping the workers"));
+        let follow = interrupt_warning(true);
+        assert!(follow.contains("no longer following"), "{follow}");
+        assert!(!follow.contains("workers"), "{follow}");
+    }
 
     #[test]
     fn eta_waits_for_a_meaningful_rate() {
