@@ -176,7 +176,7 @@ pub struct TransferArgs {
     /// Run detached (migrate only): start on Modal, record the run, return its id (follow with `hubferry logs`).
     #[arg(long)]
     pub detach: bool,
-    /// Print the plan (preflight only) without moving anything.
+    /// Print the plan (preflight only) without moving anything (migrate only).
     #[arg(long)]
     pub dry_run: bool,
     /// Do not ask for confirmation (deletions).

@@ -90,6 +90,14 @@ pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
             .with_hint("start detached runs one by one with `hubferry migrate … --detach`")
             .into());
     }
+    // Without this, `batch --dry-run` (the flag is shared with migrate) moved everything.
+    if args.transfer.dry_run {
+        return Err(CliError::bad_input("batch does not support --dry-run yet")
+            .with_hint(
+                "preview each repository with `hubferry migrate SOURCE [--dest NS/NAME] --dry-run`",
+            )
+            .into());
+    }
     if args.jobs == 0 {
         return Err(CliError::bad_input("--jobs must be at least 1").into());
     }

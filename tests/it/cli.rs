@@ -69,6 +69,16 @@ fn detach_needs_modal_and_says_so() {
 }
 
 #[test]
+fn batch_refuses_dry_run_instead_of_moving() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hubferry(&["batch", "hf:alice/x", "--dry-run"], dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--dry-run"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+#[test]
 fn unknown_runs_are_bad_input_with_a_hint_and_json_errors_stay_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let out = hubferry(&["logs", "run-nope", "--json"], dir.path());
