@@ -176,7 +176,7 @@ pub enum RefError {
         platform: &'static str,
         reason: String,
     },
-    #[error("--dest `{input}`: give `namespace/name` without a hub prefix (the destination is always the other hub)")]
+    #[error("destination `{input}`: give `namespace/name` without a hub prefix (the destination is always the other hub)")]
     DestPrefix { input: String, id: String },
     #[error("source `{input}` is already on {platform}, and --to asks for {platform} too")]
     SamePlatform {
@@ -202,7 +202,7 @@ impl RefError {
             RefError::BadUrl { .. } => {
                 "copy the repository page URL, e.g. https://huggingface.co/datasets/ns/name or https://modelscope.cn/models/ns/name".into()
             }
-            RefError::DestPrefix { id, .. } => format!("pass --dest {id}"),
+            RefError::DestPrefix { id, .. } => format!("give the destination as `{id}`"),
             RefError::SamePlatform { .. } => {
                 "migrations go between hubs: drop --to, or pass the other hub with --to".into()
             }
@@ -819,7 +819,7 @@ mod tests {
         // A hub prefix on --dest gets its own message and a hint with the bare id.
         let err = parse_dest_id("ms:acme/bert").unwrap_err();
         assert!(matches!(err, RefError::DestPrefix { .. }), "{err}");
-        assert_eq!(err.hint(), "pass --dest acme/bert");
+        assert_eq!(err.hint(), "give the destination as `acme/bert`");
     }
 
     #[test]
