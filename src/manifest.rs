@@ -85,7 +85,8 @@ pub struct FileEntry {
     /// Known for LFS files on HF and for every file on ModelScope.
     pub sha256: Option<Sha256>,
     /// The git blob id of the content. HF lists it for non-LFS files (for LFS files HF's `oid` is the
-    /// pointer's id, which says nothing about the content, so it is not kept). ModelScope may list it.
+    /// pointer's id, which says nothing about the content, so it is not kept). ModelScope lists it
+    /// for every file; likewise kept only for files it does not store through LFS.
     pub git_oid: Option<GitOid>,
     /// Stored through LFS at the source (informational).
     #[serde(default)]

@@ -318,11 +318,23 @@ fn print_summary(ctx: &Context, outcomes: &[Outcome], status: ExitStatus) {
         }));
         return;
     }
+    let route = |o: &Outcome| {
+        let dest = if o.dest.is_empty() { "?" } else { &o.dest };
+        format!("{} → {dest}", o.source)
+    };
+    const ROUTE_HEADER: &str = "SOURCE → DEST";
+    // Rust pads by chars, which is the terminal width for repo ids (no wide characters in them).
+    let w = outcomes
+        .iter()
+        .map(|o| route(o).chars().count())
+        .chain([ROUTE_HEADER.chars().count()])
+        .max()
+        .unwrap_or(0);
     let mut lines = vec![
         String::new(),
         format!(
-            "{:<44} {:<9} {:>8} {:>10} {:>8}",
-            "SOURCE → DEST", "STATUS", "FILES", "BYTES", "TIME"
+            "{ROUTE_HEADER:<w$} {:<9} {:>8} {:>10} {:>8}",
+            "STATUS", "FILES", "BYTES", "TIME"
         ),
     ];
     for o in outcomes {
@@ -335,12 +347,8 @@ fn print_summary(ctx: &Context, outcomes: &[Outcome], status: ExitStatus) {
         // Pad by the plain word's width: colour codes have no width.
         let pad = 9usize.saturating_sub(o.status.len());
         lines.push(format!(
-            "{:<44} {word}{} {:>8} {:>10} {:>8}",
-            format!(
-                "{} → {}",
-                o.source,
-                if o.dest.is_empty() { "?" } else { &o.dest }
-            ),
+            "{:<w$} {word}{} {:>8} {:>10} {:>8}",
+            route(o),
             " ".repeat(pad),
             o.files_moved,
             human_bytes(o.bytes_moved),

@@ -15,8 +15,9 @@ use crate::runs;
 use crate::tools;
 
 pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let records = runs::list(&ctx.state_dir()?)?;
+    let mut records = runs::list(&ctx.state_dir()?)?;
     let p = &ctx.printer;
+    refresh_running(ctx, &mut records).await;
     if p.json_mode() {
         for r in &records {
             p.json(&serde_json::json!({
@@ -185,6 +186,43 @@ fn report_duration(tracker: &Tracker, watched_s: f64) -> f64 {
         longest
     } else {
         watched_s
+    }
+}
+
+/// A record says `running` until someone follows or stops the run: ask Modal (one call for all
+/// runs) whether their apps still run, and call the ones that do not `ended`, as `status` does.
+/// Without an answer from Modal the recorded states stand, with a note saying so.
+async fn refresh_running(ctx: &Context, records: &mut [runs::RunRecord]) {
+    let ids: Vec<String> = records
+        .iter()
+        .filter(|r| r.state == "running")
+        .flat_map(|r| r.app_ids.iter().cloned())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    let states = match tools::modal() {
+        Ok(modal) => app_states(&modal, &ids).await,
+        Err(e) => Err(e.into()),
+    };
+    let states = match states {
+        Ok(states) => states,
+        Err(e) => {
+            ctx.printer.status(&format!(
+                "states are as recorded: could not ask Modal which apps still run ({e:#})"
+            ));
+            return;
+        }
+    };
+    for r in records.iter_mut().filter(|r| r.state == "running") {
+        let running = r.app_ids.iter().any(|id| {
+            states
+                .iter()
+                .any(|(app, state)| app == id && app_running(state))
+        });
+        if !running {
+            r.state = "ended".into();
+        }
     }
 }
 

@@ -71,9 +71,16 @@ struct FileJson {
 impl FileJson {
     fn into_entry(self) -> FileEntry {
         let lfs = self.is_lfs || self.lfs.as_ref().is_some_and(|v| !v.is_null());
+        // An LFS file's BlobId names its pointer, not its content: comparing it with the other
+        // hub's content blob id (HF keeps small files out of LFS) would call equal bytes different.
+        let git_oid = if lfs {
+            None
+        } else {
+            self.blob_id.as_deref().and_then(GitOid::from_hex)
+        };
         FileEntry {
             sha256: self.sha256.as_deref().and_then(Sha256::from_hex),
-            git_oid: self.blob_id.as_deref().and_then(GitOid::from_hex),
+            git_oid,
             path: self.path,
             size: self.size,
             lfs,
@@ -503,7 +510,13 @@ mod tests {
         let e = f.into_entry();
         assert_eq!(e.path, "a/b.bin");
         assert_eq!(e.size, 7);
-        assert!(e.lfs && e.sha256.is_some() && e.git_oid.is_some());
+        assert!(e.lfs && e.sha256.is_some() && e.git_oid.is_none());
+        let plain: FileJson = serde_json::from_str(
+            r#"{"Path":"c.json","Type":"blob","Size":2,"Sha256":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+            "BlobId":"30d74d258442c7c65512eafab474568dd706c430","IsLFS":false}"#,
+        )
+        .unwrap();
+        assert!(plain.into_entry().git_oid.is_some());
         let f: FileJson =
             serde_json::from_str(r#"{"Path":"x","Type":"blob","Size":1,"Sha256":""}"#).unwrap();
         assert!(f.into_entry().sha256.is_none());

@@ -32,20 +32,29 @@ fn detach_then_logs_follow_reaches_the_same_verified_report() {
         "{runs}"
     );
 
+    // Nobody follows it: once Modal says its app ended, `runs` says so too (not the recorded
+    // `running`). Waits on the app state, bounded.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while ctx.run(&["status", &run_id, "--json"]).last_json()["state"] == "running" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the detached run never ended"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let runs = ctx.run(&["runs", "--json"]);
+    let listed = runs.json_lines();
+    let this = listed.iter().find(|r| r["run_id"] == run_id.as_str());
+    assert_eq!(this.unwrap()["state"], "ended", "{runs}");
+
     let logs = ctx.run(&["logs", &run_id, "-f", "--json"]);
     assert_eq!(logs.code, Some(0), "{logs}");
     assert!(
         !logs.of_type("start").is_empty(),
         "progress is rebuilt from events\n{logs}"
     );
-    let r = logs.last_json();
-    assert_eq!(r["type"], "report", "{logs}");
+    let r = logs.ok_report();
     assert_eq!(r["run_id"], run_id.as_str());
-    assert_eq!(
-        (r["status"].as_str(), r["verified"].as_bool()),
-        (Some("ok"), Some(true)),
-        "{logs}"
-    );
     assert_eq!(
         r["files_moved"],
         seeded["files"].as_object().unwrap().len() as u64
@@ -58,6 +67,13 @@ fn detach_then_logs_follow_reaches_the_same_verified_report() {
     let s = status.last_json();
     assert_eq!(s["state"], "ok", "{status}");
     assert_eq!(s["report"]["verified"], true);
+    let runs = ctx.run(&["runs"]);
+    assert!(
+        runs.stdout
+            .lines()
+            .any(|l| l.starts_with(run_id.as_str()) && l.contains(" ok ")),
+        "{runs}"
+    );
 
     // Human `logs` (a snapshot) ends with the same report.
     let again = ctx.run(&["logs", &run_id]);

@@ -42,12 +42,7 @@ fn local_backend_migrates_each_way_then_a_rerun_moves_nothing() {
     ]);
     assert_eq!(out.code, Some(0), "{out}");
     assert_ndjson_only(&out);
-    let r = report(&out);
-    assert_eq!(
-        (r["status"].as_str(), r["verified"].as_bool()),
-        (Some("ok"), Some(true)),
-        "{out}"
-    );
+    let r = out.ok_report();
     assert_eq!(r["files_moved"], file_count(&seeded));
     assert_eq!(r["bytes_moved"], seeded["bytes"]);
     assert_eq!(r["backend"], "local");
@@ -68,12 +63,7 @@ fn local_backend_migrates_each_way_then_a_rerun_moves_nothing() {
         "--json",
     ]);
     assert_eq!(out.code, Some(0), "{out}");
-    let r = report(&out);
-    assert_eq!(
-        (r["status"].as_str(), r["verified"].as_bool()),
-        (Some("ok"), Some(true)),
-        "{out}"
-    );
+    let r = out.ok_report();
     assert_eq!(r["files_moved"], file_count(&seeded));
     assert_eq!(r["dest"], format!("hf:model:{back}@main"));
 
@@ -99,6 +89,38 @@ fn local_backend_migrates_each_way_then_a_rerun_moves_nothing() {
     ctx.assert_no_canaries();
 }
 
+/// ModelScope stores `.jsonl` through LFS in datasets, Hugging Face keeps a small one inline: the
+/// two listings then carry different kinds of ids for the same bytes (sha256 of the content on
+/// one side, the content's git blob id on the other, the pointer's on the first).
+#[test]
+fn modelscope_dataset_with_lfs_text_files_migrates_and_verifies_on_hf() {
+    let ctx = TestContext::new();
+    let repo = unique("it-msds");
+    let id = format!("alice/{repo}");
+    let seeded = ctx.seed("ms", &id, &["--repo-type", "dataset", "--lfs-mb", "0.5"]);
+    let src = format!("ms:datasets/{id}");
+
+    let out = ctx.run(&["migrate", &src, "--backend", "local", "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let r = out.ok_report();
+    assert_eq!(r["files_moved"], file_count(&seeded), "{out}");
+    assert_eq!(
+        r["verification"]["mismatched"],
+        serde_json::json!([]),
+        "{out}"
+    );
+
+    let hf = format!("hf:datasets/{id}");
+    let out = ctx.run(&["verify", &src, &hf, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(out.last_json()["matched"], file_count(&seeded), "{out}");
+
+    let again = ctx.run(&["migrate", &src, "--backend", "local", "--json"]);
+    assert_eq!(again.code, Some(0), "{again}");
+    assert_eq!(report(&again)["bytes_moved"], 0, "{again}");
+    ctx.assert_no_canaries();
+}
+
 #[test]
 fn modal_backend_migrates_each_way_and_keeps_secrets_out_of_everything() {
     let ctx = TestContext::new();
@@ -108,12 +130,7 @@ fn modal_backend_migrates_each_way_and_keeps_secrets_out_of_everything() {
     let out = ctx.run(&["migrate", &format!("huggingface:alice/{repo}"), "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
     assert_ndjson_only(&out);
-    let r = report(&out);
-    assert_eq!(
-        (r["status"].as_str(), r["verified"].as_bool()),
-        (Some("ok"), Some(true)),
-        "{out}"
-    );
+    let r = out.ok_report();
     assert_eq!(r["backend"], "modal");
     assert_eq!(r["files_moved"], file_count(&seeded));
     assert!(r["app_ids"][0].as_str().unwrap().starts_with("ap-"), "{r}");
@@ -194,13 +211,8 @@ fn parallel_run_fans_tiny_chunks_out_in_one_app() {
     assert!(starts
         .iter()
         .all(|s| s["chunk"]["count"].as_u64().unwrap() >= 4));
-    let r = report(&out);
+    let r = out.ok_report();
     assert!(r["chunks"].as_u64().unwrap() >= 4, "{r}");
-    assert_eq!(
-        (r["status"].as_str(), r["verified"].as_bool()),
-        (Some("ok"), Some(true)),
-        "{out}"
-    );
     assert_eq!(r["files_moved"], file_count(&seeded));
     assert_eq!(
         ctx.argv_log()

@@ -53,7 +53,8 @@ class MsHub:
                 continue
             sha = (f.sha256 or "").lower() or None
             blob = (f.blob_id or "").lower() or None
-            git_oid = blob if blob and len(blob) == 40 and blob != sha else None
+            # An LFS file's blob id is its pointer's, which says nothing about the content.
+            git_oid = blob if blob and len(blob) == 40 and blob != sha and not f.is_lfs else None
             out.append(Entry(f.path, int(f.size or 0), sha, git_oid))
         return out
 

@@ -154,6 +154,21 @@ impl Output {
             .unwrap_or_else(|| panic!("no JSON on stdout\n{self}"))
     }
 
+    /// The final report, asserted to say `ok` and verified.
+    pub fn ok_report(&self) -> Value {
+        let r = self.last_json();
+        assert_eq!(
+            (
+                r["type"].as_str(),
+                r["status"].as_str(),
+                r["verified"].as_bool()
+            ),
+            (Some("report"), Some("ok"), Some(true)),
+            "{self}"
+        );
+        r
+    }
+
     /// JSON lines of one `type`.
     pub fn of_type(&self, kind: &str) -> Vec<Value> {
         self.json_lines()
