@@ -429,6 +429,25 @@ impl Plan {
             .map(|&i| &self.source_manifest.files[i as usize])
     }
 
+    /// Files (and their bytes) already at the destination. Platform files are not counted: each
+    /// hub writes its own, so they are neither moved nor skipped (the plan names them apart).
+    pub fn already_at_dest(&self) -> (u64, u64) {
+        self.files_to_skip()
+            .filter(|f| !PLATFORM_FILES.contains(&f.path.as_str()))
+            .fold((0, 0), |(n, b), f| (n + 1, b + f.size))
+    }
+
+    /// What the report adds to the workers' own skip counts: chunk jobs list only the files to
+    /// move, so the plan's skips are never seen by a worker; a whole-repo `--delete` job lists the
+    /// destination itself and reports its skips.
+    pub fn skipped_outside_jobs(&self) -> (u64, u64) {
+        if self.options.delete && !self.is_noop() {
+            (0, 0)
+        } else {
+            self.already_at_dest()
+        }
+    }
+
     /// Destination files that will be deleted, in path order.
     pub fn files_to_delete(&self) -> impl Iterator<Item = &FileEntry> {
         self.transfer

@@ -184,8 +184,8 @@ impl Tracker {
             dest_url: ctx.dest_url,
             files_moved: 0,
             bytes_moved: 0,
-            files_skipped: 0,
-            bytes_skipped: 0,
+            files_skipped: ctx.skipped_by_plan.0,
+            bytes_skipped: ctx.skipped_by_plan.1,
             files_failed: 0,
             files_deleted: 0,
             duration_s: ctx.duration_s,
@@ -281,6 +281,8 @@ pub struct ReportContext {
     pub app_ids: Vec<String>,
     pub errors: Vec<String>,
     pub interrupted: bool,
+    /// Files and bytes the plan found at the destination, which no worker reports.
+    pub skipped_by_plan: (u64, u64),
 }
 
 impl Report {

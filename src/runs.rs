@@ -51,6 +51,9 @@ pub struct RunRecord {
     /// What the orchestrator needs to verify the destination later (destination ref and the
     /// expected manifest), as written by the migrate command.
     pub verify: serde_json::Value,
+    /// Files and bytes the plan found at the destination (no worker reports them).
+    #[serde(default)]
+    pub skipped_by_plan: (u64, u64),
     /// `running`, `stopped`, or the report's status once known.
     pub state: String,
     pub report: Option<Report>,
@@ -191,6 +194,7 @@ mod tests {
             first_event: None,
             plan: serde_json::Value::Null,
             verify: serde_json::Value::Null,
+            skipped_by_plan: (0, 0),
             state: "running".into(),
             report: None,
         }

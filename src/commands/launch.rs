@@ -111,6 +111,7 @@ pub(super) async fn detach(
         first_event,
         plan: plan_summary(plan),
         verify: serde_json::to_value(&spec)?,
+        skipped_by_plan: plan.skipped_outside_jobs(),
         state: "running".into(),
         report: None,
     };

@@ -338,19 +338,18 @@ pub async fn execute(
     if plan.is_noop() {
         p.status(&format!("{dest} is up to date: nothing to move"));
         let verification = verify::destination(creds, &spec).await;
-        let mut report = Tracker::default().report(
+        let report = Tracker::default().report(
             ReportContext {
                 source,
                 dest,
                 dest_url: Some(plan.dest_url.clone()),
                 duration_s: started.elapsed().as_secs_f64(),
                 backend: t.backend.as_str().into(),
+                skipped_by_plan: plan.skipped_outside_jobs(),
                 ..Default::default()
             },
             Some(verification),
         );
-        report.files_skipped = plan.transfer.to_skip.len() as u64;
-        report.bytes_skipped = plan.transfer.bytes_to_skip;
         return Ok(Executed::Report(report));
     }
     let jobs = plan.job_files(job_prefix, &JobTuning::default());
@@ -423,6 +422,7 @@ pub async fn execute(
             app_ids: outcome.app_ids,
             errors: outcome.errors,
             interrupted: outcome.interrupted,
+            skipped_by_plan: plan.skipped_outside_jobs(),
         },
         verification,
     );

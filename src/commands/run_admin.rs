@@ -164,6 +164,7 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
             app_ids: record.app_ids.clone(),
             errors,
             interrupted: false,
+            skipped_by_plan: record.skipped_by_plan,
         },
         verification,
     );

@@ -217,19 +217,26 @@ async fn one(
     let readme_rewritten = !plan.is_noop() && readme_only_rewritten(creds, &plan).await;
     if plan.is_noop() || readme_rewritten {
         let verification = verification_from_plan(&plan);
-        let mut report = Tracker::default().report(
+        let report = Tracker::default().report(
             ReportContext {
                 source: describe(&plan.source),
                 dest: describe(&plan.dest),
                 dest_url: Some(plan.dest_url.clone()),
                 duration_s: started.elapsed().as_secs_f64(),
                 backend: t.backend.as_str().into(),
+                // A README whose only difference is the license line rewritten for HF is
+                // unchanged too: nothing moves.
+                skipped_by_plan: {
+                    let (n, b) = plan.already_at_dest();
+                    (
+                        n + plan.transfer.to_move.len() as u64,
+                        b + plan.transfer.bytes_to_move,
+                    )
+                },
                 ..Default::default()
             },
             Some(verification),
         );
-        report.files_skipped = (plan.transfer.to_skip.len() + plan.transfer.to_move.len()) as u64;
-        report.bytes_skipped = plan.transfer.bytes_to_skip + plan.transfer.bytes_to_move;
         let exit = ExitStatus::from_code(report.exit_code());
         let summary = if exit == ExitStatus::Success {
             format!(

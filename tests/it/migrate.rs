@@ -78,7 +78,8 @@ fn local_backend_migrates_each_way_then_a_rerun_moves_nothing() {
     let r = report(&again);
     assert_eq!(r["files_moved"], 0, "{again}");
     assert_eq!(r["verified"], true);
-    assert!(r["files_skipped"].as_u64().unwrap() >= file_count(&seeded));
+    assert_eq!(r["files_skipped"], file_count(&seeded), "{again}");
+    assert_eq!(r["bytes_skipped"], seeded["bytes"], "{again}");
 
     let argv = ctx.argv_log();
     assert!(

@@ -199,6 +199,12 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
         "{out}"
     );
     assert_eq!(r["changed"], false);
+    let files = seeded["files"].as_object().unwrap().len() as u64;
+    assert_eq!(
+        (r["files_skipped"].as_u64(), &r["bytes_skipped"]),
+        (Some(files), &seeded["bytes"]),
+        "platform files are not counted as skipped\n{out}"
+    );
     assert_eq!(
         workers_started(&ctx),
         started,
@@ -219,6 +225,11 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
     assert_eq!(r["verified"], true, "{out}");
     assert_eq!(r["files_moved"], 1, "{out}");
     assert_eq!(r["bytes_moved"], new_config.len() as u64, "{out}");
+    assert_eq!(
+        r["files_skipped"],
+        files - 1,
+        "the unchanged files count as skipped\n{out}"
+    );
 
     // A typo in the mirrors file stops everything before any request (exit 2, with a hint).
     let bad = ctx.path("bad.toml");
