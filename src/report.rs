@@ -89,6 +89,25 @@ pub struct Tracker {
 }
 
 impl Tracker {
+    /// How messages name a job: by chunk, as the progress lines do, with the job id that the
+    /// `--json` events carry (`chunk 2/5 (job r0c1)`); a one-job run is just `worker (job r0c0)`.
+    pub fn label(&self, id: &str) -> String {
+        let count = self.jobs.len();
+        if count <= 1 {
+            return format!("worker (job {id})");
+        }
+        let index = self
+            .jobs
+            .get(id)
+            .and_then(|j| j.chunk)
+            .map(|c| c.index)
+            .or_else(|| id.rsplit_once('c').and_then(|(_, n)| n.parse().ok()));
+        match index {
+            Some(i) => format!("chunk {}/{count} (job {id})", i + 1),
+            None => format!("job {id}"),
+        }
+    }
+
     /// A tracker that expects exactly these job ids (so a job that never reports counts as failed).
     pub fn expecting(job_ids: impl IntoIterator<Item = String>) -> Self {
         Self {
@@ -219,14 +238,17 @@ impl Tracker {
                     } else {
                         r.chunks_failed += 1;
                         let why = res.error.as_deref().unwrap_or("no error given");
-                        r.errors
-                            .push(format!("job {id}: {}: {why}", res.status.as_str()));
+                        r.errors.push(format!(
+                            "{}: {}: {why}",
+                            self.label(id),
+                            res.status.as_str()
+                        ));
                     }
                 }
                 None => {
                     r.chunks_failed += 1;
                     let why = job.lost.as_deref().unwrap_or("the worker sent no result");
-                    r.errors.push(format!("job {id}: {why}"));
+                    r.errors.push(format!("{}: {why}", self.label(id)));
                 }
             }
         }
@@ -435,6 +457,14 @@ mod tests {
         assert!(!r.verified);
         assert_eq!(r.exit_code(), 4);
         assert!(r.errors[0].contains("exited with code 1"));
+    }
+
+    #[test]
+    fn messages_name_jobs_by_chunk_like_the_progress_lines() {
+        let t = Tracker::expecting(["r0c0".to_string(), "r0c1".to_string()]);
+        assert_eq!(t.label("r0c1"), "chunk 2/2 (job r0c1)");
+        let one = Tracker::expecting(["r0c0".to_string()]);
+        assert_eq!(one.label("r0c0"), "worker (job r0c0)");
     }
 
     #[test]
