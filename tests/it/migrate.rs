@@ -114,7 +114,10 @@ fn modelscope_dataset_with_lfs_text_files_migrates_and_verifies_on_hf() {
     let hf = format!("hf:datasets/{id}");
     let out = ctx.run(&["verify", &src, &hf, "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
-    assert_eq!(out.last_json()["matched"], file_count(&seeded), "{out}");
+    let v = out.last_json();
+    assert_eq!(v["matched"], file_count(&seeded), "{out}");
+    // The .jsonl has no id both listings share: verify fetched both copies and hashed them.
+    assert_eq!(v["matched_by"]["content"], 1, "{out}");
 
     let again = ctx.run(&["migrate", &src, "--backend", "local", "--json"]);
     assert_eq!(again.code, Some(0), "{again}");
