@@ -22,6 +22,7 @@ pub mod report;
 pub mod runner;
 pub mod runs;
 pub mod tools;
+pub mod tty_echo;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

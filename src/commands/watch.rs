@@ -192,6 +192,8 @@ struct View<'a> {
     per_job_bars: bool,
     expected_bytes: u64,
     last_plain: Instant,
+    /// Held while bars are drawn (see [`crate::tty_echo`]).
+    _no_ctrl_echo: Option<crate::tty_echo::EchoGuard>,
 }
 
 impl<'a> View<'a> {
@@ -214,6 +216,10 @@ impl<'a> View<'a> {
             per_job_bars,
             expected_bytes,
             last_plain: Instant::now(),
+            _no_ctrl_echo: printer
+                .progress_enabled()
+                .then(crate::tty_echo::hide_control_echo)
+                .flatten(),
         }
     }
 
