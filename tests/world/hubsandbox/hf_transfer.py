@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import math
 import os
@@ -24,7 +22,7 @@ import uuid
 from urllib.parse import urlencode
 
 from .gitattributes import GITATTRIBUTES_LINE, lfs_patterns, lfs_patterns_of, matches_lfs
-from .httpbase import HttpError
+from .httpbase import HttpError, check_sig, sign
 from .store import (
     SHA256_RE,
     AddInline,
@@ -36,19 +34,9 @@ from .store import (
     RevisionNotFound,
 )
 
-SECRET = os.urandom(16)
 LFS_CONTENT_TYPE = "application/vnd.git-lfs+json"
 REGULAR_MAX = 10 * 1000 * 1000
 URL_PREFIX = {"model": "", "dataset": "datasets/", "space": "spaces/"}
-
-
-def sign(*parts: str) -> str:
-    return hmac.new(SECRET, "|".join(parts).encode(), hashlib.sha256).hexdigest()[:32]
-
-
-def _check_sig(sig: str, *parts: str) -> None:
-    if not hmac.compare_digest(sig, sign(*parts)):
-        raise HttpError(403, "invalid or expired LFS transfer URL", "Forbidden")
 
 
 # -- downloads -------------------------------------------------------------------------------------
@@ -164,7 +152,7 @@ def object_route(h, method: str, segs: list[str]) -> None:
     if kind == "lfs-upload" and method == "PUT" and len(segs) == 4:
         h.route = "lfs-upload"
         oid, size, sig = segs[1], segs[2], segs[3]
-        _check_sig(sig, "put", oid, size)
+        check_sig(sig, "put", oid, size)
         try:
             store.objects_for("hf").put_stream(h.body, int(size), expected_sha256=oid)
         except MissingObject as e:
@@ -173,7 +161,7 @@ def object_route(h, method: str, segs: list[str]) -> None:
     if kind == "lfs-part" and method == "PUT" and len(segs) == 5:
         h.route = "lfs-part"
         oid, upload_id, n, sig = segs[1:]
-        _check_sig(sig, "part", oid, upload_id, n)
+        check_sig(sig, "part", oid, upload_id, n)
         part_dir = store.tmp / f"parts-{upload_id}"
         part_dir.mkdir(exist_ok=True)
         tmp = part_dir / f"{int(n):05d}.{uuid.uuid4().hex}"
@@ -187,7 +175,7 @@ def object_route(h, method: str, segs: list[str]) -> None:
     if kind == "lfs-complete" and method == "POST" and len(segs) == 5:
         h.route = "lfs-complete"
         oid, size, upload_id, sig = segs[1:]
-        _check_sig(sig, "complete", oid, size, upload_id)
+        check_sig(sig, "complete", oid, size, upload_id)
         body = h.read_json() or {}
         part_dir = store.tmp / f"parts-{upload_id}"
         numbers = sorted(int(p["partNumber"]) for p in body.get("parts", []))
@@ -204,7 +192,7 @@ def object_route(h, method: str, segs: list[str]) -> None:
     if kind == "lfs-object" and method in ("GET", "HEAD") and len(segs) == 3:
         h.route = "lfs-object"
         oid, sig = segs[1], segs[2]
-        _check_sig(sig, "get", oid)
+        check_sig(sig, "get", oid)
         if not store.objects_for("hf").has(oid):
             raise HttpError(404, f"LFS object {oid} not found", "EntryNotFound")
         path = store.objects_for("hf").path(oid)

@@ -14,6 +14,8 @@ A hub side (hf.py, ms.py) subclasses `BaseHandler`, implements `dispatch(method)
 from __future__ import annotations
 
 import collections
+import hashlib
+import hmac
 import itertools
 import json
 import os
@@ -127,6 +129,20 @@ class HttpError(Exception):
         self.code = code
         self.headers = headers or {}
         self.body = body
+
+
+# Transfer URLs handed to clients (LFS hrefs) carry an HMAC instead of credentials, as signed
+# storage URLs do; the key lives as long as the process.
+URL_SECRET = os.urandom(16)
+
+
+def sign(*parts: str) -> str:
+    return hmac.new(URL_SECRET, "|".join(parts).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def check_sig(sig: str, *parts: str) -> None:
+    if not hmac.compare_digest(sig, sign(*parts)):
+        raise HttpError(403, "invalid or expired LFS transfer URL", "Forbidden")
 
 
 class HubServer(ThreadingHTTPServer):

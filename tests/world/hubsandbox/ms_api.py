@@ -4,7 +4,8 @@ Speaks the subset of `modelscope.cn` that the pinned `modelscope` 1.40.2 / `mode
 client uses (see `notes/modelscope-protocol.md`): login + `users/me`, OpenAPI and legacy repo
 info, create (model JSON, dataset multipart), listing by owner, file listings (models
 `repo/files`, datasets `repo/tree` paged, also by numeric dataset id), revisions, file download
-with Range, LFS batch + blob PUT + commit (create/delete actions), delete repo.
+with Range, LFS batch + blob PUT + commit (create/delete actions), delete repo; and git clone/
+fetch with the LFS download API (`ms_git.py`).
 
 The transport (keep-alive, streaming, faults, shaping) is not here: `MsApi.handle(exchange)` works
 on an `Exchange` (see `ms.py`). File routes (listings, download, upload) live in `ms_files.py`,
@@ -16,6 +17,8 @@ next to the code (look for "Assumption:").
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from email.parser import BytesParser
 from email.policy import HTTP as HTTP_POLICY
@@ -39,9 +42,10 @@ from .ms_common import (
     query_int,
 )
 from .ms_files import FileRoutes
+from .ms_git import GitRoutes, git_routes
 
 
-class MsApi(FileRoutes):
+class MsApi(FileRoutes, GitRoutes):
     """Routes one ModelScope request onto the shared `Store` (platform "ms")."""
 
     def __init__(self, store):
@@ -77,6 +81,7 @@ class MsApi(FileRoutes):
             ),
             ("POST", r"/api/v1/repos/(models|datasets)/([^/]+)/([^/]+)/commit/(.+)", self.commit),
         ]
+        self._routes += git_routes(self)
         self._routes = [(m, re.compile(p + "$"), fn) for m, p, fn in self._routes]
 
     # ---------------------------------------------------------------- dispatch
@@ -103,6 +108,11 @@ class MsApi(FileRoutes):
         auth = ex.headers.get("Authorization") or ""
         if auth.lower().startswith("bearer "):
             return auth[7:].strip() or None
+        if auth.lower().startswith("basic "):  # git: `oauth2:{token}` (any user name)
+            try:
+                return base64.b64decode(auth[6:].strip()).decode().partition(":")[2] or None
+            except (binascii.Error, UnicodeDecodeError):
+                return None
         for part in (ex.headers.get("Cookie") or "").split(";"):
             name, _, value = part.strip().partition("=")
             if name == "m_session_id" and value:
