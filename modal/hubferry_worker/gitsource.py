@@ -1,7 +1,8 @@
-"""The git path for Hugging Face sources: a shallow clone with LFS smudging off, then one
+"""The git path for a source repo: a shallow clone with LFS smudging off, then one
 `git lfs pull --include` per file this job needs, so only the job's large files are fetched.
 
-The token never appears in a URL or argv: it travels as an `http.extraHeader` set through
+The token never appears in a URL or argv: it travels as an `http.extraHeader` (Basic, with the user
+name each hub documents: any name on Hugging Face, `oauth2` on ModelScope) set through
 `GIT_CONFIG_*` environment variables (git-lfs reads the same config), and everything git prints is
 scrubbed before it is logged or put into an error.
 """
@@ -20,6 +21,7 @@ from .manifest import Entry
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 GIT_TIMEOUT_S = 3600
+GIT_USERS = {"hf": "hf_user", "ms": "oauth2"}
 TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MODELSCOPE_API_TOKEN", "MODELSCOPE_TOKEN")
 
 
@@ -31,9 +33,10 @@ class GitSource:
     def __init__(self, url: str, ep: Endpoint, token: str | None, workdir: Path, scrub):
         self.url = url
         self.ep = ep
-        self.token = token
         self.dir = workdir / "git-checkout"
-        basic = base64.b64encode(f"hf_user:{token}".encode()).decode() if token else None
+        user = GIT_USERS[ep.platform]
+        basic = base64.b64encode(f"{user}:{token}".encode()).decode() if token else None
+        self.basic = basic
         # The header value is a secret too, in its base64 form.
         self.scrub = (lambda text: scrub(text).replace(basic, "***")) if basic else scrub
         self._lock = threading.Lock()
@@ -50,9 +53,8 @@ class GitSource:
         }
         env.update(GIT_TERMINAL_PROMPT="0", GIT_LFS_SKIP_SMUDGE="1", GIT_ASKPASS="/bin/false")
         config = [("credential.helper", ""), ("lfs.locksverify", "false")]
-        if self.token:
-            basic = base64.b64encode(f"hf_user:{self.token}".encode()).decode()
-            config.append(("http.extraHeader", f"Authorization: Basic {basic}"))
+        if self.basic:
+            config.append(("http.extraHeader", f"Authorization: Basic {self.basic}"))
         env["GIT_CONFIG_COUNT"] = str(len(config))
         for i, (key, value) in enumerate(config):
             env[f"GIT_CONFIG_KEY_{i}"] = key

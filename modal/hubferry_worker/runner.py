@@ -59,7 +59,7 @@ class Runner:
             if self.git is None:
                 src = self.job.source
                 url = self.src_hub.git_url(src)
-                token = self.creds.hf_token
+                token = self.creds.hf_token if src.platform == "hf" else self.creds.ms_token
                 self.git = GitSource(url, src, token, self.workdir, self.emitter.scrub)
             return self.git
 
@@ -152,11 +152,6 @@ class Runner:
     def resolve_source(self) -> tuple[bool, bool]:
         """(private, gated) of the source, pinning its revision to a commit when the API allows."""
         src = self.job.source
-        if self.job.method == "git" and src.platform != "hf":
-            raise JobFailed(
-                f"method git is only supported for Hugging Face sources, not {src}"
-                "\nhint: use method api (or auto)"
-            )
         try:
             state = self.retrier.call("list", None, lambda: self.src_hub.state(src, src.revision))
         except Exception as exc:

@@ -57,6 +57,22 @@ def test_git_method_moves_only_the_chunk_files(sandbox, tmp_path):
     assert ws.ms_contents(sandbox, tmp_path, "alice/gitchunk") == {p: files[p] for p in wanted}
 
 
+def test_git_method_reads_a_private_modelscope_source(sandbox, tmp_path):
+    files = ws.sample_files(13, lfs_mb=1)
+    ws.seed_ms(sandbox, tmp_path, "alice/msgit", files, private=True)
+    job = ws.make_job(("ms", "alice/msgit", "model"), ("hf", "alice/msgit", "model"), method="git")
+    tracing = {"GIT_TRACE": "1", "GIT_CURL_VERBOSE": "1", "GIT_TRACE_CURL": "1"}
+    run = ws.run_worker(sandbox, tmp_path, job, env=tracing)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.result["status"] == "ok" and run.result["verified"]
+    assert ws.hf_contents(sandbox, tmp_path, "alice/msgit") == files
+    log = world.admin(sandbox, "/requests?platform=ms", method="GET")["requests"]
+    git_paths = [r["path"] for r in log if "/alice/msgit.git/" in r["path"]]
+    assert any(p.endswith("/info/lfs/objects/batch") for p in git_paths), git_paths
+    api_downloads = [r for r in log if r["path"].endswith("/alice/msgit/repo")]
+    assert not api_downloads, "files came through the HTTP API, not git"
+
+
 def test_429_with_retry_after_is_honoured(sandbox, tmp_path):
     files = {"a.bin": b"a" * 300000, "b.txt": b"b"}
     ws.seed_hf(sandbox, tmp_path, "alice/rl", files)

@@ -37,6 +37,9 @@ class MsHub:
     def web_url(self, ep: Endpoint) -> str:
         return f"{self.endpoint}/{ep.repo_type}s/{ep.repo_id}"
 
+    def git_url(self, ep: Endpoint) -> str:
+        return f"{self.endpoint.rstrip('/')}/{ep.repo_type}s/{ep.repo_id}.git"
+
     def state(self, ep: Endpoint, revision: str | None = None) -> RepoState:
         try:
             info = self.api.get_repo(ep.repo_id, ep.repo_type)
