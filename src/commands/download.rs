@@ -152,6 +152,10 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitStatus
     let started = Instant::now();
     let creds = super::migrate::load_credentials()?;
     p.redact(&creds.secrets());
+    // The ModelScope git header carries the token base64-encoded: never print that form either.
+    if let Some(token) = &creds.ms_token {
+        p.redact(&[&ms_git_basic(token.expose())]);
+    }
     let mut r = parse_ref(&args.source, args.repo_type)?;
     if args.revision.is_some() {
         r.revision = args.revision.clone();
@@ -375,11 +379,25 @@ fn git_command(
         )
         .env(
             format!("GIT_CONFIG_VALUE_{n}"),
-            format!("Authorization: Bearer {}", token.expose()),
+            git_auth_header(platform, token.expose()),
         )
         .env("GIT_CONFIG_COUNT", (n + 1).to_string());
     }
     cmd
+}
+
+/// The Authorization header git sends: a Bearer token on Hugging Face, Basic `oauth2:{token}` on
+/// ModelScope (the form its git remote documents).
+fn git_auth_header(platform: Platform, token: &str) -> String {
+    match platform {
+        Platform::Hf => format!("Authorization: Bearer {token}"),
+        Platform::Ms => format!("Authorization: Basic {}", ms_git_basic(token)),
+    }
+}
+
+fn ms_git_basic(token: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("oauth2:{token}"))
 }
 
 async fn run_git(
@@ -718,6 +736,18 @@ async fn fetch_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn git_auth_follows_each_hub() {
+        assert_eq!(
+            git_auth_header(Platform::Ms, "tok"),
+            "Authorization: Basic b2F1dGgyOnRvaw=="
+        );
+        assert_eq!(
+            git_auth_header(Platform::Hf, "hf_x"),
+            "Authorization: Bearer hf_x"
+        );
+    }
 
     #[test]
     fn paths_stay_inside_the_directory() {

@@ -406,6 +406,48 @@ fn git_download_resumes_after_a_failure_then_skips_the_complete_copy() {
 }
 
 #[test]
+fn git_download_of_a_private_modelscope_dataset() {
+    let ctx = TestContext::new();
+    let id = format!("alice/{}", unique("it-msgit"));
+    let seeded = ctx.seed(
+        "ms",
+        &id,
+        &["--repo-type", "dataset", "--lfs-mb", "0.5", "--private"],
+    );
+    let dir = ctx.path("copy");
+    let dir_s = dir.display().to_string();
+    let source = format!("ms:datasets/{id}");
+    let args = [
+        "download",
+        &source,
+        "--local-dir",
+        &dir_s,
+        "--method",
+        "git",
+        "--json",
+    ];
+
+    let out = ctx.run(&args);
+    assert_eq!(out.code, Some(0), "{out}");
+    let v = download_json(&out);
+    assert_eq!(
+        (v["status"].as_str(), v["method"].as_str()),
+        (Some("done"), Some("git")),
+        "{out}"
+    );
+    for (path, size) in seeded["files"].as_object().unwrap() {
+        let got = std::fs::metadata(dir.join(path)).map(|m| m.len()).ok();
+        assert_eq!(got, size.as_u64(), "{path}\n{out}");
+    }
+    assert!(!dir.join(".git").exists(), "{out}");
+
+    let again = ctx.run(&args);
+    assert_eq!(again.code, Some(0), "{again}");
+    assert_eq!(download_json(&again)["status"], "skipped", "{again}");
+    ctx.assert_no_canaries();
+}
+
+#[test]
 fn api_download_resumes_a_broken_file_with_a_range_request() {
     let ctx = TestContext::new();
     let repo = unique("it-download-api");
