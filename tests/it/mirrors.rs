@@ -309,6 +309,17 @@ fn download_json(out: &Output) -> Value {
     v
 }
 
+/// The download report of a run that fetched something with `method`.
+fn download_done(out: &Output, method: &str) -> Value {
+    let v = download_json(out);
+    assert_eq!(
+        (v["status"].as_str(), v["method"].as_str()),
+        (Some("done"), Some(method)),
+        "{out}"
+    );
+    v
+}
+
 #[test]
 fn git_download_resumes_after_a_failure_then_skips_the_complete_copy() {
     let ctx = TestContext::new();
@@ -355,12 +366,7 @@ fn git_download_resumes_after_a_failure_then_skips_the_complete_copy() {
 
     let out = ctx.run(&["download", &source, "--local-dir", &dir_s, "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
-    let v = download_json(&out);
-    assert_eq!(
-        (v["status"].as_str(), v["method"].as_str()),
-        (Some("done"), Some("git")),
-        "{out}"
-    );
+    let v = download_done(&out, "git");
     assert_eq!(
         v["bytes"],
         seeded["bytes"].as_u64().unwrap()
@@ -429,12 +435,7 @@ fn git_download_of_a_private_modelscope_dataset() {
 
     let out = ctx.run(&args);
     assert_eq!(out.code, Some(0), "{out}");
-    let v = download_json(&out);
-    assert_eq!(
-        (v["status"].as_str(), v["method"].as_str()),
-        (Some("done"), Some("git")),
-        "{out}"
-    );
+    download_done(&out, "git");
     for (path, size) in seeded["files"].as_object().unwrap() {
         let got = std::fs::metadata(dir.join(path)).map(|m| m.len()).ok();
         assert_eq!(got, size.as_u64(), "{path}\n{out}");
@@ -470,12 +471,7 @@ fn api_download_resumes_a_broken_file_with_a_range_request() {
 
     let out = ctx.run(&["download", &source, "--local-dir", &dir_s, "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
-    let v = download_json(&out);
-    assert_eq!(
-        (v["status"].as_str(), v["method"].as_str()),
-        (Some("done"), Some("api")),
-        "{out}"
-    );
+    let v = download_done(&out, "api");
     assert_eq!(
         v["files_fetched"], 1,
         "only the broken file is fetched again\n{out}"
