@@ -84,6 +84,9 @@ class GitSource:
                 shutil.rmtree(self.dir)
             self.dir.mkdir(parents=True)
             self._git("init", "-q")
+            # The LFS filters in the checkout's own config: `git lfs pull` only writes real files
+            # where they are configured, and a fresh container (or user) has no global setup.
+            self._git("lfs", "install", "--local")
             self._git("remote", "add", "origin", self.url)
             self._git("fetch", "-q", "--depth", "1", "origin", self.ep.revision)
             self._git("checkout", "-q", "FETCH_HEAD")

@@ -62,7 +62,10 @@ def test_git_method_reads_a_private_modelscope_source(sandbox, tmp_path):
     ws.seed_ms(sandbox, tmp_path, "alice/msgit", files, private=True)
     job = ws.make_job(("ms", "alice/msgit", "model"), ("hf", "alice/msgit", "model"), method="git")
     tracing = {"GIT_TRACE": "1", "GIT_CURL_VERBOSE": "1", "GIT_TRACE_CURL": "1"}
-    run = ws.run_worker(sandbox, tmp_path, job, env=tracing)
+    # A HOME without `git lfs install` (as in a fresh container): the worker sets LFS up itself.
+    bare_home = tmp_path / "bare-home"
+    bare_home.mkdir()
+    run = ws.run_worker(sandbox, tmp_path, job, env={**tracing, "HOME": str(bare_home)})
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.result["status"] == "ok" and run.result["verified"]
     assert ws.hf_contents(sandbox, tmp_path, "alice/msgit") == files
