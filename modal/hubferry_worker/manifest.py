@@ -4,8 +4,11 @@ platform-file rules, content hashing, and the one comparison rule used for skipp
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,11 +78,28 @@ class ContentMismatch(Exception):
     """Staged bytes differ from what the source manifest says (size or sha256)."""
 
 
+_meter = threading.local()
+
+
+@contextlib.contextmanager
+def metered_reads(meter: Callable[[int], None]) -> Iterator[None]:
+    """Upload bodies built by the current thread report how many bytes they have read to
+    `meter`. The hub adapter builds the body inside the SDK call, so the caller cannot hand
+    the meter over any other way."""
+    previous = getattr(_meter, "fn", None)
+    _meter.fn = meter
+    try:
+        yield
+    finally:
+        _meter.fn = previous
+
+
 class VerifyingReader:
     """Upload body that hashes the staged file as it is read and withholds the final chunk until
     the sha256 matches `expected`: a corrupt staged file can never complete an upload, so a
     content-addressed hub never stores wrong bytes under the manifest's oid. One read serves both
-    the upload and the integrity check."""
+    the upload and the integrity check. Bytes read (and verified, for the last chunk) go to the
+    meter of `metered_reads`, if one is set."""
 
     CHUNK = 1024 * 1024
 
@@ -91,6 +111,7 @@ class VerifyingReader:
         self.pos = 0
         self.mismatch: str | None = None
         self._sha = hashlib.sha256()
+        self._meter = getattr(_meter, "fn", None)
         if size == 0:
             self._check()
 
@@ -119,4 +140,6 @@ class VerifyingReader:
                 self.mismatch = f"{self.path}: staged copy is larger than {self.size} bytes"
                 raise ContentMismatch(self.mismatch)
             self._check()
+        if self._meter is not None:
+            self._meter(self.pos)
         return chunk

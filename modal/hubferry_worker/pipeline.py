@@ -25,7 +25,7 @@ from pathlib import Path
 
 from .events import Emitter
 from .hubs import PendingOp
-from .manifest import GIT_OID_MAX_SIZE, Entry, hash_file, same_content
+from .manifest import GIT_OID_MAX_SIZE, Entry, hash_file, metered_reads, same_content
 from .retry import HashMismatch, Retrier, classify
 from .staging import Staging
 
@@ -50,9 +50,45 @@ class Stats:
     bytes_uploaded: int = 0
     failures: dict = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Files part-way through a stage, by repo path: [size, most bytes seen so far]. The most
+    # seen, not the latest: an SDK that restarts a file from byte 0 must not take progress back.
+    downloading: dict[str, list[int]] = field(default_factory=dict)
+    uploading: dict[str, list[int]] = field(default_factory=dict)
+    shown: int = 0  # the largest bytes_done reported: reports never go back
 
     def bytes_done(self) -> int:
+        """Counted by whole files: half a file's size when its download ends, half when its
+        upload ends, all of it when it is skipped."""
         return (self.bytes_downloaded + self.bytes_uploaded) // 2 + self.bytes_skipped
+
+    def progress_bytes(self) -> int:
+        """bytes_done plus the bytes of files part-way through a stage, never less than an
+        earlier answer and never more than bytes_total."""
+        with self.lock:
+            moving = sum(seen for _, seen in self.downloading.values())
+            moving += sum(seen for _, seen in self.uploading.values())
+            live = (self.bytes_downloaded + self.bytes_uploaded + moving) // 2 + self.bytes_skipped
+            self.shown = max(self.shown, min(live, self.bytes_total))
+            return self.shown
+
+    def begin(self, stage: dict[str, list[int]], path: str, size: int) -> None:
+        with self.lock:
+            stage.setdefault(path, [size, 0])
+
+    def seen(self, stage: dict[str, list[int]], path: str, n: int) -> None:
+        """Records that n bytes of the file are through the stage (ignored once it ended)."""
+        with self.lock:
+            if entry := stage.get(path):
+                entry[1] = max(entry[1], min(n, entry[0]))
+
+    def in_flight(self, stage: dict[str, list[int]]) -> list[str]:
+        with self.lock:
+            return list(stage)
+
+    def end(self, stage: dict[str, list[int]], path: str) -> None:
+        """The file left the stage without finishing it (failed, or to be fetched again)."""
+        with self.lock:
+            stage.pop(path, None)
 
     def files_done(self) -> int:
         return self.files_moved + self.files_skipped + self.files_failed
@@ -156,6 +192,8 @@ class Pipeline:
         try:
             stage(item)
         except BaseException as exc:  # noqa: BLE001 - a bug must fail the file, not hang the job
+            self.stats.end(self.stats.downloading, item.src.path)
+            self.stats.end(self.stats.uploading, item.src.path)
             self._drop_local(item)
             self._fail(item, exc, "transfer")
             self._settled()
@@ -209,6 +247,7 @@ class Pipeline:
     def _download_one(self, item: Item) -> None:
         src = item.src
         self._trace("download-start", item)
+        self.stats.begin(self.stats.downloading, src.path, src.size)
         prehash = self._needs_prehash(item)
         while True:
             item.reserved = src.size * self._reserve_factor() + FILE_OVERHEAD_BYTES
@@ -253,12 +292,14 @@ class Pipeline:
                 self._drop_local(item)
                 continue
             except Exception as exc:  # noqa: BLE001 - the file fails, the job goes on
+                self.stats.end(self.stats.downloading, src.path)
                 self._drop_local(item)
                 self._fail(item, exc, "download")
                 self._settled()
                 return
         with self.stats.lock:
             self.stats.bytes_downloaded += src.size
+            self.stats.downloading.pop(src.path, None)
         try:
             note = self._transform(item.final, item.local)
             if note:
@@ -290,15 +331,23 @@ class Pipeline:
     def _upload_stage(self, item: Item) -> None:
         self._trace("upload-start", item)
         expected = None if item.verified else item.src.sha256
+        path = item.src.path
+        uploading = self.stats.uploading
+        self.stats.begin(uploading, path, item.final.size)
         try:
-            pending = self.retrier.call(
-                "upload",
-                item.src.path,
-                lambda: self._stage_upload(item.local, item.final, expected),
-                retry_if=lambda exc: not isinstance(exc, HashMismatch),
-            )
+            with metered_reads(lambda n: self.stats.seen(uploading, path, n)):
+                pending = self.retrier.call(
+                    "upload",
+                    path,
+                    lambda: self._stage_upload(item.local, item.final, expected),
+                    retry_if=lambda exc: not isinstance(exc, HashMismatch),
+                )
         except HashMismatch as exc:
             # The staged copy is corrupt (caught before its upload could complete): fetch again.
+            with self.stats.lock:
+                # Its download is redone and counted again when it ends.
+                self.stats.bytes_downloaded -= item.src.size
+                uploading.pop(path, None)
             self._drop_local(item)
             item.refetches += 1
             if item.refetches >= self.retrier.max_attempts:
@@ -317,6 +366,7 @@ class Pipeline:
             self._down.submit(self._guarded, self._download_stage, item)
             return
         except Exception as exc:  # noqa: BLE001
+            self.stats.end(uploading, path)
             self._drop_local(item)
             self._fail(item, exc, "upload")
             self._settled()
@@ -324,6 +374,7 @@ class Pipeline:
         self._trace("uploaded", item)
         with self.stats.lock:
             self.stats.bytes_uploaded += item.final.size
+            uploading.pop(path, None)
         if not pending.keep_local:
             self._drop_local(item)
         self._commit_q.put((item, pending))

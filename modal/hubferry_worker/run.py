@@ -10,12 +10,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 
 from .events import Emitter
 from .job import Credentials, Job, JobError, parse_job
 from .retry import SdkRetryObserver
 from .runner import JobFailed, Runner
-from .staging import DiskSampler
+from .staging import DiskSampler, bytes_of
 
 PROGRESS_EVERY_S = 0.5
 
@@ -44,20 +45,54 @@ class _ScrubFilter(logging.Filter):
         return True
 
 
+class _DownloadProbes:
+    """Measures the files being downloaded on disk, each with a probe built once per file: the
+    source adapter's `download_probe` where it has one (it knows where its SDK keeps partial
+    files), else the size of the file at its staged path. Only the in-flight files' own paths
+    are looked at, never the staging tree."""
+
+    def __init__(self, runner: Runner):
+        self.runner = runner
+        self.probes: dict[str, Callable[[], int]] = {}
+
+    def _probe(self, path: str) -> Callable[[], int]:
+        runner = self.runner
+        make = None if runner.use_git else getattr(runner.src_hub, "download_probe", None)
+        if make is not None:
+            try:
+                return make(runner.stage_root, path)
+            except (OSError, ValueError):
+                pass  # a path the SDK refuses fails its download anyway
+        target = runner.stage_root / path
+        return lambda: bytes_of([target])
+
+    def measure(self) -> None:
+        stats = self.runner.stats
+        paths = stats.in_flight(stats.downloading)
+        self.probes = {p: self.probes.get(p) or self._probe(p) for p in paths}
+        for path, probe in self.probes.items():
+            try:
+                stats.seen(stats.downloading, path, probe())
+            except OSError:
+                continue  # its folder went away with the file: the stage has ended
+
+
 def _progress_ticker(runner: Runner, stop: threading.Event) -> None:
     last_bytes, last_t = 0, time.monotonic()
     rate = 0.0
+    downloads = _DownloadProbes(runner)
     while not stop.wait(PROGRESS_EVERY_S):
         if not runner.started:
             continue
         s = runner.stats
-        done = s.bytes_done()
+        downloads.measure()
+        done = s.progress_bytes()
         now = time.monotonic()
         rate = 0.7 * rate + 0.3 * max(done - last_bytes, 0) / max(now - last_t, 1e-6)
         last_bytes, last_t = done, now
         runner.emitter.emit(
             "progress",
-            bytes_done=min(done, s.bytes_total),
+            bytes_done=done,
             bytes_total=s.bytes_total,
             files_done=s.files_done(),
             files_total=s.files_total,
@@ -96,7 +131,7 @@ def execute(job: Job, creds: Credentials, emitter: Emitter, verify_only: bool = 
     s = runner.stats
     emitter.emit(
         "progress",
-        bytes_done=min(s.bytes_done(), s.bytes_total),
+        bytes_done=s.progress_bytes(),
         bytes_total=s.bytes_total,
         files_done=s.files_done(),
         files_total=s.files_total,

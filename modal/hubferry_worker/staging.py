@@ -11,6 +11,7 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -44,6 +45,17 @@ class Staging:
         with self._cond:
             self.reserved -= n
             self._cond.notify_all()
+
+
+def bytes_of(paths: Iterable[Path]) -> int:
+    """Total size of those of `paths` that exist: partial downloads come and go as they run."""
+    total = 0
+    for path in paths:
+        try:
+            total += os.stat(path).st_size
+        except OSError:
+            continue
+    return total
 
 
 def tree_bytes(root: Path) -> int:

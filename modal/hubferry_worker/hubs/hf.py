@@ -8,6 +8,7 @@ until that commit lands.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, hf_hub_download
@@ -21,6 +22,7 @@ from huggingface_hub.hf_api import RepoFile
 
 from ..job import Credentials, Endpoint
 from ..manifest import ContentMismatch, Entry
+from ..staging import bytes_of
 from . import PendingOp, RepoState
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
@@ -91,6 +93,15 @@ class HfHub:
         paths.metadata_path.unlink(missing_ok=True)
         paths.lock_path.unlink(missing_ok=True)
         return Path(local)
+
+    def download_probe(self, root: Path, path: str) -> Callable[[], int]:
+        """Measures how much of `path` a running `download` into root has written. The SDK
+        streams into `<name hash>.<etag>.<random>.incomplete` next to the file's metadata and
+        renames it to the file when complete; etag and random part are unknown beforehand."""
+        paths = get_local_download_paths(root, path)
+        partial = paths.incomplete_path("*").name
+        folder = paths.metadata_path.parent
+        return lambda: bytes_of([paths.file_path, *folder.glob(partial)])
 
     def ensure_repo(self, ep: Endpoint, private: bool) -> None:
         self.api.create_repo(ep.repo_id, repo_type=ep.repo_type, private=private, exist_ok=True)

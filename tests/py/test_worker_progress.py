@@ -1,0 +1,106 @@
+"""`progress` events while one large file moves: bytes_done advances inside the file, during its
+download (partial file measured on disk) and its upload (bytes read by the upload body), and
+never goes back, also when a corrupt copy makes the worker fetch the file again. Both hubs run in
+a sandbox shaped to 10 MB/s each way, so every stage of a 40 MiB file spans several ticks."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import test_worker_support as ws
+import world
+
+SIZE = 40 * ws.MB
+
+
+@pytest.fixture(scope="module")
+def shaped(tmp_path_factory):
+    svc = world.start_sandbox(
+        tmp_path_factory.mktemp("shaped") / "state",
+        extra=["--hf-bandwidth", "10", "--ms-bandwidth", "10"],
+    )
+    yield svc
+    svc.stop()
+
+
+def progress_until_done(run: ws.Run, path: str) -> list[int]:
+    """bytes_done of the progress events emitted before `path` got its `done` event."""
+    out = []
+    for event in run.events:
+        if event["type"] == "file" and event["path"] == path:
+            assert event["status"] == "done", event
+            return out
+        if event["type"] == "progress":
+            out.append(event["bytes_done"])
+    raise AssertionError(f"no file event for {path}")
+
+
+def assert_monotonic_and_final(run: ws.Run) -> None:
+    progress = run.of("progress")
+    done = [p["bytes_done"] for p in progress]
+    assert done == sorted(done), done
+    assert all(0 <= p["bytes_done"] <= p["bytes_total"] for p in progress)
+    last = progress[-1]
+    assert [last[k] for k in ("bytes_done", "bytes_total", "files_done", "files_total")] == [
+        SIZE,
+        SIZE,
+        1,
+        1,
+    ]
+
+
+def test_stats_count_each_file_once_and_never_go_back():
+    from hubferry_worker.pipeline import Stats
+
+    stats = Stats(bytes_total=300)
+    stats.begin(stats.downloading, "a", 100)
+    stats.begin(stats.downloading, "b", 200)
+    stats.seen(stats.downloading, "a", 60)
+    stats.seen(stats.downloading, "b", 500)  # partial and renamed copy seen at once: capped
+    assert stats.progress_bytes() == (60 + 200) // 2
+    stats.seen(stats.downloading, "a", 10)  # the SDK started "a" over
+    assert stats.progress_bytes() == 130
+    with stats.lock:  # as the pipeline does when "a" ends: counted and out of flight together
+        stats.bytes_downloaded += 100
+        stats.downloading.pop("a")
+    stats.seen(stats.downloading, "a", 100)  # a late measurement of an ended download
+    assert stats.progress_bytes() == 150
+    stats.end(stats.downloading, "b")  # "b" failed: what it showed stays shown
+    assert stats.progress_bytes() == 150 > stats.bytes_done() == 50
+
+
+def test_bytes_done_advances_inside_one_large_file(shaped, tmp_path):
+    blob = random.Random(41).randbytes(SIZE)
+    ws.seed_hf(shaped, tmp_path, "alice/one-big", {"model.safetensors": blob})
+    job = ws.make_job(("hf", "alice/one-big", "model"), ("ms", "alice/one-big", "model"))
+
+    run = ws.run_worker(shaped, tmp_path, job, timeout=180)
+    assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
+    assert_monotonic_and_final(run)
+    inside = set(progress_until_done(run, "model.safetensors")) - {0, SIZE}
+    # Half of the file's bytes count for its download, half for its upload.
+    downloading = {b for b in inside if b < SIZE // 2}
+    uploading = {b for b in inside if b > SIZE // 2}
+    assert len(downloading) >= 2 and len(uploading) >= 2, sorted(inside)
+
+
+def test_a_file_fetched_again_never_takes_progress_back(shaped, tmp_path):
+    blob = random.Random(42).randbytes(SIZE)
+    ws.seed_hf(shaped, tmp_path, "alice/refetch", {"model.safetensors": blob})
+    # The first download gets one flipped byte; the upload's hash check catches it before the
+    # upload completes and the worker downloads the whole file again.
+    world.admin(
+        shaped,
+        "/faults",
+        {"kind": "corrupt", "file": "model.safetensors", "count": 1, "platform": "hf"},
+    )
+    try:
+        job = ws.make_job(("hf", "alice/refetch", "model"), ("ms", "alice/refetch", "model"))
+        run = ws.run_worker(shaped, tmp_path, job, timeout=240)
+    finally:
+        world.admin(shaped, "/faults", method="DELETE")
+    assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
+    assert any(r["op"] == "download" and "sha256" in r["reason"] for r in run.of("retry"))
+    assert_monotonic_and_final(run)
+    assert ws.ms_contents(shaped, tmp_path, "alice/refetch") == {"model.safetensors": blob}
