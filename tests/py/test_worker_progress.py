@@ -18,7 +18,7 @@ SIZE = 40 * ws.MB
 def shaped(tmp_path_factory):
     svc = world.start_sandbox(
         tmp_path_factory.mktemp("shaped") / "state",
-        extra=["--hf-bandwidth", "10", "--ms-bandwidth", "10"],
+        extra=["--hf-bandwidth", "20", "--ms-bandwidth", "20"],
     )
     yield svc
     svc.stop()
@@ -70,19 +70,33 @@ def test_stats_count_each_file_once_and_never_go_back():
     assert stats.progress_bytes() == 150 > stats.bytes_done() == 50
 
 
-def test_bytes_done_advances_inside_one_large_file(shaped, tmp_path):
-    blob = random.Random(41).randbytes(SIZE)
-    ws.seed_hf(shaped, tmp_path, "alice/one-big", {"model.safetensors": blob})
-    job = ws.make_job(("hf", "alice/one-big", "model"), ("ms", "alice/one-big", "model"))
+def move_one_big_file(shaped, tmp_path, source: str, repo_id: str, seed: int) -> set[int]:
+    """Moves a one-file repo from `source` to the other hub; the bytes_done values strictly
+    between 0 and the file size seen before the file was done."""
+    blob = random.Random(seed).randbytes(SIZE)
+    dest = "ms" if source == "hf" else "hf"
+    seed_repo = ws.seed_hf if source == "hf" else ws.seed_ms
+    seed_repo(shaped, tmp_path, repo_id, {"model.safetensors": blob})
+    job = ws.make_job((source, repo_id, "model"), (dest, repo_id, "model"))
 
     run = ws.run_worker(shaped, tmp_path, job, timeout=180)
     assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
     assert_monotonic_and_final(run)
-    inside = set(progress_until_done(run, "model.safetensors")) - {0, SIZE}
+    return set(progress_until_done(run, "model.safetensors")) - {0, SIZE}
+
+
+def test_bytes_done_advances_inside_one_large_file(shaped, tmp_path):
+    inside = move_one_big_file(shaped, tmp_path, "hf", "alice/one-big", 41)
     # Half of the file's bytes count for its download, half for its upload.
     downloading = {b for b in inside if b < SIZE // 2}
     uploading = {b for b in inside if b > SIZE // 2}
     assert len(downloading) >= 2 and len(uploading) >= 2, sorted(inside)
+
+
+def test_bytes_done_advances_inside_a_modelscope_download(shaped, tmp_path):
+    inside = move_one_big_file(shaped, tmp_path, "ms", "alice/ms-big", 43)
+    # Uploads to Hugging Face count when they end: only the download half moves inside the file.
+    assert len({b for b in inside if b < SIZE // 2}) >= 2, sorted(inside)
 
 
 def test_a_file_fetched_again_never_takes_progress_back(shaped, tmp_path):

@@ -11,7 +11,10 @@ its download finishes and many files share one commit (ModelScope rate-limits co
 from __future__ import annotations
 
 import base64
+import glob
 import hashlib
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 from modelscope_hub._upload import _upload_mode
@@ -20,6 +23,7 @@ from modelscope_hub.errors import NotExistError
 
 from ..job import Credentials, Endpoint
 from ..manifest import ContentMismatch, Entry, VerifyingReader, hash_file
+from ..staging import bytes_of
 from . import PendingOp, RepoState
 
 DEFAULT_ENDPOINT = "https://modelscope.cn"
@@ -75,6 +79,22 @@ class MsHub:
             file_size=entry.size,
         )
         return Path(local)
+
+    def download_probe(self, root: Path, path: str) -> Callable[[], int]:
+        """Measures how much of `path` a running `download` into root has written. The SDK streams
+        into `<file>.incomplete`; in its parallel mode it writes `<file>_<start>_<end>` parts, then
+        merges them into `<file>.parallel_tmp` (the overlap is capped by the caller)."""
+        target = root / path
+        suffixes = (".incomplete", ".parallel_tmp")
+        fixed = [target, *(target.with_name(target.name + s) for s in suffixes)]
+        part = re.compile(re.escape(target.name) + r"_\d+_\d+")
+        pattern = glob.escape(target.name) + "_*"
+
+        def probe() -> int:
+            parts = [p for p in target.parent.glob(pattern) if part.fullmatch(p.name)]
+            return bytes_of([*fixed, *parts])
+
+        return probe
 
     def ensure_repo(self, ep: Endpoint, private: bool) -> None:
         if self.api.repo_exists(ep.repo_id, ep.repo_type):
