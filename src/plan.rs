@@ -309,7 +309,8 @@ fn split_into_chunks(
         let by_bytes = bytes.div_ceil(size).max(1) as usize;
         let by_files = to_move.len().div_ceil(MAX_FILES_PER_CHUNK);
         let wanted = by_bytes.max(by_files);
-        if wanted > MAX_CHUNKS {
+        // Chunks never outnumber files: the cap (and its warning) matters only above MAX_CHUNKS files.
+        if wanted.min(to_move.len()) > MAX_CHUNKS {
             let raised = bytes.div_ceil(MAX_CHUNKS as u64).max(size);
             if raised > size {
                 warning = Some(format!(
@@ -764,20 +765,26 @@ mod tests {
 
     #[test]
     fn chunk_count_is_capped_and_size_raised() {
-        let m = manifest(500, |_| 1_000_000);
-        let t = plan_transfer(
-            &m,
-            &Manifest::default(),
-            &PathFilter::all(),
-            false,
-            settings(true, 1_000_000),
-        );
-        assert_eq!(t.chunks.len(), MAX_CHUNKS);
-        assert_eq!(t.chunk_size_bytes, 5_000_000);
-        assert_eq!(t.warnings.len(), 1);
-        assert!(t.warnings[0].contains("raised"));
-        check_partition(&t, &m);
-        assert!(t.chunks.iter().all(|c| c.file_count == 5));
+        // (files, bytes each, chunk size) → (chunks, chunk size used, warned): a tiny chunk size
+        // over few files gives one chunk per file and no "raised" warning (the cap never bit).
+        for (n, each, chunk, want) in [
+            (500, 1_000_000, 1_000_000, (MAX_CHUNKS, 5_000_000, true)),
+            (6, 400_000, 1_000, (6, 1_000, false)),
+        ] {
+            let m = manifest(n, |_| each);
+            let t = plan_transfer(
+                &m,
+                &Manifest::default(),
+                &PathFilter::all(),
+                false,
+                settings(true, chunk),
+            );
+            let warned = t.warnings.iter().any(|w| w.contains("raised"));
+            assert_eq!((t.chunks.len(), t.chunk_size_bytes, warned), want);
+            assert_eq!(t.warnings.len(), usize::from(want.2));
+            check_partition(&t, &m);
+            assert!(t.chunks.iter().all(|c| c.file_count == n / want.0));
+        }
     }
 
     #[test]
