@@ -323,6 +323,10 @@ impl Report {
             printer.json(&serde_json::to_value(self).unwrap_or_default());
             return;
         }
+        printer.out(&self.human_lines(printer).join("\n"));
+    }
+
+    fn human_lines(&self, printer: &Printer) -> Vec<String> {
         let (word, tone) = match (self.status, self.verified) {
             (RunStatus::Ok, true) => ("done, verified", Tone::Good),
             (RunStatus::Ok, false) => ("done, NOT verified", Tone::Bad),
@@ -375,16 +379,17 @@ impl Report {
             )),
             Some(v) => {
                 lines.push(format!(
-                    "  verified:  NO ({} matched, {} missing, {} mismatched)",
+                    "  verified:  NO ({} matched, {} missing, {} mismatched, {} extra)",
                     v.matched,
                     v.missing.len(),
-                    v.mismatched.len()
+                    v.mismatched.len(),
+                    v.extra.len()
                 ));
-                for path in v.missing.iter().take(5) {
-                    lines.push(format!("    missing:    {path}"));
-                }
-                for path in v.mismatched.iter().take(5) {
-                    lines.push(format!("    mismatched: {path}"));
+                push_paths(&mut lines, "missing:   ", &v.missing);
+                push_paths(&mut lines, "mismatched:", &v.mismatched);
+                // Extra files fail only with --delete; when they are all that is wrong, name them.
+                if v.missing.is_empty() && v.mismatched.is_empty() {
+                    push_paths(&mut lines, "extra:     ", &v.extra);
                 }
             }
             None => lines.push("  verified:  not checked".into()),
@@ -395,7 +400,19 @@ impl Report {
         if let Some(id) = &self.run_id {
             lines.push(format!("  run:       {id}"));
         }
-        printer.out(&lines.join("\n"));
+        lines
+    }
+}
+
+/// Up to five `paths` under `label`, then how many were left out (a shortened list must not read
+/// as the whole one).
+fn push_paths(lines: &mut Vec<String>, label: &str, paths: &[String]) {
+    const SHOWN: usize = 5;
+    for path in paths.iter().take(SHOWN) {
+        lines.push(format!("    {label} {path}"));
+    }
+    if paths.len() > SHOWN {
+        lines.push(format!("    {label} … and {} more", paths.len() - SHOWN));
     }
 }
 
@@ -482,6 +499,40 @@ mod tests {
             (r.status, r.verified, r.exit_code()),
             (RunStatus::Failed, false, 1)
         );
+    }
+
+    #[test]
+    fn a_shortened_path_list_says_how_many_it_left_out() {
+        let bad = Verification {
+            missing: (0..7).map(|i| format!("f{i}")).collect(),
+            extra: vec!["stray".into()],
+            ..Default::default()
+        };
+        let r = Tracker::default().report(ReportContext::default(), Some(bad));
+        let printer = Printer::new(crate::printer::OutputMode::Human, false, false, true);
+        let lines = r.human_lines(&printer);
+        assert!(lines.contains(
+            &"  verified:  NO (0 matched, 7 missing, 0 mismatched, 1 extra)".to_string()
+        ));
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("    missing:"))
+                .count(),
+            6
+        );
+        assert!(lines.contains(&"    missing:    … and 2 more".to_string()));
+        // The missing files are the failure here; the stray file is only counted.
+        assert!(!lines.iter().any(|l| l.contains("stray")));
+
+        let only_extra = Verification {
+            extra: vec!["stray".into()],
+            ..Default::default()
+        };
+        let r = Tracker::default().report(ReportContext::default(), Some(only_extra));
+        assert!(r
+            .human_lines(&printer)
+            .contains(&"    extra:      stray".to_string()));
     }
 
     #[test]
