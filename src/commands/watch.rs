@@ -66,6 +66,11 @@ pub async fn watch(
         tracker,
         ..Default::default()
     };
+    // One SIGINT stream for the whole watch, made before any bar is drawn: a Ctrl-C that comes
+    // while an event is being handled (or as the first bar appears) is queued for the loop below,
+    // where a fresh `ctrl_c()` future per iteration would miss it and the default action would
+    // kill hubferry mid-report.
+    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
     let mut view = View::new(printer, opts.per_job_bars, opts.expected_bytes);
     let mut interrupts = 0;
     // After Ctrl-C the children get SIGINT (their clean shutdown), then SIGTERM, then SIGKILL if
@@ -81,7 +86,12 @@ pub async fn watch(
         };
         let msg = tokio::select! {
             msg = rx.recv() => msg,
-            _ = tokio::signal::ctrl_c() => {
+            _ = async {
+                match sigint.as_mut() {
+                    Some(stream) => stream.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
                 interrupts += 1;
                 out.interrupted = true;
                 INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -198,6 +208,11 @@ struct View<'a> {
 
 impl<'a> View<'a> {
     fn new(printer: &'a Printer, per_job_bars: bool, expected_bytes: u64) -> Self {
+        // Before the first bar: a Ctrl-C as it appears must not echo over it either.
+        let no_ctrl_echo = printer
+            .progress_enabled()
+            .then(crate::tty_echo::hide_control_echo)
+            .flatten();
         let overall = printer.progress_enabled().then(|| {
             let bar = printer
                 .multi()
@@ -216,10 +231,7 @@ impl<'a> View<'a> {
             per_job_bars,
             expected_bytes,
             last_plain: Instant::now(),
-            _no_ctrl_echo: printer
-                .progress_enabled()
-                .then(crate::tty_echo::hide_control_echo)
-                .flatten(),
+            _no_ctrl_echo: no_ctrl_echo,
         }
     }
 
