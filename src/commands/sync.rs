@@ -4,9 +4,10 @@
 //! An unchanged mirror costs preflight's reads — the two file listings (source and destination)
 //! plus metadata — and starts no worker: its verification is the comparison of those same two
 //! listings. A changed mirror moves only the files whose content ids differ, then the destination
-//! is re-listed and verified as after any migration. One exception keeps mirrors into HF quiet: a
-//! `README.md` whose only difference is the license line `migrate` rewrote for HF counts as
-//! unchanged (two small downloads settle it; see [`readme_only_rewritten`]).
+//! is re-listed and verified as after any migration. Files the plan would move only because their
+//! listings share no content id (a `.jsonl` in LFS on ModelScope and inline on HF; a `README.md`
+//! whose only difference is the license line `migrate` rewrote for HF) are settled by a small
+//! download and count as unchanged when equal (see [`unchanged_by_content`]).
 //!
 //! Exit codes for CI: 0 every mirror current and verified; 1 a mirror failed or is not verified;
 //! 2 a bad mirrors file (nothing runs) or a mirror with bad input; 3 credentials; 4 some mirrors
@@ -18,12 +19,11 @@ use std::time::Instant;
 
 use super::migrate::{self, describe, ExecuteMode, Executed};
 use super::verify::VerifySpec;
-use super::verify_pair::without_license_lines;
+use super::verify_pair::{check_pair, Side};
 use super::{classify, CliError, Context, ExitStatus};
 use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
 use crate::credentials::Credentials;
-use crate::hub::content::HubAccess;
-use crate::manifest::REWRITTEN_FILES;
+use crate::manifest::{sameness, FileEntry, Manifest, Sameness, REWRITTEN_FILES};
 use crate::mirrors::{self, Mirror};
 use crate::plan::Plan;
 use crate::preflight::preflight;
@@ -61,58 +61,52 @@ fn transfer_args(m: &Mirror, dry_run: bool) -> TransferArgs {
     }
 }
 
-/// True when the plan would move only `README.md` to HF and the two cards differ only in the
-/// front-matter license lines that `migrate` rewrites for HF: the mirror is then unchanged (else a
-/// ModelScope card with a free-form license would start a worker on every sync). Costs two small
-/// downloads; any failure to fetch means "changed" (the worker runs, as without this check).
-async fn readme_only_rewritten(creds: &Credentials, plan: &Plan) -> bool {
-    let only_readme = plan.dest.platform == Platform::Hf
-        && plan.transfer.to_delete.is_empty()
-        && plan
-            .files_to_move()
-            .all(|f| REWRITTEN_FILES.contains(&f.path.as_str()));
-    if !only_readme {
+/// True when every file the plan would move is already at the destination as far as a content
+/// check can tell, so the mirror is unchanged and no worker starts. The plan moves a file whose
+/// listings share no content id: ModelScope stores a dataset's `.jsonl` in LFS (sha256 listed)
+/// where HF keeps it inline (git blob id listed), and a `README.md` going to HF carries the license
+/// lines `migrate` rewrote. Without this check such a mirror would start a worker on every sync.
+/// Costs one small download per such file (two for a README); any file that differs by a listed id,
+/// is absent, or cannot be fetched means "changed" (the worker runs, as without this check).
+async fn unchanged_by_content(creds: &Credentials, plan: &Plan) -> bool {
+    if !plan.transfer.to_delete.is_empty() {
         return false;
     }
-    let revision = |r: &crate::repo_ref::RepoRef| {
-        r.revision
-            .clone()
-            .unwrap_or_else(|| r.platform.default_revision().to_string())
-    };
-    let (src_rev, dest_rev) = (
-        plan.source_sha
-            .clone()
-            .unwrap_or_else(|| revision(&plan.source)),
-        revision(&plan.dest),
-    );
-    let (src_hub, dest_hub) = (
-        HubAccess::new(creds, plan.source.platform),
-        HubAccess::new(creds, plan.dest.platform),
-    );
+    let mut src_files = Vec::new();
+    let mut dest_files = Vec::new();
     for f in plan.files_to_move() {
-        let fetched = tokio::try_join!(
-            src_hub.fetch_file(
-                plan.source.repo_type_or_model(),
-                &plan.source.id,
-                &src_rev,
-                &f.path
-            ),
-            dest_hub.fetch_file(
-                plan.dest.repo_type_or_model(),
-                &plan.dest.id,
-                &dest_rev,
-                &f.path
-            )
-        );
-        let Ok((a, b)) = fetched else {
+        let Some(d) = plan.dest_manifest.get(&f.path) else {
             return false;
         };
-        let (a, b) = (without_license_lines(&a), without_license_lines(&b));
-        if a.is_none() || a != b {
+        let readme_into_hf =
+            plan.dest.platform == Platform::Hf && REWRITTEN_FILES.contains(&f.path.as_str());
+        if sameness(f, d) == Sameness::Different && !readme_into_hf {
             return false;
         }
+        src_files.push(f.clone());
+        dest_files.push(d.clone());
     }
-    true
+    let side = |r: &crate::repo_ref::RepoRef, at: Option<&String>, files: Vec<FileEntry>| Side {
+        repo: r.clone(),
+        listed_at: at.cloned().unwrap_or_else(|| {
+            r.revision
+                .clone()
+                .unwrap_or_else(|| r.platform.default_revision().to_string())
+        }),
+        manifest: Manifest::from_entries(files),
+    };
+    let (src, dest) = (
+        side(&plan.source, plan.source_sha.as_ref(), src_files),
+        side(&plan.dest, None, dest_files),
+    );
+    let Ok(c) = check_pair(creds, &src, &dest).await else {
+        return false;
+    };
+    c.mismatched.is_empty()
+        && c.missing.is_empty()
+        && c.extra.is_empty()
+        && c.size_only.is_empty()
+        && (c.rewritten.is_empty() || plan.dest.platform == Platform::Hf)
 }
 
 /// The verification of an unchanged mirror, from preflight's own two listings (the same rule as
@@ -214,8 +208,8 @@ async fn one(
             ),
         });
     }
-    let readme_rewritten = !plan.is_noop() && readme_only_rewritten(creds, &plan).await;
-    if plan.is_noop() || readme_rewritten {
+    let unchanged = !plan.is_noop() && unchanged_by_content(creds, &plan).await;
+    if plan.is_noop() || unchanged {
         let verification = verification_from_plan(&plan);
         let report = Tracker::default().report(
             ReportContext {
@@ -224,8 +218,7 @@ async fn one(
                 dest_url: Some(plan.dest_url.clone()),
                 duration_s: started.elapsed().as_secs_f64(),
                 backend: t.backend.as_str().into(),
-                // A README whose only difference is the license line rewritten for HF is
-                // unchanged too: nothing moves.
+                // Files a content check found already there count as skipped: nothing moves.
                 skipped_by_plan: {
                     let (n, b) = plan.already_at_dest();
                     (

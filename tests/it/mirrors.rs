@@ -158,21 +158,24 @@ fn mirror_reports(out: &Output) -> Vec<Value> {
         .collect()
 }
 
+/// Writes a mirrors file with one mirror (`extra` holds more `key = value` lines) and returns its path.
+fn one_mirror(ctx: &TestContext, name: &str, source: &str, dest: &str, extra: &str) -> String {
+    let config = ctx.path("mirrors.toml");
+    std::fs::write(
+        &config,
+        format!("[[mirror]]\nname = \"{name}\"\nsource = \"{source}\"\ndest = \"{dest}\"\nbackend = \"local\"\n{extra}"),
+    )
+    .unwrap();
+    config.display().to_string()
+}
+
 #[test]
 fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_file() {
     let ctx = TestContext::new();
     let repo = unique("it-sync");
     let id = format!("alice/{repo}");
     let seeded = ctx.seed("hf", &id, &["--lfs-mb", "0.5"]);
-    let config = ctx.path("mirrors.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[mirror]]\nname = \"small\"\nsource = \"hf:{id}\"\ndest = \"ms:{id}\"\nbackend = \"local\"\n"
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
+    let config = one_mirror(&ctx, "small", &format!("hf:{id}"), &format!("ms:{id}"), "");
 
     let out = ctx.run(&["sync", "--config", &config, "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
@@ -627,15 +630,7 @@ fn sync_into_hf_counts_the_rewritten_license_line_as_unchanged() {
         &["README.md=---\nlicense: Apache License 2.0\n---\n# hubferry sample 1\n"],
         &[],
     );
-    let config = ctx.path("mirrors.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[mirror]]\nname = \"back\"\nsource = \"ms:{id}\"\ndest = \"hf:{id}\"\nbackend = \"local\"\n"
-        ),
-    )
-    .unwrap();
-    let config = config.display().to_string();
+    let config = one_mirror(&ctx, "back", &format!("ms:{id}"), &format!("hf:{id}"), "");
     let out = ctx.run(&["sync", "--config", &config, "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
     assert_eq!(out.last_json()["changed"], true, "{out}");
@@ -663,4 +658,54 @@ fn sync_into_hf_counts_the_rewritten_license_line_as_unchanged() {
         ["README.md"],
         "{out}"
     );
+}
+
+/// Runs `sync --json` and checks it verified, with (`changed`, `files_moved`) as given.
+fn synced(ctx: &TestContext, config: &str, want: (bool, u64)) {
+    let out = ctx.run(&["sync", "--config", config, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let r = out.last_json();
+    let got = (r["changed"].as_bool(), r["files_moved"].as_u64());
+    assert_eq!(got, (Some(want.0), Some(want.1)), "{out}");
+    assert_eq!(r["verified"], true, "{out}");
+}
+
+#[test]
+fn sync_of_a_dataset_whose_jsonl_is_lfs_only_on_modelscope_starts_no_worker_when_unchanged() {
+    let ctx = TestContext::new();
+    let id = format!("alice/{}", unique("it-sync-jsonl"));
+    ctx.seed("hf", &id, &["--repo-type", "dataset", "--lfs-mb", "0.2"]);
+    let config = one_mirror(
+        &ctx,
+        "data",
+        &format!("hf:datasets/{id}"),
+        &format!("ms:{id}"),
+        "repo_type = \"dataset\"\n",
+    );
+    let out = ctx.run(&["sync", "--config", &config, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let started = workers_started(&ctx);
+
+    // ModelScope keeps the .jsonl in LFS (sha256 listed), HF inline (git blob id): no shared id.
+    synced(&ctx, &config, (false, 0));
+    assert_eq!(
+        workers_started(&ctx),
+        started,
+        "an unchanged mirror started a worker"
+    );
+
+    // Same size, other bytes (seed.py writes `{"text": "你好"}` lines): the content check must
+    // still see the change.
+    let jsonl = "数据/训练 集.jsonl";
+    let new = "{\"text\": \"您好\"}\n".repeat(5);
+    edit_with(
+        &ctx,
+        "hf",
+        &id,
+        &[&format!("{jsonl}={new}")],
+        &[],
+        &["--repo-type", "dataset"],
+    );
+    synced(&ctx, &config, (true, 1));
+    ctx.assert_no_canaries();
 }
