@@ -11,6 +11,7 @@ pub mod compare;
 pub mod credentials;
 pub mod events;
 pub mod hub;
+pub mod interrupt;
 pub mod manifest;
 pub mod mirrors;
 pub mod plan;
@@ -72,7 +73,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(ExitStatus::Failure.code());
         }
     };
-    let outcome = runtime.block_on(commands::run(cli, printer.clone()));
+    let outcome = runtime.block_on(async {
+        interrupt::install(printer.clone());
+        commands::run(cli, printer.clone()).await
+    });
     // Children (modal, python) are awaited by the commands; don't wait on stray blocking tasks.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match outcome {

@@ -12,14 +12,7 @@ use crate::printer::{human_bytes, Printer, Tone};
 use crate::report::Tracker;
 use crate::runner::{Children, Msg};
 
-/// Set once the user pressed Ctrl-C during any watch of this process (batch reads it so that
-/// queued repositories do not start after an interruption).
-static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// True once Ctrl-C was pressed during a watch.
-pub fn interrupted() -> bool {
-    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
-}
+pub use crate::interrupt::interrupted;
 
 /// How long children get after SIGINT (and then after SIGTERM) before the next signal.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
@@ -71,6 +64,9 @@ pub async fn watch(
     // where a fresh `ctrl_c()` future per iteration would miss it and the default action would
     // kill hubferry mid-report.
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    // After the stream exists: a Ctrl-C in between still reaches someone (the process-wide
+    // handler, which then stops hubferry).
+    let _watching = crate::interrupt::Watching::start();
     let mut view = View::new(printer, opts.per_job_bars, opts.expected_bytes);
     let mut interrupts = 0;
     // After Ctrl-C the children get SIGINT (their clean shutdown), then SIGTERM, then SIGKILL if
@@ -94,7 +90,6 @@ pub async fn watch(
             } => {
                 interrupts += 1;
                 out.interrupted = true;
-                INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
                 if interrupts == 1 {
                     printer.warn(&interrupt_warning(opts.workers_keep_running));
                     if let Some(note) = &opts.interrupt_note {
