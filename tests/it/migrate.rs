@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{unique, Output, TestContext};
+use crate::support::{admin_request, unique, Output, TestContext};
 
 fn report(out: &Output) -> Value {
     let r = out.last_json();
@@ -250,6 +250,17 @@ fn dry_run_json_prints_the_plan_and_moves_nothing() {
     assert!(ctx.argv_log().is_empty(), "a dry run starts no child");
 }
 
+/// Sends SIGINT to hubferry and waits (bounded) for it to end: its exit code and stderr.
+fn interrupt(child: &mut std::process::Child, err_path: &std::path::Path) -> (Option<i32>, String) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let code = crate::support::wait_bounded(child, Duration::from_secs(60));
+    (code, std::fs::read_to_string(err_path).unwrap())
+}
+
 #[test]
 fn ctrl_c_stops_local_workers_says_how_to_resume_and_exits_130() {
     let ctx = TestContext::new();
@@ -284,13 +295,7 @@ fn ctrl_c_stops_local_workers_says_how_to_resume_and_exits_130() {
         assert!(child.try_wait().unwrap().is_none(), "hubferry ended early");
         std::thread::sleep(Duration::from_millis(50));
     }
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(child.id() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let code = crate::support::wait_bounded(&mut child, Duration::from_secs(60));
-    let stderr = std::fs::read_to_string(&err_path).unwrap();
+    let (code, stderr) = interrupt(&mut child, &err_path);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.contains("run the same command again"), "{stderr}");
@@ -298,6 +303,49 @@ fn ctrl_c_stops_local_workers_says_how_to_resume_and_exits_130() {
     let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["type"], "report");
     assert_ne!(last["status"], "ok");
+}
+
+#[test]
+fn ctrl_c_before_any_worker_starts_exits_130_at_once() {
+    let ctx = TestContext::new();
+    let repo = unique("it-int-pre");
+    ctx.seed("hf", &format!("alice/{repo}"), &[]);
+    // The source listing hangs: Ctrl-C comes during preflight, while nothing runs.
+    ctx.fault(serde_json::json!({
+        "kind": "latency", "ms": 60000, "platform": "hf", "method": "GET",
+        "path": format!("{repo}/tree"),
+    }));
+    let mut cmd = ctx.command(&["migrate", &format!("hf:alice/{repo}"), "--backend", "local"]);
+    let err_path = ctx.path("pre.err");
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let mut child = cmd.spawn().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    // The sandbox is shared: find this test's fault by its path.
+    let fired = || {
+        let answer = admin_request(&ctx.world.admin, "GET", "/faults", None);
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        let faults: Value = serde_json::from_str(body).unwrap();
+        faults["faults"].as_array().unwrap().iter().any(|f| {
+            f["path"].as_str().is_some_and(|p| p.contains(&repo)) && f["fired"].as_u64() > Some(0)
+        })
+    };
+    while !fired() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the listing never started"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "hubferry ended early");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Well before the 60 s listing would end.
+    let (code, stderr) = interrupt(&mut child, &err_path);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(ctx
+        .argv_log()
+        .iter()
+        .all(|l| !l.contains("hubferry_worker")));
 }
 
 #[test]
