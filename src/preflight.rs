@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use crate::credentials::Credentials;
 use crate::hub::{self, HfClient, HubError, HubErrorKind, MsClient};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, PLATFORM_FILES};
 use crate::plan::{
     plan_transfer, ChunkSettings, Method, PathFilter, Plan, PlanOptions, Visibility,
     VisibilityChoice,
@@ -329,13 +329,36 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
         warnings.push(format!("{source} has no files at {source_revision}"));
     }
 
-    let transfer = plan_transfer(
+    let mut transfer = plan_transfer(
         &source_manifest,
         &dest_state.manifest,
         &filter,
         req.delete,
         ChunkSettings::from_gb(req.parallel, req.chunk_size_gb),
     );
+    let is_content =
+        |i: &u32| !PLATFORM_FILES.contains(&source_manifest.files[*i as usize].path.as_str());
+    let in_scope =
+        transfer.to_move.len() + transfer.to_skip.iter().filter(|i| is_content(i)).count();
+    let content_files = (0..source_manifest.files.len() as u32)
+        .filter(is_content)
+        .count();
+    if in_scope == 0 && content_files > 0 {
+        warnings.push(format!(
+            "--include/--exclude leave none of the {content_files} files of {source}"
+        ));
+    }
+    if transfer.chunks.is_empty() && dest_state.facts.is_none() {
+        // Nothing to copy into a repo that does not exist yet (an empty source, or a filter that
+        // leaves nothing): one empty job still creates it, so the copy exists and verifies.
+        transfer.chunks.push(crate::plan::Chunk {
+            index: 0,
+            files: Vec::new(),
+            file_count: 0,
+            bytes: 0,
+        });
+        transfer.eta_s = crate::plan::eta_seconds(&transfer.chunks);
+    }
     warnings.extend(transfer.warnings.iter().cloned());
     let dest_url = match to {
         Platform::Hf => hf.web_url(repo_type, &dest.id),

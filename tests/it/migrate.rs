@@ -125,6 +125,57 @@ fn modelscope_dataset_with_lfs_text_files_migrates_and_verifies_on_hf() {
     ctx.assert_no_canaries();
 }
 
+/// A repo holding only the hub's `.gitattributes` still has a copy: the destination is created
+/// (one empty job) and verifies, instead of "up to date" followed by a listing of nothing.
+#[test]
+fn an_empty_repository_migrates_to_an_empty_verified_copy() {
+    let ctx = TestContext::new();
+    let id = format!("alice/{}", unique("it-empty"));
+    let seeded = ctx.seed("hf", &id, &["--lfs-mb", "0.01"]);
+    let paths: Vec<&str> = seeded["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    crate::mirrors::edit(&ctx, "hf", &id, &[], &paths);
+
+    let out = ctx.run(&[
+        "migrate",
+        &format!("hf:{id}"),
+        "--backend",
+        "local",
+        "--json",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let r = out.ok_report();
+    assert_eq!(
+        (r["files_moved"].as_u64(), r["chunks"].as_u64()),
+        (Some(0), Some(1)),
+        "{out}"
+    );
+    let out = ctx.run(&["verify", &format!("hf:{id}"), &format!("ms:{id}"), "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+
+    // A filter that leaves nothing says so in the plan.
+    let seeded_id = format!("alice/{}", unique("it-nomatch"));
+    ctx.seed("hf", &seeded_id, &["--lfs-mb", "0.01"]);
+    let dry = ctx.run(&[
+        "migrate",
+        &format!("hf:{seeded_id}"),
+        "--include",
+        "*.gguf",
+        "--dry-run",
+    ]);
+    assert_eq!(dry.code, Some(0), "{dry}");
+    assert!(
+        dry.stderr
+            .contains("--include/--exclude leave none of the 6 files"),
+        "{dry}"
+    );
+    ctx.assert_no_canaries();
+}
+
 #[test]
 fn modal_backend_migrates_each_way_and_keeps_secrets_out_of_everything() {
     let ctx = TestContext::new();

@@ -12,7 +12,13 @@ use serde_json::Value;
 use crate::support::{admin_request, root, unique, Output, TestContext, HF_ALICE, MS_ALICE};
 
 /// Puts (`PATH=TEXT`) and deletes paths in one repo through the official client.
-fn edit(ctx: &TestContext, platform: &str, repo_id: &str, puts: &[&str], deletes: &[&str]) {
+pub(crate) fn edit(
+    ctx: &TestContext,
+    platform: &str,
+    repo_id: &str,
+    puts: &[&str],
+    deletes: &[&str],
+) {
     edit_with(ctx, platform, repo_id, puts, deletes, &[]);
 }
 
