@@ -195,8 +195,13 @@ async fn one(
         Err(err) => return Ok(error_outcome(ctx, m, err.into())),
     };
     if dry_run {
-        migrate::print_plan(p, &plan, true);
-        let v = serde_json::json!({"type": "plan", "mirror": m.name});
+        // In --json mode the plan is this mirror's result line (with its name), printed with the
+        // others at the end, like the reports of a real sync.
+        if !p.json_mode() {
+            migrate::print_plan(p, &plan, true);
+        }
+        let mut v = serde_json::to_value(&plan).unwrap_or_default();
+        v["mirror"] = m.name.clone().into();
         return Ok(MirrorOutcome {
             name: m.name.clone(),
             json: v,
@@ -358,12 +363,26 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .filter(|o| o.exit != ExitStatus::Success)
         .count();
+    // A dry run's plan that would move or delete something is not current yet.
+    let to_update = outcomes
+        .iter()
+        .filter(|o| {
+            o.json["type"] == "plan"
+                && (o.json["files_to_move"].as_u64() > Some(0)
+                    || o.json["files_to_delete"].as_u64() > Some(0))
+        })
+        .count();
     let mut lines = vec![format!(
-        "{} {} mirror{}: {} current, {} failed",
+        "{} {} mirror{}: {} current, {}{} failed",
         p.paint("sync", if failed == 0 { Tone::Good } else { Tone::Bad }),
         outcomes.len(),
         if outcomes.len() == 1 { "" } else { "s" },
-        outcomes.len() - failed,
+        outcomes.len() - failed - to_update,
+        if args.dry_run {
+            format!("{to_update} to update, ")
+        } else {
+            String::new()
+        },
         failed
     )];
     let width = outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);

@@ -228,6 +228,13 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
         &[&format!("config.json={new_config}")],
         &[],
     );
+    let out = ctx.run(&["sync", "--config", &config, "--dry-run"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(
+        out.stdout
+            .contains("1 mirror: 0 current, 1 to update, 0 failed"),
+        "{out}"
+    );
     let out = ctx.run(&["sync", "--config", &config, "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
     let r = out.last_json();
@@ -255,6 +262,18 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
         out.stderr.contains("delet") && out.stderr.contains("hint:"),
         "{out}"
     );
+
+    // --dry-run --json: one plan object per mirror, carrying its name, and nothing else.
+    let out = ctx.run(&["sync", "--config", &config, "--dry-run", "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    let lines = out.json_lines();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert_eq!(
+        (lines[0]["type"].as_str(), lines[0]["mirror"].as_str()),
+        (Some("plan"), Some("small")),
+        "{out}"
+    );
+    assert_eq!(lines[0]["files_to_move"], 0, "{out}");
 
     let out = ctx.run(&["sync", "--config", &config, "--only", "nope"]);
     assert_eq!(out.code, Some(2), "{out}");
