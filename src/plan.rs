@@ -449,6 +449,16 @@ impl Plan {
         }
     }
 
+    /// The skips of a plan whose files to move all proved to be at the destination already (by a
+    /// content check): those files count as skipped too.
+    pub fn settled_skips(&self) -> (u64, u64) {
+        let (n, b) = self.already_at_dest();
+        (
+            n + self.transfer.to_move.len() as u64,
+            b + self.transfer.bytes_to_move,
+        )
+    }
+
     /// Destination files that will be deleted, in path order.
     pub fn files_to_delete(&self) -> impl Iterator<Item = &FileEntry> {
         self.transfer

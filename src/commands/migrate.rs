@@ -220,8 +220,9 @@ pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
         plan.dest_visibility.as_str()
     );
     let body = format!(
-        "  move {} files ({}), {}, delete {}; {} chunk{}; eta {}",
+        "  move {} file{} ({}), {}, delete {}; {} chunk{}; eta {}",
         t.to_move.len(),
+        if t.to_move.len() == 1 { "" } else { "s" },
         human_bytes(t.bytes_to_move),
         skip_summary(plan.files_to_skip()),
         t.to_delete.len(),
@@ -233,9 +234,10 @@ pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
         let mut lines = vec![head, body];
         for chunk in &t.chunks {
             lines.push(format!(
-                "  chunk {:>3}: {} files, {}",
+                "  chunk {:>3}: {} file{}, {}",
                 chunk.index + 1,
                 chunk.file_count,
+                if chunk.file_count == 1 { "" } else { "s" },
                 human_bytes(chunk.bytes)
             ));
         }
@@ -298,6 +300,8 @@ pub enum ExecuteMode {
     Single,
     /// One of several repositories running at once (batch).
     Batch,
+    /// One mirror of `sync`, which has already settled by content what the plan would move.
+    Mirror,
 }
 
 /// The outcome of running a plan.
@@ -335,8 +339,23 @@ pub async fn execute(
     let source = describe(&plan.source);
     let dest = describe(&plan.dest);
     let spec = VerifySpec::from_plan(plan);
-    if plan.is_noop() {
-        p.status(&format!("{dest} is up to date: nothing to move"));
+    // Files moved only because the two listings share no content id (a dataset .jsonl in LFS on
+    // ModelScope, inline on HF) are checked by content first: a re-run then starts no worker.
+    let settled = !plan.is_noop()
+        && mode != ExecuteMode::Mirror
+        && super::verify_pair::settled_by_content(creds, plan).await;
+    if plan.is_noop() || settled {
+        p.status(&if settled {
+            format!(
+                "{dest} is up to date: the {} listed without a shared id hold the same bytes (checked by download); nothing to move",
+                match plan.transfer.to_move.len() {
+                    1 => "1 file".to_owned(),
+                    n => format!("{n} files"),
+                }
+            )
+        } else {
+            format!("{dest} is up to date: nothing to move")
+        });
         let verification = verify::destination(creds, &spec).await;
         let report = Tracker::default().report(
             ReportContext {
@@ -345,7 +364,11 @@ pub async fn execute(
                 dest_url: Some(plan.dest_url.clone()),
                 duration_s: started.elapsed().as_secs_f64(),
                 backend: t.backend.as_str().into(),
-                skipped_by_plan: plan.skipped_outside_jobs(),
+                skipped_by_plan: if settled {
+                    plan.settled_skips()
+                } else {
+                    plan.skipped_outside_jobs()
+                },
                 ..Default::default()
             },
             Some(verification),
@@ -393,7 +416,7 @@ pub async fn execute(
         &children,
         Tracker::expecting(rendered.job_ids.clone()),
         WatchOptions {
-            per_job_bars: mode == ExecuteMode::Single && rendered.job_ids.len() > 1,
+            per_job_bars: mode != ExecuteMode::Batch && rendered.job_ids.len() > 1,
             ended_means_failed: true,
             interrupt_note: Some(note.into()),
             expected_bytes: plan.transfer.bytes_to_move,

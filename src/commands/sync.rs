@@ -7,7 +7,7 @@
 //! is re-listed and verified as after any migration. Files the plan would move only because their
 //! listings share no content id (a `.jsonl` in LFS on ModelScope and inline on HF; a `README.md`
 //! whose only difference is the license line `migrate` rewrote for HF) are settled by a small
-//! download and count as unchanged when equal (see [`unchanged_by_content`]).
+//! download and count as unchanged when equal (see [`super::verify_pair::settled_by_content`]).
 //!
 //! Exit codes for CI: 0 every mirror current and verified; 1 a mirror failed or is not verified;
 //! 2 a bad mirrors file (nothing runs) or a mirror with bad input; 3 credentials; 4 some mirrors
@@ -19,16 +19,13 @@ use std::time::Instant;
 
 use super::migrate::{self, describe, ExecuteMode, Executed};
 use super::verify::VerifySpec;
-use super::verify_pair::{check_pair, Side};
 use super::{classify, CliError, Context, ExitStatus};
 use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
 use crate::credentials::Credentials;
-use crate::manifest::{sameness, FileEntry, Manifest, Sameness, REWRITTEN_FILES};
 use crate::mirrors::{self, Mirror};
 use crate::plan::Plan;
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
-use crate::repo_ref::Platform;
 use crate::report::{ReportContext, Tracker, Verification};
 
 /// What happened to one mirror.
@@ -59,54 +56,6 @@ fn transfer_args(m: &Mirror, dry_run: bool) -> TransferArgs {
         yes: true,
         concurrency: 4,
     }
-}
-
-/// True when every file the plan would move is already at the destination as far as a content
-/// check can tell, so the mirror is unchanged and no worker starts. The plan moves a file whose
-/// listings share no content id: ModelScope stores a dataset's `.jsonl` in LFS (sha256 listed)
-/// where HF keeps it inline (git blob id listed), and a `README.md` going to HF carries the license
-/// lines `migrate` rewrote. Without this check such a mirror would start a worker on every sync.
-/// Costs one small download per such file (two for a README); any file that differs by a listed id,
-/// is absent, or cannot be fetched means "changed" (the worker runs, as without this check).
-async fn unchanged_by_content(creds: &Credentials, plan: &Plan) -> bool {
-    if !plan.transfer.to_delete.is_empty() {
-        return false;
-    }
-    let mut src_files = Vec::new();
-    let mut dest_files = Vec::new();
-    for f in plan.files_to_move() {
-        let Some(d) = plan.dest_manifest.get(&f.path) else {
-            return false;
-        };
-        let readme_into_hf =
-            plan.dest.platform == Platform::Hf && REWRITTEN_FILES.contains(&f.path.as_str());
-        if sameness(f, d) == Sameness::Different && !readme_into_hf {
-            return false;
-        }
-        src_files.push(f.clone());
-        dest_files.push(d.clone());
-    }
-    let side = |r: &crate::repo_ref::RepoRef, at: Option<&String>, files: Vec<FileEntry>| Side {
-        repo: r.clone(),
-        listed_at: at.cloned().unwrap_or_else(|| {
-            r.revision
-                .clone()
-                .unwrap_or_else(|| r.platform.default_revision().to_string())
-        }),
-        manifest: Manifest::from_entries(files),
-    };
-    let (src, dest) = (
-        side(&plan.source, plan.source_sha.as_ref(), src_files),
-        side(&plan.dest, None, dest_files),
-    );
-    let Ok(c) = check_pair(creds, &src, &dest).await else {
-        return false;
-    };
-    c.mismatched.is_empty()
-        && c.missing.is_empty()
-        && c.extra.is_empty()
-        && c.size_only.is_empty()
-        && (c.rewritten.is_empty() || plan.dest.platform == Platform::Hf)
 }
 
 /// The verification of an unchanged mirror, from preflight's own two listings (the same rule as
@@ -213,7 +162,7 @@ async fn one(
             ),
         });
     }
-    let unchanged = !plan.is_noop() && unchanged_by_content(creds, &plan).await;
+    let unchanged = !plan.is_noop() && super::verify_pair::settled_by_content(creds, &plan).await;
     if plan.is_noop() || unchanged {
         let verification = verification_from_plan(&plan);
         let report = Tracker::default().report(
@@ -224,13 +173,7 @@ async fn one(
                 duration_s: started.elapsed().as_secs_f64(),
                 backend: t.backend.as_str().into(),
                 // Files a content check found already there count as skipped: nothing moves.
-                skipped_by_plan: {
-                    let (n, b) = plan.already_at_dest();
-                    (
-                        n + plan.transfer.to_move.len() as u64,
-                        b + plan.transfer.bytes_to_move,
-                    )
-                },
+                skipped_by_plan: plan.settled_skips(),
                 ..Default::default()
             },
             Some(verification),
@@ -268,7 +211,7 @@ async fn one(
         creds,
         &t,
         &format!("m{index}"),
-        ExecuteMode::Single,
+        ExecuteMode::Mirror,
     )
     .await
     {

@@ -25,7 +25,10 @@ use crate::cli::{RepoTypeArg, VerifyArgs};
 use crate::credentials::Credentials;
 use crate::hub::content::HubAccess;
 use crate::hub::{http_client, HfClient, HubError, HubErrorKind, MsClient};
-use crate::manifest::{FileEntry, GitOid, Manifest, Sha256, PLATFORM_FILES};
+use crate::manifest::{
+    sameness, FileEntry, GitOid, Manifest, Sameness, Sha256, PLATFORM_FILES, REWRITTEN_FILES,
+};
+use crate::plan::Plan;
 use crate::printer::{human_bytes, Printer, Tone};
 use crate::repo_ref::{self, Platform, RepoRef, RepoType};
 
@@ -518,6 +521,58 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitStatus> 
     } else {
         ExitStatus::Failure
     })
+}
+
+/// True when every file the plan would move is already at the destination as far as a content
+/// check can tell, so the destination is current and no worker needs to start (`sync`, and a `migrate` re-run). The plan moves a file whose
+/// listings share no content id: ModelScope stores a dataset's `.jsonl` in LFS (sha256 listed)
+/// where HF keeps it inline (git blob id listed), and a `README.md` going to HF carries the license
+/// lines `migrate` rewrote. Without this check such a repo would start a worker on every sync or re-run.
+/// Costs one small download per such file (two for a README); any file that differs by a listed id,
+/// is absent, or cannot be fetched means "changed" (the worker runs, as without this check).
+pub async fn settled_by_content(creds: &Credentials, plan: &Plan) -> bool {
+    // Nothing to settle, or a destination still to be created (an empty source): the job runs.
+    if !plan.transfer.to_delete.is_empty()
+        || plan.files_to_move().next().is_none()
+        || !plan.dest_exists
+    {
+        return false;
+    }
+    let mut src_files = Vec::new();
+    let mut dest_files = Vec::new();
+    for f in plan.files_to_move() {
+        let Some(d) = plan.dest_manifest.get(&f.path) else {
+            return false;
+        };
+        let readme_into_hf =
+            plan.dest.platform == Platform::Hf && REWRITTEN_FILES.contains(&f.path.as_str());
+        if sameness(f, d) == Sameness::Different && !readme_into_hf {
+            return false;
+        }
+        src_files.push(f.clone());
+        dest_files.push(d.clone());
+    }
+    let side = |r: &crate::repo_ref::RepoRef, at: Option<&String>, files: Vec<FileEntry>| Side {
+        repo: r.clone(),
+        listed_at: at.cloned().unwrap_or_else(|| {
+            r.revision
+                .clone()
+                .unwrap_or_else(|| r.platform.default_revision().to_string())
+        }),
+        manifest: Manifest::from_entries(files),
+    };
+    let (src, dest) = (
+        side(&plan.source, plan.source_sha.as_ref(), src_files),
+        side(&plan.dest, None, dest_files),
+    );
+    let Ok(c) = check_pair(creds, &src, &dest).await else {
+        return false;
+    };
+    c.mismatched.is_empty()
+        && c.missing.is_empty()
+        && c.extra.is_empty()
+        && c.size_only.is_empty()
+        && (c.rewritten.is_empty() || plan.dest.platform == Platform::Hf)
 }
 
 #[cfg(test)]

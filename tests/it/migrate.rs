@@ -119,9 +119,18 @@ fn modelscope_dataset_with_lfs_text_files_migrates_and_verifies_on_hf() {
     // The .jsonl has no id both listings share: verify fetched both copies and hashed them.
     assert_eq!(v["matched_by"]["content"], 1, "{out}");
 
+    // The re-run settles the .jsonl by content (no shared id in the listings): no worker starts.
     let again = ctx.run(&["migrate", &src, "--backend", "local", "--json"]);
     assert_eq!(again.code, Some(0), "{again}");
-    assert_eq!(report(&again)["bytes_moved"], 0, "{again}");
+    let r = again.ok_report();
+    assert_eq!(r["bytes_moved"], 0, "{again}");
+    assert_eq!(r["files_skipped"], file_count(&seeded), "{again}");
+    let workers = ctx
+        .argv_log()
+        .iter()
+        .filter(|l| l.contains("hubferry_worker"))
+        .count();
+    assert_eq!(workers, 1, "the re-run started a worker");
     ctx.assert_no_canaries();
 }
 
