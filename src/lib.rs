@@ -35,16 +35,38 @@ use crate::printer::{OutputMode, Printer};
 
 /// Runs the CLI with `args` (program name first) and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
             // clap prints help/version to stdout and usage errors to stderr itself.
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() {
-                ExitStatus::BadInput.code()
-            } else {
-                0
-            });
+            if !err.use_stderr() {
+                return ExitCode::SUCCESS;
+            }
+            // Scripts and agents reading `--json` get the usage error as the one object on stdout,
+            // like every other error (the flags could not be parsed, so look for it by hand).
+            if args.iter().any(|a| a == "--json") {
+                let message = err
+                    .kind()
+                    .as_str()
+                    .unwrap_or("invalid command line")
+                    .to_owned();
+                let detail = err.to_string();
+                let first = detail
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("error: ");
+                Printer::new(OutputMode::Json, true, false, true).json(&serde_json::json!({
+                    "type": "error",
+                    "exit_code": ExitStatus::BadInput.code(),
+                    "message": if first.is_empty() { message } else { first.to_owned() },
+                    "causes": [],
+                    "hint": "see `hubferry --help` or `hubferry COMMAND --help`",
+                }));
+            }
+            return ExitCode::from(ExitStatus::BadInput.code());
         }
     };
     let mode = if cli.global.json {

@@ -49,6 +49,19 @@ fn usage_errors_exit_2() {
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        assert!(out.stdout.is_empty(), "{args:?}");
+        // With --json the usage error is also the one object on stdout.
+        let out = hubferry(&[args, &["--json"]].concat(), dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {stdout}");
+        let v: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(
+            (v["type"].as_str(), v["exit_code"].as_u64()),
+            (Some("error"), Some(2))
+        );
+        assert!(!v["message"].as_str().unwrap().is_empty(), "{v}");
     }
 }
 
