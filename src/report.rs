@@ -395,7 +395,11 @@ impl Report {
             None => lines.push("  verified:  not checked".into()),
         }
         for err in &self.errors {
-            lines.push(format!("  error:     {err}"));
+            // A worker's message may carry its own `hint:` line: keep it inside the block.
+            lines.push(format!(
+                "  error:     {}",
+                err.replace('\n', "\n             ")
+            ));
         }
         if let Some(id) = &self.run_id {
             lines.push(format!("  run:       {id}"));

@@ -25,6 +25,8 @@ struct Entry {
 #[derive(Debug, Clone, Serialize)]
 struct Outcome {
     source: String,
+    /// Empty when preflight refused the line before a destination was known (`null` in JSON).
+    #[serde(serialize_with = "empty_as_null")]
     dest: String,
     /// `ok`, `failed`, `partial`, `skipped`, `error` (preflight refused) or `not_started`
     /// (Ctrl-C came first).
@@ -38,6 +40,14 @@ struct Outcome {
     duration_s: f64,
     dest_url: Option<String>,
     error: Option<String>,
+}
+
+fn empty_as_null<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
+    if value.is_empty() {
+        s.serialize_none()
+    } else {
+        s.serialize_str(value)
+    }
 }
 
 fn read_entries(args: &BatchArgs) -> anyhow::Result<Vec<Entry>> {

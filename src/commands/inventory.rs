@@ -315,5 +315,12 @@ pub async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<ExitStatu
         })),
     }));
     print_table(p, &ns, platform, &rows, args.check_backup);
+    if rows.is_empty() {
+        // The hubs list an unknown namespace as empty rather than refusing it.
+        p.status(&format!(
+            "hint: no repositories visible in {}:{ns} — check the spelling, and that the token can see its private repos",
+            platform.as_str()
+        ));
+    }
     Ok(ExitStatus::Success)
 }

@@ -197,6 +197,7 @@ struct View<'a> {
     per_job_bars: bool,
     expected_bytes: u64,
     last_plain: Instant,
+    last_plain_figures: (u64, u64),
     /// Held while bars are drawn (see [`crate::tty_echo`]).
     _no_ctrl_echo: Option<crate::tty_echo::EchoGuard>,
 }
@@ -226,6 +227,7 @@ impl<'a> View<'a> {
             per_job_bars,
             expected_bytes,
             last_plain: Instant::now(),
+            last_plain_figures: (u64::MAX, 0),
             _no_ctrl_echo: no_ctrl_echo,
         }
     }
@@ -299,8 +301,8 @@ impl<'a> View<'a> {
                 reason,
                 ..
             }) => p.status(&format!(
-                "  retry    {op} {} (attempt {attempt}, in {wait_s:.1}s): {reason}",
-                path.as_deref().unwrap_or("")
+                "  retry    {op}{} (attempt {attempt}, in {wait_s:.1}s): {reason}",
+                path.as_deref().map(|p| format!(" {p}")).unwrap_or_default()
             )),
             EventBody::Fallback(ev::Fallback { from, to, reason }) => {
                 p.warn(&format!("falling back from {from} to {to}: {reason}"));
@@ -358,12 +360,15 @@ impl<'a> View<'a> {
                 bar.finish_with_message(result.status.as_str().to_owned());
             }
         }
-        // Without a terminal, a progress line every few seconds keeps CI logs alive but short.
+        // Without a terminal, a progress line every few seconds keeps CI logs alive but short;
+        // figures that did not move (a commit being retried) are not repeated.
         if !p.progress_enabled()
             && matches!(event.body, EventBody::Progress(_))
             && self.last_plain.elapsed() >= Duration::from_secs(5)
+            && self.last_plain_figures != (done, total)
         {
             self.last_plain = Instant::now();
+            self.last_plain_figures = (done, total);
             p.status(&format!(
                 "  progress {} / {}",
                 human_bytes(done),

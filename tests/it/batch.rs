@@ -41,6 +41,10 @@ fn batch_with_one_failing_repo_exits_4_and_summarizes() {
     );
     assert_eq!(repos[1]["status"], "error");
     assert!(
+        repos[1]["dest"].is_null(),
+        "no destination was known: {out}"
+    );
+    assert!(
         repos[1]["error"].as_str().unwrap().contains(&missing),
         "{out}"
     );
