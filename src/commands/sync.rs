@@ -149,17 +149,28 @@ async fn one(
         if !p.json_mode() {
             migrate::print_plan(p, &plan, true);
         }
+        // The same content check a real sync makes, so the dry run predicts it (reads only).
+        let settled = !plan.is_noop() && super::verify_pair::settled_by_content(creds, &plan).await;
         let mut v = serde_json::to_value(&plan).unwrap_or_default();
         v["mirror"] = m.name.clone().into();
+        v["settled_by_content"] = settled.into();
+        let summary = if settled {
+            format!(
+                "up to date: the {} file(s) the listings cannot match by id hold the same bytes",
+                plan.transfer.to_move.len()
+            )
+        } else {
+            format!(
+                "would move {} files ({})",
+                plan.transfer.to_move.len(),
+                human_bytes(plan.transfer.bytes_to_move)
+            )
+        };
         return Ok(MirrorOutcome {
             name: m.name.clone(),
             json: v,
             exit: ExitStatus::Success,
-            summary: format!(
-                "would move {} files ({})",
-                plan.transfer.to_move.len(),
-                human_bytes(plan.transfer.bytes_to_move)
-            ),
+            summary,
         });
     }
     let unchanged = !plan.is_noop() && super::verify_pair::settled_by_content(creds, &plan).await;
@@ -311,6 +322,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
         .iter()
         .filter(|o| {
             o.json["type"] == "plan"
+                && o.json["settled_by_content"] != true
                 && (o.json["files_to_move"].as_u64() > Some(0)
                     || o.json["files_to_delete"].as_u64() > Some(0))
         })

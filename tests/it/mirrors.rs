@@ -712,6 +712,15 @@ fn sync_of_a_dataset_whose_jsonl_is_lfs_only_on_modelscope_starts_no_worker_when
     let started = workers_started(&ctx);
 
     // ModelScope keeps the .jsonl in LFS (sha256 listed), HF inline (git blob id): no shared id.
+    // A dry run predicts what the sync will do: current.
+    let dry = ctx.run(&["sync", "--config", &config, "--dry-run", "--json"]);
+    assert_eq!(dry.code, Some(0), "{dry}");
+    let plan = dry.last_json();
+    assert_eq!(
+        (plan["type"].as_str(), plan["settled_by_content"].as_bool()),
+        (Some("plan"), Some(true)),
+        "{dry}"
+    );
     synced(&ctx, &config, (false, 0));
     assert_eq!(
         workers_started(&ctx),
