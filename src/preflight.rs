@@ -26,7 +26,7 @@ use crate::credentials::Credentials;
 use crate::hub::{self, HfClient, HubError, HubErrorKind, MsClient};
 use crate::manifest::{Manifest, PLATFORM_FILES};
 use crate::plan::{
-    plan_transfer, ChunkSettings, Method, PathFilter, Plan, PlanOptions, Visibility,
+    plan_transfer, ChunkSettings, Method, PathFilter, Plan, PlanOptions, Transfer, Visibility,
     VisibilityChoice,
 };
 use crate::repo_ref::{parse_dest_id, Platform, RefError, RepoRef, RepoType};
@@ -110,7 +110,126 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
     );
     let ms = MsClient::new(http, creds.ms_endpoint.clone(), creds.ms_token.clone());
 
-    // Resolve the request locally.
+    let resolved = resolve_request(req, creds)?;
+
+    // Tokens and the source, concurrently.
+    let (ids, source_facts) = tokio::join!(
+        validate_tokens(&hf, &ms),
+        source_facts(
+            &hf,
+            &ms,
+            &req.source,
+            resolved.given_type,
+            resolved.revision.as_deref()
+        )
+    );
+    let ids = ids?;
+    let source_facts = source_facts?;
+    check_source_movable(req, resolved.to, &source_facts)?;
+    let source_revision = resolved.source_revision(req);
+    let (source, dest) = resolved.repos(req, source_facts.repo_type);
+    check_gated_access(&hf, &ids, &source, &source_facts).await?;
+
+    // Listings and the destination, concurrently.
+    let (source_manifest, dest_state) =
+        list_source_and_dest(&hf, &ms, &source, &dest, &source_facts).await?;
+    let mut warnings = Vec::new();
+    warnings.extend(check_writable(&hf, creds, &ids, &dest, dest_state.facts.is_some()).await?);
+
+    let (dest_visibility, visibility_note) = decide_visibility(
+        req,
+        &source,
+        &dest,
+        &source_facts,
+        dest_state.facts.as_ref(),
+    )?;
+    warnings.extend(visibility_note);
+    if source_manifest.is_empty() {
+        warnings.push(format!("{source} has no files at {source_revision}"));
+    }
+
+    let transfer = diff_and_chunk(
+        req,
+        &resolved.filter,
+        &source,
+        &source_manifest,
+        &dest_state,
+        &mut warnings,
+    );
+    let repo_type = source_facts.repo_type;
+    let dest_url = match resolved.to {
+        Platform::Hf => hf.web_url(repo_type, &dest.id),
+        Platform::Ms => ms.web_url(repo_type, &dest.id),
+    };
+    Ok(Plan {
+        source,
+        source_sha: source_facts.sha,
+        dest,
+        source_private: source_facts.private,
+        source_gated: source_facts.gated,
+        dest_exists: dest_state.facts.is_some(),
+        dest_visibility,
+        source_manifest,
+        dest_manifest: dest_state.manifest,
+        transfer,
+        options: PlanOptions {
+            method: req.method,
+            visibility_choice: req.visibility,
+            allow_public_gated: req.allow_public_gated,
+            delete: req.delete,
+            include: req.include.clone(),
+            exclude: req.exclude.clone(),
+            parallel: req.parallel,
+        },
+        warnings,
+        dest_url,
+        preflight_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The request checked and completed without asking any hub.
+struct Resolved {
+    to: Platform,
+    /// The type from `--repo-type` or SOURCE; `None` means detect it.
+    given_type: Option<RepoType>,
+    dest_id: String,
+    filter: PathFilter,
+    /// `--revision`, else the one in SOURCE; `None` means the default branch.
+    revision: Option<String>,
+}
+
+impl Resolved {
+    fn source_revision(&self, req: &MigrateRequest) -> String {
+        self.revision
+            .clone()
+            .unwrap_or_else(|| req.source.platform.default_revision().to_string())
+    }
+
+    /// The source at its revision and the destination on its default branch, once the source's
+    /// type is known.
+    fn repos(&self, req: &MigrateRequest, repo_type: RepoType) -> (RepoRef, RepoRef) {
+        let source = RepoRef {
+            platform: req.source.platform,
+            repo_type: Some(repo_type),
+            id: req.source.id.clone(),
+            revision: Some(self.source_revision(req)),
+        };
+        let dest = RepoRef {
+            platform: self.to,
+            repo_type: Some(repo_type),
+            id: self.dest_id.clone(),
+            revision: Some(self.to.default_revision().to_string()),
+        };
+        (source, dest)
+    }
+}
+
+const SPACES_STAY_HINT: &str =
+    "spaces stay on Hugging Face; migrate the model or dataset repos they use instead";
+
+/// Everything that can be refused before any request: direction, types, destination id, globs,
+/// chunk size, and the destination hub's token being set at all.
+fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved, PreflightError> {
     let src_platform = req.source.platform;
     let to = req.to.unwrap_or(src_platform.other());
     if to == src_platform {
@@ -144,10 +263,7 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
                 "{}: ModelScope has no spaces, so a space cannot move there",
                 req.source
             ),
-            Some(
-                "spaces stay on Hugging Face; migrate the model or dataset repos they use instead"
-                    .to_string(),
-            ),
+            Some(SPACES_STAY_HINT.to_string()),
         ));
     }
     let filter = PathFilter::new(&req.include, &req.exclude).map_err(|e| {
@@ -166,17 +282,17 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
             ));
         }
     }
-    let has_token = |p: Platform| match p {
+    let has_dest_token = match to {
         Platform::Hf => creds.hf_token.is_some(),
         Platform::Ms => creds.ms_token.is_some(),
     };
-    let dest_preview = RepoRef {
-        platform: to,
-        repo_type: given_type,
-        id: dest_id.clone(),
-        revision: None,
-    };
-    if !has_token(to) {
+    if !has_dest_token {
+        let dest_preview = RepoRef {
+            platform: to,
+            repo_type: given_type,
+            id: dest_id.clone(),
+            revision: None,
+        };
         return Err(PreflightError::new(
             ErrorKind::Credentials,
             format!(
@@ -186,43 +302,46 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
             Some(token_hint(to)),
         ));
     }
+    Ok(Resolved {
+        to,
+        given_type,
+        dest_id,
+        filter,
+        revision: req.revision.clone().or_else(|| req.source.revision.clone()),
+    })
+}
 
-    // Tokens and the source, concurrently.
-    let revision = req.revision.clone().or_else(|| req.source.revision.clone());
-    let (ids, source_facts) = tokio::join!(
-        validate_tokens(&hf, &ms),
-        source_facts(&hf, &ms, &req.source, given_type, revision.as_deref())
-    );
-    let ids = ids?;
-    let source_facts = source_facts?;
-    let repo_type = source_facts.repo_type;
-    if source_facts.disabled {
+/// Refuses a source whose files cannot be read (disabled) or that has no place on `to`.
+fn check_source_movable(
+    req: &MigrateRequest,
+    to: Platform,
+    facts: &RepoFacts,
+) -> Result<(), PreflightError> {
+    if facts.disabled {
         return Err(disabled_error(&req.source));
     }
-    if to == Platform::Ms && repo_type == RepoType::Space {
+    if to == Platform::Ms && facts.repo_type == RepoType::Space {
         return Err(PreflightError::new(
             ErrorKind::BadInput,
             format!("{} is a space, and ModelScope has no spaces", req.source),
-            Some(
-                "spaces stay on Hugging Face; migrate the model or dataset repos they use instead"
-                    .to_string(),
-            ),
+            Some(SPACES_STAY_HINT.to_string()),
         ));
     }
-    let source_revision = revision.unwrap_or_else(|| src_platform.default_revision().to_string());
-    let source = RepoRef {
-        platform: src_platform,
-        repo_type: Some(repo_type),
-        id: req.source.id.clone(),
-        revision: Some(source_revision.clone()),
-    };
-    let dest = RepoRef {
-        platform: to,
-        repo_type: Some(repo_type),
-        id: dest_id.clone(),
-        revision: Some(to.default_revision().to_string()),
-    };
-    if source.platform == Platform::Hf && source_facts.gated && !has_token(Platform::Hf) {
+    Ok(())
+}
+
+/// A gated HF source needs a token whose user has been granted access.
+async fn check_gated_access(
+    hf: &HfClient,
+    ids: &Identities,
+    source: &RepoRef,
+    facts: &RepoFacts,
+) -> Result<(), PreflightError> {
+    if source.platform != Platform::Hf || !facts.gated {
+        return Ok(());
+    }
+    let repo_type = facts.repo_type;
+    if !hf.has_token() {
         return Err(PreflightError::new(
             ErrorKind::Credentials,
             format!("{source} is gated, and reading its files needs a Hugging Face token"),
@@ -232,46 +351,57 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
             )),
         ));
     }
-    if source.platform == Platform::Hf && source_facts.gated {
-        match hf.auth_check(repo_type, &source.id, false).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(PreflightError::new(
-                    ErrorKind::Permission,
-                    format!(
-                        "{source} is gated and {} has not been granted access",
-                        who(&ids, Platform::Hf)
-                    ),
-                    Some(format!(
-                        "request access on {}",
-                        hf.web_url(repo_type, &source.id)
-                    )),
-                ))
-            }
-            Err(e) => return Err(hub_error("checking access to the gated source", &source, e)),
-        }
+    match hf.auth_check(repo_type, &source.id, false).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(PreflightError::new(
+            ErrorKind::Permission,
+            format!(
+                "{source} is gated and {} has not been granted access",
+                who(ids, Platform::Hf)
+            ),
+            Some(format!(
+                "request access on {}",
+                hf.web_url(repo_type, &source.id)
+            )),
+        )),
+        Err(e) => Err(hub_error("checking access to the gated source", source, e)),
     }
+}
 
-    // Listings and the destination, concurrently.
+/// The source's files (at the resolved commit when known) and the destination's state, fetched
+/// concurrently.
+async fn list_source_and_dest(
+    hf: &HfClient,
+    ms: &MsClient,
+    source: &RepoRef,
+    dest: &RepoRef,
+    source_facts: &RepoFacts,
+) -> Result<(Manifest, DestState), PreflightError> {
     let list_rev = source_facts
         .sha
         .clone()
-        .unwrap_or_else(|| source_revision.clone());
+        .unwrap_or_else(|| source.revision.clone().unwrap_or_default());
     let source_listing = async {
         if source.platform == Platform::Hf && source_facts.sha.is_none() {
             return Ok(Vec::new()); // a repo without commits has no files
         }
-        list(&hf, &ms, &source, &list_rev)
+        list(hf, ms, source, &list_rev)
             .await
-            .map_err(|e| hub_error("listing the source files", &source, e))
+            .map_err(|e| hub_error("listing the source files", source, e))
     };
-    let (source_files, dest_state) = tokio::join!(source_listing, dest_state(&hf, &ms, &dest));
-    let source_manifest = Manifest::from_entries(source_files?);
-    let dest_state = dest_state?;
-    let mut warnings = Vec::new();
-    warnings.extend(check_writable(&hf, creds, &ids, &dest, dest_state.facts.is_some()).await?);
+    let (source_files, dest_state) = tokio::join!(source_listing, dest_state(hf, ms, dest));
+    Ok((Manifest::from_entries(source_files?), dest_state?))
+}
 
-    // Visibility.
+/// The destination's visibility (see the module header), and a warning when an existing
+/// destination keeps a visibility other than the one asked for.
+fn decide_visibility(
+    req: &MigrateRequest,
+    source: &RepoRef,
+    dest: &RepoRef,
+    source_facts: &RepoFacts,
+    dest_facts: Option<&RepoFacts>,
+) -> Result<(Visibility, Option<String>), PreflightError> {
     let restricted = source_facts.private || source_facts.gated;
     let what = if source_facts.gated {
         "gated"
@@ -298,41 +428,46 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
     };
     // hubferry never re-scopes an existing repository (ModelScope cannot, and changing a
     // repository people already use is not a migration's business): it keeps its visibility.
-    let dest_visibility = match &dest_state.facts {
-        Some(f) => {
-            let actual = if f.private {
-                Visibility::Private
-            } else {
-                Visibility::Public
-            };
-            if actual == Visibility::Public && restricted && !req.allow_public_gated {
-                let hub = dest.platform.display_name();
-                return Err(PreflightError::new(
-                    ErrorKind::BadInput,
-                    format!("{dest} exists and is public, and {source} is {what}: its files would become public"),
-                    Some(format!(
-                        "make the {hub} repo private on its settings page, pick another --dest, or accept it with --public --allow-public-gated"
-                    )),
-                ));
-            }
-            if actual != dest_visibility {
-                warnings.push(format!(
-                    "{dest} exists and is {}; hubferry does not change the visibility of an existing repository",
-                    actual.as_str()
-                ));
-            }
-            actual
-        }
-        None => dest_visibility,
+    let Some(f) = dest_facts else {
+        return Ok((dest_visibility, None));
     };
-    if source_manifest.is_empty() {
-        warnings.push(format!("{source} has no files at {source_revision}"));
+    let actual = if f.private {
+        Visibility::Private
+    } else {
+        Visibility::Public
+    };
+    if actual == Visibility::Public && restricted && !req.allow_public_gated {
+        let hub = dest.platform.display_name();
+        return Err(PreflightError::new(
+            ErrorKind::BadInput,
+            format!("{dest} exists and is public, and {source} is {what}: its files would become public"),
+            Some(format!(
+                "make the {hub} repo private on its settings page, pick another --dest, or accept it with --public --allow-public-gated"
+            )),
+        ));
     }
+    let note = (actual != dest_visibility).then(|| {
+        format!(
+            "{dest} exists and is {}; hubferry does not change the visibility of an existing repository",
+            actual.as_str()
+        )
+    });
+    Ok((actual, note))
+}
 
+/// Diffs the listings and chunks what is to move ([`crate::plan`]), adding its warnings.
+fn diff_and_chunk(
+    req: &MigrateRequest,
+    filter: &PathFilter,
+    source: &RepoRef,
+    source_manifest: &Manifest,
+    dest_state: &DestState,
+    warnings: &mut Vec<String>,
+) -> Transfer {
     let mut transfer = plan_transfer(
-        &source_manifest,
+        source_manifest,
         &dest_state.manifest,
-        &filter,
+        filter,
         req.delete,
         ChunkSettings::from_gb(req.parallel, req.chunk_size_gb),
     );
@@ -360,34 +495,7 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
         transfer.eta_s = crate::plan::eta_seconds(&transfer.chunks);
     }
     warnings.extend(transfer.warnings.iter().cloned());
-    let dest_url = match to {
-        Platform::Hf => hf.web_url(repo_type, &dest.id),
-        Platform::Ms => ms.web_url(repo_type, &dest.id),
-    };
-    Ok(Plan {
-        source,
-        source_sha: source_facts.sha,
-        dest,
-        source_private: source_facts.private,
-        source_gated: source_facts.gated,
-        dest_exists: dest_state.facts.is_some(),
-        dest_visibility,
-        source_manifest,
-        dest_manifest: dest_state.manifest,
-        transfer,
-        options: PlanOptions {
-            method: req.method,
-            visibility_choice: req.visibility,
-            allow_public_gated: req.allow_public_gated,
-            delete: req.delete,
-            include: req.include.clone(),
-            exclude: req.exclude.clone(),
-            parallel: req.parallel,
-        },
-        warnings,
-        dest_url,
-        preflight_s: started.elapsed().as_secs_f64(),
-    })
+    transfer
 }
 
 fn who(ids: &Identities, p: Platform) -> String {
