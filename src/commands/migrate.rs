@@ -459,9 +459,12 @@ pub async fn execute(
 /// `modal run` failed before any worker ran: an error naming Modal's message, not a report.
 fn modal_start_error(errors: &[String]) -> CliError {
     let text = errors.join("; ");
-    let auth = ["Token missing", "token", "authenticate", "Unauthenticated"]
+    // Modal's AuthError texts: "Token missing. Could not authenticate client.", "Token ID or
+    // secret is invalid", gRPC UNAUTHENTICATED.
+    let lower = text.to_lowercase();
+    let auth = ["token", "authenticat", "secret is invalid"]
         .iter()
-        .any(|w| text.contains(w));
+        .any(|w| lower.contains(w));
     let (status, hint) = if auth {
         (
             ExitStatus::Credentials,
@@ -479,6 +482,20 @@ fn modal_start_error(errors: &[String]) -> CliError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modal_auth_errors_are_credential_errors() {
+        for text in [
+            "modal: Token ID or secret is invalid",
+            "AuthError: Token missing. Could not authenticate client.",
+            "grpc UNAUTHENTICATED",
+        ] {
+            let err = modal_start_error(&[text.to_owned()]);
+            assert_eq!(err.status, ExitStatus::Credentials, "{text}");
+        }
+        let other = modal_start_error(&["connection refused".to_owned()]);
+        assert_eq!(other.status, ExitStatus::Failure);
+    }
 
     fn file(path: &str, size: u64) -> FileEntry {
         FileEntry {

@@ -250,6 +250,21 @@ fn modal_backend_migrates_each_way_and_keeps_secrets_out_of_everything() {
 }
 
 #[test]
+fn modal_refusing_the_credentials_is_a_credentials_error() {
+    let ctx = TestContext::new();
+    let repo = unique("it-badmodal");
+    ctx.seed("hf", &format!("alice/{repo}"), &["--lfs-mb", "0.1"]);
+    let mut cmd = ctx.command(&["migrate", &format!("hf:alice/{repo}")]);
+    cmd.env("MODAL_TOKEN_SECRET", "not-a-modal-secret");
+    let out = ctx.run_command(cmd, Duration::from_secs(120));
+    assert_eq!(out.code, Some(3), "{out}");
+    assert!(
+        out.stderr.contains("Token ID or secret is invalid") && out.stderr.contains("hint:"),
+        "{out}"
+    );
+}
+
+#[test]
 fn parallel_run_fans_tiny_chunks_out_in_one_app() {
     let ctx = TestContext::new();
     let repo = unique("it-par");

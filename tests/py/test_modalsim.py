@@ -366,3 +366,10 @@ def test_token_info(modal_sim):
     assert rc == 0, err
     assert "Token: ak-test" in out
     assert "Workspace: modal-sim" in out
+
+
+def test_credentials_that_are_not_a_token_pair_are_refused(modal_sim):
+    for args in (("token", "info"), ("run", "basic_app.py::main", "--n", "1"), ("app", "list")):
+        rc, out, err = modal(modal_sim, *args, MODAL_TOKEN_SECRET="not-a-secret")
+        assert rc != 0, (args, out)
+        assert "Token ID or secret is invalid" in out + err, (args, out, err)

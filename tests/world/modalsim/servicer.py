@@ -96,13 +96,21 @@ class Servicer(_Base):
         return call
 
     # --- identity / environment ---------------------------------------------------------------
-    async def TokenInfoGet(self, stream):
-        await self._recv(stream, "TokenInfoGet")
+    @staticmethod
+    def _authenticate(stream) -> str:
+        """The caller's token id. Modal refuses a request whose credentials are not a token pair;
+        the client turns UNAUTHENTICATED into `AuthError` (assumption: the real service checks the
+        pair itself; the stand-in only checks its shape)."""
         token_id = stream.metadata.get("x-modal-token-id", "")
         if not token_id.startswith("ak-") or not stream.metadata.get(
             "x-modal-token-secret", ""
         ).startswith("as-"):
             raise GRPCError(Status.UNAUTHENTICATED, "Token ID or secret is invalid")
+        return token_id
+
+    async def TokenInfoGet(self, stream):
+        await self._recv(stream, "TokenInfoGet")
+        token_id = self._authenticate(stream)
         await stream.send_message(
             api_pb2.TokenInfoGetResponse(
                 token_id=token_id,
@@ -127,6 +135,7 @@ class Servicer(_Base):
     # --- apps ---------------------------------------------------------------------------------
     async def AppCreate(self, stream):
         req = await self._recv(stream, "AppCreate")
+        self._authenticate(stream)
         app = self.sim.create_app(req.description, req.app_state, stream.peer.addr())
         await stream.send_message(
             api_pb2.AppCreateResponse(
@@ -168,6 +177,7 @@ class Servicer(_Base):
 
     async def AppStop(self, stream):
         req = await self._recv(stream, "AppStop")
+        self._authenticate(stream)
         app = self._app(req.app_id)
         asyncio.get_running_loop().create_task(self.sim.stop_app(app, "modal app stop"))
         await stream.send_message(Empty())
@@ -192,6 +202,7 @@ class Servicer(_Base):
 
     async def AppList(self, stream):
         await self._recv(stream, "AppList")
+        self._authenticate(stream)
         items = [
             api_pb2.AppListResponse.AppListItem(
                 app_id=app.app_id,
@@ -222,6 +233,7 @@ class Servicer(_Base):
 
     async def AppGetLogs(self, stream):
         req = await self._recv(stream, "AppGetLogs")
+        self._authenticate(stream)
         app = self._app(req.app_id)
         pos = _entry_seq(req.last_entry_id)
         deadline = time.monotonic() + min(req.timeout or 0, LOGS_WAIT_CAP_S)
