@@ -47,21 +47,12 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             // Scripts and agents reading `--json` get the usage error as the one object on stdout,
             // like every other error (the flags could not be parsed, so look for it by hand).
             if args.iter().any(|a| a == "--json") {
-                let message = err
-                    .kind()
-                    .as_str()
-                    .unwrap_or("invalid command line")
-                    .to_owned();
                 let detail = err.to_string();
-                let first = detail
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("error: ");
+                let message = detail.lines().next().unwrap_or_default();
                 Printer::new(OutputMode::Json, true, false, true).json(&serde_json::json!({
                     "type": "error",
                     "exit_code": ExitStatus::BadInput.code(),
-                    "message": if first.is_empty() { message } else { first.to_owned() },
+                    "message": message.trim_start_matches("error: "),
                     "causes": [],
                     "hint": "see `hubferry --help` or `hubferry COMMAND --help`",
                 }));

@@ -136,7 +136,7 @@ pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
         let permits = permits.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            if super::watch::interrupted() {
+            if crate::interrupt::interrupted() {
                 return (i, not_started(entry));
             }
             (i, one(&shared, &creds, i, entry).await)
@@ -150,7 +150,7 @@ pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
     let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
     let status = overall(&outcomes);
     print_summary(ctx, &outcomes, status);
-    if super::watch::interrupted() {
+    if crate::interrupt::interrupted() {
         return Ok(ExitStatus::Interrupted);
     }
     Ok(status)

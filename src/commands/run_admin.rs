@@ -216,14 +216,24 @@ async fn refresh_running(ctx: &Context, records: &mut [runs::RunRecord]) {
         }
     };
     for r in records.iter_mut().filter(|r| r.state == "running") {
-        let running = r.app_ids.iter().any(|id| {
-            states
-                .iter()
-                .any(|(app, state)| app == id && app_running(state))
-        });
-        if !running {
-            r.state = "ended".into();
-        }
+        let apps: Vec<(String, String)> = states
+            .iter()
+            .filter(|(app, _)| r.app_ids.contains(app))
+            .cloned()
+            .collect();
+        r.state = current_state(r, &apps);
+    }
+}
+
+/// A run's state now: `running` while any of its apps runs, else what the record says once a
+/// report or a stop was recorded, else `ended` (it finished with nobody following it).
+fn current_state(record: &runs::RunRecord, apps: &[(String, String)]) -> String {
+    if apps.iter().any(|(_, s)| app_running(s)) {
+        "running".to_owned()
+    } else if record.report.is_some() || record.state == "stopped" {
+        record.state.clone()
+    } else {
+        "ended".to_owned()
     }
 }
 
@@ -273,14 +283,7 @@ pub async fn status(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
     let record = runs::load(state, &args.run)?;
     let modal = tools::modal()?;
     let apps = app_states(&modal, &record.app_ids).await?;
-    let running = apps.iter().any(|(_, s)| app_running(s));
-    let overall = if running {
-        "running".to_owned()
-    } else if record.report.is_some() || record.state == "stopped" {
-        record.state.clone()
-    } else {
-        "ended".to_owned()
-    };
+    let overall = current_state(&record, &apps);
     let p = &ctx.printer;
     p.json(&serde_json::json!({
         "type": "run_status",

@@ -524,12 +524,13 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitStatus> 
 }
 
 /// True when every file the plan would move is already at the destination as far as a content
-/// check can tell, so the destination is current and no worker needs to start (`sync`, and a `migrate` re-run). The plan moves a file whose
-/// listings share no content id: ModelScope stores a dataset's `.jsonl` in LFS (sha256 listed)
-/// where HF keeps it inline (git blob id listed), and a `README.md` going to HF carries the license
-/// lines `migrate` rewrote. Without this check such a repo would start a worker on every sync or re-run.
-/// Costs one small download per such file (two for a README); any file that differs by a listed id,
-/// is absent, or cannot be fetched means "changed" (the worker runs, as without this check).
+/// check can tell, so the destination is current and no worker needs to start (`sync`, and a
+/// `migrate` or `batch` re-run). The plan moves a file whose listings share no content id:
+/// ModelScope stores a dataset's `.jsonl` in LFS (sha256 listed) where HF keeps it inline (git
+/// blob id listed), and a `README.md` going to HF carries the license lines `migrate` rewrote.
+/// Without this check such a repo would start a worker on every sync or re-run. Costs one small
+/// download per such file (two for a README); any file that differs by a listed id, is absent, or
+/// cannot be fetched means "changed" (the worker runs, as without this check).
 pub async fn settled_by_content(creds: &Credentials, plan: &Plan) -> bool {
     // Nothing to settle, or a destination still to be created (an empty source): the job runs.
     if !plan.transfer.to_delete.is_empty()

@@ -12,8 +12,6 @@ use crate::printer::{human_bytes, Printer, Tone};
 use crate::report::Tracker;
 use crate::runner::{Children, Msg};
 
-pub use crate::interrupt::interrupted;
-
 /// How long children get after SIGINT (and then after SIGTERM) before the next signal.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
 
@@ -62,14 +60,9 @@ pub async fn watch(
         tracker,
         ..Default::default()
     };
-    // One SIGINT stream for the whole watch, made before any bar is drawn: a Ctrl-C that comes
-    // while an event is being handled (or as the first bar appears) is queued for the loop below,
-    // where a fresh `ctrl_c()` future per iteration would miss it and the default action would
-    // kill hubferry mid-report.
-    let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
-    // After the stream exists: a Ctrl-C in between still reaches someone (the process-wide
-    // handler, which then stops hubferry).
-    let _watching = crate::interrupt::Watching::start();
+    // Subscribed before any bar is drawn, and for the whole watch: a Ctrl-C that comes while an
+    // event is being handled waits for the loop below instead of being lost.
+    let mut watching = crate::interrupt::Watching::start();
     let mut view = View::new(printer, opts.per_job_bars, opts.expected_bytes);
     view.whole_repo = opts.whole_repo;
     let mut interrupts = 0;
@@ -86,12 +79,7 @@ pub async fn watch(
         };
         let msg = tokio::select! {
             msg = rx.recv() => msg,
-            _ = async {
-                match sigint.as_mut() {
-                    Some(stream) => stream.recv().await,
-                    None => std::future::pending().await,
-                }
-            } => {
+            _ = watching.ctrl_c() => {
                 interrupts += 1;
                 out.interrupted = true;
                 if interrupts == 1 {

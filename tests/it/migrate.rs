@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::{admin_request, unique, Output, TestContext};
+use crate::support::{admin_json, unique, wait_until_running, Output, TestContext};
 
 fn report(out: &Output) -> Value {
     let r = out.last_json();
@@ -358,18 +358,11 @@ fn ctrl_c_stops_local_workers_says_how_to_resume_and_exits_130() {
     cmd.stdout(std::fs::File::create(&out_path).unwrap())
         .stderr(std::fs::File::create(&err_path).unwrap());
     let mut child = cmd.spawn().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(&out_path)
-        .unwrap_or_default()
-        .contains("\"type\":\"start\"")
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no start event within 60 s"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "hubferry ended early");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_running(&mut child, "a start event", || {
+        std::fs::read_to_string(&out_path)
+            .unwrap_or_default()
+            .contains("\"type\":\"start\"")
+    });
     let (code, stderr) = interrupt(&mut child, &err_path);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
@@ -395,24 +388,13 @@ fn ctrl_c_before_any_worker_starts_exits_130_at_once() {
     cmd.stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(&err_path).unwrap());
     let mut child = cmd.spawn().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     // The sandbox is shared: find this test's fault by its path.
-    let fired = || {
-        let answer = admin_request(&ctx.world.admin, "GET", "/faults", None);
-        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-        let faults: Value = serde_json::from_str(body).unwrap();
+    wait_until_running(&mut child, "the source listing", || {
+        let faults = admin_json(&ctx.world.admin, "GET", "/faults", None);
         faults["faults"].as_array().unwrap().iter().any(|f| {
             f["path"].as_str().is_some_and(|p| p.contains(&repo)) && f["fired"].as_u64() > Some(0)
         })
-    };
-    while !fired() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the listing never started"
-        );
-        assert!(child.try_wait().unwrap().is_none(), "hubferry ended early");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    });
     // Well before the 60 s listing would end.
     let (code, stderr) = interrupt(&mut child, &err_path);
     assert_eq!(code, Some(130), "{stderr}");

@@ -9,7 +9,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-use crate::support::{admin_request, root, unique, Output, TestContext, HF_ALICE, MS_ALICE};
+use crate::support::{
+    admin_json, admin_request, root, unique, Output, TestContext, HF_ALICE, MS_ALICE,
+};
 
 /// Puts (`PATH=TEXT`) and deletes paths in one repo through the official client.
 pub(crate) fn edit(
@@ -325,9 +327,7 @@ fn retire_deletes_only_after_a_fresh_verify_and_the_exact_confirmation() {
 
 /// Adds one sandbox fault and returns its id (for removing it again).
 fn add_fault(ctx: &TestContext, spec: Value) -> u64 {
-    let answer = admin_request(&ctx.world.admin, "POST", "/faults", Some(&spec));
-    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
-    let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    let v = admin_json(&ctx.world.admin, "POST", "/faults", Some(&spec));
     v["added"][0]["id"].as_u64().unwrap()
 }
 

@@ -384,6 +384,19 @@ pub fn wait_bounded(child: &mut Child, timeout: Duration) -> Option<i32> {
     }
 }
 
+/// Polls `ready` while `child` runs, at most 60 s: the test's readiness signal before it acts.
+pub fn wait_until_running(child: &mut Child, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < deadline, "{what}: not within 60 s");
+        assert!(
+            child.try_wait().expect("waiting for hubferry").is_none(),
+            "hubferry ended before {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Every file under `dir`, recursively.
 pub fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -420,6 +433,13 @@ pub fn admin_request(base: &str, method: &str, path: &str, body: Option<&Value>)
         "admin {method} {path}: {answer}"
     );
     answer
+}
+
+/// An admin request's JSON answer.
+pub fn admin_json(base: &str, method: &str, path: &str, body: Option<&Value>) -> Value {
+    let answer = admin_request(base, method, path, body);
+    let json = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {answer}"))
 }
 
 /// A repo name unique to this run of the tests (sandbox state is shared by all tests).
