@@ -1,7 +1,7 @@
 //! `hubferry doctor` against the sandbox and the Modal stand-in: OK lines when all is well, a FAIL
 //! line with a fix (and exit 3) for a refused token.
 
-use crate::support::TestContext;
+use crate::support::{TestContext, HF_WRONG};
 
 #[test]
 fn doctor_checks_tokens_modal_and_tools() {
@@ -28,7 +28,7 @@ fn doctor_checks_tokens_modal_and_tools() {
     assert!(ctx.argv_log().iter().any(|l| l == "modal token info"));
 
     let mut cmd = ctx.command(&["doctor", "--no-modal"]);
-    cmd.env("HF_TOKEN", "hf_wrongTESTtoken000000000000000009");
+    cmd.env("HF_TOKEN", HF_WRONG);
     let out = ctx.run_command(cmd, std::time::Duration::from_secs(60));
     assert_eq!(out.code, Some(3), "{out}");
     let line = out.stdout.lines().find(|l| l.contains("hf token")).unwrap();

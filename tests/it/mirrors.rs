@@ -5,13 +5,12 @@
 //! which is much faster than migrating; changes go through the official clients
 //! (`mirrors_edit.py`).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{
-    admin_json, admin_request, root, unique, Output, TestContext, HF_ALICE, MS_ALICE,
-};
+use crate::our_snapshot;
+use crate::support::{admin_json, admin_request, root, unique, Output, TestContext, HF_ALICE};
 
 /// Puts (`PATH=TEXT`) and deletes paths in one repo through the official client.
 pub(crate) fn edit(
@@ -32,17 +31,8 @@ fn edit_with(
     deletes: &[&str],
     extra: &[&str],
 ) {
-    let mut cmd = Command::new(root().join(".venv/bin/python"));
-    cmd.arg(root().join("tests/it/mirrors_edit.py"))
-        .args(["--platform", platform, "--repo-id", repo_id])
-        .env("HF_ENDPOINT", &ctx.world.hf_endpoint)
-        .env("HF_TOKEN", HF_ALICE)
-        .env("HF_HUB_DISABLE_XET", "1")
-        .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        .env("MODELSCOPE_ENDPOINT", &ctx.world.ms_endpoint)
-        .env("MODELSCOPE_API_TOKEN", MS_ALICE)
-        .env("HOME", ctx.path("home"))
-        .stdin(Stdio::null());
+    let mut cmd = ctx.client_command(&root().join("tests/it/mirrors_edit.py"));
+    cmd.args(["--platform", platform, "--repo-id", repo_id]);
     for p in puts {
         cmd.args(["--put", p]);
     }
@@ -89,6 +79,7 @@ fn verify_passes_for_equal_copies_and_catches_a_byte_a_missing_and_an_extra_file
     assert_eq!(v["matched"], n, "{out}");
     assert_eq!(v["files"], n, "{out}");
     assert_eq!(v["platform_files"], serde_json::json!([".gitattributes"]));
+    our_snapshot!(ctx, ctx.run(&["verify", &hf, &ms]), @"");
 
     // One changed byte in a small file (same size), a missing file and an extra one.
     edit(
@@ -109,10 +100,7 @@ fn verify_passes_for_equal_copies_and_catches_a_byte_a_missing_and_an_extra_file
     assert_eq!(strings(&v["missing"]), ["nested/deeper/notes.txt"], "{out}");
     assert_eq!(strings(&v["extra"]), ["extra.txt"], "{out}");
 
-    let out = ctx.run(&["verify", &hf, &ms]);
-    assert_eq!(out.code, Some(1), "{out}");
-    assert!(out.stdout.contains("DIFFERENT"), "{out}");
-    assert!(out.stdout.contains("mismatched config.json"), "{out}");
+    our_snapshot!(ctx, ctx.run(&["verify", &hf, &ms]), @"");
 
     // README.md: a license line rewritten for HF passes (reported), any other change fails.
     edit(
@@ -146,8 +134,7 @@ fn verify_passes_for_equal_copies_and_catches_a_byte_a_missing_and_an_extra_file
     );
 
     let out = ctx.run(&["verify", &hf, "ms:alice/no-such-repo-anywhere"]);
-    assert_eq!(out.code, Some(2), "{out}");
-    assert!(out.stderr.contains("hint:"), "{out}");
+    our_snapshot!(ctx, out, @"");
     ctx.assert_no_canaries();
 }
 
@@ -231,12 +218,7 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
         &[],
     );
     let out = ctx.run(&["sync", "--config", &config, "--dry-run"]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(
-        out.stdout
-            .contains("1 mirror: 0 current, 1 to update, 0 failed"),
-        "{out}"
-    );
+    our_snapshot!(ctx, out, @"");
     let out = ctx.run(&["sync", "--config", &config, "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
     let r = out.last_json();
@@ -259,11 +241,7 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
     )
     .unwrap();
     let out = ctx.run(&["sync", "--config", &bad.display().to_string()]);
-    assert_eq!(out.code, Some(2), "{out}");
-    assert!(
-        out.stderr.contains("delet") && out.stderr.contains("hint:"),
-        "{out}"
-    );
+    our_snapshot!(ctx, out, @"");
 
     // --dry-run --json: one plan object per mirror, carrying its name, and nothing else.
     let out = ctx.run(&["sync", "--config", &config, "--dry-run", "--json"]);
@@ -278,11 +256,9 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
     assert_eq!(lines[0]["files_to_move"], 0, "{out}");
 
     let out = ctx.run(&["sync", "--config", &config, "--only", "nope"]);
-    assert_eq!(out.code, Some(2), "{out}");
-    assert!(out.stderr.contains("mirrors in the file: small"), "{out}");
+    our_snapshot!(ctx, out, @"");
     let out = ctx.run(&["sync", "--config", &config]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(out.stdout.contains("up to date"), "{out}");
+    our_snapshot!(ctx, out, @"");
     ctx.assert_no_canaries();
 }
 
@@ -297,17 +273,14 @@ fn retire_deletes_only_after_a_fresh_verify_and_the_exact_confirmation() {
 
     // No confirmation: says what it would do, deletes nothing.
     let out = ctx.run(&["retire", &hf, "--copy", &ms]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(out.stdout.contains("would delete"), "{out}");
-    assert!(out.stdout.contains(&format!("--confirm {id}")), "{out}");
+    our_snapshot!(ctx, out, @"");
     // A confirmation naming another repo is refused before anything else.
     let out = ctx.run(&["retire", &hf, "--copy", &ms, "--confirm", "alice/other"]);
     assert_eq!(out.code, Some(2), "{out}");
     // A copy that stopped matching: refused even with the right confirmation.
     edit(&ctx, "ms", &id, &[], &["empty.txt"]);
     let out = ctx.run(&["retire", &hf, "--copy", &ms, "--confirm", &id, "--json"]);
-    assert_eq!(out.code, Some(1), "{out}");
-    assert!(out.stderr.contains("refusing to delete"), "{out}");
+    our_snapshot!(ctx, out, @"");
     // Still there: the copy differs (exit 1), the source was not deleted (that would be exit 2).
     assert_eq!(ctx.run(&["verify", &hf, &ms]).code, Some(1));
 
@@ -411,12 +384,7 @@ fn git_download_resumes_after_a_failure_then_skips_the_complete_copy() {
     );
 
     let out = ctx.run(&["download", &source, "--local-dir", &dir_s]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(
-        out.stdout
-            .contains("already holds a complete, verified copy"),
-        "{out}"
-    );
+    our_snapshot!(ctx, out, @"");
 
     // Someone's own git checkout is never fetched into (nor its .git removed).
     let mine = ctx.path("mine");
