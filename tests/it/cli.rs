@@ -10,9 +10,9 @@ fn help_lists_every_command() {
     let out = ctx.run(&["--help"]);
     // Every command is listed (migrate, batch, doctor, runs, logs, status, stop…); hidden ones
     // (parse-events) stay hidden.
-    our_snapshot!(ctx, out);
+    our_snapshot!(ctx, "help", out);
     let out = ctx.run(&["migrate", "--help"]);
-    our_snapshot!(ctx, out);
+    our_snapshot!(ctx, "migrate_help", out);
 }
 
 #[test]
@@ -46,14 +46,28 @@ fn usage_errors_exit_2() {
 fn detach_needs_modal_and_says_so() {
     let ctx = TestContext::offline();
     let out = ctx.run(&["migrate", "hf:alice/x", "--detach", "--backend", "local"]);
-    our_snapshot!(ctx, out, @"");
+    our_snapshot!(ctx, out, @"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    error: --detach needs the Modal backend
+
+    hint: drop --backend local (a detached run keeps going on Modal after hubferry exits)
+    ");
 }
 
 #[test]
 fn batch_refuses_dry_run_instead_of_moving() {
     let ctx = TestContext::offline();
     let out = ctx.run(&["batch", "hf:alice/x", "--dry-run"]);
-    our_snapshot!(ctx, out, @"");
+    our_snapshot!(ctx, out, @"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    error: batch does not support --dry-run yet
+
+    hint: preview each repository with `hubferry migrate SOURCE [--dest NS/NAME] --dry-run`
+    ");
 }
 
 #[test]
@@ -68,7 +82,12 @@ fn unknown_runs_are_bad_input_with_a_hint_and_json_errors_stay_on_stdout() {
     let out = ctx.run(&["status", "../../etc/passwd"]);
     assert_eq!(out.code, Some(2));
     let out = ctx.run(&["runs"]);
-    our_snapshot!(ctx, out, @"");
+    our_snapshot!(ctx, out, @"
+    exit: 0
+    ----- stdout -----
+    no detached runs recorded (start one with `hubferry migrate … --detach`)
+    ----- stderr -----
+    ");
 }
 
 #[test]
@@ -94,5 +113,12 @@ fn modal_backend_without_modal_credentials_fails_fast_with_exit_3() {
         &["migrate", "hf:alice/x"],
         &[("MODAL_TOKEN_ID", None), ("MODAL_TOKEN_SECRET", None)],
     );
-    our_snapshot!(ctx, out, @"");
+    our_snapshot!(ctx, out, @"
+    exit: 3
+    ----- stdout -----
+    ----- stderr -----
+    error: no Modal credentials (MODAL_TOKEN_ID/MODAL_TOKEN_SECRET or ~/.modal.toml)
+
+    hint: run `modal token new` (or export MODAL_TOKEN_ID and MODAL_TOKEN_SECRET), or use --backend local
+    ");
 }

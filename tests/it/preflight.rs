@@ -122,16 +122,50 @@ fn dry_run_plans_both_directions() {
     assert_eq!(model["sha256"].as_str().unwrap().len(), 64);
 
     // The same plan as a person reads it, and with --delete.
-    our_snapshot!(ctx, ctx.run(&["migrate", &hf_tiny, "--dry-run"]), @"");
+    our_snapshot!(ctx, ctx.run(&["migrate", &hf_tiny, "--dry-run"]), @"
+    exit: 0
+    ----- stdout -----
+    plan hf:model:alice/pf-tiny-[N]@main → ms:model:alice/pf-tiny-[N]@master (exists, public)
+      move 4 files (11 B), skip 1 (150.0 kB), platform files 1 (.gitattributes), delete 0; 1 chunk; eta [DURATION]
+      chunk   1: 4 files, 11 B
+      + README.md (7 B)
+      + config.json (2 B)
+      + sub/b.txt (1 B)
+      + sub/dir/a.txt (1 B)
+      url: [MS_ENDPOINT]/models/alice/pf-tiny-[N]
+    dry run: nothing was moved
+    ----- stderr -----
+    ");
     our_snapshot!(
         ctx,
         ctx.run(&["migrate", &hf_tiny, "--dry-run", "--delete", "--yes"]),
-        @""
+        @"
+    exit: 0
+    ----- stdout -----
+    plan hf:model:alice/pf-tiny-[N]@main → ms:model:alice/pf-tiny-[N]@master (exists, public)
+      move 4 files (11 B), skip 1 (150.0 kB), platform files 1 (.gitattributes), delete 1; 1 chunk; eta [DURATION]
+      chunk   1: 4 files, 11 B
+      + README.md (7 B)
+      + config.json (2 B)
+      + sub/b.txt (1 B)
+      + sub/dir/a.txt (1 B)
+      - stale.txt
+      url: [MS_ENDPOINT]/models/alice/pf-tiny-[N]
+    dry run: nothing was moved
+    ----- stderr -----
+    "
     );
 
     // --delete, globs, tiny chunks.
     let plan = ctx
-        .run(&["migrate", &hf_tiny, "--dry-run", "--json", "--delete", "--yes"])
+        .run(&[
+            "migrate",
+            &hf_tiny,
+            "--dry-run",
+            "--json",
+            "--delete",
+            "--yes",
+        ])
         .plan();
     assert_eq!(paths(&plan["to_delete"]), vec!["stale.txt"]);
     let plan = ctx
@@ -198,7 +232,14 @@ fn dry_run_plans_both_directions() {
     let hf_data = format!("hf:acme/{data}");
     let plan = ctx
         .run_with_env(
-            &["migrate", &hf_data, "--dest", &dest_data, "--dry-run", "--json"],
+            &[
+                "migrate",
+                &hf_data,
+                "--dest",
+                &dest_data,
+                "--dry-run",
+                "--json",
+            ],
             &ms_orgs,
         )
         .plan();
@@ -293,7 +334,14 @@ fn dry_run_plans_both_directions() {
     );
     let gated_copy = format!("alice/{tiny}-gated-copy");
     let plan = ctx
-        .run(&["migrate", &hf_tiny, "--dest", &gated_copy, "--dry-run", "--json"])
+        .run(&[
+            "migrate",
+            &hf_tiny,
+            "--dest",
+            &gated_copy,
+            "--dry-run",
+            "--json",
+        ])
         .plan();
     assert_eq!(
         (
@@ -305,7 +353,14 @@ fn dry_run_plans_both_directions() {
     logged(
         &ctx,
         &mut refusals,
-        &["migrate", &hf_tiny, "--dest", &gated_copy, "--public", "--dry-run"],
+        &[
+            "migrate",
+            &hf_tiny,
+            "--dest",
+            &gated_copy,
+            "--public",
+            "--dry-run",
+        ],
         &[],
     );
     logged(
@@ -321,7 +376,7 @@ fn dry_run_plans_both_directions() {
         &[("HF_TOKEN", None)],
     );
     // Each refusal: exit 2 (bad input) or 3 (access), a message naming the repo, and a hint.
-    our_snapshot!(ctx, refusals);
+    our_snapshot!(ctx, "visibility_refusals", refusals);
 
     // MS → HF, into the HF org; HF `main` as the destination branch.
     let plan = ctx
@@ -382,7 +437,11 @@ fn bad_inputs_are_refused_with_hints_and_exit_codes() {
     dry(&hf_tiny, &["--dest", "nonamespace"], &[]);
     // URLs of other sites.
     dry(&format!("https://github.com/alice/{tiny}"), &[], &[]);
-    dry(&format!("https://example.com/models/alice/{tiny}"), &[], &[]);
+    dry(
+        &format!("https://example.com/models/alice/{tiny}"),
+        &[],
+        &[],
+    );
     // Same platform both sides.
     dry(&hf_tiny, &["--to", "hf"], &[]);
     dry(
@@ -410,7 +469,7 @@ fn bad_inputs_are_refused_with_hints_and_exit_codes() {
     dry(&hf_tiny, &[], &[("MODELSCOPE_API_TOKEN", None)]);
     dry(&ms_msm, &[], &[("HF_TOKEN", None)]);
     // Each: its exit code, a message naming what is wrong, and a hint.
-    our_snapshot!(ctx, refusals);
+    our_snapshot!(ctx, "bad_input_refusals", refusals);
 
     // The seed's variable name works too.
     let ok = ctx.run_with_env(
@@ -477,8 +536,16 @@ fn hub_faults_are_retried_or_reported_with_the_step() {
         .run(&["migrate", &format!("ms:alice/{msm}"), "--dry-run", "--json"])
         .plan();
     assert_eq!(plan["source_files"]["files"], 2);
-    assert_eq!(faults_left(&ctx, &tiny), Vec::<Value>::new(), "every fault fired");
-    assert_eq!(faults_left(&ctx, &msm), Vec::<Value>::new(), "every fault fired");
+    assert_eq!(
+        faults_left(&ctx, &tiny),
+        Vec::<Value>::new(),
+        "every fault fired"
+    );
+    assert_eq!(
+        faults_left(&ctx, &msm),
+        Vec::<Value>::new(),
+        "every fault fired"
+    );
 
     // A hub that keeps failing: exit 1, naming the repo, the step and the hub's answer.
     let added = ctx.admin(
@@ -487,7 +554,14 @@ fn hub_faults_are_retried_or_reported_with_the_step() {
         Some(&json!({"kind": "server_error", "count": null, "status": 503, "platform": "hf", "path": format!("/{tiny}/tree/")})),
     );
     let out = ctx.run(&["migrate", &hf_tiny, "--dry-run"]);
-    our_snapshot!(ctx, out, @"");
+    our_snapshot!(ctx, out, @"
+    exit: 1
+    ----- stdout -----
+    ----- stderr -----
+    error: listing the source files for hf:alice/pf-fault-tiny-[N]@main failed: Hugging Face GET /api/models/alice/pf-fault-tiny-[N]/tree/[SHA]?recursive=true&expand=false answered 503: [InternalError] Internal Error - injected by the hub sandbox.
+
+    hint: try again later; if it persists, the hub may be having trouble
+    ");
     let id = added["added"][0]["id"].as_u64().unwrap();
     ctx.admin("DELETE", &format!("/faults/{id}"), None);
     assert_eq!(ctx.run(&["migrate", &hf_tiny, "--dry-run"]).code, Some(0));

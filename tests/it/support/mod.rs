@@ -585,7 +585,8 @@ static UNIQUE_NAMES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 pub fn unique(name: &str) -> String {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let issued = format!("{name}-{n}");
+    // Fixed width, so that tables padded to the longest name look the same in every run.
+    let issued = format!("{name}-{n:03}");
     UNIQUE_NAMES
         .lock()
         .unwrap_or_else(|e| e.into_inner())

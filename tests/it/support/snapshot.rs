@@ -18,9 +18,9 @@ use std::path::Path;
 
 use super::{root, unique_names, Output, TestContext};
 
-/// `our_snapshot!(ctx, output, @"…")` (inline) or `our_snapshot!(ctx, output)` (a file named
-/// after the test): the output's exit code, stdout and stderr (or any text, e.g. a
-/// [`Transcript`]), through the context's filters.
+/// `our_snapshot!(ctx, output, @"…")` (inline) or `our_snapshot!(ctx, "name", output)` (the file
+/// `tests/it/snapshots/it__MODULE__name.snap`): the output's exit code, stdout and stderr (or a
+/// [`Transcript`] of several runs), through the context's filters.
 #[macro_export]
 macro_rules! our_snapshot {
     ($ctx:expr, $output:expr, @$snapshot:literal) => {{
@@ -30,9 +30,9 @@ macro_rules! our_snapshot {
             @$snapshot
         );
     }};
-    ($ctx:expr, $output:expr) => {{
+    ($ctx:expr, $name:literal, $output:expr) => {{
         let _bound = $crate::support::snapshot::snapshot_settings(&$ctx).bind_to_scope();
-        ::insta::assert_snapshot!($crate::support::snapshot::Snapshot::text(&$output));
+        ::insta::assert_snapshot!($name, $crate::support::snapshot::Snapshot::text(&$output));
     }};
 }
 
@@ -49,9 +49,35 @@ impl Snapshot for Output {
         format!(
             "exit: {code}\n----- stdout -----\n{}----- stderr -----\n{}",
             with_newline(&self.stdout),
-            with_newline(&self.stderr)
+            with_newline(&in_stable_order(&self.stderr))
         )
     }
+}
+
+/// A run's plain progress lines in an order that does not depend on timing: files finish in
+/// parallel, so each block of consecutive `moved`/`deleted` lines is sorted; `progress` lines
+/// come every 5 s of a run, so how many there are depends on the machine's speed: they are left
+/// out.
+fn in_stable_order(stderr: &str) -> String {
+    let is_file_line = |l: &str| l.starts_with("  moved    ") || l.starts_with("  deleted  ");
+    let mut out: Vec<&str> = Vec::new();
+    let mut block: Vec<&str> = Vec::new();
+    for line in stderr.lines().filter(|l| !l.starts_with("  progress ")) {
+        if is_file_line(line) {
+            block.push(line);
+            continue;
+        }
+        block.sort_unstable();
+        out.append(&mut block);
+        out.push(line);
+    }
+    block.sort_unstable();
+    out.append(&mut block);
+    let mut text = out.join("\n");
+    if stderr.ends_with('\n') {
+        text.push('\n');
+    }
+    text
 }
 
 impl Snapshot for String {
@@ -94,8 +120,11 @@ impl Transcript {
         } else {
             format!("{note} ")
         };
-        self.0
-            .push_str(&format!("$ {note}hubferry {}\n{}", args.join(" "), out.text()));
+        self.0.push_str(&format!(
+            "$ {note}hubferry {}\n{}",
+            args.join(" "),
+            out.text()
+        ));
     }
 }
 
@@ -140,7 +169,11 @@ fn filters(ctx: &TestContext) -> Vec<(String, String)> {
     }
     out.push((r"127\.0\.0\.1:\d+".into(), "[LOCALHOST]".into()));
     for (issued, base) in unique_names() {
-        out.push((format!(r"\b{}\b", literal(&issued)), format!("{base}-[N]")));
+        // Not followed by a digit: `x-1` must not match the start of `x-12`.
+        out.push((
+            format!(r"\b{}([^0-9]|$)", literal(&issued)),
+            format!("{base}-[N]${{1}}"),
+        ));
     }
     out.extend(
         [
@@ -149,7 +182,14 @@ fn filters(ctx: &TestContext) -> Vec<(String, String)> {
             (r"\b[0-9a-f]{64}\b", "[SHA256]"),
             (r"\b[0-9a-f]{40}\b", "[SHA]"),
             (r"\b\d+(\.\d+)? [kMGT]?B/s\b", "[RATE]"),
-            (r"\b\d+(\.\d+)?s\b|\b\d+m\d{2}s\b|\b\d+h\d{2}m\b", "[DURATION]"),
+            (
+                r"\b\d+(\.\d+)?s\b|\b\d+m\d{2}s\b|\b\d+h\d{2}m\b",
+                "[DURATION]",
+            ),
+            // A duration's width varies: so does the padding of a table column it sits in.
+            // (not after a label: `time:      4.2s` keeps its alignment)
+            (r"([^\s:]) {2,}\[DURATION\]", "${1} [DURATION]"),
+            (r"\[DURATION\] {2,}", "[DURATION] "),
             (
                 r"\b\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?\b",
                 "[DATE]",
