@@ -1,5 +1,6 @@
 //! `hubferry batch`: bounded concurrency, a summary, exit 4 when some repositories failed.
 
+use crate::our_snapshot;
 use crate::support::{unique, TestContext};
 
 #[test]
@@ -62,8 +63,31 @@ fn batch_with_one_failing_repo_exits_4_and_summarizes() {
         "--backend",
         "local",
     ]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(out.stdout.contains("SOURCE → DEST"), "{out}");
-    assert!(out.stdout.contains("skipped"), "{out}");
+    our_snapshot!(ctx, out, @"
+    exit: 0
+    ----- stdout -----
+    done, verified hf:model:alice/it-batch-ok-[N]@main → ms:model:alice/it-batch-ok-[N]@master
+      url:       [MS_ENDPOINT]/models/alice/it-batch-ok-[N]
+      moved:     6 files, 524.6 kB
+      skipped:   0 files, 0 B (already at the destination)
+      time:      [DURATION] ([RATE], local backend)
+      verified:  6 files match the source (re-listed by hubferry)
+
+    SOURCE → DEST                                                               STATUS       FILES      BYTES     TIME
+    hf:model:alice/it-batch-ok-[N]@main → ms:model:alice/it-batch-ok-[N]@master ok               6   524.6 kB [DURATION]
+    1/1 done (0 skipped), 0 failed
+    ----- stderr -----
+    batch: 1 repositories, 2 at a time
+    hf:model:alice/it-batch-ok-[N]@main → ms:model:alice/it-batch-ok-[N]@master: starting
+    started: hf:alice/it-batch-ok-[N] → ms:alice/it-batch-ok-[N] (6 files, 524.6 kB)
+      moved    README.md (48 B)
+      moved    config.json (19 B)
+      moved    empty.txt (0 B)
+      moved    nested/deeper/notes.txt (120 B)
+      moved    weights/model.safetensors (524.3 kB)
+      moved    数据/训练 集.jsonl (95 B)
+    finished: ok (6 files moved, 524.6 kB, 0 skipped, [DURATION])
+    verifying ms:model:alice/it-batch-ok-[N]@master (listing it again)…
+    ");
     ctx.assert_no_canaries();
 }

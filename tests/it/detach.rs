@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::our_snapshot;
 use crate::support::{unique, TestContext};
 
 #[test]
@@ -68,17 +69,17 @@ fn detach_then_logs_follow_reaches_the_same_verified_report() {
     assert_eq!(s["state"], "ok", "{status}");
     assert_eq!(s["report"]["verified"], true);
     let runs = ctx.run(&["runs"]);
-    assert!(
-        runs.stdout
-            .lines()
-            .any(|l| l.starts_with(run_id.as_str()) && l.contains(" ok ")),
-        "{runs}"
-    );
+    assert!(runs.stdout.contains(run_id.as_str()), "{runs}");
+    our_snapshot!(ctx, runs, @"
+    exit: 0
+    ----- stdout -----
+    RUN              AGE       STATE      SOURCE → DEST
+    [RUN_ID] [DURATION] ok         hf:model:alice/it-detach-[N]@main → ms:model:alice/it-detach-[N]@master
+    ----- stderr -----
+    ");
 
     // Human `logs` (a snapshot) ends with the same report.
-    let again = ctx.run(&["logs", &run_id]);
-    assert_eq!(again.code, Some(0), "{again}");
-    assert!(again.stdout.contains("done, verified"), "{again}");
+    our_snapshot!(ctx, "logs_report", ctx.run(&["logs", &run_id]));
     assert!(ctx
         .path("state")
         .join("runs")
@@ -116,9 +117,13 @@ fn stop_ends_a_detached_run_and_its_report_says_so() {
     let status = ctx.run(&["status", &run_id, "--json"]);
     assert_eq!(status.last_json()["state"], "running", "{status}");
 
-    let stop = ctx.run(&["stop", &run_id]);
-    assert_eq!(stop.code, Some(0), "{stop}");
-    assert!(stop.stdout.contains("stopped"), "{stop}");
+    our_snapshot!(ctx, ctx.run(&["stop", &run_id]), @"
+    exit: 0
+    ----- stdout -----
+    [RUN_ID] stopped; files already committed stay at the destination — re-run the migration to finish it
+    ----- stderr -----
+    stopped Modal app [APP_ID]
+    ");
     assert!(ctx
         .argv_log()
         .iter()
@@ -130,9 +135,13 @@ fn stop_ends_a_detached_run_and_its_report_says_so() {
     assert_eq!(s["state"], "stopped", "{status}");
 
     // Stopping it again is not an error, and a snapshot no longer calls it running.
-    let again = ctx.run(&["stop", &run_id]);
-    assert_eq!(again.code, Some(0), "{again}");
-    assert!(again.stdout.contains("nothing to stop"), "{again}");
+    our_snapshot!(ctx, ctx.run(&["stop", &run_id]), @"
+    exit: 0
+    ----- stdout -----
+    [RUN_ID] is not running (state: stopped); nothing to stop
+    ----- stderr -----
+    Modal app [APP_ID] has already ended (stopped)
+    ");
     let snapshot = ctx.run(&["logs", &run_id, "--json"]);
     assert_eq!(snapshot.code, Some(0), "{snapshot}");
     let last = snapshot.last_json();

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::our_snapshot;
 use crate::support::{admin_json, unique, wait_until_running, Output, TestContext};
 
 fn report(out: &Output) -> Value {
@@ -176,12 +177,17 @@ fn an_empty_repository_migrates_to_an_empty_verified_copy() {
         "*.gguf",
         "--dry-run",
     ]);
-    assert_eq!(dry.code, Some(0), "{dry}");
-    assert!(
-        dry.stderr
-            .contains("--include/--exclude leave none of the 6 files"),
-        "{dry}"
-    );
+    our_snapshot!(ctx, dry, @"
+    exit: 0
+    ----- stdout -----
+    plan hf:model:alice/it-nomatch-[N]@main → ms:model:alice/it-nomatch-[N]@master (new, public)
+      move 0 files (0 B), skip 0 (0 B), delete 0; 1 chunk; eta [DURATION]
+      chunk   1: 0 files, 0 B
+      url: [MS_ENDPOINT]/models/alice/it-nomatch-[N]
+    dry run: nothing was moved
+    ----- stderr -----
+    warning: --include/--exclude leave none of the 6 files of hf:alice/it-nomatch-[N]@main
+    ");
     ctx.assert_no_canaries();
 }
 
@@ -207,9 +213,7 @@ fn modal_backend_migrates_each_way_and_keeps_secrets_out_of_everything() {
         "--dest",
         &back,
     ]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(out.stdout.contains("done, verified"), "{out}");
-    assert!(out.stderr.contains("plan ms:model:"), "{out}");
+    our_snapshot!(ctx, "modal_run_back_to_hf", out);
 
     let argv = ctx.argv_log();
     let runs: Vec<&String> = argv
@@ -257,11 +261,17 @@ fn modal_refusing_the_credentials_is_a_credentials_error() {
     let mut cmd = ctx.command(&["migrate", &format!("hf:alice/{repo}")]);
     cmd.env("MODAL_TOKEN_SECRET", "not-a-modal-secret");
     let out = ctx.run_command(cmd, Duration::from_secs(120));
-    assert_eq!(out.code, Some(3), "{out}");
-    assert!(
-        out.stderr.contains("Token ID or secret is invalid") && out.stderr.contains("hint:"),
-        "{out}"
-    );
+    our_snapshot!(ctx, out, @"
+    exit: 3
+    ----- stdout -----
+    ----- stderr -----
+    plan hf:model:alice/it-badmodal-[N]@main → ms:model:alice/it-badmodal-[N]@master (new, public)
+      move 6 files (105.1 kB), skip 0 (0 B), platform files 1 (.gitattributes), delete 0; 1 chunk; eta [DURATION]
+    warning: modal: Token ID or secret is invalid
+    error: the run could not start on Modal: modal: Token ID or secret is invalid
+
+    hint: check Modal credentials: `modal token new`, or MODAL_TOKEN_ID/MODAL_TOKEN_SECRET (`hubferry doctor` checks them)
+    ");
 }
 
 #[test]
@@ -364,6 +374,8 @@ fn ctrl_c_stops_local_workers_says_how_to_resume_and_exits_130() {
             .contains("\"type\":\"start\"")
     });
     let (code, stderr) = interrupt(&mut child, &err_path);
+    // Not a snapshot: which files the workers were at when the signal came varies, and so do
+    // the lines about them.
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(stderr.contains("run the same command again"), "{stderr}");
@@ -397,8 +409,17 @@ fn ctrl_c_before_any_worker_starts_exits_130_at_once() {
     });
     // Well before the 60 s listing would end.
     let (code, stderr) = interrupt(&mut child, &err_path);
-    assert_eq!(code, Some(130), "{stderr}");
-    assert!(stderr.contains("interrupted"), "{stderr}");
+    let out = Output {
+        code,
+        stdout: String::new(),
+        stderr,
+    };
+    our_snapshot!(ctx, out, @"
+    exit: 130
+    ----- stdout -----
+    ----- stderr -----
+    warning: interrupted: stopped; what already finished stays as it is
+    ");
     assert!(ctx
         .argv_log()
         .iter()
@@ -428,7 +449,8 @@ fn delete_asks_for_yes_then_removes_what_the_source_lacks() {
         "--backend",
         "local",
     ]);
-    assert_eq!(first.code, Some(0), "{first}");
+    // The plan summary before the run, the report after it.
+    our_snapshot!(ctx, "local_run", first);
 
     let sync = [
         "migrate",
@@ -440,12 +462,16 @@ fn delete_asks_for_yes_then_removes_what_the_source_lacks() {
         "--delete",
     ];
     let refused = ctx.run(&sync);
-    assert_eq!(refused.code, Some(2), "{refused}");
-    assert!(
-        refused.stderr.contains("refusing to delete 2 file(s)"),
-        "{refused}"
-    );
-    assert!(refused.stderr.contains("hint: pass --yes"), "{refused}");
+    our_snapshot!(ctx, refused, @"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    plan hf:model:alice/it-del-b-[N]@main → ms:model:alice/it-del-x-[N]@master (exists, public)
+      move 0 files (0 B), skip 7 (655.6 kB), platform files 1 (.gitattributes), delete 2; 1 chunk; eta [DURATION]
+    error: refusing to delete 2 file(s) at ms:model:alice/it-del-x-[N]@master without confirmation
+
+    hint: pass --yes to confirm, or drop --delete
+    ");
 
     let out = ctx.run(&[&sync[..], &["--yes", "--json"]].concat());
     assert_eq!(out.code, Some(0), "{out}");

@@ -5,13 +5,12 @@
 //! which is much faster than migrating; changes go through the official clients
 //! (`mirrors_edit.py`).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{
-    admin_json, admin_request, root, unique, Output, TestContext, HF_ALICE, MS_ALICE,
-};
+use crate::our_snapshot;
+use crate::support::{admin_json, admin_request, root, unique, Output, TestContext, HF_ALICE};
 
 /// Puts (`PATH=TEXT`) and deletes paths in one repo through the official client.
 pub(crate) fn edit(
@@ -32,17 +31,8 @@ fn edit_with(
     deletes: &[&str],
     extra: &[&str],
 ) {
-    let mut cmd = Command::new(root().join(".venv/bin/python"));
-    cmd.arg(root().join("tests/it/mirrors_edit.py"))
-        .args(["--platform", platform, "--repo-id", repo_id])
-        .env("HF_ENDPOINT", &ctx.world.hf_endpoint)
-        .env("HF_TOKEN", HF_ALICE)
-        .env("HF_HUB_DISABLE_XET", "1")
-        .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        .env("MODELSCOPE_ENDPOINT", &ctx.world.ms_endpoint)
-        .env("MODELSCOPE_API_TOKEN", MS_ALICE)
-        .env("HOME", ctx.path("home"))
-        .stdin(Stdio::null());
+    let mut cmd = ctx.client_command(&root().join("tests/it/mirrors_edit.py"));
+    cmd.args(["--platform", platform, "--repo-id", repo_id]);
     for p in puts {
         cmd.args(["--put", p]);
     }
@@ -89,6 +79,13 @@ fn verify_passes_for_equal_copies_and_catches_a_byte_a_missing_and_an_extra_file
     assert_eq!(v["matched"], n, "{out}");
     assert_eq!(v["files"], n, "{out}");
     assert_eq!(v["platform_files"], serde_json::json!([".gitattributes"]));
+    our_snapshot!(ctx, ctx.run(&["verify", &hf, &ms]), @"
+    exit: 0
+    ----- stdout -----
+    same hf:model:alice/it-verify-[N]@main = ms:model:alice/it-verify-[N]@master: 6 files (524.6 kB) match (5 by git oid, 1 by sha256)
+      not compared: .gitattributes (platform-generated)
+    ----- stderr -----
+    ");
 
     // One changed byte in a small file (same size), a missing file and an extra one.
     edit(
@@ -109,10 +106,16 @@ fn verify_passes_for_equal_copies_and_catches_a_byte_a_missing_and_an_extra_file
     assert_eq!(strings(&v["missing"]), ["nested/deeper/notes.txt"], "{out}");
     assert_eq!(strings(&v["extra"]), ["extra.txt"], "{out}");
 
-    let out = ctx.run(&["verify", &hf, &ms]);
-    assert_eq!(out.code, Some(1), "{out}");
-    assert!(out.stdout.contains("DIFFERENT"), "{out}");
-    assert!(out.stdout.contains("mismatched config.json"), "{out}");
+    our_snapshot!(ctx, ctx.run(&["verify", &hf, &ms]), @"
+    exit: 1
+    ----- stdout -----
+    DIFFERENT hf:model:alice/it-verify-[N]@main ≠ ms:model:alice/it-verify-[N]@master: 4 of 6 files match; 1 mismatched, 1 missing, 1 extra
+      mismatched config.json
+      missing    nested/deeper/notes.txt
+      extra      extra.txt
+      not compared: .gitattributes (platform-generated)
+    ----- stderr -----
+    ");
 
     // README.md: a license line rewritten for HF passes (reported), any other change fails.
     edit(
@@ -146,8 +149,14 @@ fn verify_passes_for_equal_copies_and_catches_a_byte_a_missing_and_an_extra_file
     );
 
     let out = ctx.run(&["verify", &hf, "ms:alice/no-such-repo-anywhere"]);
-    assert_eq!(out.code, Some(2), "{out}");
-    assert!(out.stderr.contains("hint:"), "{out}");
+    our_snapshot!(ctx, out, @"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    error: ms:alice/no-such-repo-anywhere was not found
+
+    hint: check the name (and --repo-type); a private repo looks missing without a token that can read it
+    ");
     ctx.assert_no_canaries();
 }
 
@@ -231,12 +240,20 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
         &[],
     );
     let out = ctx.run(&["sync", "--config", &config, "--dry-run"]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(
-        out.stdout
-            .contains("1 mirror: 0 current, 1 to update, 0 failed"),
-        "{out}"
-    );
+    our_snapshot!(ctx, out, @"
+    exit: 0
+    ----- stdout -----
+    plan hf:model:alice/it-sync-[N]@main → ms:model:alice/it-sync-[N]@master (exists, public)
+      move 1 file (34 B), skip 5 (524.6 kB), platform files 1 (.gitattributes), delete 0; 1 chunk; eta [DURATION]
+      chunk   1: 1 file, 34 B
+      + config.json (34 B)
+      url: [MS_ENDPOINT]/models/alice/it-sync-[N]
+    dry run: nothing was moved
+    sync 1 mirror: 0 current, 1 to update, 0 failed
+      small  would move 1 files (34 B)
+    ----- stderr -----
+    sync: 1 mirror from [TEMP]/mirrors.toml
+    ");
     let out = ctx.run(&["sync", "--config", &config, "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
     let r = out.last_json();
@@ -259,11 +276,18 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
     )
     .unwrap();
     let out = ctx.run(&["sync", "--config", &bad.display().to_string()]);
-    assert_eq!(out.code, Some(2), "{out}");
-    assert!(
-        out.stderr.contains("delet") && out.stderr.contains("hint:"),
-        "{out}"
-    );
+    our_snapshot!(ctx, out, @"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    error: [TEMP]/bad.toml: TOML parse error at line 5, column 1
+      |
+    5 | delet = true
+      | ^^^^^
+    unknown field `delet`, expected one of `name`, `source`, `dest`, `backend`, `repo_type`, `revision`, `include`, `exclude`, `delete`, `method`
+
+    hint: each mirror is a [[mirror]] table with name, source and dest; optional: backend, repo_type, revision, include, exclude, delete, method
+    ");
 
     // --dry-run --json: one plan object per mirror, carrying its name, and nothing else.
     let out = ctx.run(&["sync", "--config", &config, "--dry-run", "--json"]);
@@ -278,11 +302,24 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
     assert_eq!(lines[0]["files_to_move"], 0, "{out}");
 
     let out = ctx.run(&["sync", "--config", &config, "--only", "nope"]);
-    assert_eq!(out.code, Some(2), "{out}");
-    assert!(out.stderr.contains("mirrors in the file: small"), "{out}");
+    our_snapshot!(ctx, out, @"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    error: [TEMP]/mirrors.toml: no mirror named `nope`
+
+    hint: mirrors in the file: small
+    ");
     let out = ctx.run(&["sync", "--config", &config]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(out.stdout.contains("up to date"), "{out}");
+    our_snapshot!(ctx, out, @"
+    exit: 0
+    ----- stdout -----
+    sync 1 mirror: 1 current, 0 failed
+      small  up to date: 6 files (524.6 kB) verified, no worker started
+    ----- stderr -----
+    sync: 1 mirror from [TEMP]/mirrors.toml
+    mirror small: up to date: 6 files (524.6 kB) verified, no worker started
+    ");
     ctx.assert_no_canaries();
 }
 
@@ -297,17 +334,33 @@ fn retire_deletes_only_after_a_fresh_verify_and_the_exact_confirmation() {
 
     // No confirmation: says what it would do, deletes nothing.
     let out = ctx.run(&["retire", &hf, "--copy", &ms]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(out.stdout.contains("would delete"), "{out}");
-    assert!(out.stdout.contains(&format!("--confirm {id}")), "{out}");
+    our_snapshot!(ctx, out, @"
+    exit: 0
+    ----- stdout -----
+    same hf:model:alice/it-retire-[N]@main = ms:model:alice/it-retire-[N]@master: 6 files (210.0 kB) match (5 by git oid, 1 by sha256)
+      not compared: .gitattributes (platform-generated)
+    would delete model hf:model:alice/it-retire-[N]@main (6 files; its copy at ms:model:alice/it-retire-[N]@master is verified)
+      nothing was deleted: re-run with --confirm alice/it-retire-[N] to delete it
+    ----- stderr -----
+    verifying hf:model:alice/it-retire-[N]@main against ms:model:alice/it-retire-[N]@master before deleting anything…
+    ");
     // A confirmation naming another repo is refused before anything else.
     let out = ctx.run(&["retire", &hf, "--copy", &ms, "--confirm", "alice/other"]);
     assert_eq!(out.code, Some(2), "{out}");
     // A copy that stopped matching: refused even with the right confirmation.
     edit(&ctx, "ms", &id, &[], &["empty.txt"]);
     let out = ctx.run(&["retire", &hf, "--copy", &ms, "--confirm", &id, "--json"]);
-    assert_eq!(out.code, Some(1), "{out}");
-    assert!(out.stderr.contains("refusing to delete"), "{out}");
+    our_snapshot!(ctx, out, @r#"
+    exit: 1
+    ----- stdout -----
+    {"bytes":209997,"dest":"ms:model:alice/it-retire-[N]@master","extra":[],"files":6,"matched":5,"matched_by":{"git_oid":4,"sha256":1},"mismatched":[],"missing":["empty.txt"],"ok":false,"platform_files":[".gitattributes"],"rewritten":[],"size_only":[],"source":"hf:model:alice/it-retire-[N]@main","type":"verify"}
+    {"causes":[],"exit_code":1,"hint":"bring the copy up to date (`hubferry migrate hf:alice/it-retire-[N] --dest alice/it-retire-[N]` or `hubferry sync`), then retire again","message":"refusing to delete hf:model:alice/it-retire-[N]@main: the copy at ms:model:alice/it-retire-[N]@master is not identical (0 mismatched, 1 missing, 0 extra)","type":"error"}
+    ----- stderr -----
+    verifying hf:model:alice/it-retire-[N]@main against ms:model:alice/it-retire-[N]@master before deleting anything…
+    error: refusing to delete hf:model:alice/it-retire-[N]@main: the copy at ms:model:alice/it-retire-[N]@master is not identical (0 mismatched, 1 missing, 0 extra)
+
+    hint: bring the copy up to date (`hubferry migrate hf:alice/it-retire-[N] --dest alice/it-retire-[N]` or `hubferry sync`), then retire again
+    "#);
     // Still there: the copy differs (exit 1), the source was not deleted (that would be exit 2).
     assert_eq!(ctx.run(&["verify", &hf, &ms]).code, Some(1));
 
@@ -379,6 +432,7 @@ fn git_download_resumes_after_a_failure_then_skips_the_complete_copy() {
         &format!("/faults/{fault}"),
         None,
     );
+    // Not a snapshot: the message quotes git-lfs, whose words and temp file names are its own.
     assert_eq!(out.code, Some(1), "{out}");
     assert!(
         out.stderr.contains("hint: run the same command again"),
@@ -411,12 +465,12 @@ fn git_download_resumes_after_a_failure_then_skips_the_complete_copy() {
     );
 
     let out = ctx.run(&["download", &source, "--local-dir", &dir_s]);
-    assert_eq!(out.code, Some(0), "{out}");
-    assert!(
-        out.stdout
-            .contains("already holds a complete, verified copy"),
-        "{out}"
-    );
+    our_snapshot!(ctx, out, @"
+    exit: 0
+    ----- stdout -----
+    up to date [TEMP]/copy already holds a complete, verified copy of hf:model:alice/it-download-git-[N]@main (7 files, 1.1 MB): nothing downloaded
+    ----- stderr -----
+    ");
 
     // Someone's own git checkout is never fetched into (nor its .git removed).
     let mine = ctx.path("mine");
@@ -433,8 +487,14 @@ fn git_download_resumes_after_a_failure_then_skips_the_complete_copy() {
         "--local-dir",
         &mine.display().to_string(),
     ]);
-    assert_eq!(out.code, Some(2), "{out}");
-    assert!(out.stderr.contains("not an earlier download"), "{out}");
+    our_snapshot!(ctx, out, @"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    error: [TEMP]/mine is a git repository but not an earlier download of hf:model:alice/it-download-git-[N]@main; downloading there would overwrite its checkout
+
+    hint: pass an empty or new directory to --local-dir
+    ");
     assert!(mine.join(".git").is_dir());
     ctx.assert_no_canaries();
 }

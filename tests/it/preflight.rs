@@ -1,86 +1,41 @@
 //! `hubferry migrate … --dry-run` through the real binary against the real hub sandbox: the plan
 //! (`--json`) in both directions, type detection, diffs against existing destinations, chunking,
-//! visibility, and every kind of bad input with its message, `hint:` and exit code.
-
-use std::process::Command;
+//! visibility, and every kind of bad input with its message, `hint:` and exit code (snapshots).
 
 use serde_json::{json, Value};
 
-use crate::support::sandbox::{Sandbox, HF_ALICE, MS_ALICE};
+use crate::our_snapshot;
+use crate::support::snapshot::Transcript;
+use crate::support::{unique, Output, TestContext, HF_BOB, HF_WRONG, MS_ALICE, MS_WRONG};
 
-/// One finished `hubferry` run.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// `hubferry ARGS` (with the environment changes `env`) added to `log` under its command line.
+fn logged(
+    ctx: &TestContext,
+    log: &mut Transcript,
+    args: &[&str],
+    env: &[(&str, Option<&str>)],
+) -> Output {
+    let out = ctx.run_with_env(args, env);
+    let note: Vec<String> = env
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{k}={}", token_name(v)),
+            None => format!("-u {k}"),
+        })
+        .collect();
+    log.push_noted(args, &note.join(" "), &out);
+    out
 }
 
-impl Run {
-    /// The plan object printed by `--dry-run --json`.
-    fn plan(&self) -> Value {
-        assert_eq!(
-            self.code, 0,
-            "hubferry failed:\n{}\n{}",
-            self.stdout, self.stderr
-        );
-        self.stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .find(|v| v["type"] == "plan")
-            .unwrap_or_else(|| panic!("no plan object on stdout:\n{}", self.stdout))
+/// A token's role in a transcript (the value itself is a secret).
+fn token_name(value: &str) -> &str {
+    match value {
+        v if v == HF_BOB => "[HF_BOB]",
+        v if v == HF_WRONG => "[HF_WRONG]",
+        v if v == MS_ALICE => "[MS_ALICE]",
+        v if v == MS_WRONG => "[MS_WRONG]",
+        v => v,
     }
-
-    /// Asserts a refusal with `code`, a message containing every `needle`, and a hint.
-    fn refused(&self, code: i32, needles: &[&str]) {
-        assert_eq!(
-            self.code, code,
-            "wrong exit code; stdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
-        for n in needles {
-            assert!(
-                self.stderr.contains(n),
-                "stderr lacks {n:?}:\n{}",
-                self.stderr
-            );
-        }
-        assert!(self.stderr.contains("hint:"), "no hint:\n{}", self.stderr);
-    }
-}
-
-/// Runs `hubferry ARGS` as alice against `sb`, in a sealed environment; `env` overrides (an empty
-/// value removes the variable). Every run is also checked for token leaks.
-fn hubferry(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let home = sb.scratch().join("home");
-    std::fs::create_dir_all(&home).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hubferry"));
-    cmd.args(args).current_dir(&home).env_clear();
-    cmd.env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home)
-        .env("NO_COLOR", "1");
-    for (k, v) in sb.client_env() {
-        cmd.env(k, v);
-    }
-    for (k, v) in env {
-        if v.is_empty() {
-            cmd.env_remove(k);
-        } else {
-            cmd.env(k, v);
-        }
-    }
-    let out = cmd.output().expect("hubferry runs");
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    for secret in [HF_ALICE, MS_ALICE, "hf_wrongTOKEN", "ms-wrong-TOKEN"] {
-        assert!(
-            !run.stdout.contains(secret) && !run.stderr.contains(secret),
-            "a token leaked in {args:?}"
-        );
-    }
-    run
 }
 
 fn paths(list: &Value) -> Vec<&str> {
@@ -95,33 +50,40 @@ const BIG: usize = 150_000; // above both hubs' LFS thresholds
 
 #[test]
 fn dry_run_plans_both_directions() {
-    let sb = Sandbox::start();
+    let ctx = TestContext::new();
+    let (tiny, data, secret, msm, existing) = (
+        unique("pf-tiny"),
+        unique("pf-data"),
+        unique("pf-secret"),
+        unique("pf-msm"),
+        unique("pf-existing"),
+    );
     let big = "w".repeat(BIG);
-    sb.seed(&json!([
-        {"platform": "hf", "id": "alice/tiny",
+    ctx.seed_spec(&json!([
+        {"platform": "hf", "id": format!("alice/{tiny}"),
          "files": {"README.md": "# tiny\n", "config.json": "{}", "model.bin": big, "sub/dir/a.txt": "a", "sub/b.txt": "b"}},
-        {"platform": "hf", "id": "acme/data", "type": "dataset", "files": {"train.csv": "a,b\n1,2\n"}},
-        {"platform": "hf", "id": "alice/secret", "private": true, "files": {"w.bin": big}},
-        {"platform": "ms", "id": "alice/msm", "files": {"README.md": "# m\n", "w.bin": big}},
-        // An earlier partial copy of alice/tiny: same model.bin, a stale file.
-        {"platform": "ms", "id": "alice/tiny", "files": {"model.bin": big, "stale.txt": "old"}},
-        {"platform": "ms", "id": "acme-ms/existing", "type": "dataset", "files": {"x.txt": "x"}},
+        {"platform": "hf", "id": format!("acme/{data}"), "type": "dataset", "files": {"train.csv": "a,b\n1,2\n"}},
+        {"platform": "hf", "id": format!("alice/{secret}"), "private": true, "files": {"w.bin": big}},
+        {"platform": "ms", "id": format!("alice/{msm}"), "files": {"README.md": "# m\n", "w.bin": big}},
+        // An earlier partial copy of the tiny repo: same model.bin, a stale file.
+        {"platform": "ms", "id": format!("alice/{tiny}"), "files": {"model.bin": big, "stale.txt": "old"}},
+        {"platform": "ms", "id": format!("acme-ms/{existing}"), "type": "dataset", "files": {"x.txt": "x"}},
     ]));
+    let hf_tiny = format!("hf:alice/{tiny}");
+    let hf_secret = format!("hf:alice/{secret}");
+    let mut refusals = Transcript::default();
 
     // HF → MS, type detected, default destination, diff against the existing copy.
-    let plan = hubferry(
-        &sb,
-        &["migrate", "hf:alice/tiny", "--dry-run", "--json"],
-        &[],
-    )
-    .plan();
+    let plan = ctx
+        .run(&["migrate", &hf_tiny, "--dry-run", "--json"])
+        .plan();
     assert_eq!(
         plan["source"],
-        json!({"platform": "hf", "repo_type": "model", "id": "alice/tiny", "revision": "main"})
+        json!({"platform": "hf", "repo_type": "model", "id": format!("alice/{tiny}"), "revision": "main"})
     );
     assert_eq!(
         plan["dest"],
-        json!({"platform": "ms", "repo_type": "model", "id": "alice/tiny", "revision": "master"})
+        json!({"platform": "ms", "repo_type": "model", "id": format!("alice/{tiny}"), "revision": "master"})
     );
     assert_eq!(plan["source_sha"].as_str().unwrap().len(), 40);
     assert_eq!(plan["dest_exists"], true);
@@ -149,7 +111,7 @@ fn dry_run_plans_both_directions() {
     assert!(plan["dest_url"]
         .as_str()
         .unwrap()
-        .ends_with("/models/alice/tiny"));
+        .ends_with(&format!("/models/alice/{tiny}")));
     assert!(plan["eta_s"].as_f64().unwrap() > 0.0);
     let model = plan["to_skip"]
         .as_array()
@@ -159,55 +121,67 @@ fn dry_run_plans_both_directions() {
         .unwrap();
     assert_eq!(model["sha256"].as_str().unwrap().len(), 64);
 
+    // The same plan as a person reads it, with --delete.
+    our_snapshot!(
+        ctx,
+        ctx.run(&["migrate", &hf_tiny, "--dry-run", "--delete", "--yes"]),
+        @"
+    exit: 0
+    ----- stdout -----
+    plan hf:model:alice/pf-tiny-[N]@main → ms:model:alice/pf-tiny-[N]@master (exists, public)
+      move 4 files (11 B), skip 1 (150.0 kB), platform files 1 (.gitattributes), delete 1; 1 chunk; eta [DURATION]
+      chunk   1: 4 files, 11 B
+      + README.md (7 B)
+      + config.json (2 B)
+      + sub/b.txt (1 B)
+      + sub/dir/a.txt (1 B)
+      - stale.txt
+      url: [MS_ENDPOINT]/models/alice/pf-tiny-[N]
+    dry run: nothing was moved
+    ----- stderr -----
+    "
+    );
+
     // --delete, globs, tiny chunks.
-    let plan = hubferry(
-        &sb,
-        &[
+    let plan = ctx
+        .run(&[
             "migrate",
-            "hf:alice/tiny",
+            &hf_tiny,
             "--dry-run",
             "--json",
             "--delete",
             "--yes",
-        ],
-        &[],
-    )
-    .plan();
+        ])
+        .plan();
     assert_eq!(paths(&plan["to_delete"]), vec!["stale.txt"]);
-    let plan = hubferry(
-        &sb,
-        &[
+    let plan = ctx
+        .run(&[
             "migrate",
-            "hf:alice/tiny",
+            &hf_tiny,
             "--dry-run",
             "--json",
             "--include",
             "sub/*",
             "--exclude",
             "*/dir/*",
-        ],
-        &[],
-    )
-    .plan();
+        ])
+        .plan();
     assert_eq!(paths(&plan["to_move"]), vec!["sub/b.txt"]);
-    let plan = hubferry(
-        &sb,
-        &[
+    let plan = ctx
+        .run(&[
             "migrate",
-            "hf:alice/tiny",
+            &hf_tiny,
             "--to",
             "ms",
             "--dest",
-            "alice/tiny-copy",
+            &format!("alice/{tiny}-copy"),
             "--parallel",
             "--chunk-size",
             "0.000000001",
             "--dry-run",
             "--json",
-        ],
-        &[],
-    )
-    .plan();
+        ])
+        .plan();
     assert_eq!(plan["dest_exists"], false);
     let chunks = plan["chunks"].as_array().unwrap();
     assert_eq!(chunks.len(), 5, "one chunk per file with a tiny chunk size");
@@ -220,95 +194,86 @@ fn dry_run_plans_both_directions() {
     );
 
     // A dataset found by detection, given as a web URL, into an org namespace.
-    let plan = hubferry(
-        &sb,
+    let ms_orgs = [("HUBFERRY_MS_ORGS", Some("acme-ms"))];
+    let url_as_model = format!("https://huggingface.co/acme/{data}");
+    let dest_data = format!("acme-ms/{data}");
+    let out = ctx.run_with_env(
         &[
             "migrate",
-            "https://huggingface.co/acme/data",
+            &url_as_model,
             "--repo-type",
             "dataset",
             "--dest",
-            "acme-ms/data",
+            &dest_data,
             "--dry-run",
             "--json",
         ],
-        &[("HUBFERRY_MS_ORGS", "acme-ms")],
+        &ms_orgs,
     );
     assert_eq!(
-        plan.code, 2,
-        "the URL says model, --repo-type says dataset:\n{}",
-        plan.stderr
+        out.code,
+        Some(2),
+        "the URL says model, --repo-type says dataset:\n{out}"
     );
-    let plan = hubferry(
-        &sb,
-        &[
-            "migrate",
-            "hf:acme/data",
-            "--dest",
-            "acme-ms/data",
-            "--dry-run",
-            "--json",
-        ],
-        &[("HUBFERRY_MS_ORGS", "acme-ms")],
-    )
-    .plan();
+    let hf_data = format!("hf:acme/{data}");
+    let plan = ctx
+        .run_with_env(
+            &[
+                "migrate",
+                &hf_data,
+                "--dest",
+                &dest_data,
+                "--dry-run",
+                "--json",
+            ],
+            &ms_orgs,
+        )
+        .plan();
     assert_eq!(plan["source"]["repo_type"], "dataset");
-    assert_eq!(plan["dest"]["id"], "acme-ms/data");
+    assert_eq!(plan["dest"]["id"], dest_data);
     // An existing repo in a ModelScope org: accepted, with a warning that access is unchecked.
-    let plan = hubferry(
-        &sb,
-        &[
+    let plan = ctx
+        .run(&[
             "migrate",
-            "hf:acme/data",
+            &hf_data,
             "--dest",
-            "acme-ms/existing",
+            &format!("acme-ms/{existing}"),
             "--dry-run",
             "--json",
-        ],
-        &[],
-    )
-    .plan();
+        ])
+        .plan();
     let warnings = plan["warnings"].to_string();
     assert!(warnings.contains("ModelScope cannot say"), "{warnings}");
-    let plan = hubferry(
-        &sb,
-        &[
+    let plan = ctx
+        .run(&[
             "migrate",
-            "https://huggingface.co/datasets/acme/data/tree/main",
+            &format!("https://huggingface.co/datasets/acme/{data}/tree/main"),
             "--dest",
-            "alice/data",
+            &format!("alice/{data}"),
             "--dry-run",
             "--json",
-        ],
-        &[],
-    )
-    .plan();
+        ])
+        .plan();
     assert_eq!(plan["source"]["repo_type"], "dataset");
     // URLs of the configured endpoint (a mirror, here the sandbox) work like the hub's own.
-    let url = format!("{}/datasets/acme/data/tree/main", sb.hf_endpoint);
-    let plan = hubferry(
-        &sb,
-        &[
+    let url = format!("{}/datasets/acme/{data}/tree/main", ctx.world.hf_endpoint);
+    let plan = ctx
+        .run(&[
             "migrate",
             &url,
             "--dest",
-            "alice/data",
+            &format!("alice/{data}"),
             "--dry-run",
             "--json",
-        ],
-        &[],
-    )
-    .plan();
+        ])
+        .plan();
     assert_eq!(plan["source"]["repo_type"], "dataset");
-    assert_eq!(plan["source"]["id"], "acme/data");
+    assert_eq!(plan["source"]["id"], format!("acme/{data}"));
 
     // A private source stays private, and refuses to go public.
-    let plan = hubferry(
-        &sb,
-        &["migrate", "hf:alice/secret", "--dry-run", "--json"],
-        &[],
-    )
-    .plan();
+    let plan = ctx
+        .run(&["migrate", &hf_secret, "--dry-run", "--json"])
+        .plan();
     assert_eq!(
         (
             plan["source_private"].clone(),
@@ -316,58 +281,54 @@ fn dry_run_plans_both_directions() {
         ),
         (json!(true), json!("private"))
     );
-    hubferry(
-        &sb,
-        &["migrate", "hf:alice/secret", "--public", "--dry-run"],
+    logged(
+        &ctx,
+        &mut refusals,
+        &["migrate", &hf_secret, "--public", "--dry-run"],
         &[],
-    )
-    .refused(2, &["hf:", "alice/secret", "public"]);
-    let plan = hubferry(
-        &sb,
-        &[
+    );
+    let plan = ctx
+        .run(&[
             "migrate",
-            "hf:alice/secret",
+            &hf_secret,
             "--public",
             "--allow-public-gated",
             "--dry-run",
             "--json",
-        ],
-        &[],
-    )
-    .plan();
+        ])
+        .plan();
     assert_eq!(plan["dest_visibility"], "public");
     // An existing public repo keeps its visibility: refused unless accepted.
-    hubferry(
-        &sb,
+    logged(
+        &ctx,
+        &mut refusals,
         &[
             "migrate",
-            "hf:alice/secret",
+            &hf_secret,
             "--dest",
-            "alice/msm",
+            &format!("alice/{msm}"),
             "--dry-run",
         ],
         &[],
-    )
-    .refused(2, &["ms:", "alice/msm", "would become public"]);
+    );
 
     // A gated source becomes private, and bob (not granted access) is stopped before any transfer.
-    sb.admin_post(
+    ctx.admin(
+        "POST",
         "/repos/settings",
-        &json!({"platform": "hf", "type": "model", "id": "alice/tiny", "gated": "manual"}),
+        Some(&json!({"platform": "hf", "type": "model", "id": format!("alice/{tiny}"), "gated": "manual"})),
     );
-    let plan = hubferry(
-        &sb,
-        &[
+    let gated_copy = format!("alice/{tiny}-gated-copy");
+    let plan = ctx
+        .run(&[
             "migrate",
-            "hf:alice/tiny",
+            &hf_tiny,
             "--dest",
-            "alice/gated-copy",
+            &gated_copy,
             "--dry-run",
             "--json",
-        ],
-        &[],
-    )
-    .plan();
+        ])
+        .plan();
     assert_eq!(
         (
             plan["source_gated"].clone(),
@@ -375,231 +336,252 @@ fn dry_run_plans_both_directions() {
         ),
         (json!(true), json!("private"))
     );
-    hubferry(
-        &sb,
+    logged(
+        &ctx,
+        &mut refusals,
         &[
             "migrate",
-            "hf:alice/tiny",
+            &hf_tiny,
             "--dest",
-            "alice/gated-copy",
+            &gated_copy,
             "--public",
             "--dry-run",
         ],
         &[],
-    )
-    .refused(2, &["gated", "public"]);
-    hubferry(
-        &sb,
-        &["migrate", "hf:alice/tiny", "--to", "ms", "--dry-run"],
-        &[("HF_TOKEN", crate::support::sandbox::HF_BOB)],
-    )
-    .refused(3, &["gated", "bob"]);
-    hubferry(
-        &sb,
-        &["migrate", "hf:alice/tiny", "--dry-run"],
-        &[("HF_TOKEN", "")],
-    )
-    .refused(3, &["gated", "HF_TOKEN"]);
+    );
+    logged(
+        &ctx,
+        &mut refusals,
+        &["migrate", &hf_tiny, "--to", "ms", "--dry-run"],
+        &[("HF_TOKEN", Some(HF_BOB))],
+    );
+    logged(
+        &ctx,
+        &mut refusals,
+        &["migrate", &hf_tiny, "--dry-run"],
+        &[("HF_TOKEN", None)],
+    );
+    // Each refusal: exit 2 (bad input) or 3 (access), a message naming the repo, and a hint.
+    our_snapshot!(ctx, "visibility_refusals", refusals);
 
     // MS → HF, into the HF org; HF `main` as the destination branch.
-    let plan = hubferry(
-        &sb,
-        &[
+    let plan = ctx
+        .run(&[
             "migrate",
-            "modelscope:alice/msm",
+            &format!("modelscope:alice/{msm}"),
             "--dest",
-            "acme/msm",
+            &format!("acme/{msm}"),
             "--dry-run",
             "--json",
-        ],
-        &[],
-    )
-    .plan();
+        ])
+        .plan();
     assert_eq!(plan["source"]["revision"], "master");
     assert_eq!(
         plan["dest"],
-        json!({"platform": "hf", "repo_type": "model", "id": "acme/msm", "revision": "main"})
+        json!({"platform": "hf", "repo_type": "model", "id": format!("acme/{msm}"), "revision": "main"})
     );
     let moved = paths(&plan["to_move"]);
     assert!(
         moved.contains(&"README.md") && moved.contains(&"w.bin"),
         "{moved:?}"
     );
-    let plan = hubferry(
-        &sb,
-        &[
+    let plan = ctx
+        .run(&[
             "migrate",
-            "https://modelscope.cn/models/alice/msm/files",
+            &format!("https://modelscope.cn/models/alice/{msm}/files"),
             "--dry-run",
             "--json",
-        ],
-        &[],
-    )
-    .plan();
-    assert_eq!(plan["dest"]["id"], "alice/msm");
+        ])
+        .plan();
+    assert_eq!(plan["dest"]["id"], format!("alice/{msm}"));
+    ctx.assert_no_canaries();
 }
 
 #[test]
 fn bad_inputs_are_refused_with_hints_and_exit_codes() {
-    let sb = Sandbox::start();
-    sb.seed(&json!([
-        {"platform": "hf", "id": "alice/tiny", "files": {"a.txt": "a"}},
-        {"platform": "ms", "id": "alice/msm", "files": {"a.txt": "a"}},
+    let ctx = TestContext::new();
+    let (tiny, msm) = (unique("pf-bad-tiny"), unique("pf-bad-msm"));
+    ctx.seed_spec(&json!([
+        {"platform": "hf", "id": format!("alice/{tiny}"), "files": {"a.txt": "a"}},
+        {"platform": "ms", "id": format!("alice/{msm}"), "files": {"a.txt": "a"}},
     ]));
-    let dry = |source: &str, extra: &[&str], env: &[(&str, &str)]| {
+    let mut refusals = Transcript::default();
+    let mut dry = |source: &str, extra: &[&str], env: &[(&str, Option<&str>)]| {
         let mut args = vec!["migrate", source];
         args.extend_from_slice(extra);
         args.push("--dry-run");
-        hubferry(&sb, &args, env)
+        logged(&ctx, &mut refusals, &args, env)
     };
+    let hf_tiny = format!("hf:alice/{tiny}");
+    let ms_msm = format!("ms:alice/{msm}");
 
     // Malformed ids and sources (exit 2).
-    dry("hf:alice", &[], &[]).refused(2, &["hf:alice"]);
-    dry("hf:alice/ti ny", &[], &[]).refused(2, &["alice/ti ny"]);
-    dry("hf:a/b/c/d", &[], &[]).refused(2, &["a/b/c/d"]);
-    dry("alice/tiny", &[], &[]).refused(2, &["alice/tiny", "--to"]);
-    dry("hf:alice/tiny", &["--dest", "nonamespace"], &[]).refused(2, &["nonamespace"]);
+    dry("hf:alice", &[], &[]);
+    dry("hf:alice/ti ny", &[], &[]);
+    dry("hf:a/b/c/d", &[], &[]);
+    dry(&format!("alice/{tiny}"), &[], &[]);
+    dry(&hf_tiny, &["--dest", "nonamespace"], &[]);
     // URLs of other sites.
-    dry("https://github.com/alice/tiny", &[], &[]).refused(2, &["github.com"]);
-    dry("https://example.com/models/alice/tiny", &[], &[]).refused(2, &["example.com"]);
-    // Same platform both sides.
-    dry("hf:alice/tiny", &["--to", "hf"], &[]).refused(2, &["hf:alice/tiny", "Hugging Face"]);
+    dry(&format!("https://github.com/alice/{tiny}"), &[], &[]);
     dry(
-        "https://modelscope.cn/models/alice/msm",
+        &format!("https://example.com/models/alice/{tiny}"),
+        &[],
+        &[],
+    );
+    // Same platform both sides.
+    dry(&hf_tiny, &["--to", "hf"], &[]);
+    dry(
+        &format!("https://modelscope.cn/models/alice/{msm}"),
         &["--to", "ms"],
         &[],
-    )
-    .refused(2, &["ModelScope"]);
-    // A source that does not exist (a typo).
-    dry("hf:alice/tinny", &[], &[]).refused(2, &["hf:alice/tinny", "not found"]);
-    dry("hf:alice/tiny@nope", &[], &[]).refused(2, &["nope"]);
-    dry("ms:alice/msm@nope", &[], &[]).refused(2, &["ms:alice/msm", "nope"]);
+    );
+    // A source that does not exist (a typo), or a revision it lacks.
+    dry(&format!("hf:alice/{tiny}x"), &[], &[]);
+    dry(&format!("{hf_tiny}@nope"), &[], &[]);
+    dry(&format!("{ms_msm}@nope"), &[], &[]);
 
     // Unknown destination namespaces (exit 3), before any container starts.
-    dry("hf:alice/tiny", &["--dest", "acmee/tiny"], &[]).refused(3, &["acmee", "alice"]);
-    dry("ms:alice/msm", &["--dest", "acmee/msm"], &[]).refused(3, &["acmee", "alice", "acme"]);
+    dry(&hf_tiny, &["--dest", &format!("acmee/{tiny}")], &[]);
+    dry(&ms_msm, &["--dest", &format!("acmee/{msm}")], &[]);
     dry(
-        "ms:alice/msm",
-        &["--dest", "acme/msm"],
-        &[("HF_TOKEN", crate::support::sandbox::HF_BOB)],
-    )
-    .refused(3, &["acme", "bob"]);
+        &ms_msm,
+        &["--dest", &format!("acme/{msm}")],
+        &[("HF_TOKEN", Some(HF_BOB))],
+    );
 
     // Wrong or missing tokens (exit 3).
-    dry("hf:alice/tiny", &[], &[("HF_TOKEN", "hf_wrongTOKEN")])
-        .refused(3, &["Hugging Face token", "HF_TOKEN"]);
-    dry(
-        "hf:alice/tiny",
-        &[],
-        &[("MODELSCOPE_API_TOKEN", "ms-wrong-TOKEN")],
-    )
-    .refused(3, &["ModelScope token", "MODELSCOPE_API_TOKEN"]);
-    dry("hf:alice/tiny", &[], &[("MODELSCOPE_API_TOKEN", "")])
-        .refused(3, &["ModelScope", "MODELSCOPE_API_TOKEN"]);
-    dry("ms:alice/msm", &[], &[("HF_TOKEN", "")]).refused(3, &["Hugging Face", "HF_TOKEN"]);
+    dry(&hf_tiny, &[], &[("HF_TOKEN", Some(HF_WRONG))]);
+    dry(&hf_tiny, &[], &[("MODELSCOPE_API_TOKEN", Some(MS_WRONG))]);
+    dry(&hf_tiny, &[], &[("MODELSCOPE_API_TOKEN", None)]);
+    dry(&ms_msm, &[], &[("HF_TOKEN", None)]);
+    // Each: its exit code, a message naming what is wrong, and a hint.
+    our_snapshot!(ctx, "bad_input_refusals", refusals);
+
     // The seed's variable name works too.
-    let ok = dry(
-        "hf:alice/tiny",
-        &[],
-        &[("MODELSCOPE_API_TOKEN", ""), ("MODELSCOPE_TOKEN", MS_ALICE)],
+    let ok = ctx.run_with_env(
+        &["migrate", &hf_tiny, "--dry-run"],
+        &[
+            ("MODELSCOPE_API_TOKEN", None),
+            ("MODELSCOPE_TOKEN", Some(MS_ALICE)),
+        ],
     );
-    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(ok.code, Some(0), "{ok}");
     // A .env file in the working directory fills in what the environment leaves unset, and
     // never overrides what it sets.
-    let dotenv = sb.scratch().join("home/.env");
+    let dotenv = ctx.path("home/.env");
     std::fs::write(
         &dotenv,
-        format!("MODELSCOPE_API_TOKEN={MS_ALICE}\nHF_TOKEN=hf_wrongTOKEN\n"),
+        format!("MODELSCOPE_API_TOKEN={MS_ALICE}\nHF_TOKEN={HF_WRONG}\n"),
     )
     .unwrap();
-    let ok = dry("hf:alice/tiny", &[], &[("MODELSCOPE_API_TOKEN", "")]);
+    let ok = ctx.run_with_env(
+        &["migrate", &hf_tiny, "--dry-run"],
+        &[("MODELSCOPE_API_TOKEN", None)],
+    );
     std::fs::remove_file(&dotenv).unwrap();
-    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert_eq!(ok.code, Some(0), "{ok}");
+    ctx.assert_no_canaries();
+}
+
+/// The sandbox faults whose `path` names `repo` that have not fired their count yet.
+fn faults_left(ctx: &TestContext, repo: &str) -> Vec<Value> {
+    let faults = ctx.admin("GET", "/faults", None);
+    faults["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["path"].as_str().is_some_and(|p| p.contains(repo)))
+        .cloned()
+        .collect()
 }
 
 #[test]
 fn hub_faults_are_retried_or_reported_with_the_step() {
-    let sb = Sandbox::start();
-    sb.seed(&json!([
-        {"platform": "hf", "id": "alice/tiny", "files": {"a.txt": "a", "b.txt": "b"}},
-        {"platform": "ms", "id": "alice/msm", "files": {"a.txt": "a"}},
+    let ctx = TestContext::new();
+    let (tiny, msm) = (unique("pf-fault-tiny"), unique("pf-fault-msm"));
+    ctx.seed_spec(&json!([
+        {"platform": "hf", "id": format!("alice/{tiny}"), "files": {"a.txt": "a", "b.txt": "b"}},
+        {"platform": "ms", "id": format!("alice/{msm}"), "files": {"a.txt": "a"}},
     ]));
-    // Rate limits and a transient 5xx on the listings are retried (honouring Retry-After).
-    sb.admin_post(
+    // Rate limits and a transient 5xx on the listings are retried (honouring Retry-After). The
+    // sandbox is shared: each fault names this test's repo in its path.
+    ctx.admin(
+        "POST",
         "/faults",
-        &json!({"faults": [
-            {"kind": "rate_limit", "count": 2, "retry_after": 1, "platform": "hf", "path": "/tree/"},
-            {"kind": "server_error", "count": 1, "status": 502, "platform": "ms", "path": "/repo/files"},
-        ]}),
+        Some(&json!({"faults": [
+            {"kind": "rate_limit", "count": 2, "retry_after": 1, "platform": "hf", "path": format!("/{tiny}/tree/")},
+            {"kind": "server_error", "count": 1, "status": 502, "platform": "ms", "path": format!("/{msm}/repo/files")},
+        ]})),
     );
-    let plan = hubferry(
-        &sb,
-        &["migrate", "hf:alice/tiny", "--dry-run", "--json"],
-        &[],
-    )
-    .plan();
+    let hf_tiny = format!("hf:alice/{tiny}");
+    let plan = ctx
+        .run(&["migrate", &hf_tiny, "--dry-run", "--json"])
+        .plan();
     assert_eq!(plan["files_to_move"], 2, ".gitattributes is the hub's own");
-    let plan = hubferry(
-        &sb,
-        &["migrate", "ms:alice/msm", "--dry-run", "--json"],
-        &[],
-    )
-    .plan();
+    let plan = ctx
+        .run(&["migrate", &format!("ms:alice/{msm}"), "--dry-run", "--json"])
+        .plan();
     assert_eq!(plan["source_files"]["files"], 2);
-    let left = sb.admin_request("GET", "/faults", None);
-    assert_eq!(left["faults"], json!([]), "every fault fired");
+    assert_eq!(
+        faults_left(&ctx, &tiny),
+        Vec::<Value>::new(),
+        "every fault fired"
+    );
+    assert_eq!(
+        faults_left(&ctx, &msm),
+        Vec::<Value>::new(),
+        "every fault fired"
+    );
 
     // A hub that keeps failing: exit 1, naming the repo, the step and the hub's answer.
-    sb.admin_post(
+    let added = ctx.admin(
+        "POST",
         "/faults",
-        &json!({"kind": "server_error", "count": null, "status": 503, "platform": "hf", "path": "/tree/"}),
+        Some(&json!({"kind": "server_error", "count": null, "status": 503, "platform": "hf", "path": format!("/{tiny}/tree/")})),
     );
-    let run = hubferry(&sb, &["migrate", "hf:alice/tiny", "--dry-run"], &[]);
-    run.refused(1, &["listing the source files", "hf:", "alice/tiny", "503"]);
-    sb.admin_request("DELETE", "/faults", None);
-    assert_eq!(
-        hubferry(&sb, &["migrate", "hf:alice/tiny", "--dry-run"], &[]).code,
-        0
-    );
+    let out = ctx.run(&["migrate", &hf_tiny, "--dry-run"]);
+    our_snapshot!(ctx, out, @"
+    exit: 1
+    ----- stdout -----
+    ----- stderr -----
+    error: listing the source files for hf:alice/pf-fault-tiny-[N]@main failed: Hugging Face GET /api/models/alice/pf-fault-tiny-[N]/tree/[SHA]?recursive=true&expand=false answered 503: [InternalError] Internal Error - injected by the hub sandbox.
+
+    hint: try again later; if it persists, the hub may be having trouble
+    ");
+    let id = added["added"][0]["id"].as_u64().unwrap();
+    ctx.admin("DELETE", &format!("/faults/{id}"), None);
+    assert_eq!(ctx.run(&["migrate", &hf_tiny, "--dry-run"]).code, Some(0));
 }
 
 #[test]
 fn large_listings_are_paged_and_relisted() {
-    // HF pages of 100 entries; a ModelScope model past the 3000-entry cap of `repo/files` (re-listed
-    // per directory); a ModelScope dataset over many `repo/tree` pages.
-    let sb = Sandbox::start_with(&["--page-size", "100"]);
-    sb.seed(&json!([
+    // HF pages of 100 entries (a setting of the whole sandbox, so a world of its own); a
+    // ModelScope model past the 3000-entry cap of `repo/files` (re-listed per directory); a
+    // ModelScope dataset over many `repo/tree` pages.
+    let ctx = TestContext::with_private_world(&["--page-size", "100"]);
+    ctx.seed_spec(&json!([
         {"platform": "hf", "id": "alice/hfmany", "many": 450},
         {"platform": "ms", "id": "alice/msmany", "many": 3100},
         {"platform": "ms", "id": "alice/msdata", "type": "dataset", "many": 450},
     ]));
-    let plan = hubferry(
-        &sb,
-        &["migrate", "hf:alice/hfmany", "--dry-run", "--json"],
-        &[],
-    )
-    .plan();
+    let plan = ctx
+        .run(&["migrate", "hf:alice/hfmany", "--dry-run", "--json"])
+        .plan();
     assert_eq!(
         plan["source_files"]["files"], 451,
         "450 files and .gitattributes"
     );
     assert_eq!(plan["files_to_move"], 450);
-    let plan = hubferry(
-        &sb,
-        &["migrate", "ms:alice/msmany", "--dry-run", "--json"],
-        &[],
-    )
-    .plan();
+    let plan = ctx
+        .run(&["migrate", "ms:alice/msmany", "--dry-run", "--json"])
+        .plan();
     assert_eq!(plan["source_files"]["files"], 3101);
     let mut moved = paths(&plan["to_move"]);
     moved.dedup();
     assert_eq!(moved.len(), 3100, "every file once");
-    let plan = hubferry(
-        &sb,
-        &["migrate", "ms:alice/msdata", "--dry-run", "--json"],
-        &[],
-    )
-    .plan();
+    let plan = ctx
+        .run(&["migrate", "ms:alice/msdata", "--dry-run", "--json"])
+        .plan();
     assert_eq!(plan["source"]["repo_type"], "dataset");
     assert_eq!(plan["source_files"]["files"], 451);
 }

@@ -1,17 +1,19 @@
-//! The test harness: one offline world per test binary (the real `scripts/sandbox` and
-//! `scripts/modal-sim`, started lazily and shared, each test using its own repo names), and a
-//! [`TestContext`] per test that runs the real `hubferry` binary sealed off from the host: its
-//! own HOME, state dir and TMPDIR, a cleared environment, and recording shims for `modal` and
-//! `python` (argv of every child hubferry starts, plus a copy of each rendered run directory).
+//! The one test harness: one offline world per test binary (the real `scripts/sandbox` and
+//! `scripts/modal-sim`, started lazily and shared, each test using its own repo names from
+//! [`unique`]), and a [`TestContext`] per test that runs the real `hubferry` binary sealed off
+//! from the host: its own HOME, state dir and TMPDIR, a cleared environment, a fixed terminal
+//! width, and recording shims for `modal` and `python` (argv of every child hubferry starts, plus
+//! a copy of each rendered run directory). Human output is checked with [`our_snapshot!`]
+//! (see `snapshot.rs`).
 
 #![allow(dead_code)]
 
-pub mod sandbox;
+pub mod snapshot;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -26,47 +28,57 @@ pub const HF_ALICE: &str = "hf_aliceTESTtoken0000000000000000001";
 pub const HF_BOB: &str = "hf_bobTESTtoken00000000000000000002";
 pub const MS_ALICE: &str = "ms-alice-test-token-0000000000000001";
 pub const MS_BOB: &str = "ms-bob-test-token-00000000000000002";
-pub const CANARIES: &[&str] = &[HF_ALICE, HF_BOB, MS_ALICE, MS_BOB];
+/// Tokens no hub accepts, for the refusal paths: secrets all the same.
+pub const HF_WRONG: &str = "hf_wrongTESTtoken000000000000000009";
+pub const MS_WRONG: &str = "ms-wrong-TESTtoken00000000000000009";
+pub const CANARIES: &[&str] = &[HF_ALICE, HF_BOB, MS_ALICE, MS_BOB, HF_WRONG, MS_WRONG];
 
-/// The running services (shared by all tests of the binary).
+/// The running services: the shared world (see [`world`]), a private one (see
+/// [`TestContext::with_private_world`]) or none at all (see [`TestContext::offline`]).
 pub struct World {
     pub hf_endpoint: String,
     pub ms_endpoint: String,
     pub admin: String,
     pub modal_server_url: String,
-    _services: Vec<Child>,
+    /// The guards of the services; emptying this stops them (see [`start_service`]).
+    services: Mutex<Vec<Child>>,
 }
 
 static WORLD: OnceLock<World> = OnceLock::new();
 
 /// Starts the sandbox and the Modal stand-in once; later calls return the same world.
 pub fn world() -> &'static World {
-    WORLD.get_or_init(|| {
+    WORLD.get_or_init(|| World::start(&[]))
+}
+
+/// Nothing listens on the discard port: a command that reaches a hub fails at once.
+const UNREACHABLE: &str = "http://127.0.0.1:9";
+
+impl World {
+    /// Starts a sandbox (with `sandbox_args` on top of the test identities) and a Modal stand-in.
+    fn start(sandbox_args: &[&str]) -> World {
         let dir = tempfile::Builder::new()
             .prefix("hubferry-it-world-")
             .tempdir()
             .expect("temp dir")
             .keep();
-        let (sandbox, ready) = start_service(
-            &dir,
-            "sandbox",
-            &[
-                "--state",
-                &dir.join("sandbox").display().to_string(),
-                "--hf-user",
-                &format!("alice:{HF_ALICE}"),
-                "--hf-user",
-                &format!("bob:{HF_BOB}"),
-                "--ms-user",
-                &format!("alice:{MS_ALICE}"),
-                "--ms-user",
-                &format!("bob:{MS_BOB}"),
-                "--org",
-                "hf:acme:alice",
-                "--org",
-                "ms:acme-ms:alice",
-            ],
-        );
+        let state = dir.join("sandbox").display().to_string();
+        let users = [
+            format!("alice:{HF_ALICE}"),
+            format!("bob:{HF_BOB}"),
+            format!("alice:{MS_ALICE}"),
+            format!("bob:{MS_BOB}"),
+        ];
+        let mut args = vec!["--state", &state];
+        for (flag, user) in ["--hf-user", "--hf-user", "--ms-user", "--ms-user"]
+            .iter()
+            .zip(&users)
+        {
+            args.extend([*flag, user.as_str()]);
+        }
+        args.extend(["--org", "hf:acme:alice", "--org", "ms:acme-ms:alice"]);
+        args.extend_from_slice(sandbox_args);
+        let (sandbox, ready) = start_service(&dir, "sandbox", &args);
         let (modal, modal_ready) = start_service(
             &dir,
             "modal-sim",
@@ -77,9 +89,28 @@ pub fn world() -> &'static World {
             ms_endpoint: ready["ms_endpoint"].as_str().unwrap().to_owned(),
             admin: ready["admin"].as_str().unwrap().to_owned(),
             modal_server_url: modal_ready["modal_server_url"].as_str().unwrap().to_owned(),
-            _services: vec![sandbox, modal],
+            services: Mutex::new(vec![sandbox, modal]),
         }
-    })
+    }
+
+    /// Endpoints nothing answers on (commands that must fail before any request).
+    fn unreachable() -> World {
+        World {
+            hf_endpoint: UNREACHABLE.into(),
+            ms_endpoint: UNREACHABLE.into(),
+            admin: UNREACHABLE.into(),
+            modal_server_url: UNREACHABLE.into(),
+            services: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Closes the guards' stdin: each stops its service and removes the world's state.
+    fn stop(&self) {
+        self.services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
 }
 
 /// Runs `scripts/NAME ARGS…` under a small shell guard: the guard holds our stdin pipe and stops
@@ -176,6 +207,14 @@ impl Output {
             .filter(|v| v["type"] == kind)
             .collect()
     }
+
+    /// The plan object of a successful `--dry-run --json`.
+    pub fn plan(&self) -> Value {
+        assert_eq!(self.code, Some(0), "{self}");
+        self.of_type("plan")
+            .pop()
+            .unwrap_or_else(|| panic!("no plan object on stdout\n{self}"))
+    }
 }
 
 impl std::fmt::Display for Output {
@@ -192,11 +231,36 @@ impl std::fmt::Display for Output {
 pub struct TestContext {
     pub dir: tempfile::TempDir,
     pub world: &'static World,
+    /// The world is this test's own: stopped when the context drops.
+    private_world: bool,
+}
+
+impl Default for TestContext {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl TestContext {
+    /// A context on the shared world.
     pub fn new() -> Self {
-        let world = world();
+        Self::on(world(), false)
+    }
+
+    /// A context on a world of its own, its sandbox started with `sandbox_args` (`--page-size 100`):
+    /// for tests that change what the sandbox does for every request.
+    pub fn with_private_world(sandbox_args: &[&str]) -> Self {
+        Self::on(Box::leak(Box::new(World::start(sandbox_args))), true)
+    }
+
+    /// A context whose hubs and Modal do not answer, for what must fail or finish before any
+    /// request (usage errors, help, local state); starts no service.
+    pub fn offline() -> Self {
+        static OFFLINE: OnceLock<World> = OnceLock::new();
+        Self::on(OFFLINE.get_or_init(World::unreachable), false)
+    }
+
+    fn on(world: &'static World, private_world: bool) -> Self {
         let dir = tempfile::Builder::new()
             .prefix("hubferry-it-")
             .tempdir()
@@ -204,7 +268,11 @@ impl TestContext {
         for sub in ["home", "state", "tmp", "bin", "capture"] {
             std::fs::create_dir_all(dir.path().join(sub)).unwrap();
         }
-        let ctx = Self { dir, world };
+        let ctx = Self {
+            dir,
+            world,
+            private_world,
+        };
         ctx.write_shim("modal", &root().join(".venv/bin/modal"));
         ctx.write_shim("python", &root().join(".venv/bin/python"));
         ctx
@@ -229,7 +297,8 @@ impl TestContext {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
-    /// `hubferry ARGS` with a cleared environment pointing at the world.
+    /// `hubferry ARGS` with a cleared environment pointing at the world: alice's tokens, a fixed
+    /// terminal width, no colour.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hubferry"));
         let path = format!(
@@ -244,6 +313,7 @@ impl TestContext {
             .env("TMPDIR", self.path("tmp"))
             .env("LANG", "C.UTF-8")
             .env("NO_COLOR", "1")
+            .env("COLUMNS", "100")
             .env("HF_ENDPOINT", &self.world.hf_endpoint)
             .env("HF_HUB_DISABLE_XET", "1")
             .env("HF_TOKEN", HF_ALICE)
@@ -261,7 +331,7 @@ impl TestContext {
     }
 
     /// Runs `cmd` to its end (bounded), capturing stdout and stderr through files so that
-    /// neither pipe can fill up.
+    /// neither pipe can fill up. No canary token may appear in either.
     pub fn run_command(&self, mut cmd: Command, timeout: Duration) -> Output {
         let n = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -278,6 +348,13 @@ impl TestContext {
             stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
             stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
         };
+        for canary in CANARIES {
+            assert!(
+                !out.stdout.contains(canary) && !out.stderr.contains(canary),
+                "a token leaked in {:?}",
+                cmd.get_args().collect::<Vec<_>>()
+            );
+        }
         self.append_transcript(&out);
         out
     }
@@ -285,6 +362,19 @@ impl TestContext {
     /// `hubferry ARGS`, bounded by 120 s.
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_command(self.command(args), Duration::from_secs(120))
+    }
+
+    /// `hubferry ARGS` with the environment changed: `(NAME, Some(value))` sets, `(NAME, None)`
+    /// removes.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, Option<&str>)]) -> Output {
+        let mut cmd = self.command(args);
+        for (name, value) in env {
+            match value {
+                Some(value) => cmd.env(name, value),
+                None => cmd.env_remove(name),
+            };
+        }
+        self.run_command(cmd, Duration::from_secs(120))
     }
 
     /// Keeps every output for the canary scan.
@@ -298,12 +388,10 @@ impl TestContext {
         let _ = writeln!(f, "{}\n{}", out.stdout, out.stderr);
     }
 
-    /// Seeds a repository through the official client (tests/it/support/seed.py).
-    pub fn seed(&self, platform: &str, repo_id: &str, extra: &[&str]) -> Value {
+    /// `python SCRIPT` (from the venv) with the official clients pointed at the world as alice.
+    pub fn client_command(&self, script: &Path) -> Command {
         let mut cmd = Command::new(root().join(".venv/bin/python"));
-        cmd.arg(root().join("tests/it/support/seed.py"))
-            .args(["--platform", platform, "--repo-id", repo_id])
-            .args(extra)
+        cmd.arg(script)
             .env("HF_ENDPOINT", &self.world.hf_endpoint)
             .env("HF_TOKEN", HF_ALICE)
             .env("HF_HUB_DISABLE_XET", "1")
@@ -312,6 +400,15 @@ impl TestContext {
             .env("MODELSCOPE_API_TOKEN", MS_ALICE)
             .env("HOME", self.path("home"))
             .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Seeds a repository with seed.py's deterministic sample, through the official client
+    /// (tests/it/support/seed.py); returns `{"files": {path: size}, "bytes": total}`.
+    pub fn seed(&self, platform: &str, repo_id: &str, extra: &[&str]) -> Value {
+        let mut cmd = self.client_command(&root().join("tests/it/support/seed.py"));
+        cmd.args(["--platform", platform, "--repo-id", repo_id])
+            .args(extra);
         let out = cmd.output().expect("running seed.py");
         assert!(
             out.status.success(),
@@ -320,6 +417,36 @@ impl TestContext {
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
         serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap()
+    }
+
+    /// Creates repos with exactly the given files, through the official clients: `spec` is a list
+    /// of `{"platform": "hf"|"ms", "id": "ns/name", "type": "model"|"dataset", "private": bool,
+    /// "files": {"path": "text"}, "many": N}` (`many` adds N small generated files).
+    pub fn seed_spec(&self, spec: &Value) {
+        let mut cmd = self.client_command(&root().join("tests/it/support/seed.py"));
+        let mut child = cmd
+            .arg("--spec")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running seed.py");
+        std::io::Write::write_all(
+            &mut child.stdin.take().unwrap(),
+            spec.to_string().as_bytes(),
+        )
+        .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "seeding {spec} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A sandbox admin call (docs/sandbox.md): its JSON answer.
+    pub fn admin(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        admin_json(&self.world.admin, method, path, body)
     }
 
     /// Switches a sandbox fault on (admin endpoint).
@@ -365,6 +492,14 @@ impl TestContext {
     /// Files captured from rendered run directories.
     pub fn captured_files(&self) -> Vec<PathBuf> {
         walk(&self.path("capture"))
+    }
+}
+
+impl Drop for TestContext {
+    fn drop(&mut self) {
+        if self.private_world {
+            self.world.stop();
+        }
     }
 }
 
@@ -442,9 +577,27 @@ pub fn admin_json(base: &str, method: &str, path: &str, body: Option<&Value>) ->
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {answer}"))
 }
 
-/// A repo name unique to this run of the tests (sandbox state is shared by all tests).
+/// Names handed out by [`unique`], for the snapshot filters.
+static UNIQUE_NAMES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+/// A repo name unique to this run of the tests (sandbox state is shared by all tests): `NAME-N`,
+/// which snapshots show as `NAME-[N]`.
 pub fn unique(name: &str) -> String {
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("{name}-{n}")
+    // Fixed width, so that tables padded to the longest name look the same in every run.
+    let issued = format!("{name}-{n:03}");
+    UNIQUE_NAMES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((issued.clone(), name.to_owned()));
+    issued
+}
+
+/// Every `(issued, base)` pair [`unique`] has handed out so far.
+pub fn unique_names() -> Vec<(String, String)> {
+    UNIQUE_NAMES
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
 }

@@ -3,8 +3,12 @@ modelscope hub client), for the Rust integration tests and scripts/demo.
 
 Usage: seed.py --platform hf|ms --repo-id NS/NAME [--repo-type model|dataset] [--private]
                [--lfs-mb MB] [--seed N] [--extra-files N]
+       seed.py --spec < SPEC.json
 Endpoints and tokens come from the environment (HF_ENDPOINT/HF_TOKEN, MODELSCOPE_ENDPOINT/
-MODELSCOPE_API_TOKEN). Prints one JSON line: {"files": {path: size}, "bytes": total}.
+MODELSCOPE_API_TOKEN). The first form seeds a deterministic sample and prints one JSON line:
+{"files": {path: size}, "bytes": total}. The second reads a list of repos with exact contents:
+[{"platform": "hf"|"ms", "id": "ns/name", "type": "model"|"dataset", "private": bool,
+  "files": {"path": "text"}, "many": N}] (`many` adds N small generated files).
 """
 
 from __future__ import annotations
@@ -50,7 +54,8 @@ def seed_hf(repo_id: str, repo_type: str, private: bool, folder: Path) -> None:
     constants.HF_HUB_DISABLE_XET = True
     api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"])
     api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
-    api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=folder)
+    if any(folder.iterdir()):
+        api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=folder)
 
 
 def seed_ms(repo_id: str, repo_type: str, private: bool, folder: Path) -> None:
@@ -59,20 +64,39 @@ def seed_ms(repo_id: str, repo_type: str, private: bool, folder: Path) -> None:
     api = HubApi(
         endpoint=os.environ["MODELSCOPE_ENDPOINT"], token=os.environ["MODELSCOPE_API_TOKEN"]
     )
-    api.create_repo(repo_id, repo_type, visibility="private" if private else "public")
-    api.upload_folder(repo_id, repo_type, folder, disable_tqdm=True)
+    if not api.repo_exists(repo_id, repo_type):
+        api.create_repo(repo_id, repo_type, visibility="private" if private else "public")
+    if any(folder.iterdir()):
+        api.upload_folder(repo_id, repo_type, folder, disable_tqdm=True)
+
+
+def seed_spec(spec: list[dict]) -> None:
+    for repo in spec:
+        files = {p: c.encode() for p, c in (repo.get("files") or {}).items()}
+        for i in range(repo.get("many", 0)):
+            files[f"many/d{i % 7}/f{i:05d}.txt"] = f"{i}\n".encode()
+        with tempfile.TemporaryDirectory(prefix="hubferry-seed-") as tmp:
+            write_tree(Path(tmp), files)
+            seed = seed_hf if repo["platform"] == "hf" else seed_ms
+            seed(repo["id"], repo.get("type", "model"), repo.get("private", False), Path(tmp))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--platform", choices=["hf", "ms"], required=True)
-    parser.add_argument("--repo-id", required=True)
+    parser.add_argument("--spec", action="store_true", help="read a JSON list on stdin")
+    parser.add_argument("--platform", choices=["hf", "ms"])
+    parser.add_argument("--repo-id")
     parser.add_argument("--repo-type", default="model", choices=["model", "dataset"])
     parser.add_argument("--private", action="store_true")
     parser.add_argument("--lfs-mb", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--extra-files", type=int, default=0)
     args = parser.parse_args()
+    if args.spec:
+        seed_spec(json.load(sys.stdin))
+        return 0
+    if not (args.platform and args.repo_id):
+        parser.error("--platform and --repo-id are required without --spec")
     files = sample_files(args.seed, args.lfs_mb, args.extra_files)
     with tempfile.TemporaryDirectory(prefix="hubferry-seed-") as tmp:
         write_tree(Path(tmp), files)
