@@ -41,6 +41,7 @@ BACKOFF_MAX_S = 30.0
 # The longest single wait; the SDK itself honours commit Retry-After up to 1800 s.
 MAX_WAIT_S = 1800.0
 RETRY_AFTER_JITTER = 0.2
+INTEGRITY_WAIT_MAX_S = 0.5
 THROTTLE_CODE = "E1021"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -56,6 +57,9 @@ class Failure:
     retry_after: float | None
     reason: str
     throttled: bool = False  # the hub paces us (429 / E1021): retried on THROTTLE_MAX_ATTEMPTS
+    # Bytes arrived wrong (hash mismatch, an LFS object refused by its oid): the hub is not
+    # overloaded, so the next attempt goes after a short jittered pause, not a growing backoff.
+    integrity: bool = False
 
 
 HashMismatch = ContentMismatch  # a downloaded file did not match the source manifest
@@ -118,8 +122,8 @@ def classify(exc: BaseException) -> Failure:
 
 
 def _classify_one(exc: BaseException) -> Failure:
-    if isinstance(exc, HashMismatch):
-        return Failure(True, None, None, str(exc))
+    if isinstance(exc, HashMismatch) or getattr(exc, "integrity", False) is True:
+        return Failure(True, None, None, str(exc)[:300], integrity=True)
     status, headers = _status_and_headers(exc)
     retry_after = parse_retry_after(getattr(exc, "retry_after", None))
     if retry_after is None and headers is not None:
@@ -178,6 +182,8 @@ class Retrier:
     def wait_for(self, attempt: int, failure: Failure) -> float:
         """The wait before retry number `attempt`, jittered; never above max_wait_s. A declared
         Retry-After is a floor (retrying earlier only earns another 429)."""
+        if failure.integrity:
+            return self._rng.uniform(0.0, INTEGRITY_WAIT_MAX_S)
         if failure.retry_after is not None:
             extra = self._rng.uniform(0.0, RETRY_AFTER_JITTER * max(failure.retry_after, 1.0))
             return min(failure.retry_after + extra, self.max_wait_s)

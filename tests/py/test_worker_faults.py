@@ -200,6 +200,31 @@ def test_corrupted_byte_is_detected_and_fetched_again(sandbox, tmp_path, directi
     assert read(sandbox, tmp_path, repo) == files
 
 
+@pytest.mark.parametrize("count, outcome", [(2, "ok"), (6, "partial")], ids=["twice", "every-try"])
+def test_git_lfs_object_corrupted_is_fetched_again(sandbox, tmp_path, count, outcome):
+    """On the git path a corrupt LFS object is retried like an API download (git-lfs refuses it
+    by its oid), up to the same six attempts; a file corrupt every time fails, the rest land."""
+    files = {"w.bin": bytes([count]) * ws.MB, "note.txt": b"n"}  # an LFS object
+    repo = f"alice/gitcor-{count}"
+    ws.seed_hf(sandbox, tmp_path, repo, files)
+    since = world.admin(sandbox, "/requests?platform=hf", method="GET")["requests"][-1]["seq"]
+    fault(sandbox, kind="corrupt", file="w.bin", platform="hf", count=count)
+    job = ws.make_job(("hf", repo, "model"), ("ms", repo, "model"), method="git")
+    run = ws.run_worker(sandbox, tmp_path, job)
+    retries = [e for e in run.of("retry") if e["path"] == "w.bin"]
+    log = world.admin(sandbox, f"/requests?platform=hf&since={since}", method="GET")["requests"]
+    pulls = [r for r in log if r["route"] == "lfs-object" and r["method"] == "GET"]
+    assert run.result["status"] == outcome, run.stderr[-3000:]
+    if outcome == "ok":
+        assert run.result["verified"] and len(retries) == count, run.stdout
+        assert ws.ms_contents(sandbox, tmp_path, repo) == files
+    else:
+        assert run.returncode != 0 and len(retries) == 5, run.stdout
+        assert set(run.files("failed")) == {"w.bin"} and set(run.files("done")) == {"note.txt"}
+        assert "expected OID" in run.files("failed")["w.bin"]["reason"]
+    assert len([r for r in pulls if r["fault"] == "corrupt"]) == count
+
+
 def test_tampered_destination_fails_verification(sandbox, tmp_path):
     files = ws.sample_files(13, lfs_mb=1)
     ws.seed_hf(sandbox, tmp_path, "alice/tamper", files)
