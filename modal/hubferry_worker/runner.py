@@ -461,7 +461,7 @@ class Runner:
             commit_message=message,
             download_workers=self.opts.download_workers,
             upload_workers=self.opts.upload_workers,
-            commit_max_files=self.opts.commit_max_files,
+            commit_max_files=self._commit_max_actions(),
         )
         if self.staging.budget < max((e.size for e in manifest), default=0):
             self.emitter.emit(
@@ -477,6 +477,19 @@ class Runner:
             raise JobFailed(f"deleting files from {job.dest} failed: {reason}")
         if self.opts.verify:
             self.verify(manifest, final)
+
+    def _commit_max_actions(self) -> int:
+        """Operations per commit: the job's commit_max_files, clamped to what the destination
+        hub accepts in one commit (uploads and deletes alike count as actions)."""
+        cap = self.dest_hub.commit_max_actions
+        wanted = self.opts.commit_max_files
+        if cap is not None and wanted > cap:
+            self.emitter.log(
+                f"commit_max_files {wanted} is above {PLATFORM_NAMES[self.job.dest.platform]}'s"
+                f" {cap} actions per commit; committing at most {cap} at a time"
+            )
+            return cap
+        return wanted
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)

@@ -15,6 +15,9 @@ A fault is a JSON spec (see docs/sandbox.md). Kinds and where they bite:
   corrupt       {file, offset?, count=1, repo?, platform?}  flip one byte (at file offset `offset`,
                 default the middle of the served range) of a matching file download
   latency       {ms, count?, platform?, path?, method?}   sleep before handling matching requests
+  drop_upload   {after_bytes=0, count=1, repo?, oid?}  ModelScope blob PUT: close the connection
+                after N body bytes; nothing is stored (the hub has no resume inside a blob, so
+                the client must PUT the whole blob again)
 
 `path` is a regular expression searched in the decoded request path; `file` is an fnmatch glob on
 the repo-relative file path; `repo` is an exact repo id. `count` omitted/null means "until removed"
@@ -39,6 +42,7 @@ KINDS = (
     "drop",
     "corrupt",
     "latency",
+    "drop_upload",
 )
 RATE_LIMIT_MESSAGE = "You have been rate-limited; retry later."
 # The wording modelscope.cn answers a too-frequent commit with (modelscope issue #1793).
@@ -125,6 +129,12 @@ class FaultSet:
             f["status"] = int(f.get("status", 500))
             if not 500 <= f["status"] <= 599:
                 raise FaultSpecError("server_error status must be 5xx")
+        elif kind == "drop_upload":
+            if f.get("platform") not in (None, "ms"):
+                raise FaultSpecError("drop_upload is ModelScope's blob PUT (platform 'ms')")
+            f["platform"] = "ms"
+            f.setdefault("count", 1)
+            f["after_bytes"] = int(f.get("after_bytes", 0))
         elif kind == "latency":
             f["ms"] = float(f.get("ms", 0))
         if f.get("path"):
@@ -227,3 +237,16 @@ class FaultSet:
                         corrupt_at = at
             self._prune()
         return drop_after, corrupt_at
+
+    def upload_plan(self, platform: str, repo_id: str, oid: str, size: int) -> int | None:
+        """For a blob PUT of `size` bytes: after how many body bytes to drop it, or None."""
+        with self._lock:
+            for f in self._faults:
+                if f["kind"] != "drop_upload" or f["platform"] != platform:
+                    continue
+                if f.get("repo") not in (None, repo_id) or f.get("oid") not in (None, oid):
+                    continue
+                if f["after_bytes"] < size and self._use(f):
+                    self._prune()
+                    return f["after_bytes"]
+        return None
