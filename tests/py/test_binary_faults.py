@@ -89,9 +89,8 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def modal_sim(tmp_path_factory):
-    svc = world.start_modal_sim(tmp_path_factory.mktemp("modal-sim") / "state")
-    yield svc
-    svc.stop()
+    with world.start_modal_sim(tmp_path_factory.mktemp("modal-sim") / "state") as svc:
+        yield svc
 
 
 @pytest.fixture(autouse=True)
