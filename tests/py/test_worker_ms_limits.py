@@ -35,11 +35,15 @@ def test_five_thousand_small_files_move_in_commits_the_hub_accepts(sandbox, tmp_
     )
     run = ws.run_worker(sandbox, tmp_path, job, timeout=600)
     assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
-    assert sorted(c["files"] for c in run.of("commit")) == [1000, 2000, 2000]
+    # Usually [2000, 2000, 1000]; on a loaded machine the 30 s commit interval may flush a
+    # batch before it fills, so only the cap and the total are certain.
+    sizes = [c["files"] for c in run.of("commit")]
+    assert max(sizes) <= COMMIT_CAP and sum(sizes) == 5000, sizes
+    assert f"committing at most {COMMIT_CAP} at a time" in run.stderr
     throttled = [e for e in run.of("retry") if e["op"] == "commit"]
     assert len(throttled) == 3 and all("E1021" in e["reason"] for e in throttled)
     commits = [r for r in ms_log_since(sandbox, since) if "/commit/" in r["path"]]
-    assert sorted(r["status"] for r in commits) == [200] * 3 + [429] * 3
+    assert sorted(r["status"] for r in commits) == [200] * len(sizes) + [429] * 3
     assert run.of("verify")[0]["matched"] == 5000
 
 
