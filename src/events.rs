@@ -135,6 +135,12 @@ pub struct Retry {
     pub wait_s: f64,
     pub reason: String,
     pub status: Option<u16>,
+    /// The wait the server declared (`Retry-After`, either form), when it declared one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<f64>,
+    /// The worker's ceiling on a single wait.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_s: Option<f64>,
 }
 
 /// `fallback`: the job switched transfer method.

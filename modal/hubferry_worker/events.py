@@ -82,6 +82,8 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "wait_s": _NUM,
         "reason": str,
         "status": _OPT_INT,
+        "retry_after_s": _NUM,
+        "max_wait_s": _NUM,
     },
     "fallback": {"from": _one_of("api"), "to": _one_of("git"), "reason": str},
     "warning": {"code": str, "message": str},
@@ -108,7 +110,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
         "error": _OPT_STR,
     },
 }
-OPTIONAL: dict[str, set[str]] = {"file": {"reason"}}
+OPTIONAL: dict[str, set[str]] = {"file": {"reason"}, "retry": {"retry_after_s", "max_wait_s"}}
 COMMON = ("hubferry", "type", "job", "ts")
 
 

@@ -21,12 +21,21 @@ from .manifest import Entry
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/v1"
 GIT_TIMEOUT_S = 3600
+# How git-lfs reports an object whose content does not hash to its oid (tq/transfer.go).
+LFS_OID_MISMATCH = "expected OID"
 GIT_USERS = {"hf": "hf_user", "ms": "oauth2"}
 TOKEN_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "MODELSCOPE_API_TOKEN", "MODELSCOPE_TOKEN")
 
 
 class GitError(RuntimeError):
-    """A git command failed; the message is already scrubbed of secrets."""
+    """A git command failed; the message is already scrubbed of secrets. `retryable`: another
+    attempt may succeed (an LFS object refused by its oid, a dropped transfer), as the API
+    path retries a corrupt or cut-off download."""
+
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+        self.integrity = retryable and LFS_OID_MISMATCH in message
 
 
 class GitSource:
@@ -137,9 +146,15 @@ class GitSource:
                 self._git("checkout", "-q", "HEAD", "--", path)
             pointer = self._pointer(src)
             if pointer:
-                self._git("lfs", "pull", "--include", _lfs_pattern(path), "--exclude", "")
+                try:
+                    self._git("lfs", "pull", "--include", _lfs_pattern(path), "--exclude", "")
+                except GitError as exc:
+                    # git-lfs checks each object against its oid and keeps none that fails.
+                    raise GitError(f"{path}: {exc}", retryable=True) from None
                 if self._pointer(src):
-                    raise GitError(f"git lfs pull did not materialise {path} for {self.ep}")
+                    raise GitError(
+                        f"git lfs pull did not materialise {path} for {self.ep}", retryable=True
+                    )
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dest)
             if pointer:

@@ -213,6 +213,17 @@ def load_job_file(path: str | Path) -> Job:
     return parse_job(raw)
 
 
+def _ms_endpoint(env) -> str | None:
+    """`MODELSCOPE_ENDPOINT`, else the deprecated `MODELSCOPE_DOMAIN` (a bare host means
+    https://host), as modelscope_hub's config and hubferry's own preflight resolve them."""
+    endpoint = (env.get("MODELSCOPE_ENDPOINT") or "").strip()
+    if not endpoint:
+        endpoint = (env.get("MODELSCOPE_DOMAIN") or "").strip()
+        if endpoint and "://" not in endpoint:
+            endpoint = f"https://{endpoint}"
+    return endpoint.rstrip("/") or None
+
+
 @dataclass(frozen=True)
 class Credentials:
     """Tokens and endpoints, from the environment only (never from the job file)."""
@@ -229,7 +240,7 @@ class Credentials:
             hf_token=env.get("HF_TOKEN") or env.get("HUGGING_FACE_HUB_TOKEN") or None,
             hf_endpoint=(env.get("HF_ENDPOINT") or "").rstrip("/") or None,
             ms_token=env.get("MODELSCOPE_API_TOKEN") or env.get("MODELSCOPE_TOKEN") or None,
-            ms_endpoint=(env.get("MODELSCOPE_ENDPOINT") or "").rstrip("/") or None,
+            ms_endpoint=_ms_endpoint(env),
         )
 
     def secrets(self) -> list[str]:

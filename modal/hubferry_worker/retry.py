@@ -1,6 +1,14 @@
 """Retries around hub calls, and `retry` events for every retry — ours and the SDKs' own.
 
-`Retrier.call` retries 429/5xx/connection errors with exponential backoff, honouring `Retry-After`.
+`Retrier.call` retries 429/5xx/connection errors. Every wait carries jitter, so that the many
+containers of one run, throttled together, do not come back together: exponential backoff draws
+from [½, 1] of its step, and a server's `Retry-After` (seconds or an HTTP date) is the floor and
+gets up to RETRY_AFTER_JITTER of it on top. ModelScope's commit throttle (`E1021`) is waited out on
+its own budget (THROTTLE_MAX_ATTEMPTS), as the SDK does, since its wait is declared, not guessed.
+No single wait exceeds MAX_WAIT_S: a server asking for longer fails the call at once (with the
+ask in the error) rather than holding a container for it. The `retry` event names the server's ask
+(`retry_after_s`) and the ceiling (`max_wait_s`) next to the wait chosen (`wait_s`).
+
 The official clients also retry inside a call (huggingface_hub's http_backoff and resumable
 http_get, modelscope_hub's download loop); they only say so in log records. `SdkRetryObserver`
 turns those records into `retry` events, attributed to the file the calling thread works on
@@ -10,7 +18,9 @@ turns those records into `retry` events, attributed to the file the calling thre
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import logging
+import random
 import re
 import threading
 import time
@@ -23,9 +33,16 @@ from .manifest import ContentMismatch
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 6
+# Throttled calls (429 with a declared wait, ModelScope E1021) are retried on their own budget: a
+# burst of throttles is the hub pacing us, not the call failing.
+THROTTLE_MAX_ATTEMPTS = 30
 BACKOFF_BASE_S = 1.0
 BACKOFF_MAX_S = 30.0
-RETRY_AFTER_MAX_S = 300.0
+# The longest single wait; the SDK itself honours commit Retry-After up to 1800 s.
+MAX_WAIT_S = 1800.0
+RETRY_AFTER_JITTER = 0.2
+INTEGRITY_WAIT_MAX_S = 0.5
+THROTTLE_CODE = "E1021"
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 _local = threading.local()
@@ -39,6 +56,10 @@ class Failure:
     status: int | None
     retry_after: float | None
     reason: str
+    throttled: bool = False  # the hub paces us (429 / E1021): retried on THROTTLE_MAX_ATTEMPTS
+    # Bytes arrived wrong (hash mismatch, an LFS object refused by its oid): the hub is not
+    # overloaded, so the next attempt goes after a short jittered pause, not a growing backoff.
+    integrity: bool = False
 
 
 HashMismatch = ContentMismatch  # a downloaded file did not match the source manifest
@@ -53,13 +74,24 @@ def _status_and_headers(exc: BaseException) -> tuple[int | None, Any]:
     return status, headers
 
 
-def _parse_retry_after(value: Any) -> float | None:
+def parse_retry_after(value: Any, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` value: delta-seconds or an HTTP date (RFC 9110)."""
     if value is None:
         return None
-    try:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return max(0.0, float(value))
-    except (TypeError, ValueError):
+    text = str(value).strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
         return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -76,6 +108,8 @@ def classify(exc: BaseException) -> Failure:
     huggingface_hub wraps a failed metadata call of `hf_hub_download` (403, 429, 5xx, network)
     in LocalEntryNotFoundError/ValueError; the HTTP answer is on the cause, so the whole chain
     is searched for the first exception that carries a status."""
+    if isinstance(exc, WaitTooLong):
+        return Failure(False, None, None, str(exc))
     chain = _chain(exc)
     for link in chain:
         if _status_and_headers(link)[0] is not None:
@@ -88,17 +122,23 @@ def classify(exc: BaseException) -> Failure:
 
 
 def _classify_one(exc: BaseException) -> Failure:
-    if isinstance(exc, HashMismatch):
-        return Failure(True, None, None, str(exc))
+    if isinstance(exc, HashMismatch) or getattr(exc, "integrity", False) is True:
+        return Failure(True, None, None, str(exc)[:300], integrity=True)
     status, headers = _status_and_headers(exc)
-    retry_after = getattr(exc, "retry_after", None)
+    retry_after = parse_retry_after(getattr(exc, "retry_after", None))
     if retry_after is None and headers is not None:
-        retry_after = _parse_retry_after(headers.get("Retry-After"))
-    if status is not None:
-        reason = f"HTTP {status}"
+        retry_after = parse_retry_after(headers.get("Retry-After"))
+    # modelscope_hub raises RateLimitError (error_code E1021) for every 429, commits included.
+    ms_throttle = getattr(exc, "error_code", None) == THROTTLE_CODE
+    if status is not None or ms_throttle:
+        reason = f"HTTP {status}" if status is not None else "HTTP 429"
+        if ms_throttle:
+            reason += f" {THROTTLE_CODE} (ModelScope rate limit)"
         if retry_after is not None:
-            reason += f" (Retry-After: {retry_after:g})"
-        return Failure(status in RETRYABLE_STATUS, status, retry_after, reason)
+            reason += f" (Retry-After: {retry_after:g}s)"
+        throttled = ms_throttle or status == 429
+        retryable = throttled or status in RETRYABLE_STATUS
+        return Failure(retryable, status, retry_after, reason, throttled)
     name = type(exc).__name__
     transient = (
         isinstance(exc, (ConnectionError, TimeoutError))
@@ -108,13 +148,25 @@ def _classify_one(exc: BaseException) -> Failure:
     return Failure(transient, None, retry_after, f"{name}: {exc}"[:300])
 
 
+class WaitTooLong(RuntimeError):
+    """The hub declared a wait above the ceiling: the call fails now instead of waiting."""
+
+
 class Retrier:
     """Runs hub calls with retries and reports each retry as an event."""
 
-    def __init__(self, emitter: Emitter, max_attempts: int = MAX_ATTEMPTS):
+    def __init__(
+        self,
+        emitter: Emitter,
+        max_attempts: int = MAX_ATTEMPTS,
+        max_wait_s: float = MAX_WAIT_S,
+        rng: random.Random | None = None,
+    ):
         self.emitter = emitter
         self.max_attempts = max_attempts
+        self.max_wait_s = max_wait_s
         self.sleep = time.sleep
+        self._rng = rng or random.Random()
 
     @staticmethod
     @contextlib.contextmanager
@@ -128,9 +180,15 @@ class Retrier:
             _local.ctx = previous
 
     def wait_for(self, attempt: int, failure: Failure) -> float:
+        """The wait before retry number `attempt`, jittered; never above max_wait_s. A declared
+        Retry-After is a floor (retrying earlier only earns another 429)."""
+        if failure.integrity:
+            return self._rng.uniform(0.0, INTEGRITY_WAIT_MAX_S)
         if failure.retry_after is not None:
-            return min(failure.retry_after, RETRY_AFTER_MAX_S)
-        return min(BACKOFF_BASE_S * 2 ** (attempt - 1), BACKOFF_MAX_S)
+            extra = self._rng.uniform(0.0, RETRY_AFTER_JITTER * max(failure.retry_after, 1.0))
+            return min(failure.retry_after + extra, self.max_wait_s)
+        step = min(BACKOFF_BASE_S * 2 ** (attempt - 1), BACKOFF_MAX_S)
+        return min(self._rng.uniform(step / 2, step), self.max_wait_s)
 
     def call(
         self,
@@ -141,7 +199,7 @@ class Retrier:
         retry_if: Callable[[BaseException], bool] | None = None,
     ) -> T:
         """Calls fn until it succeeds, a non-retryable error occurs, or attempts run out."""
-        attempt = 0
+        attempt = failures = throttles = 0
         while True:
             try:
                 with self.context(op, path):
@@ -151,9 +209,25 @@ class Retrier:
                 attempt += 1
                 if retry_if is not None and not retry_if(exc):
                     raise
-                if not failure.retryable or attempt >= self.max_attempts:
+                if not failure.retryable:
                     raise
-                wait = self.wait_for(attempt, failure)
+                if failure.throttled:
+                    throttles += 1
+                    if throttles >= THROTTLE_MAX_ATTEMPTS:
+                        raise
+                else:
+                    failures += 1
+                    if failures >= self.max_attempts:
+                        raise
+                if failure.retry_after is not None and failure.retry_after > self.max_wait_s:
+                    raise WaitTooLong(
+                        f"{failure.reason}: the hub asks to wait {failure.retry_after:.0f}s,"
+                        f" above the worker's {self.max_wait_s:.0f}s ceiling"
+                    ) from exc
+                wait = self.wait_for(throttles if failure.throttled else failures, failure)
+                asked = {}
+                if failure.retry_after is not None:
+                    asked["retry_after_s"] = round(failure.retry_after, 3)
                 self.emitter.emit(
                     "retry",
                     op=op,
@@ -162,6 +236,8 @@ class Retrier:
                     wait_s=round(wait, 3),
                     reason=failure.reason,
                     status=failure.status,
+                    max_wait_s=self.max_wait_s,
+                    **asked,
                 )
                 if on_retry is not None:
                     on_retry(exc)

@@ -36,8 +36,13 @@ def test_every_fixture_event_validates_and_every_type_is_covered():
 
 
 def test_every_optional_field_is_exercised_both_ways():
-    file_events = [e for e in map(events.parse_line, fixture_lines()) if e and e["type"] == "file"]
-    assert any("reason" in e for e in file_events) and any("reason" not in e for e in file_events)
+    parsed = [e for e in map(events.parse_line, fixture_lines()) if e]
+    for type_, names in events.OPTIONAL.items():
+        of_type = [e for e in parsed if e["type"] == type_]
+        for name in names:
+            assert any(name in e for e in of_type), f"no {type_} event carries {name}"
+            assert any(name not in e for e in of_type), f"every {type_} event carries {name}"
+    file_events = [e for e in parsed if e["type"] == "file"]
     assert {e["status"] for e in file_events} == {"done", "skipped", "failed", "deleted"}
 
 

@@ -97,6 +97,65 @@ def test_429_with_retry_after_is_honoured(sandbox, tmp_path):
     assert max(e["wait_s"] for e in retries) >= 2  # the server's Retry-After, not a guess
 
 
+@pytest.mark.parametrize("form", ["seconds", "date"])
+def test_modelscope_commit_throttle_is_waited_out(sandbox, tmp_path, form):
+    """A burst of E1021 (more than the 6 attempts of transient errors) on the destination's
+    commits is waited out; each retry names the hub's ask and the worker's ceiling."""
+    files = {"a.bin": b"a" * 70000, "b.txt": b"b"}
+    repo = f"alice/throttled-{form}"
+    ws.seed_hf(sandbox, tmp_path, repo, files)
+    count = 8 if form == "seconds" else 3  # a date means backoff, which doubles: keep it short
+    fault(
+        sandbox,
+        kind="commit_throttle",
+        count=count,
+        retry_after=1,
+        retry_after_form=form,
+        repo=repo,
+    )
+    run = ws.run_worker(
+        sandbox, tmp_path, ws.make_job(("hf", repo, "model"), ("ms", repo, "model"))
+    )
+    assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
+    throttled = [e for e in run.of("retry") if e["op"] == "commit"]
+    assert len(throttled) == count and all("E1021" in e["reason"] for e in throttled), throttled
+    assert all(e["max_wait_s"] > 0 for e in throttled)
+    if form == "seconds":
+        assert all(e["retry_after_s"] == 1 and 1 <= e["wait_s"] <= 1.2 for e in throttled)
+    else:
+        # modelscope_hub's raise_for_status reads only a numeric Retry-After: a date reaches the
+        # worker as "no declared wait", so it backs off (jittered) on its throttle budget.
+        assert all("retry_after_s" not in e for e in throttled)
+    assert ws.ms_contents(sandbox, tmp_path, repo) == files
+
+
+def test_hf_rate_limit_with_an_http_date_beyond_the_sdk_retries(sandbox, tmp_path):
+    """huggingface_hub retries a 429 itself (honouring only a numeric Retry-After, so a date
+    means its own backoff); when its retries run out the worker reads the date from the
+    response. (The seconds form: test_429_with_retry_after_is_honoured.)"""
+    form = "date"
+    files = {"c.bin": b"c" * 70000}
+    repo = f"alice/rl-{form}"
+    ws.seed_ms(sandbox, tmp_path, repo, files)
+    fault(
+        sandbox,
+        kind="rate_limit",
+        count=7,
+        retry_after=1,
+        retry_after_form=form,
+        platform="hf",
+        path=r"/api/models/alice/rl-[a-z]+/commit/",
+    )
+    run = ws.run_worker(
+        sandbox, tmp_path, ws.make_job(("ms", repo, "model"), ("hf", repo, "model"))
+    )
+    assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
+    ours = [e for e in run.of("retry") if e["op"] == "commit" and "max_wait_s" in e]
+    assert ours and all(e["status"] == 429 for e in ours), run.of("retry")
+    assert all(0 <= e["retry_after_s"] <= 2 and e["wait_s"] >= e["retry_after_s"] for e in ours)
+    assert ws.hf_contents(sandbox, tmp_path, repo) == files
+
+
 def test_dropped_connection_is_resumed(sandbox, tmp_path):
     # huggingface_hub reads the body in 10 MiB chunks: a drop after 12 MiB leaves a partial file
     # it resumes with a Range request (the sandbox's request log shows the 206).
@@ -139,6 +198,31 @@ def test_corrupted_byte_is_detected_and_fetched_again(sandbox, tmp_path, directi
         assert any("staged copy" in e["reason"] for e in retries), retries
     read = ws.ms_contents if other == "ms" else ws.hf_contents
     assert read(sandbox, tmp_path, repo) == files
+
+
+@pytest.mark.parametrize("count, outcome", [(2, "ok"), (6, "partial")], ids=["twice", "every-try"])
+def test_git_lfs_object_corrupted_is_fetched_again(sandbox, tmp_path, count, outcome):
+    """On the git path a corrupt LFS object is retried like an API download (git-lfs refuses it
+    by its oid), up to the same six attempts; a file corrupt every time fails, the rest land."""
+    files = {"w.bin": bytes([count]) * ws.MB, "note.txt": b"n"}  # an LFS object
+    repo = f"alice/gitcor-{count}"
+    ws.seed_hf(sandbox, tmp_path, repo, files)
+    since = world.admin(sandbox, "/requests?platform=hf", method="GET")["requests"][-1]["seq"]
+    fault(sandbox, kind="corrupt", file="w.bin", platform="hf", count=count)
+    job = ws.make_job(("hf", repo, "model"), ("ms", repo, "model"), method="git")
+    run = ws.run_worker(sandbox, tmp_path, job)
+    retries = [e for e in run.of("retry") if e["path"] == "w.bin"]
+    log = world.admin(sandbox, f"/requests?platform=hf&since={since}", method="GET")["requests"]
+    pulls = [r for r in log if r["route"] == "lfs-object" and r["method"] == "GET"]
+    assert run.result["status"] == outcome, run.stderr[-3000:]
+    if outcome == "ok":
+        assert run.result["verified"] and len(retries) == count, run.stdout
+        assert ws.ms_contents(sandbox, tmp_path, repo) == files
+    else:
+        assert run.returncode != 0 and len(retries) == 5, run.stdout
+        assert set(run.files("failed")) == {"w.bin"} and set(run.files("done")) == {"note.txt"}
+        assert "expected OID" in run.files("failed")["w.bin"]["reason"]
+    assert len([r for r in pulls if r["fault"] == "corrupt"]) == count
 
 
 def test_tampered_destination_fails_verification(sandbox, tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import threading
 
+import pytest
 import test_worker_support as ws
 import world
 
@@ -174,6 +175,47 @@ def test_gated_source_stays_private_unless_explicitly_allowed(sandbox, tmp_path)
     )
     assert ws.run_worker(sandbox, tmp_path, allowed).result["status"] == "ok"
     assert ws.ms_api(sandbox).get_repo("alice/gated-pub", "model").private is False
+
+
+@pytest.mark.parametrize(
+    "source, dest, restriction",
+    [
+        ("hf", "ms", "private"),
+        ("hf", "ms", "gated"),
+        ("ms", "hf", "private"),
+        ("hf", "hf", "forced-private"),
+    ],
+)
+def test_public_destination_created_in_a_race_is_refused(
+    sandbox, tmp_path, source, dest, restriction
+):
+    """Preflight saw no destination; by the time the worker reaches it someone made it public.
+    Private (or gated) files never go there: nothing uploaded, `failed`, non-zero exit."""
+    repo = f"alice/race-{source}{dest}-{restriction}"
+    dest_repo = repo + "-copy"
+    files = {"secret.bin": b"s" * 70000, "notes.txt": b"private notes"}
+    (ws.seed_hf if source == "hf" else ws.seed_ms)(
+        sandbox, tmp_path, repo, files, private=restriction == "private"
+    )
+    if restriction == "gated":
+        world.admin(sandbox, "/repos/settings", {"platform": "hf", "id": repo, "gated": "auto"})
+    if dest == "ms":
+        ws.ms_api(sandbox).create_repo(dest_repo, "model", visibility="public")
+    else:
+        ws.hf_api(sandbox).create_repo(dest_repo, private=False)
+    options = {"visibility": "private"} if restriction == "forced-private" else {}
+    since = world.admin(sandbox, f"/requests?platform={dest}", method="GET")["requests"][-1]["seq"]
+    job = ws.make_job((source, repo, "model"), (dest, dest_repo, "model"), **options)
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.returncode != 0 and run.result["status"] == "failed"
+    error = run.result["error"]
+    assert "[dest-exists-public]" in error and "\nhint: " in error, error
+    assert "nothing was uploaded" in error and not run.of("file")
+    log = world.admin(sandbox, f"/requests?platform={dest}&since={since}", method="GET")
+    writes = [r for r in log["requests"] if r["method"] in ("PUT", "POST")]
+    assert not [r for r in writes if "commit" in r["path"] or "lfs" in r["path"]], writes
+    read = ws.ms_contents if dest == "ms" else ws.hf_contents
+    assert set(read(sandbox, tmp_path, dest_repo)) <= {".gitattributes"}
 
 
 def test_rejected_tokens_fail_clearly_without_leaking(sandbox, tmp_path):

@@ -3,9 +3,11 @@ the staging budget, and the `retry` events read from the SDKs' own retry log rec
 
 from __future__ import annotations
 
+import email.utils
 import io
 import json
 import logging
+import random
 import sys
 import threading
 from pathlib import Path
@@ -169,30 +171,88 @@ def test_sdk_retry_log_records_become_retry_events():
     assert got[1]["attempt"] == 2
 
 
-def test_retrier_honours_retry_after_and_gives_up():
-    out = io.StringIO()
-    r = retry.Retrier(events.Emitter("j", stream=out), max_attempts=3)
-    slept = []
-    r.sleep = slept.append
-
+def _http_error(status: int, headers: dict) -> Exception:
     class Resp:
-        status_code = 429
-        headers = {"Retry-After": "7"}
+        status_code = status
+
+    Resp.headers = headers
 
     class Err(Exception):
         response = Resp()
 
-    calls = []
+    return Err(f"HTTP {status}")
 
-    def flaky():
-        calls.append(1)
-        if len(calls) < 3:
-            raise Err("slow down")
+
+def _flaky(errors: list):
+    """A call that raises each of `errors` in turn, then answers "ok"."""
+    pending = list(errors)
+
+    def call():
+        if pending:
+            raise pending.pop(0)
         return "ok"
 
-    assert r.call("download", "f", flaky) == "ok"
-    assert slept == [7.0, 7.0]
+    return call
+
+
+def test_retrier_honours_retry_after_as_a_floor_with_jitter_and_gives_up():
+    out = io.StringIO()
+    r = retry.Retrier(events.Emitter("j", stream=out), max_attempts=3)
+    slept = []
+    r.sleep = slept.append
+    assert r.call("download", "f", _flaky([_http_error(429, {"Retry-After": "7"})] * 2)) == "ok"
+    assert len(slept) == 2 and all(7.0 <= w <= 7.0 * (1 + retry.RETRY_AFTER_JITTER) for w in slept)
     evs = [events.parse_line(x) for x in out.getvalue().splitlines()]
-    assert [(e["status"], e["wait_s"], e["attempt"]) for e in evs] == [(429, 7.0, 1), (429, 7.0, 2)]
+    assert [(e["status"], e["retry_after_s"], e["attempt"]) for e in evs] == [
+        (429, 7.0, 1),
+        (429, 7.0, 2),
+    ]
+    assert [e["wait_s"] for e in evs] == [round(w, 3) for w in slept]
+    assert all(e["max_wait_s"] == retry.MAX_WAIT_S for e in evs)
     with pytest.raises(ValueError):
         r.call("download", "f", lambda: (_ for _ in ()).throw(ValueError("not transient")))
+    with pytest.raises(Exception, match="HTTP 503"):
+        r.call("download", "f", _flaky([_http_error(503, {})] * 3))
+
+
+def test_retry_after_as_an_http_date():
+    now = 1_800_000_000.0
+    date = email.utils.formatdate(now + 42, usegmt=True)
+    assert retry.parse_retry_after(date, now=now) == pytest.approx(42.0)
+    assert retry.parse_retry_after(email.utils.formatdate(now - 5, usegmt=True), now=now) == 0.0
+    assert retry.parse_retry_after("3") == 3.0
+    assert retry.parse_retry_after("soon") is None
+    failure = retry.classify(_http_error(429, {"Retry-After": email.utils.formatdate(usegmt=True)}))
+    assert failure.throttled and failure.retry_after is not None and failure.retry_after <= 1.0
+
+
+def test_backoff_is_jittered_so_parallel_workers_spread_out():
+    """Ten workers failing together on a 503 choose ten different waits, each within the upper
+    half of the exponential step."""
+    failure = retry.classify(_http_error(503, {}))
+    for attempt, step in ((1, 1.0), (3, 4.0), (9, retry.BACKOFF_MAX_S)):
+        waits = [
+            retry.Retrier(None, rng=random.Random(seed)).wait_for(attempt, failure)
+            for seed in range(10)
+        ]
+        assert len(set(waits)) == 10 and all(step / 2 <= w <= step for w in waits)
+
+
+def test_modelscope_commit_throttle_is_waited_out_on_its_own_budget():
+    from modelscope_hub.errors import RateLimitError
+
+    out = io.StringIO()
+    r = retry.Retrier(events.Emitter("j", stream=out), max_attempts=2)
+    slept = []
+    r.sleep = slept.append
+    burst = [RateLimitError("Commit frequency limit exceeded", retry_after=1)] * 12
+    assert r.call("commit", None, _flaky(burst)) == "ok"
+    evs = [events.parse_line(x) for x in out.getvalue().splitlines()]
+    assert len(evs) == 12 and all("E1021" in e["reason"] for e in evs)
+    assert all(1.0 <= w <= 1.2 for w in slept)
+    # The hub asking for more than the ceiling fails at once, naming the wait it asked for.
+    r.max_wait_s = 60.0
+    with pytest.raises(retry.WaitTooLong, match="asks to wait 3600s"):
+        r.call("commit", None, _flaky([RateLimitError("slow down", retry_after=3600)]))
+    too_long = retry.classify(retry.WaitTooLong("the hub asks to wait 3600s"))
+    assert not too_long.retryable and "3600s" in too_long.reason

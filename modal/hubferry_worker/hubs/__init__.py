@@ -1,8 +1,9 @@
 """Hub adapters: one per platform, same shape, each a thin layer over that platform's official SDK.
 
 An adapter lists, downloads and creates repos, uploads one staged file ahead of a commit
-(`stage_upload`), and lands batched commits; `git_url` names its git remote, and
-`download_probe(root, path)` measures a running download's partial file for progress events.
+(`stage_upload`), and lands batched commits of at most `commit_max_actions` operations (None: no
+hub cap); `git_url` names its git remote, and `download_probe(root, path)` measures a running
+download's partial file for progress events.
 Everything above this package is platform-neutral.
 """
 

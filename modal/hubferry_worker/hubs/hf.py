@@ -31,6 +31,8 @@ INLINE_IN_MEMORY_MAX = 1024 * 1024
 
 class HfHub:
     platform = "hf"
+    # No hard cap per commit on the Hub (its guidance: keep commits small; commit_max_files does).
+    commit_max_actions = None
 
     def __init__(self, creds: Credentials):
         self.endpoint = creds.hf_endpoint or DEFAULT_ENDPOINT

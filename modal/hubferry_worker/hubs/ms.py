@@ -19,6 +19,7 @@ from pathlib import Path
 
 from modelscope_hub._upload import _upload_mode
 from modelscope_hub.api import HubApi
+from modelscope_hub.constants import COMMIT_MAX_ACTIONS_PER_REQUEST
 from modelscope_hub.errors import NotExistError
 
 from ..job import Credentials, Endpoint
@@ -32,6 +33,8 @@ PRIVATE, PUBLIC = 1, 5
 
 class MsHub:
     platform = "ms"
+    # The hub answers 422 to a commit of more actions (the SDK clamps every commit path to it).
+    commit_max_actions = COMMIT_MAX_ACTIONS_PER_REQUEST
 
     def __init__(self, creds: Credentials):
         self.endpoint = creds.ms_endpoint or DEFAULT_ENDPOINT

@@ -49,6 +49,21 @@ class Exchange:
         """Streams the request body into the LFS object store (paying the upload bucket)."""
         return objects.put_stream(self.h.body, size, expected_sha256=expected_sha256)
 
+    def drop_upload(self, repo_id: str, oid: str, size: int) -> None:
+        """Applies a `drop_upload` fault to this blob PUT: reads N bytes of the body, then
+        closes the connection without an answer (the transport logs it with no status)."""
+        after = self.h.ctx.faults.upload_plan("ms", repo_id, oid, size)
+        if after is None:
+            return
+        self.h.fault_kind = "drop_upload"
+        left = after
+        while left > 0:
+            data = self.h.body.read(min(left, 1 << 20))
+            if not data:
+                break
+            left -= len(data)
+        raise ConnectionResetError(f"drop_upload fault: connection closed after {after} bytes")
+
     def reply_json(self, status: int, obj, headers: dict | None = None) -> None:
         self.h.send_json(status, obj, headers)
 

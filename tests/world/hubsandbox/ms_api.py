@@ -305,7 +305,9 @@ class MsApi(FileRoutes, GitRoutes):
         except ValueError as exc:
             raise HttpError(400, f"invalid Visibility {form.get('Visibility')!r}") from exc
         if vis not in (VIS_PRIVATE, VIS_INTERNAL, VIS_PUBLIC):
-            raise HttpError(400, f"invalid Visibility {vis}: use 1 (private) or 5 (public)")
+            raise HttpError(
+                400, f"invalid Visibility {vis}: use 1 (private), 3 (internal) or 5 (public)"
+            )
         if not self.store.can_write(PLATFORM, user, owner):
             raise HttpError(403, f"user {user} has no permission to create repos under {owner}")
         gated = str(form.get("ProtectedMode") or "") == "1" and vis == VIS_PRIVATE

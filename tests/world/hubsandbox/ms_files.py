@@ -181,6 +181,10 @@ class FileRoutes:
             raise HttpError(411, "Content-Length required for blob uploads")
         if ex.query.get("size") and int(ex.query["size"]) != size:
             raise HttpError(400, f"blob {oid} announced {ex.query['size']} bytes, got {size}")
+        if ex.headers.get("Content-Range"):
+            # One PUT per blob (modelscope_hub `upload_blob`): no multipart, no resume.
+            raise HttpError(400, f"blob {oid}: partial uploads (Content-Range) are not supported")
+        ex.drop_upload(repo.repo_id, oid, size)
         try:
             ex.store_body(self.store.objects_for("ms"), size, oid)
         except store_mod.MissingObject as exc:
@@ -194,8 +198,11 @@ class FileRoutes:
         if not isinstance(actions, list) or not actions:
             raise HttpError(400, "commit needs a non-empty actions list")
         if len(actions) > COMMIT_MAX_ACTIONS:
+            # The wording modelscope_hub quotes (constants.COMMIT_MAX_ACTIONS_PER_REQUEST).
             raise HttpError(
-                422, f"too many actions in one commit ({len(actions)} > {COMMIT_MAX_ACTIONS})"
+                422,
+                f"commit request exceeds actions limit: {len(actions)} > {COMMIT_MAX_ACTIONS};"
+                " split the commit into smaller batches",
             )
         if revision != repo.default_branch and repo.resolve(revision) is None:
             # Assumption: like the real hub, uploads go to existing branches only (no branch
