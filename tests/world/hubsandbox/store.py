@@ -214,11 +214,15 @@ class Delete:
 
 
 class ObjectStore:
-    """Content-addressed LFS objects. Uploads stream to disk while hashing; memory stays flat."""
+    """Content-addressed LFS objects. Uploads stream to disk while hashing; memory stays flat.
+
+    `remote` (the HF side's Xet store, see xet.py) holds objects uploaded another way: they count
+    as stored, and `ensure_local` brings one here when its bytes are needed."""
 
     def __init__(self, root: Path, tmp: Path):
         self.root = root
         self.tmp = tmp
+        self.remote = None
         root.mkdir(parents=True, exist_ok=True)
         tmp.mkdir(parents=True, exist_ok=True)
 
@@ -227,17 +231,29 @@ class ObjectStore:
             raise InvalidName(f"not a sha256: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def has(self, sha256: str) -> bool:
+    def has_local(self, sha256: str) -> bool:
         try:
             return self.path(sha256).is_file()
         except InvalidName:
             return False
 
+    def has(self, sha256: str) -> bool:
+        return self.size(sha256) is not None
+
     def size(self, sha256: str) -> int | None:
         try:
             return self.path(sha256).stat().st_size
-        except (OSError, InvalidName):
+        except InvalidName:
             return None
+        except OSError:
+            return self.remote.size_of(sha256) if self.remote else None
+
+    def ensure_local(self, sha256: str) -> Path:
+        """The object's file, fetched from `remote` first if only it has the object."""
+        path = self.path(sha256)
+        if not path.is_file() and not (self.remote and self.remote.fetch_into(sha256, self)):
+            raise MissingObject(f"object {sha256} is not stored")
+        return path
 
     def temp_path(self) -> Path:
         return self.tmp / f"up-{uuid.uuid4().hex}"
@@ -478,8 +494,9 @@ class Repo:
         e = self.entry(rev, path)
         if e.lfs:
             try:
-                return e, open(self.store.objects_for(self.platform).path(e.sha256), "rb")
-            except FileNotFoundError:
+                local = self.store.objects_for(self.platform).ensure_local(e.sha256)
+                return e, open(local, "rb")
+            except (FileNotFoundError, MissingObject):
                 raise MissingObject(f"LFS object of {path} ({e.sha256}) is missing") from None
         return e, io.BytesIO(self.read_blob(e.blob_oid))
 
