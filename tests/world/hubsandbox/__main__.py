@@ -23,7 +23,7 @@ from .faults import FaultSet
 from .httpbase import BaseHandler, Config, HttpError, HubContext, HubServer, Stats, env_flag
 from .shaping import Link
 from .store import Store
-from .xet import CAS_BINARY_ENV, DEFAULT_CAS_BINARY, CasError, CasServer, XetStore
+from .xet import CAS_BINARY_ENV, CasError, CasServer, XetStore, default_cas_binary
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     if not args.no_xet:
         xet_dir = store.root / "xet"
         xet_dir.mkdir(exist_ok=True)
-        binary = os.environ.get(CAS_BINARY_ENV) or DEFAULT_CAS_BINARY
+        binary = os.environ.get(CAS_BINARY_ENV) or default_cas_binary()
         cas = CasServer(Path(binary), xet_dir / "cas", args.host, xet_dir / "cas.log")
         try:
             cas.start()

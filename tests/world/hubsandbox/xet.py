@@ -23,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import http.client
 import os
+import pwd
 import signal
 import socket
 import struct
@@ -35,9 +36,6 @@ from urllib.parse import urlsplit
 
 CAS_VERSION = "1.8.0"
 CAS_BINARY_ENV = "HUBSANDBOX_CAS_SERVER"
-DEFAULT_CAS_BINARY = (
-    Path.home() / ".cache" / "hubferry" / f"xet-client-{CAS_VERSION}" / "bin" / "local_cas_server"
-)
 # The server logs this line (tracing, on stdout) once its listener is bound.
 READY_MARK = "Local CAS server listening on"
 READY_LOG_FILTER = "warn,xet_client::cas_client::simulation::local_server::server=info"
@@ -101,6 +99,15 @@ def shard_files(data: bytes) -> list[tuple[str, str | None, int]]:
             pos += ENTRY_SIZE
         out.append((merkle_hex(file_hash), sha256, size))
     return out
+
+
+def default_cas_binary() -> Path:
+    """Where scripts/setup installs the CAS server. The account's home, not $HOME: tests run
+    clients under a throwaway HOME."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(
+        pwd.getpwuid(os.getuid()).pw_dir, ".cache"
+    )
+    return Path(cache) / "hubferry" / f"xet-client-{CAS_VERSION}" / "bin" / "local_cas_server"
 
 
 def _free_port(host: str) -> int:
