@@ -42,8 +42,12 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def hf_stats(sandbox) -> dict:
+    return world.admin(sandbox, "/stats", method="GET")["hf"]
+
+
 def routes(sandbox) -> dict[str, int]:
-    return world.admin(sandbox, "/stats", method="GET")["hf"]["routes"]
+    return {**hf_stats(sandbox)["routes"], "bytes_received": hf_stats(sandbox)["bytes_received"]}
 
 
 def grew(before: dict[str, int], after: dict[str, int], route: str) -> int:
@@ -79,6 +83,9 @@ def test_xet_upload_never_calls_the_lfs_batch_api(seeded):
     assert grew(before, after_xet, "lfs-batch") == 0
     assert grew(before, after_xet, "xet-write-token") >= 1
     assert grew(before, after_xet, "commit") == 1
+    # The CAS traffic crosses the HF link (shaped and counted like the Hub's own).
+    assert grew(before, after_xet, "xet-xorb") >= 1 and grew(before, after_xet, "xet-shard") >= 1
+    assert grew(before, after_xet, "bytes_received") >= len(XET_FILE)  # random: no dedup gain
     # The classic client, for contrast, goes through the batch API and PUTs the object.
     assert grew(after_xet, after_lfs, "lfs-batch") == 1
     assert grew(after_xet, after_lfs, "lfs-upload") == 1
@@ -97,6 +104,7 @@ def test_xet_upload_downloads_through_xet(seeded, tmp_path):
     )
     # HEADs only: the bytes came from the CAS, not from resolve.
     assert grew(before, after, "xet-read-token") >= 1
+    assert grew(before, after, "xet-reconstruction") >= 1 and grew(before, after, "xet-term") >= 1
     gets = [
         e
         for e in world.admin(seeded, "/requests", method="GET")["requests"]

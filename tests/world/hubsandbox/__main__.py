@@ -24,6 +24,7 @@ from .httpbase import BaseHandler, Config, HttpError, HubContext, HubServer, Sta
 from .shaping import Link
 from .store import Store
 from .xet import CAS_BINARY_ENV, CasError, CasServer, XetStore, default_cas_binary
+from .xet_proxy import make_cas_proxy_handler
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -127,6 +128,12 @@ def main(argv=None) -> int:
             ctx.extra["xet"] = xet
         hubs[platform] = ctx
         servers.append(server)
+    if xet is not None:
+        relay = HubServer(
+            (args.host, 0), make_cas_proxy_handler(hubs["hf"], xet.cas.url), hubs["hf"]
+        )
+        xet.public_url = f"http://{args.host}:{relay.server_address[1]}"
+        servers.append(relay)
     admin = HubServer((args.host, args.admin_port), make_admin_handler(hubs), hubs["hf"])
     servers.append(admin)
 
@@ -143,7 +150,7 @@ def main(argv=None) -> int:
         "hf_endpoint": hubs["hf"].endpoint,
         "ms_endpoint": hubs["ms"].endpoint,
         "admin": f"http://{args.host}:{admin.server_address[1]}",
-        "xet_cas": xet.url if xet else None,
+        "xet_cas": xet.public_url if xet else None,
     }
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()

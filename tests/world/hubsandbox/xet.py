@@ -3,7 +3,8 @@
 The CAS is `local_cas_server` from the `xet-client` crate (feature `simulation`, same release line
 as the pinned `hf_xet` 1.8.0), installed by `scripts/setup` and run here as a child process that
 lives and dies with the sandbox. Clients talk to it directly (xorbs, shards, reconstructions), as
-they talk to cas-server.xethub.hf.co; the HF side only hands out the tokens that name it.
+they talk to cas-server.xethub.hf.co, through the relay in xet_proxy.py that puts their traffic
+on the HF link (shaping, request faults, stats); the HF side hands out the tokens that name it.
 
 What the Hub itself adds on top of the CAS is here:
 - `XetIndex` maps a file's sha256 to its Xet file hash and size, read from the file-info section
@@ -283,15 +284,14 @@ class XetStore:
 
     def __init__(self, cas: CasServer, client_cache: Path):
         self.cas = cas
+        # What clients are told to use (xet_proxy.py, on the HF link); the bridge here talks to
+        # the CAS itself, as the Hub's own services do.
+        self.public_url = cas.url
         self.index = XetIndex(cas.data_dir / "shards")
         self.client_cache = client_cache
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._session = None
-
-    @property
-    def url(self) -> str:
-        return self.cas.url
 
     def token(self) -> dict:
         """The CAS token the Hub hands out (the reference CAS checks none): as JSON and as the
@@ -299,9 +299,9 @@ class XetStore:
         exp = int(time.time()) + TOKEN_TTL_S
         token = f"xet_sandbox_{os.urandom(12).hex()}"
         return {
-            "body": {"accessToken": token, "exp": exp, "casUrl": self.url},
+            "body": {"accessToken": token, "exp": exp, "casUrl": self.public_url},
             "headers": {
-                "X-Xet-Cas-Url": self.url,
+                "X-Xet-Cas-Url": self.public_url,
                 "X-Xet-Access-Token": token,
                 "X-Xet-Token-Expiration": str(exp),
             },
@@ -325,7 +325,7 @@ class XetStore:
         with self._lock_for(sha256):
             if objects.has_local(sha256):
                 return True
-            reader = _RangedReader(self.url, found.xet_hash, found.size)
+            reader = _RangedReader(self.cas.url, found.xet_hash, found.size)
             try:
                 objects.put_stream(reader, found.size, expected_sha256=sha256)
             finally:
@@ -350,7 +350,7 @@ class XetStore:
         session = self._client()
         expiry = int(time.time()) + TOKEN_TTL_S
         with session.new_upload_commit(
-            endpoint=self.url, token="xet_sandbox_bridge", token_expiry_unix_secs=expiry
+            endpoint=self.cas.url, token="xet_sandbox_bridge", token_expiry_unix_secs=expiry
         ) as commit:
             handle = commit.start_upload_file(str(path), sha256=sha256)
         handle.result()
