@@ -37,7 +37,6 @@ fn edit_with(
         .args(["--platform", platform, "--repo-id", repo_id])
         .env("HF_ENDPOINT", &ctx.world.hf_endpoint)
         .env("HF_TOKEN", HF_ALICE)
-        .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         .env("MODELSCOPE_ENDPOINT", &ctx.world.ms_endpoint)
         .env("MODELSCOPE_API_TOKEN", MS_ALICE)

@@ -72,7 +72,9 @@ def test_stats_count_each_file_once_and_never_go_back():
     assert stats.progress_bytes() == 150 > stats.bytes_done() == 50
 
 
-def move_one_big_file(shaped, tmp_path, source: str, repo_id: str, seed: int) -> set[int]:
+def move_one_big_file(
+    shaped, tmp_path, source: str, repo_id: str, seed: int, env: dict | None = None
+) -> set[int]:
     """Moves a one-file repo from `source` to the other hub; the bytes_done values strictly
     between 0 and the file size seen before the file was done."""
     blob = random.Random(seed).randbytes(SIZE)
@@ -81,14 +83,16 @@ def move_one_big_file(shaped, tmp_path, source: str, repo_id: str, seed: int) ->
     seed_repo(shaped, tmp_path, repo_id, {"model.safetensors": blob})
     job = ws.make_job((source, repo_id, "model"), (dest, repo_id, "model"))
 
-    run = ws.run_worker(shaped, tmp_path, job, timeout=180)
+    run = ws.run_worker(shaped, tmp_path, job, timeout=180, env=env)
     assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
     assert_monotonic_and_final(run)
     return set(progress_until_done(run, "model.safetensors")) - {0, SIZE}
 
 
 def test_bytes_done_advances_inside_one_large_file(shaped, tmp_path):
-    inside = move_one_big_file(shaped, tmp_path, "hf", "alice/one-big", 41)
+    # On the classic LFS path: hf_xet reconstructs a download in large pieces it writes late, so
+    # the partial file on disk grows in a step or two and shows little inside the file.
+    inside = move_one_big_file(shaped, tmp_path, "hf", "alice/one-big", 41, env=ws.XET_OFF)
     # Half of the file's bytes count for its download, half for its upload.
     downloading = {b for b in inside if b < SIZE // 2}
     uploading = {b for b in inside if b > SIZE // 2}

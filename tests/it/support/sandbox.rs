@@ -138,7 +138,6 @@ impl Sandbox {
             ("MODELSCOPE_ENDPOINT", self.ms_endpoint.clone()),
             ("HF_TOKEN", HF_ALICE.to_string()),
             ("MODELSCOPE_API_TOKEN", MS_ALICE.to_string()),
-            ("HF_HUB_DISABLE_XET", "1".to_string()),
             ("HF_HUB_DISABLE_TELEMETRY", "1".to_string()),
             ("HF_HUB_DISABLE_PROGRESS_BARS", "1".to_string()),
             ("MODELSCOPE_DOWNLOAD_INTRA_CLOUD", "false".to_string()),
