@@ -191,3 +191,13 @@ def test_cas_lives_and_dies_with_the_sandbox_and_keeps_its_files(tmp_path):
     with world.start_sandbox(state) as again:
         got = download(again, tmp_path, "alice/kept", "k.bin")
         assert got["sha256"] == sha256(LFS_FILE[:500_000]) and got["xet_hash"]
+
+
+def test_without_xet_the_hub_offers_no_cas(tmp_path):
+    with world.start_sandbox(tmp_path / "state", extra=["--no-xet"]) as plain:
+        assert plain["xet_cas"] is None
+        upload(plain, tmp_path, "alice/plain", "p.bin", LFS_FILE[:200_000], xet=False)
+        read = "/api/models/alice/plain/xet-read-token/main"
+        assert token_request(plain, read, ALICE)[0] == 404
+        got = download(plain, tmp_path, "alice/plain", "p.bin")  # a Xet client falls back
+        assert got["sha256"] == sha256(LFS_FILE[:200_000]) and got["xet_hash"] is None

@@ -1,11 +1,11 @@
 """Hugging Face Hub side of the sandbox: routing, auth and the repo API.
 
-Speaks what `huggingface_hub` 2.4.0 uses with `HF_HUB_DISABLE_XET=1` (see
-notes/huggingface-hub-protocol.md): whoami-v2, repo info (models/datasets/spaces, revisions,
-`blobs=true`), tree listing and paths-info with Link pagination, refs/commits/branches/tags,
-create/delete/settings, auth-check, listing by author, validate-yaml. Uploads and downloads
-(preupload, commit, LFS batch and objects, resolve) are in hf_transfer.py, git smart HTTP in
-githttp.py, the JSON shapes of repos and files in hf_shapes.py.
+Speaks what `huggingface_hub` 2.4.0 uses, with Xet or without (see
+notes/huggingface-hub-protocol.md and xet.py): whoami-v2, repo info (models/datasets/spaces,
+revisions, `blobs=true`), tree listing and paths-info with Link pagination,
+refs/commits/branches/tags, create/delete/settings, auth-check, listing by author, validate-yaml.
+Uploads and downloads (preupload, commit, LFS batch and objects, resolve, Xet tokens) are in
+hf_transfer.py, git smart HTTP in githttp.py, the JSON shapes of repos and files in hf_shapes.py.
 
 Error answers always carry `X-Error-Code` and `X-Error-Message`, because over plain http the
 client only recognises repo errors by that header. Visibility follows the Hub: an unknown or
