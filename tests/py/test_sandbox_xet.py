@@ -118,6 +118,15 @@ def test_xet_upload_downloads_over_classic_lfs(seeded, tmp_path):
     assert got["sha256"] == sha256(XET_FILE)
 
 
+def test_xet_upload_serves_http_ranges(seeded):
+    url = f"{seeded['hf_endpoint']}/alice/xet/resolve/main/weights/xet.bin"
+    req = urllib.request.Request(url, headers={"Range": "bytes=2000000-2000999"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        assert resp.status == 206
+        assert resp.headers["Content-Range"] == f"bytes 2000000-2000999/{len(XET_FILE)}"
+        assert resp.read() == XET_FILE[2_000_000:2_001_000]
+
+
 def test_xet_upload_downloads_with_git_lfs(seeded, tmp_path):
     dest = tmp_path / "clone"
     git("clone", "--depth", "1", clone_url(seeded, "alice/xet"), str(dest))

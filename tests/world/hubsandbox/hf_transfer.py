@@ -226,13 +226,14 @@ def object_route(h, method: str, segs: list[str]) -> None:
         h.route = "lfs-object"
         oid, sig = segs[1], segs[2]
         check_sig(sig, "get", oid)
+        objects = store.objects_for("hf")
         try:
-            path = store.objects_for("hf").ensure_local(oid)
+            fileobj = objects.open(oid)
         except MissingObject:
             raise HttpError(404, f"LFS object {oid} not found", "EntryNotFound") from None
         return h.send_file(
-            open(path, "rb"),
-            path.stat().st_size,
+            fileobj,
+            objects.size(oid),
             {"ETag": f'"{oid}"'},
             repo_id=h.q("repo") or "",
             path=h.q("path") or oid,

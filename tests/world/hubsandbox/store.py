@@ -217,7 +217,7 @@ class ObjectStore:
     """Content-addressed LFS objects. Uploads stream to disk while hashing; memory stays flat.
 
     `remote` (the HF side's Xet store, see xet.py) holds objects uploaded another way: they count
-    as stored, and `ensure_local` brings one here when its bytes are needed."""
+    as stored, and `open` streams one from there when its bytes are needed."""
 
     def __init__(self, root: Path, tmp: Path):
         self.root = root
@@ -248,12 +248,17 @@ class ObjectStore:
         except OSError:
             return self.remote.size_of(sha256) if self.remote else None
 
-    def ensure_local(self, sha256: str) -> Path:
-        """The object's file, fetched from `remote` first if only it has the object."""
-        path = self.path(sha256)
-        if not path.is_file() and not (self.remote and self.remote.fetch_into(sha256, self)):
+    def open(self, sha256: str):
+        """A binary reader of the object (`read`, `seek`, `close`): the local file, else a
+        stream from `remote`."""
+        try:
+            return open(self.path(sha256), "rb")
+        except FileNotFoundError:
+            pass
+        stream = self.remote.open_stream(sha256) if self.remote else None
+        if stream is None:
             raise MissingObject(f"object {sha256} is not stored")
-        return path
+        return stream
 
     def temp_path(self) -> Path:
         return self.tmp / f"up-{uuid.uuid4().hex}"
@@ -494,9 +499,8 @@ class Repo:
         e = self.entry(rev, path)
         if e.lfs:
             try:
-                local = self.store.objects_for(self.platform).ensure_local(e.sha256)
-                return e, open(local, "rb")
-            except (FileNotFoundError, MissingObject):
+                return e, self.store.objects_for(self.platform).open(e.sha256)
+            except MissingObject:
                 raise MissingObject(f"LFS object of {path} ({e.sha256}) is missing") from None
         return e, io.BytesIO(self.read_blob(e.blob_oid))
 

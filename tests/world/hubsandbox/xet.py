@@ -11,9 +11,9 @@ What the Hub itself adds on top of the CAS is here:
   of the shards the CAS keeps in its data directory (each file entry of a shard uploaded by
   `hf_xet` carries the sha256 in its metadata extension). A commit naming an `lfsFile` oid that
   arrived through Xet is accepted through this map.
-- the bridge both ways: a file uploaded through Xet is fetched from the CAS into the LFS object
-  store the first time classic LFS or git-lfs asks for it (`fetch_into`), and a file uploaded over
-  LFS is uploaded into the CAS with `hf_xet` the first time a Xet client resolves it (`ensure`).
+- the bridge both ways: a file uploaded through Xet streams from the CAS (reconstructed as it is
+  read) when classic LFS or git-lfs asks for it (`open_stream`), and a file uploaded over LFS is
+  uploaded into the CAS with `hf_xet` the first time it is resolved (`ensure`).
 
 The CAS checks no tokens (the reference server has no auth); access control is the HF side's,
 when it issues `xet-read-token` / `xet-write-token`.
@@ -249,7 +249,8 @@ class XetIndex:
 
 
 class _RangedReader:
-    """A CAS file read in FETCH_RANGE pieces through the reference server's file-data route."""
+    """A CAS file read in FETCH_RANGE pieces through the reference server's file-data route,
+    from any offset (`seek`), so the first bytes go out while the rest is reconstructed."""
 
     def __init__(self, cas_url: str, xet_hash: str, size: int):
         parts = urlsplit(cas_url)
@@ -274,6 +275,11 @@ class _RangedReader:
                 self.pos += len(data)
                 return data
             self.resp = None
+
+    def seek(self, pos: int) -> None:
+        if pos != self.pos:
+            self.conn.close()  # drops a half-read answer; the next read reconnects
+            self.pos, self.resp = pos, None
 
     def close(self) -> None:
         self.conn.close()
@@ -316,21 +322,11 @@ class XetStore:
         found = self.index.by_sha256(sha256)
         return found.size if found else None
 
-    def fetch_into(self, sha256: str, objects) -> bool:
-        """Reconstructs a Xet-uploaded file into the LFS object store (the Hub's bridge for
-        classic LFS and git-lfs downloads); False when the CAS does not know it."""
+    def open_stream(self, sha256: str) -> _RangedReader | None:
+        """The bytes of a Xet-uploaded file, reconstructed by the CAS as they are read (the
+        Hub's bridge for classic LFS and git-lfs downloads); None when the CAS does not know it."""
         found = self.index.by_sha256(sha256)
-        if found is None:
-            return False
-        with self._lock_for(sha256):
-            if objects.has_local(sha256):
-                return True
-            reader = _RangedReader(self.cas.url, found.xet_hash, found.size)
-            try:
-                objects.put_stream(reader, found.size, expected_sha256=sha256)
-            finally:
-                reader.close()
-        return True
+        return _RangedReader(self.cas.url, found.xet_hash, found.size) if found else None
 
     # -- LFS → Xet ---------------------------------------------------------------------------
     def ensure(self, sha256: str, objects) -> XetFile | None:
