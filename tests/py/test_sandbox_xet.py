@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -210,3 +212,15 @@ def test_without_xet_the_hub_offers_no_cas(tmp_path):
         assert token_request(plain, read, ALICE)[0] == 404
         got = download(plain, tmp_path, "alice/plain", "p.bin")  # a Xet client falls back
         assert got["sha256"] == sha256(LFS_FILE[:200_000]) and got["xet_hash"] is None
+
+
+def test_a_missing_cas_server_is_a_clear_error(tmp_path):
+    proc = subprocess.run(
+        world.sandbox_argv(tmp_path / "state"),
+        env={**os.environ, "HUBSANDBOX_CAS_SERVER": str(tmp_path / "no-such-binary")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "Xet CAS server" in proc.stderr and "hint: run scripts/setup" in proc.stderr
