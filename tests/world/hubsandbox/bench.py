@@ -6,7 +6,8 @@
    (one connection, 1 MiB writes) so the sandbox's own ceiling is visible even when the client is
    slower.
 2. The same raw transfers with `--hf-bandwidth` (default 50 MB/s) on a smaller file, to show the
-   cap holds. 3. The sandbox's peak RSS, which stays flat however large the file is.
+   cap holds, and a Xet upload and download under the same cap (Xet crosses the HF link too).
+3. The sandbox's peak RSS, which stays flat however large the file is.
 """
 
 from __future__ import annotations
@@ -167,6 +168,11 @@ t = time.perf_counter()
 api.upload_file(path_or_fileobj=A["file"], path_in_repo="client.bin", repo_id="alice/bench")
 print(json.dumps({"s": time.perf_counter() - t}))
 """
+SHAPED_UPLOAD = """
+api.create_repo("alice/bench", exist_ok=True)
+api.upload_file(path_or_fileobj=A["file"], path_in_repo="shaped.bin", repo_id="alice/bench")
+print(json.dumps({}))
+"""
 CLIENT_DOWNLOAD = """
 t = time.perf_counter()
 hf_hub_download("alice/bench", "client.bin", local_dir=A["dest"])
@@ -212,29 +218,18 @@ def main() -> int:
         with world.start_sandbox(
             tmp / "shaped" / "state", extra=["--hf-bandwidth", str(args.bandwidth)]
         ) as sb:
-            client(
-                sb,
-                """
-api.create_repo("alice/bench", exist_ok=True)
-api.upload_file(path_or_fileobj=A["file"], path_in_repo="shaped.bin", repo_id="alice/bench")
-print(json.dumps({}))
-""",
-                file=str(small),
-            )
+            # The raw numbers read and write an LFS-stored object: the cap on plain HTTP.
+            client(sb, SHAPED_UPLOAD, xet=False, file=str(small))
             down = raw_download(sb, "shaped.bin", shaped)
             print(f"raw HTTP download {rate(shaped, down)}")
             up = raw_upload(sb, small, flip_last_byte(small), shaped)
             print(f"raw HTTP upload   {rate(shaped, up)}")
-            down = client(
-                sb,
-                """
-t = time.perf_counter()
-hf_hub_download("alice/bench", "shaped.bin", local_dir=A["dest"])
-print(json.dumps({"s": time.perf_counter() - t}))
-""",
-                dest=str(tmp / "dl2"),
-            )["s"]
-            print(f"client download   {rate(shaped, down)}")
+            # Xet traffic crosses the same link (the CAS relay): a fresh file up and down.
+            make_file(small, shaped)
+            up = client(sb, CLIENT_UPLOAD, file=str(small))["s"]
+            down = client(sb, CLIENT_DOWNLOAD, dest=str(tmp / "dl2"))["s"]
+            print(f"client upload (Xet)   {rate(shaped, up)}")
+            print(f"client download (Xet) {rate(shaped, down)}")
     return 0
 
 
