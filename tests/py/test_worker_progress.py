@@ -99,10 +99,13 @@ def test_bytes_done_advances_inside_one_large_file(shaped, tmp_path):
     assert len(downloading) >= 2 and len(uploading) >= 2, sorted(inside)
 
 
-def test_bytes_done_advances_inside_a_modelscope_download_and_an_hf_xet_upload(shaped, tmp_path):
-    inside = move_one_big_file(shaped, tmp_path, "ms", "alice/ms-big", 43)
+def test_bytes_done_advances_inside_a_modelscope_download_and_an_hf_upload(shaped, tmp_path):
+    # The HF upload half counts how far the SDK has read the staged file. On the classic LFS
+    # path that read is the PUT body, paced by the shaped link. hf_xet reads ahead of its
+    # network upload by the xorbs it keeps in flight (2 to 64 of up to 64 MB), so with Xet a
+    # file this small is read at once and only multi-GB files show steps.
+    inside = move_one_big_file(shaped, tmp_path, "ms", "alice/ms-big", 43, env=ws.XET_OFF)
     assert len({b for b in inside if b < SIZE // 2}) >= 2, sorted(inside)
-    # The upload to Hugging Face goes through Xet; how far hf_xet has read the file counts.
     assert len({b for b in inside if b > SIZE // 2}) >= 2, sorted(inside)
 
 
