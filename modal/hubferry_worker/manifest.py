@@ -94,6 +94,11 @@ def metered_reads(meter: Callable[[int], None]) -> Iterator[None]:
         _meter.fn = previous
 
 
+def current_meter() -> Callable[[int], None] | None:
+    """The meter `metered_reads` set for the current thread, if any."""
+    return getattr(_meter, "fn", None)
+
+
 class VerifyingReader:
     """Upload body that hashes the staged file as it is read and withholds the final chunk until
     the sha256 matches `expected`: a corrupt staged file can never complete an upload, so a
@@ -111,7 +116,7 @@ class VerifyingReader:
         self.pos = 0
         self.mismatch: str | None = None
         self._sha = hashlib.sha256()
-        self._meter = getattr(_meter, "fn", None)
+        self._meter = current_meter()
         if size == 0:
             self._check()
 

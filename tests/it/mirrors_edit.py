@@ -20,7 +20,8 @@ from pathlib import Path
 def edit_hf(args, puts: dict[str, bytes]) -> None:
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
 
-    constants.HF_HUB_DISABLE_XET = True
+    # Through Xet, as against the Hub; the client reads this switch from its constants module.
+    constants.HF_HUB_DISABLE_XET = False
     api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"])
     ops = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=data) for p, data in puts.items()]
     ops += [CommitOperationDelete(path_in_repo=p) for p in args.delete]

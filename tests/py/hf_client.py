@@ -50,11 +50,13 @@ def run_hf(
     token: str | None = ALICE,
     timeout: float = 120,
     cwd: Path | None = None,
+    xet: bool = True,
 ):
-    """Runs a snippet of official-client code against the sandbox; returns what it `out()`s."""
+    """Runs a snippet of official-client code against the sandbox; returns what it `out()`s.
+    `xet=False` runs it on the classic LFS path (HF_HUB_DISABLE_XET=1)."""
     # A fresh cache per snippet: hf_hub_download falls back to cached files on some errors.
     cache = tempfile.mkdtemp(prefix="hf-cache-")
-    env = {**os.environ, **world.hf_env(sandbox, token), "HF_HUB_CACHE": cache}
+    env = {**os.environ, **world.hf_env(sandbox, token, xet=xet), "HF_HUB_CACHE": cache}
     if token is None:
         env.pop("HF_TOKEN", None)
     try:

@@ -1,11 +1,13 @@
 """`progress` events while one large file moves: bytes_done advances inside the file, during its
-download (partial file measured on disk) and its upload (bytes read by the upload body), and
+download (partial file measured on disk) and its upload (bytes read by the upload body, or for
+an upload through Xet, by hf_xet), and
 never goes back, also when a corrupt copy makes the worker fetch the file again. Both hubs run in
 a sandbox shaped to 10 MB/s each way, so every stage of a 40 MiB file spans several ticks."""
 
 from __future__ import annotations
 
 import random
+import threading
 
 import pytest
 import test_worker_support as ws
@@ -70,7 +72,9 @@ def test_stats_count_each_file_once_and_never_go_back():
     assert stats.progress_bytes() == 150 > stats.bytes_done() == 50
 
 
-def move_one_big_file(shaped, tmp_path, source: str, repo_id: str, seed: int) -> set[int]:
+def move_one_big_file(
+    shaped, tmp_path, source: str, repo_id: str, seed: int, env: dict | None = None
+) -> set[int]:
     """Moves a one-file repo from `source` to the other hub; the bytes_done values strictly
     between 0 and the file size seen before the file was done."""
     blob = random.Random(seed).randbytes(SIZE)
@@ -79,31 +83,63 @@ def move_one_big_file(shaped, tmp_path, source: str, repo_id: str, seed: int) ->
     seed_repo(shaped, tmp_path, repo_id, {"model.safetensors": blob})
     job = ws.make_job((source, repo_id, "model"), (dest, repo_id, "model"))
 
-    run = ws.run_worker(shaped, tmp_path, job, timeout=180)
+    run = ws.run_worker(shaped, tmp_path, job, timeout=180, env=env)
     assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
     assert_monotonic_and_final(run)
     return set(progress_until_done(run, "model.safetensors")) - {0, SIZE}
 
 
 def test_bytes_done_advances_inside_one_large_file(shaped, tmp_path):
-    inside = move_one_big_file(shaped, tmp_path, "hf", "alice/one-big", 41)
+    # On the classic LFS path: hf_xet reconstructs a download in large pieces it writes late, so
+    # the partial file on disk grows in a step or two and shows little inside the file.
+    inside = move_one_big_file(shaped, tmp_path, "hf", "alice/one-big", 41, env=ws.XET_OFF)
     # Half of the file's bytes count for its download, half for its upload.
     downloading = {b for b in inside if b < SIZE // 2}
     uploading = {b for b in inside if b > SIZE // 2}
     assert len(downloading) >= 2 and len(uploading) >= 2, sorted(inside)
 
 
-def test_bytes_done_advances_inside_a_modelscope_download(shaped, tmp_path):
-    inside = move_one_big_file(shaped, tmp_path, "ms", "alice/ms-big", 43)
-    # Uploads to Hugging Face count when they end: only the download half moves inside the file.
+def test_bytes_done_advances_inside_a_modelscope_download_and_an_hf_upload(shaped, tmp_path):
+    # The HF upload half counts how far the SDK has read the staged file. On the classic LFS
+    # path that read is the PUT body, paced by the shaped link. hf_xet reads ahead of its
+    # network upload by the xorbs it keeps in flight (2 to 64 of up to 64 MB), so with Xet a
+    # file this small is read at once and only multi-GB files show steps.
+    inside = move_one_big_file(shaped, tmp_path, "ms", "alice/ms-big", 43, env=ws.XET_OFF)
     assert len({b for b in inside if b < SIZE // 2}) >= 2, sorted(inside)
+    assert len({b for b in inside if b > SIZE // 2}) >= 2, sorted(inside)
+
+
+def test_hf_upload_reads_are_reported_while_they_happen(tmp_path):
+    from hubferry_worker.hubs.hf import reads_reported
+
+    path, other = tmp_path / "blob", tmp_path / "other"
+    path.write_bytes(bytes(3 * ws.MB))
+    other.write_bytes(bytes(ws.MB))
+    seen: list[int] = []
+    reported = threading.Condition()
+
+    def meter(n: int) -> None:
+        with reported:
+            seen.append(n)
+            reported.notify_all()
+
+    with reads_reported(path, meter), open(other, "rb") as unrelated, open(path, "rb") as f:
+        unrelated.read()
+        for step in (1, 2, 3):
+            f.read(ws.MB)
+            with reported:
+                assert reported.wait_for(lambda s=step: seen and seen[-1] == s * ws.MB, 10), seen
+    assert set(seen) <= {0, ws.MB, 2 * ws.MB, 3 * ws.MB}  # never the other file's offset
+    with reads_reported(path, None):  # no meter (not inside a pipeline upload): nothing to do
+        pass
 
 
 def test_a_file_fetched_again_never_takes_progress_back(shaped, tmp_path):
     blob = random.Random(42).randbytes(SIZE)
     ws.seed_hf(shaped, tmp_path, "alice/refetch", {"model.safetensors": blob})
     # The first download gets one flipped byte; the upload's hash check catches it before the
-    # upload completes and the worker downloads the whole file again.
+    # upload completes and the worker downloads the whole file again. Byte faults bite the
+    # Hub's HTTP downloads, so the worker runs on the classic LFS path here.
     world.admin(
         shaped,
         "/faults",
@@ -111,7 +147,7 @@ def test_a_file_fetched_again_never_takes_progress_back(shaped, tmp_path):
     )
     try:
         job = ws.make_job(("hf", "alice/refetch", "model"), ("ms", "alice/refetch", "model"))
-        run = ws.run_worker(shaped, tmp_path, job, timeout=240)
+        run = ws.run_worker(shaped, tmp_path, job, timeout=240, env=ws.XET_OFF)
     finally:
         world.admin(shaped, "/faults", method="DELETE")
     assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]

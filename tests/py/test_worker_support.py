@@ -24,6 +24,8 @@ CANARIES = list(world.HF_USERS.values()) + list(world.MS_USERS.values())
 # The git path sends HF tokens as a Basic auth header: its base64 form is a secret as well.
 CANARIES += [base64.b64encode(f"hf_user:{t}".encode()).decode() for t in world.HF_USERS.values()]
 MB = 1024 * 1024
+# The worker's environment for a run on the classic LFS path (the default world has Xet on).
+XET_OFF = {"HF_HUB_DISABLE_XET": "1"}
 
 
 def worker_env(sandbox, extra: dict | None = None) -> dict:
@@ -167,9 +169,9 @@ def run_until(sandbox, tmp_path, job, stop_when, *, env=None, timeout=120) -> Ru
 def hf_api(sandbox, user: str = "alice"):
     from huggingface_hub import HfApi, constants
 
-    # The sandbox has no Xet; the client reads this switch at call time from its constants module,
-    # so setting it here works whatever imported huggingface_hub first in this process.
-    constants.HF_HUB_DISABLE_XET = True
+    # Seeds go up through Xet, as on the Hub. The client reads this switch at call time from its
+    # constants module, so setting it here wins over whatever the environment said at import.
+    constants.HF_HUB_DISABLE_XET = False
     constants.HF_HUB_DISABLE_PROGRESS_BARS = True
 
     return HfApi(endpoint=sandbox["hf_endpoint"], token=world.HF_USERS[user])

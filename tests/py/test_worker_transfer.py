@@ -62,18 +62,29 @@ def test_ms_to_hf_dataset_with_license_fixed(sandbox, tmp_path):
     assert again.result["status"] == "ok" and again.result["bytes_moved"] == 0
 
 
-def test_hf_to_ms_dataset_and_ms_to_hf_model_round_trip(sandbox, tmp_path):
-    files = ws.sample_files(3, lfs_mb=1)
-    ws.seed_hf(sandbox, tmp_path, "alice/d2", files, repo_type="dataset")
-    to_ms = ws.make_job(("hf", "alice/d2", "dataset"), ("ms", "alice/d2", "dataset"))
-    assert ws.run_worker(sandbox, tmp_path, to_ms).result["status"] == "ok"
-    assert ws.ms_contents(sandbox, tmp_path, "alice/d2", "dataset") == files
+def hf_routes(sandbox) -> dict[str, int]:
+    return world.admin(sandbox, "/stats", method="GET")["hf"]["routes"]
 
-    ws.seed_ms(sandbox, tmp_path, "alice/m3", files)
-    to_hf = ws.make_job(("ms", "alice/m3", "model"), ("hf", "acme/m3", "model"))
-    run = ws.run_worker(sandbox, tmp_path, to_hf)
-    assert run.result["status"] == "ok" and run.result["dest_url"].endswith("/acme/m3")
-    assert ws.hf_contents(sandbox, tmp_path, "acme/m3") == files
+
+@pytest.mark.parametrize("xet", [True, False], ids=["xet", "lfs"])
+def test_hf_to_ms_dataset_and_ms_to_hf_model_round_trip(sandbox, tmp_path, xet):
+    env = None if xet else ws.XET_OFF
+    files = ws.sample_files(3, lfs_mb=1)
+    ws.seed_hf(sandbox, tmp_path, f"alice/d2-{xet}", files, repo_type="dataset")
+    to_ms = ws.make_job(("hf", f"alice/d2-{xet}", "dataset"), ("ms", f"alice/d2-{xet}", "dataset"))
+    assert ws.run_worker(sandbox, tmp_path, to_ms, env=env).result["status"] == "ok"
+    assert ws.ms_contents(sandbox, tmp_path, f"alice/d2-{xet}", "dataset") == files
+
+    ws.seed_ms(sandbox, tmp_path, f"alice/m3-{xet}", files)
+    to_hf = ws.make_job(("ms", f"alice/m3-{xet}", "model"), ("hf", f"acme/m3-{xet}", "model"))
+    before = hf_routes(sandbox)
+    run = ws.run_worker(sandbox, tmp_path, to_hf, env=env)
+    after = hf_routes(sandbox)
+    assert run.result["status"] == "ok" and run.result["dest_url"].endswith(f"/acme/m3-{xet}")
+    assert ws.hf_contents(sandbox, tmp_path, f"acme/m3-{xet}") == files
+    # With Xet on, as in production, the blobs go to the CAS: the LFS batch API is never called.
+    grew = {r: after.get(r, 0) - before.get(r, 0) for r in ("lfs-batch", "xet-write-token")}
+    assert (grew["lfs-batch"] == 0, grew["xet-write-token"] > 0) == (xet, xet), grew
 
 
 def test_revision_is_honoured_at_the_source(sandbox, tmp_path):

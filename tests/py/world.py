@@ -136,14 +136,16 @@ def admin(service: Service, path: str, payload: dict | None = None, method: str 
     return json.loads(body) if body else {}
 
 
-def hf_env(sandbox: Service, token: str | None = HF_USERS["alice"]) -> dict:
-    """Environment that points the official huggingface_hub client at the sandbox."""
+def hf_env(sandbox: Service, token: str | None = HF_USERS["alice"], *, xet: bool = True) -> dict:
+    """Environment that points the official huggingface_hub client at the sandbox. Xet is on, as
+    against the real Hub; `xet=False` makes the client take the classic LFS path."""
     env = {
         "HF_ENDPOINT": sandbox["hf_endpoint"],
-        "HF_HUB_DISABLE_XET": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     }
+    if not xet:
+        env["HF_HUB_DISABLE_XET"] = "1"
     if token:
         env["HF_TOKEN"] = token
     return env

@@ -8,7 +8,10 @@ until that commit lands.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, hf_hub_download
@@ -21,12 +24,49 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoFile
 
 from ..job import Credentials, Endpoint
-from ..manifest import ContentMismatch, Entry
+from ..manifest import ContentMismatch, Entry, current_meter
 from ..staging import bytes_of
 from . import PendingOp, RepoState
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 INLINE_IN_MEMORY_MAX = 1024 * 1024
+READ_POLL_S = 0.25
+
+
+@contextmanager
+def reads_reported(local: Path, meter: Callable[[int], None] | None) -> Iterator[None]:
+    """Reports to `meter`, while the block runs, how far this process has read `local`.
+
+    The pinned huggingface_hub gives hf_xet's progress callback to its own console bars only
+    (none at all with progress bars off), and hf_xet reads the file on its own threads; so the
+    measure is the offset of the process's open descriptors on the file (/proc/self/fdinfo,
+    Linux). It counts the bytes hf_xet has chunked, which is what its per-file progress reports
+    too; the network trails it by hf_xet's upload buffer. The classic LFS upload reads the file
+    through a descriptor of its own as well, so both paths are measured."""
+    if meter is None or not os.path.isdir("/proc/self/fdinfo"):
+        yield
+        return
+    target = os.path.realpath(local)
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.wait(READ_POLL_S):
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    if os.readlink(f"/proc/self/fd/{fd}") != target:
+                        continue
+                    with open(f"/proc/self/fdinfo/{fd}") as info:
+                        meter(int(info.readline().split()[1]))  # "pos:\t<offset>"
+                except (OSError, ValueError, IndexError):
+                    continue  # closed meanwhile
+
+    poller = threading.Thread(target=poll, name="hf-upload-reads", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        poller.join()
 
 
 class HfHub:
@@ -127,9 +167,10 @@ class HfHub:
         op = CommitOperationAdd(path_in_repo=entry.path, path_or_fileobj=str(local))
         if expected_sha256 and op.upload_info.sha256.hex() != expected_sha256:
             raise ContentMismatch(f"{entry.path}: sha256 mismatch in the staged copy")
-        self.api.preupload_lfs_files(
-            ep.repo_id, additions=[op], repo_type=ep.repo_type, revision=ep.revision
-        )
+        with reads_reported(Path(local), current_meter()):
+            self.api.preupload_lfs_files(
+                ep.repo_id, additions=[op], repo_type=ep.repo_type, revision=ep.revision
+            )
         # A large file the Hub takes inline stays staged (and counted in the budget) until
         # its commit; an LFS blob is already uploaded and its staged copy can go now.
         keep_local = op._upload_mode != "lfs"

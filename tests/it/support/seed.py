@@ -50,8 +50,8 @@ def write_tree(root: Path, files: dict[str, bytes]) -> None:
 def seed_hf(repo_id: str, repo_type: str, private: bool, folder: Path) -> None:
     from huggingface_hub import HfApi, constants
 
-    # The sandbox has no Xet storage; the client reads this switch from its constants module.
-    constants.HF_HUB_DISABLE_XET = True
+    # Through Xet, as against the Hub; the client reads this switch from its constants module.
+    constants.HF_HUB_DISABLE_XET = False
     api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"])
     api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
     if any(folder.iterdir()):

@@ -1,5 +1,6 @@
-"""Entry point of the hub sandbox (`scripts/sandbox`): parse arguments, start the HF, ModelScope
-and admin servers, print the one JSON ready line, stop cleanly on SIGTERM/SIGINT.
+"""Entry point of the hub sandbox (`scripts/sandbox`): parse arguments, start the Xet CAS child
+(xet.py), the HF, ModelScope and admin servers, print the one JSON ready line, stop cleanly (CAS
+included) on SIGTERM/SIGINT.
 
 Each hub side is a module with `make_handler(ctx: HubContext) -> BaseHandler subclass`
 (`hubsandbox.hf`, `hubsandbox.ms`). Until `ms.py` exists, the ModelScope port answers 404 to all.
@@ -11,15 +12,19 @@ import argparse
 import importlib
 import importlib.util
 import json
+import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from .admin import make_admin_handler
 from .faults import FaultSet
 from .httpbase import BaseHandler, Config, HttpError, HubContext, HubServer, Stats, env_flag
 from .shaping import Link
 from .store import Store
+from .xet import CAS_BINARY_ENV, CasError, CasServer, XetStore, default_cas_binary
+from .xet_proxy import make_cas_proxy_handler
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -45,6 +50,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="HF LFS uploads above this many bytes use the multipart transfer",
     )
     p.add_argument("--lfs-multipart-chunk", type=int, default=Config.lfs_multipart_chunk)
+    p.add_argument(
+        "--no-xet",
+        action="store_true",
+        help="serve HF without Xet storage (no CAS child; clients need HF_HUB_DISABLE_XET=1)",
+    )
     p.add_argument(
         "--debug",
         action="store_true",
@@ -92,6 +102,19 @@ def main(argv=None) -> int:
         lfs_multipart_chunk=args.lfs_multipart_chunk,
         debug=args.debug,
     )
+    xet = None
+    if not args.no_xet:
+        xet_dir = store.root / "xet"
+        xet_dir.mkdir(exist_ok=True)
+        binary = os.environ.get(CAS_BINARY_ENV) or default_cas_binary()
+        cas = CasServer(Path(binary), xet_dir / "cas", args.host, xet_dir / "cas.log")
+        try:
+            cas.start()
+        except CasError as e:
+            sys.exit(f"sandbox: {e}")
+        xet = XetStore(cas, xet_dir / "client-cache")
+        store.objects_for("hf").remote = xet
+
     faults, stats = FaultSet(), Stats()
     hubs, servers = {}, []
     for platform, port, bandwidth in (
@@ -101,8 +124,16 @@ def main(argv=None) -> int:
         ctx = HubContext(platform, store, faults, Link(bandwidth), stats, config)
         server = HubServer((args.host, port), _hub_handler(platform, ctx), ctx)
         ctx.endpoint = f"http://{args.host}:{server.server_address[1]}"
+        if platform == "hf" and xet is not None:
+            ctx.extra["xet"] = xet
         hubs[platform] = ctx
         servers.append(server)
+    if xet is not None:
+        relay = HubServer(
+            (args.host, 0), make_cas_proxy_handler(hubs["hf"], xet.cas.url), hubs["hf"]
+        )
+        xet.public_url = f"http://{args.host}:{relay.server_address[1]}"
+        servers.append(relay)
     admin = HubServer((args.host, args.admin_port), make_admin_handler(hubs), hubs["hf"])
     servers.append(admin)
 
@@ -119,6 +150,7 @@ def main(argv=None) -> int:
         "hf_endpoint": hubs["hf"].endpoint,
         "ms_endpoint": hubs["ms"].endpoint,
         "admin": f"http://{args.host}:{admin.server_address[1]}",
+        "xet_cas": xet.public_url if xet else None,
     }
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()
@@ -126,6 +158,8 @@ def main(argv=None) -> int:
     for s in servers:
         s.shutdown()
         s.server_close()
+    if xet is not None:
+        xet.stop()
     return 0
 
 

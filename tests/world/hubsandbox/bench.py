@@ -1,10 +1,13 @@
 """Benchmark of the hub sandbox itself (run through `scripts/bench sandbox`): prints numbers only.
 
 1. Unshaped loopback throughput for one large file (default 1 GB = 10^9 bytes), upload and
-   download, through the official huggingface_hub client and through raw HTTP (one connection,
-   1 MiB writes) so the sandbox's own ceiling is visible even when the client is slower.
+   download, through the official huggingface_hub client with Xet on (hf_xet and the reference
+   CAS, as production runs) and off (classic LFS), each on a fresh sandbox, and through raw HTTP
+   (one connection, 1 MiB writes) so the sandbox's own ceiling is visible even when the client is
+   slower.
 2. The same raw transfers with `--hf-bandwidth` (default 50 MB/s) on a smaller file, to show the
-   cap holds. 3. The sandbox's peak RSS, which stays flat however large the file is.
+   cap holds, and a Xet upload and download under the same cap (Xet crosses the HF link too).
+3. The sandbox's peak RSS, which stays flat however large the file is.
 """
 
 from __future__ import annotations
@@ -30,27 +33,26 @@ MB = 1e6
 
 
 def make_file(path: Path, size: int) -> str:
-    """Writes `size` bytes (a repeated random block: cheap to make, not compressible per block)."""
-    block = os.urandom(1 << 20)
+    """Writes `size` random bytes (fresh per block: Xet would deduplicate repeated blocks)."""
     digest = hashlib.sha256()
     with open(path, "wb") as f:
         left = size
         while left:
-            chunk = block[: min(left, len(block))]
+            chunk = os.urandom(min(left, 1 << 20))
             f.write(chunk)
             digest.update(chunk)
             left -= len(chunk)
     return digest.hexdigest()
 
 
-def client(sandbox, code: str, **args) -> dict:
+def client(sandbox, code: str, xet: bool = True, **args) -> dict:
     prelude = (
         "import json, sys, time\nA = json.loads(sys.argv[1])\n"
         "from huggingface_hub import HfApi, hf_hub_download\napi = HfApi()\n"
     )
     env = {
         **os.environ,
-        **world.hf_env(sandbox, TOKEN),
+        **world.hf_env(sandbox, TOKEN, xet=xet),
         "HF_HUB_CACHE": tempfile.mkdtemp(prefix="bench-cache-"),
     }
     proc = subprocess.run(
@@ -119,6 +121,18 @@ def raw_download(sandbox, repo_path: str, size: int) -> float:
     return took
 
 
+def resolve_head(sandbox, repo_path: str) -> None:
+    ep = urlsplit(sandbox["hf_endpoint"])
+    conn = http.client.HTTPConnection(ep.hostname, ep.port, timeout=600)
+    conn.request(
+        "HEAD",
+        f"/alice/bench/resolve/main/{repo_path}",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    conn.getresponse().read()
+    conn.close()
+
+
 def file_sha(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -148,6 +162,24 @@ def rate(size: int, seconds: float) -> str:
     return f"{size / seconds / MB:8.1f} MB/s  ({size / MB:.0f} MB in {seconds:.2f} s)"
 
 
+CLIENT_UPLOAD = """
+api.create_repo("alice/bench", exist_ok=True)
+t = time.perf_counter()
+api.upload_file(path_or_fileobj=A["file"], path_in_repo="client.bin", repo_id="alice/bench")
+print(json.dumps({"s": time.perf_counter() - t}))
+"""
+SHAPED_UPLOAD = """
+api.create_repo("alice/bench", exist_ok=True)
+api.upload_file(path_or_fileobj=A["file"], path_in_repo="shaped.bin", repo_id="alice/bench")
+print(json.dumps({}))
+"""
+CLIENT_DOWNLOAD = """
+t = time.perf_counter()
+hf_hub_download("alice/bench", "client.bin", local_dir=A["dest"])
+print(json.dumps({"s": time.perf_counter() - t}))
+"""
+
+
 def main() -> int:
     p = argparse.ArgumentParser(prog="scripts/bench sandbox")
     p.add_argument("--size-mb", type=int, default=1000, help="unshaped file size (10^6 bytes)")
@@ -162,34 +194,23 @@ def main() -> int:
         make_file(big, size)
 
         print("\n== unshaped (loopback)")
-        with world.start_sandbox(tmp / "plain" / "state") as sb:
-            up = client(
-                sb,
-                """
-api.create_repo("alice/bench", exist_ok=True)
-t = time.perf_counter()
-api.upload_file(path_or_fileobj=A["file"], path_in_repo="client.bin", repo_id="alice/bench")
-print(json.dumps({"s": time.perf_counter() - t}))
-""",
-                file=str(big),
-            )["s"]
-            down = client(
-                sb,
-                """
-t = time.perf_counter()
-hf_hub_download("alice/bench", "client.bin", local_dir=A["dest"])
-print(json.dumps({"s": time.perf_counter() - t}))
-""",
-                dest=str(tmp / "dl"),
-            )["s"]
-            (tmp / "dl" / "client.bin").unlink()
-            print(f"client upload   (hash + LFS + commit) {rate(size, up)}")
-            print(f"client download (hf_hub_download)     {rate(size, down)}")
-            raw_up = raw_upload(sb, big, flip_last_byte(big), size)
-            raw_down = raw_download(sb, "client.bin", size)
-            print(f"raw HTTP upload   (1 PUT, server hashes) {rate(size, raw_up)}")
-            print(f"raw HTTP download (1 GET)                {rate(size, raw_down)}")
-            print(f"sandbox peak RSS: {peak_rss_mb(sb.proc.pid):.0f} MB")
+        for xet in (True, False):
+            label = "Xet" if xet else "LFS"
+            with world.start_sandbox(tmp / f"plain-{label}" / "state") as sb:
+                up = client(sb, CLIENT_UPLOAD, xet=xet, file=str(big))["s"]
+                # The sandbox moves an LFS upload into the CAS on its first resolve (the Hub
+                # migrates in the background): done before the timed download.
+                resolve_head(sb, "client.bin")
+                down = client(sb, CLIENT_DOWNLOAD, xet=xet, dest=str(tmp / "dl"))["s"]
+                (tmp / "dl" / "client.bin").unlink()
+                print(f"client upload   ({label}: hash + upload + commit) {rate(size, up)}")
+                print(f"client download ({label}: hf_hub_download)      {rate(size, down)}")
+                if not xet:  # the sandbox's own HTTP ceiling, on an LFS-stored object
+                    raw_up = raw_upload(sb, big, flip_last_byte(big), size)
+                    raw_down = raw_download(sb, "client.bin", size)
+                    print(f"raw HTTP upload   (1 PUT, server hashes) {rate(size, raw_up)}")
+                    print(f"raw HTTP download (1 GET)                {rate(size, raw_down)}")
+                print(f"sandbox peak RSS ({label}): {peak_rss_mb(sb.proc.pid):.0f} MB")
 
         print(f"\n== shaped: --hf-bandwidth {args.bandwidth:g}")
         small = tmp / "shaped.bin"
@@ -197,29 +218,18 @@ print(json.dumps({"s": time.perf_counter() - t}))
         with world.start_sandbox(
             tmp / "shaped" / "state", extra=["--hf-bandwidth", str(args.bandwidth)]
         ) as sb:
-            client(
-                sb,
-                """
-api.create_repo("alice/bench", exist_ok=True)
-api.upload_file(path_or_fileobj=A["file"], path_in_repo="shaped.bin", repo_id="alice/bench")
-print(json.dumps({}))
-""",
-                file=str(small),
-            )
+            # The raw numbers read and write an LFS-stored object: the cap on plain HTTP.
+            client(sb, SHAPED_UPLOAD, xet=False, file=str(small))
             down = raw_download(sb, "shaped.bin", shaped)
             print(f"raw HTTP download {rate(shaped, down)}")
             up = raw_upload(sb, small, flip_last_byte(small), shaped)
             print(f"raw HTTP upload   {rate(shaped, up)}")
-            down = client(
-                sb,
-                """
-t = time.perf_counter()
-hf_hub_download("alice/bench", "shaped.bin", local_dir=A["dest"])
-print(json.dumps({"s": time.perf_counter() - t}))
-""",
-                dest=str(tmp / "dl2"),
-            )["s"]
-            print(f"client download   {rate(shaped, down)}")
+            # Xet traffic crosses the same link (the CAS relay): a fresh file up and down.
+            make_file(small, shaped)
+            up = client(sb, CLIENT_UPLOAD, file=str(small))["s"]
+            down = client(sb, CLIENT_DOWNLOAD, dest=str(tmp / "dl2"))["s"]
+            print(f"client upload (Xet)   {rate(shaped, up)}")
+            print(f"client download (Xet) {rate(shaped, down)}")
     return 0
 
 

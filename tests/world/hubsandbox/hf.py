@@ -1,11 +1,11 @@
 """Hugging Face Hub side of the sandbox: routing, auth and the repo API.
 
-Speaks what `huggingface_hub` 2.4.0 uses with `HF_HUB_DISABLE_XET=1` (see
-notes/huggingface-hub-protocol.md): whoami-v2, repo info (models/datasets/spaces, revisions,
-`blobs=true`), tree listing and paths-info with Link pagination, refs/commits/branches/tags,
-create/delete/settings, auth-check, listing by author, validate-yaml. Uploads and downloads
-(preupload, commit, LFS batch and objects, resolve) are in hf_transfer.py, git smart HTTP in
-githttp.py, the JSON shapes of repos and files in hf_shapes.py.
+Speaks what `huggingface_hub` 2.4.0 uses, with Xet or without (see
+notes/huggingface-hub-protocol.md and xet.py): whoami-v2, repo info (models/datasets/spaces,
+revisions, `blobs=true`), tree listing and paths-info with Link pagination,
+refs/commits/branches/tags, create/delete/settings, auth-check, listing by author, validate-yaml.
+Uploads and downloads (preupload, commit, LFS batch and objects, resolve, Xet tokens) are in
+hf_transfer.py, git smart HTTP in githttp.py, the JSON shapes of repos and files in hf_shapes.py.
 
 Error answers always carry `X-Error-Code` and `X-Error-Message`, because over plain http the
 client only recognises repo errors by that header. Visibility follows the Hub: an unknown or
@@ -108,6 +108,13 @@ class HfHandler(BaseHandler):
             raise HttpError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
         return sha
 
+    def xet_hash_of(self, sha256: str) -> str | None:
+        """The Xet hash listings show for an LFS file, if the CAS holds it (no upload here:
+        an LFS-uploaded file gets one when a Xet client first resolves it)."""
+        xet = self.ctx.extra.get("xet")
+        found = xet.index.by_sha256(sha256) if xet else None
+        return found.xet_hash if found else None
+
     # -- dispatch --------------------------------------------------------------------------------
     def dispatch(self, method: str) -> None:
         self.link = None  # the handler lives as long as the keep-alive connection
@@ -204,6 +211,9 @@ class HfHandler(BaseHandler):
             return self.send_json(200, {"ok": True})
         if op == "user-access-request" and len(rest) == 2:
             return self.access_requests(method, repo_type, repo_id, rest[1])
+        if method == "GET" and op in ("xet-read-token", "xet-write-token") and len(rest) >= 2:
+            kind = op.split("-")[1]
+            return hf_transfer.xet_token(self, repo_type, repo_id, kind, "/".join(rest[1:]))
         if method == "POST" and op == "preupload" and len(rest) >= 2:
             return hf_transfer.preupload(self, repo_type, repo_id, "/".join(rest[1:]))
         if method == "POST" and op == "commit" and len(rest) >= 2:
@@ -378,7 +388,7 @@ class HfHandler(BaseHandler):
         sha = self.commit_or_404(repo, rev)
         path = path.strip("/")
         recursive = self.q("recursive") in ("true", "True", "1")
-        entries = tree_entries(repo, sha, path, recursive)
+        entries = tree_entries(repo, sha, path, recursive, self.xet_hash_of)
         if entries is None:
             raise HttpError(404, f"{path} does not exist at {rev}", "EntryNotFound")
         self.send_json(200, self.paginate(entries))
@@ -399,7 +409,7 @@ class HfHandler(BaseHandler):
         for p in paths:
             p = p.strip("/")
             if p in listing:
-                out.append(file_json(listing[p]))
+                out.append(file_json(listing[p], self.xet_hash_of))
             elif p in dirs:
                 out.append({"type": "directory", "path": p, "oid": dirs[p]})
         self.send_json(200, out)

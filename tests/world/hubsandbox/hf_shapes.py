@@ -93,10 +93,15 @@ def repo_json(repo, sha: str | None, *, siblings: bool, blobs: bool, card: bool)
     return info
 
 
-def file_json(e) -> dict:
+def file_json(e, xet_hash_of=None) -> dict:
+    """A file as tree and paths-info list it; `xet_hash_of(sha256)` names an LFS file's Xet
+    hash (`xetHash`) when the CAS holds it."""
     item = {"type": "file", "path": e.path, "size": e.size, "oid": e.blob_oid}
     if e.lfs:
         item["lfs"] = {"oid": e.sha256, "size": e.size, "pointerSize": e.lfs["pointer_size"]}
+        xet_hash = xet_hash_of(e.sha256) if xet_hash_of else None
+        if xet_hash:
+            item["xetHash"] = xet_hash
     return item
 
 
@@ -104,7 +109,7 @@ def directory_oids(repo, sha: str) -> dict[str, str]:
     return repo.tree_oids(sha)
 
 
-def tree_entries(repo, sha: str, path: str, recursive: bool) -> list[dict] | None:
+def tree_entries(repo, sha: str, path: str, recursive: bool, xet_hash_of=None) -> list[dict] | None:
     """Tree listing under `path` ("" = root); None when `path` is not a directory."""
     dirs = directory_oids(repo, sha)
     if path and path not in dirs:
@@ -116,6 +121,6 @@ def tree_entries(repo, sha: str, path: str, recursive: bool) -> list[dict] | Non
             out.append({"type": "directory", "path": d, "oid": oid})
     for e in repo.files(sha):
         if e.path.startswith(prefix) and (recursive or "/" not in e.path[len(prefix) :]):
-            out.append(file_json(e))
+            out.append(file_json(e, xet_hash_of))
     out.sort(key=lambda item: item["path"])
     return out

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import json
 import math
 import os
@@ -49,7 +50,9 @@ def resolve(h, repo_type: str, repo_id: str, rev: str, path: str) -> None:
         raise HttpError(403, locked, "StorageLocked")
     sha = h.commit_or_404(repo, rev)
     try:
-        entry, fileobj = repo.open(sha, path)
+        entry = repo.entry(sha, path)
+        # A HEAD needs the metadata only: a Xet-uploaded file is not reconstructed for it.
+        fileobj = io.BytesIO() if h.method == "HEAD" else repo.open(sha, path)[1]
     except EntryNotFound:
         # The commit header lets the client cache the file's absence for that commit.
         raise HttpError(
@@ -65,9 +68,39 @@ def resolve(h, repo_type: str, repo_id: str, rev: str, path: str) -> None:
         headers["ETag"] = f'"{entry.sha256}"'
         headers["X-Linked-Etag"] = f'"{entry.sha256}"'
         headers["X-Linked-Size"] = str(entry.size)
+        headers.update(xet_headers(h, repo_type, repo_id, sha, entry.sha256))
     else:
         headers["ETag"] = f'"{entry.blob_oid}"'
     h.send_file(fileobj, entry.size, headers, repo_id=repo_id, path=path)
+
+
+def xet_headers(h, repo_type: str, repo_id: str, sha: str, sha256: str) -> dict:
+    """What tells a client to fetch an LFS file through Xet: its Xet hash and where to get a
+    read token for it. Every LFS file has one, as on the Hub (LFS uploads are moved into the
+    CAS here on first use)."""
+    xet = h.ctx.extra.get("xet")
+    found = xet.ensure(sha256, h.ctx.store.objects_for("hf")) if xet else None
+    if found is None:
+        return {}
+    refresh = f"{h.ctx.endpoint}/api/{repo_type}s/{repo_id}/xet-read-token/{sha}"
+    return {"X-Xet-Hash": found.xet_hash, "Link": f'<{refresh}>; rel="xet-auth"'}
+
+
+def xet_token(h, repo_type: str, repo_id: str, kind: str, rev: str) -> None:
+    """`xet-read-token/{rev}` and `xet-write-token/{rev}`: the CAS URL and a short-lived token,
+    as JSON and as X-Xet-* headers. A write token needs write access; revision "None" is what
+    the client sends for an upload that will open a pull request."""
+    user = h.user(required=kind == "write")
+    repo = h.repo_for(repo_type, repo_id, user, write=kind == "write", gated=kind == "read")
+    if kind == "read":
+        h.commit_or_404(repo, rev)
+    elif rev != "None":
+        _branch_head(h, repo, rev)
+    xet = h.ctx.extra.get("xet")
+    if xet is None:
+        raise HttpError(404, "Xet storage is not enabled on this hub", "NotFound")
+    token = xet.token()
+    h.send_json(200, token["body"], token["headers"])
 
 
 # -- LFS batch -------------------------------------------------------------------------------------
@@ -193,12 +226,14 @@ def object_route(h, method: str, segs: list[str]) -> None:
         h.route = "lfs-object"
         oid, sig = segs[1], segs[2]
         check_sig(sig, "get", oid)
-        if not store.objects_for("hf").has(oid):
-            raise HttpError(404, f"LFS object {oid} not found", "EntryNotFound")
-        path = store.objects_for("hf").path(oid)
+        objects = store.objects_for("hf")
+        try:
+            fileobj = objects.open(oid)
+        except MissingObject:
+            raise HttpError(404, f"LFS object {oid} not found", "EntryNotFound") from None
         return h.send_file(
-            open(path, "rb"),
-            path.stat().st_size,
+            fileobj,
+            objects.size(oid),
             {"ETag": f'"{oid}"'},
             repo_id=h.q("repo") or "",
             path=h.q("path") or oid,

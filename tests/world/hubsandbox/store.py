@@ -214,11 +214,15 @@ class Delete:
 
 
 class ObjectStore:
-    """Content-addressed LFS objects. Uploads stream to disk while hashing; memory stays flat."""
+    """Content-addressed LFS objects. Uploads stream to disk while hashing; memory stays flat.
+
+    `remote` (the HF side's Xet store, see xet.py) holds objects uploaded another way: they count
+    as stored, and `open` streams one from there when its bytes are needed."""
 
     def __init__(self, root: Path, tmp: Path):
         self.root = root
         self.tmp = tmp
+        self.remote = None
         root.mkdir(parents=True, exist_ok=True)
         tmp.mkdir(parents=True, exist_ok=True)
 
@@ -227,17 +231,34 @@ class ObjectStore:
             raise InvalidName(f"not a sha256: {sha256!r}")
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
-    def has(self, sha256: str) -> bool:
+    def has_local(self, sha256: str) -> bool:
         try:
             return self.path(sha256).is_file()
         except InvalidName:
             return False
 
+    def has(self, sha256: str) -> bool:
+        return self.size(sha256) is not None
+
     def size(self, sha256: str) -> int | None:
         try:
             return self.path(sha256).stat().st_size
-        except (OSError, InvalidName):
+        except InvalidName:
             return None
+        except OSError:
+            return self.remote.size_of(sha256) if self.remote else None
+
+    def open(self, sha256: str):
+        """A binary reader of the object (`read`, `seek`, `close`): the local file, else a
+        stream from `remote`."""
+        try:
+            return open(self.path(sha256), "rb")
+        except FileNotFoundError:
+            pass
+        stream = self.remote.open_stream(sha256) if self.remote else None
+        if stream is None:
+            raise MissingObject(f"object {sha256} is not stored")
+        return stream
 
     def temp_path(self) -> Path:
         return self.tmp / f"up-{uuid.uuid4().hex}"
@@ -478,8 +499,8 @@ class Repo:
         e = self.entry(rev, path)
         if e.lfs:
             try:
-                return e, open(self.store.objects_for(self.platform).path(e.sha256), "rb")
-            except FileNotFoundError:
+                return e, self.store.objects_for(self.platform).open(e.sha256)
+            except MissingObject:
                 raise MissingObject(f"LFS object of {path} ({e.sha256}) is missing") from None
         return e, io.BytesIO(self.read_blob(e.blob_oid))
 
