@@ -260,15 +260,19 @@ def test_detached_run_survives_sigkill_and_logs_follow(modal_sim):
     app_id = json.loads(next(line for line in head if "modal_app_id" in line))["modal_app_id"]
     killed_at = time.time()
 
+    # `-f` follows from the moment it connects (this stand-in does not replay) until the app is
+    # done; the whole history is then read by time range.
     rc, out, err = modal(modal_sim, "app", "logs", app_id, "-f")
+    assert rc == 0, err
+    record = wait_state(modal_sim, app_id, "stopped")
+    assert record["state"] == "stopped"
+    rc, out, err = modal(modal_sim, "app", "logs", app_id, "--since", "10m")
     assert rc == 0, err
     events = json_lines(out)
     assert {"orchestrated": [0, 1, 4, 9, "error: negative input -1"]} in events
     assert {"square": 100} in events and {"square": 101} in events  # spawn_map in the container
     assert "ValueError: negative input -1" in out
     assert out.index('"orchestrate"') < out.index('"orchestrated"')
-    record = wait_state(modal_sim, app_id, "stopped")
-    assert record["state"] == "stopped"
     records = tasks(modal_sim, app_id)
     assert max(t["ended_at"] for t in records) > killed_at
     orchestrator = next(t for t in records if t["function"] == "orchestrate")
@@ -373,3 +377,108 @@ def test_credentials_that_are_not_a_token_pair_are_refused(modal_sim):
         rc, out, err = modal(modal_sim, *args, MODAL_TOKEN_SECRET="not-a-secret")
         assert rc != 0, (args, out)
         assert "Token ID or secret is invalid" in out + err, (args, out, err)
+
+
+def wait_for(predicate, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def follows_started(sim, app_id: str) -> int:
+    log = (sim.extra["state"] / "rpc.log").read_text()
+    return sum(1 for line in log.splitlines() if f"AppGetLogs.start {app_id}" in line)
+
+
+def log_lines(out: str, prefix: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith(prefix)]
+
+
+def test_logs_tail_range_and_follow_from_now(modal_sim, tmp_path):
+    """The options as the pinned client sends them: the last 100 entries by default, `--tail N`,
+    `--since` (a count-then-fetch over time buckets), and `-f` from the moment it connects."""
+    gate, ready = tmp_path / "gate", tmp_path / "ready"
+    rc, out, err = modal(
+        modal_sim,
+        "run",
+        "--detach",
+        "chatty_app.py::main",
+        "--per-burst",
+        "250",
+        "--after",
+        "3",
+        "--gate",
+        str(gate),
+        "--ready",
+        str(ready),
+    )
+    assert rc == 0, err
+    app_id = json_lines(out)[0]["modal_app_id"]
+    wait_for(ready.exists, "the function to print its first lines")
+    wait_for(
+        lambda: "before 249" in modal(modal_sim, "app", "logs", app_id, "--tail", "1")[1],
+        "the stand-in to hold the first lines",
+    )
+
+    queries = {
+        "default": start(modal_sim, "app", "logs", app_id),
+        "tail": start(modal_sim, "app", "logs", app_id, "--tail", "7"),
+        "since": start(modal_sim, "app", "logs", app_id, "--since", "10m"),
+        "before_app": start(modal_sim, "app", "logs", app_id, "--since", "10m", "--until", "9m"),
+        "follow_tail": start(modal_sim, "app", "logs", app_id, "-f", "--tail", "5"),
+    }
+    got = {name: finish(proc) for name, proc in queries.items()}
+    assert got["default"][0] == 0, got["default"][2]
+    assert log_lines(got["default"][1], "before") == [f"before {i}" for i in range(150, 250)]
+    assert log_lines(got["tail"][1], "before") == [f"before {i}" for i in range(243, 250)]
+    assert log_lines(got["since"][1], "before") == [f"before {i}" for i in range(250)]
+    assert got["before_app"][0] == 0 and not log_lines(got["before_app"][1], "before")
+    assert got["follow_tail"][0] == 2 and "--follow cannot be combined" in got["follow_tail"][2]
+
+    before = follows_started(modal_sim, app_id)  # `modal run` itself followed from its start
+    follower = start(modal_sim, "app", "logs", app_id, "-f")
+    wait_for(
+        lambda: follows_started(modal_sim, app_id) > before, "`modal app logs -f` to connect"
+    )
+    gate.write_text("open")
+    rc, out, err = finish(follower)
+    assert rc == 0, err
+    assert not log_lines(out, "before"), "this stand-in's -f does not replay history"
+    assert log_lines(out, "after") == ["after 0", "after 1", "after 2"]
+
+    rc, out, err = modal(modal_sim, "app", "logs", app_id, "--since", "10m")
+    assert log_lines(out, "before") == [f"before {i}" for i in range(250)]
+    assert log_lines(out, "after") == ["after 0", "after 1", "after 2"]
+
+
+def test_logs_past_one_fetch_limit_by_time_range(modal_sim):
+    """30000 entries (more than one AppFetchLogs may return): the client refines its time buckets
+    until each interval fits, and gets every line in order."""
+    rc, out, err = modal(
+        modal_sim, "run", "--detach", "chatty_app.py::main", "--bursts", "3", "--per-burst", "10000"
+    )
+    assert rc == 0, err
+    app_id = json_lines(out)[0]["modal_app_id"]
+    assert wait_state(modal_sim, app_id, "stopped", timeout=60)["state"] == "stopped"
+    rc, out, err = modal(modal_sim, "app", "logs", app_id, "--since", "10m")
+    assert rc == 0, err
+    assert log_lines(out, "before") == [f"before {i}" for i in range(30000)]
+    rc, out, err = modal(modal_sim, "app", "logs", app_id, "--tail", "20000")
+    assert log_lines(out, "before") == [f"before {i}" for i in range(10000, 30000)]
+
+
+def test_logs_follow_replays_when_the_server_does(tmp_path):
+    sim = world.start_modal_sim(tmp_path / "state", ["--logs-follow-replays"])
+    sim.extra["state"] = tmp_path / "state"
+    try:
+        rc, out, err = modal(sim, "run", "--detach", "chatty_app.py::main", "--per-burst", "150")
+        assert rc == 0, err
+        app_id = json_lines(out)[0]["modal_app_id"]
+        assert wait_state(sim, app_id, "stopped")["state"] == "stopped"
+        rc, out, err = modal(sim, "app", "logs", app_id, "-f")
+        assert rc == 0, err
+        assert log_lines(out, "before") == [f"before {i}" for i in range(150)]
+    finally:
+        sim.stop()

@@ -28,8 +28,17 @@ GENERIC = api_pb2.GenericResult
 
 
 class Sim:
-    def __init__(self, state_dir: Path, max_containers: int | None, keep_scratch: bool = False):
+    def __init__(
+        self,
+        state_dir: Path,
+        max_containers: int | None,
+        keep_scratch: bool = False,
+        follow_replays: bool = False,
+    ):
         self.store = StateDir(state_dir)
+        # Whether `modal app logs -f` (AppGetLogs without a cursor) starts at the app's first
+        # entry or at the moment it asks: the server's choice, which the client does not show.
+        self.follow_replays = follow_replays
         self.global_cap = max_containers or None
         self.keep_scratch = keep_scratch
         self.apps: dict[str, App] = {}
@@ -53,21 +62,28 @@ class Sim:
 
     # --- logs -------------------------------------------------------------------------------
     def log(self, app: App, text: str, fd: int, **ids) -> None:
+        """Adds `text` to the app's logs: one batch, one entry per line (Modal counts `--tail`
+        and its fetch limits in entries)."""
         now = time.time()
-        item = api_pb2.TaskLogs(
-            data=text,
-            file_descriptor=fd,
-            timestamp=now,
-            timestamp_ns=int(now * 1e9),
-            function_call_id=ids.get("function_call_id", ""),
-            input_id=ids.get("input_id", ""),
-        )
+        items = [
+            api_pb2.TaskLogs(
+                data=line,
+                file_descriptor=fd,
+                timestamp=now,
+                timestamp_ns=int(now * 1e9),
+                function_call_id=ids.get("function_call_id", ""),
+                input_id=ids.get("input_id", ""),
+            )
+            for line in text.splitlines(keepends=True)
+        ]
+        if not items:
+            return
         app.add_log(
             api_pb2.TaskLogsBatch(
                 task_id=ids.get("task_id", ""),
                 function_id=ids.get("function_id", ""),
                 input_id=ids.get("input_id", ""),
-                items=[item],
+                items=items,
             )
         )
 
