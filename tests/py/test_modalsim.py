@@ -118,7 +118,11 @@ def check_framing(out: str, functions: list[str]) -> str:
     lines = out.splitlines()
     assert lines[0].startswith("✓ Initialized. View run at https://modal.com/apps/"), out
     app_id = APP_ID.search(lines[0]).group(0)
-    assert lines[1] == "✓ Created objects.", out
+    # Image build logs come while objects are created (here: the stand-in's notes on each step).
+    build_logs = 1
+    while lines[build_logs].startswith("modal-sim: "):
+        build_logs += 1
+    assert lines[build_logs] == "✓ Created objects.", out
     for fn in functions:
         assert re.search(rf"^[├└]── ✓ Created Function {fn}\.$", out, re.M), out
     return app_id
@@ -142,6 +146,15 @@ def test_function_outcomes(modal_sim):
     assert rc == 0, err
     app_id = check_framing(out, ["read_secret", "uses_helper", "boom", "sleepy"])
     assert "├── ✓ Uploaded PythonPackage:helper" in out
+    # What the stand-in cannot install it checks on the host, and says it skipped.
+    assert re.search(
+        r"^modal-sim: skipped: RUN apt-get install -y git git-lfs \(installed", out, re.M
+    )
+    assert re.search(
+        r"^modal-sim: skipped: RUN python -m pip install huggingface_hub==2\.4\.0 +\(satisfied",
+        out,
+        re.M,
+    ), out
     assert out.splitlines()[-1] == f"✓ App completed. View run at {app_record_url(app_id)}"
     seen = json_lines(out)[0]["read_secret"]
     assert seen["secret"] == SECRET_VALUE
@@ -439,9 +452,7 @@ def test_logs_tail_range_and_follow_from_now(modal_sim, tmp_path):
 
     before = follows_started(modal_sim, app_id)  # `modal run` itself followed from its start
     follower = start(modal_sim, "app", "logs", app_id, "-f")
-    wait_for(
-        lambda: follows_started(modal_sim, app_id) > before, "`modal app logs -f` to connect"
-    )
+    wait_for(lambda: follows_started(modal_sim, app_id) > before, "`modal app logs -f` to connect")
     gate.write_text("open")
     rc, out, err = finish(follower)
     assert rc == 0, err
@@ -482,3 +493,57 @@ def test_logs_follow_replays_when_the_server_does(tmp_path):
         assert log_lines(out, "before") == [f"before {i}" for i in range(150)]
     finally:
         sim.stop()
+
+
+def test_image_build_steps_take_effect_in_every_container(modal_sim, sandbox, tmp_path):
+    """`run_commands("git lfs install")` runs once in the image, and its ~/.gitconfig is in each
+    container: the pull yields the real weights, where the same image without it yields pointers."""
+    from hf_client import clone_url, run_hf, sha256
+
+    weights = os.urandom(300_000)
+    (tmp_path / "w.safetensors").write_bytes(weights)
+    run_hf(
+        sandbox,
+        """
+        api.create_repo("alice/lfs-in-image")
+        api.upload_file(path_or_fileobj=A["file"], path_in_repo="w.safetensors",
+                        repo_id="alice/lfs-in-image")
+        out(True)
+        """,
+        {"file": str(tmp_path / "w.safetensors")},
+    )
+    url = clone_url(sandbox, "alice/lfs-in-image", token=None)
+    rc, out, err = modal(modal_sim, "run", "lfs_app.py", "--url", url, "--path", "w.safetensors")
+    assert rc == 0, err
+    assert "modal-sim: running: RUN git lfs install" in out
+    assert re.search(r"modal-sim: skipped: RUN apt-get install -y git git-lfs .*installed", out)
+    got = json_lines(out)[-1]
+    assert got["with_lfs"]["gitconfig"] and got["with_lfs"]["sha256"] == sha256(weights)
+    assert got["with_lfs"]["size"] == len(weights)
+    assert not got["bare"]["gitconfig"] and got["bare"]["size"] < 200, "a pointer, not weights"
+    assert "Git LFS is not installed" in got["bare"]["pull_output"]
+
+    app_id = APP_ID.search(out).group(0)
+    images = [
+        json.loads(p.read_text()) for p in (modal_sim.extra["state"] / "images").glob("*.json")
+    ]
+    ran = [
+        s
+        for i in images
+        if i["app_id"] == app_id
+        for s in i.get("steps", [])
+        if s["action"] == "ran"
+    ]
+    assert [s["command"] for s in ran] == [
+        "RUN git lfs install",
+        "RUN git config --global lfs.locksverify false",
+    ], ran
+    assert all(s["exit_code"] == 0 for s in ran)
+
+
+def test_an_image_step_the_stand_in_cannot_take_fails_the_build(modal_sim):
+    rc, out, err = modal(modal_sim, "run", "refused_app.py")
+    assert rc == 1
+    assert "Image build for im-" in err and "failed with the exception" in err, err
+    assert "hubferry-no-such-package" in err
+    assert "ran without its image" not in out

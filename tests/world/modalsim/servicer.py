@@ -61,10 +61,6 @@ _Base = type(
 )
 
 
-def _ok() -> api_pb2.GenericResult:
-    return api_pb2.GenericResult(status=api_pb2.GenericResult.GENERIC_STATUS_SUCCESS)
-
-
 def _seconds(ts) -> float:
     return ts.seconds + ts.nanos / 1e9
 
@@ -463,25 +459,42 @@ class Servicer(_Base):
         app = self.sim.apps.get(req.app_id)
         if app is not None:
             app.object_ids.add(image_id)
-        await stream.send_message(
-            api_pb2.ImageGetOrCreateResponse(
-                image_id=image_id,
-                result=_ok(),
-                metadata=api_pb2.ImageMetadata(
-                    python_version_info=PYTHON_VERSION, image_builder_version=req.builder_version
-                ),
-            )
-        )
+        # Not built yet (no result): the client waits for the build with ImageJoinStreaming.
+        self.sim.image_builds.start(image_id)
+        await stream.send_message(api_pb2.ImageGetOrCreateResponse(image_id=image_id))
 
     async def ImageJoinStreaming(self, stream):
-        await self._recv(stream, "ImageJoinStreaming")
-        await stream.send_message(
-            api_pb2.ImageJoinStreamingResponse(
-                result=_ok(),
-                eof=True,
-                metadata=api_pb2.ImageMetadata(python_version_info=PYTHON_VERSION),
-            )
-        )
+        req = await self._recv(stream, "ImageJoinStreaming")
+        build = self.sim.image_builds.builds.get(req.image_id)
+        if build is None:
+            raise GRPCError(Status.NOT_FOUND, f"Image {req.image_id} not found")
+        pos = _entry_seq(req.last_entry_id)
+        deadline = time.monotonic() + min(req.timeout or 0, LOGS_WAIT_CAP_S)
+        while True:
+            changed = build.changed
+            if pos < len(build.logs):
+                await stream.send_message(
+                    api_pb2.ImageJoinStreamingResponse(
+                        task_logs=build.logs[pos:], entry_id=str(len(build.logs))
+                    )
+                )
+                pos = len(build.logs)
+            if build.result is not None:
+                await stream.send_message(
+                    api_pb2.ImageJoinStreamingResponse(
+                        result=build.result,
+                        eof=True,
+                        metadata=api_pb2.ImageMetadata(python_version_info=PYTHON_VERSION),
+                    )
+                )
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=left)
+            except TimeoutError:
+                return
 
     # --- functions ------------------------------------------------------------------------------
     async def FunctionPrecreate(self, stream):

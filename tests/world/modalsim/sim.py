@@ -18,6 +18,7 @@ from grpclib.server import Server
 from modal_proto import api_pb2
 
 from . import containers
+from .images import Images
 from .model import App, Call, Function, Input, StateDir, Task, new_id
 
 # The client heartbeats every 15 s; after this long without one it is taken to be gone (for
@@ -57,6 +58,7 @@ class Sim:
         self.sock_dir = Path(tempfile.mkdtemp(prefix="modalsim-"))
         self.scratch_root = state_dir / "scratch"
         self.scratch_root.mkdir(exist_ok=True)
+        self.image_builds = Images(self)
         self.blob_url = ""  # set once the blob HTTP server listens
         self.servicer_factory = None  # set by the server: task -> servicer
 
