@@ -311,7 +311,8 @@ mod tests {
     #[test]
     fn seq_is_read_when_present_and_optional() {
         let with = r#"{"hubferry":1,"type":"warning","job":"j","ts":1.0,"seq":7,"code":"x","message":"m"}"#;
-        let without = r#"{"hubferry":1,"type":"warning","job":"j","ts":1.0,"code":"x","message":"m"}"#;
+        let without =
+            r#"{"hubferry":1,"type":"warning","job":"j","ts":1.0,"code":"x","message":"m"}"#;
         let seq = |line| match parse_line(line) {
             Line::Event(e) => e.seq,
             other => panic!("{other:?}"),

@@ -233,7 +233,9 @@ impl AppLogs {
                                 .last()
                                 .or_else(|| stderr_tail.iter().rev().find(|l| !l.trim().is_empty()))
                                 .cloned()
-                                .unwrap_or_else(|| format!("`modal app logs` exited with {code:?}"));
+                                .unwrap_or_else(|| {
+                                    format!("`modal app logs` exited with {code:?}")
+                                });
                             RangeRead::Failed(why)
                         };
                     }
@@ -337,7 +339,14 @@ mod tests {
     fn a_history_and_a_follow_that_overlap_yield_each_event_once() {
         // 100,000 events of two jobs; the follow repeats the last 30,000 of the history.
         let all: Vec<Event> = (0..100_000u64)
-            .map(|i| event(["a", "b"][(i % 2) as usize], Some(i / 2 + 1), 1e9 + i as f64 / 1e3, i))
+            .map(|i| {
+                event(
+                    ["a", "b"][(i % 2) as usize],
+                    Some(i / 2 + 1),
+                    1e9 + i as f64 / 1e3,
+                    i,
+                )
+            })
             .collect();
         let mut overlap = Overlap::default();
         let history = &all[..80_000];

@@ -80,7 +80,11 @@ fn assert_rebuilt(out: &Output, run_id: &str, seeded: &Value) {
     let events = paths.len();
     paths.sort();
     paths.dedup();
-    assert_eq!(events, paths.len(), "a file event was passed on twice\n{out}");
+    assert_eq!(
+        events,
+        paths.len(),
+        "a file event was passed on twice\n{out}"
+    );
     let mut expected: Vec<String> = files.keys().cloned().collect();
     expected.sort();
     assert_eq!(paths, expected, "{out}");
@@ -126,7 +130,10 @@ fn logs_rebuild_a_long_history(modal_url: Option<&str>) {
     // Read once it is over: the whole history by time range.
     let snapshot = run(&ctx, modal_url, &["logs", &run_id, "--json"]);
     assert_rebuilt(&snapshot, &run_id, &seeded);
-    assert_eq!(followed.ok_report()["files_moved"], snapshot.ok_report()["files_moved"]);
+    assert_eq!(
+        followed.ok_report()["files_moved"],
+        snapshot.ok_report()["files_moved"]
+    );
 
     let argv = ctx.argv_log();
     assert!(
