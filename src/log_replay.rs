@@ -103,7 +103,7 @@ struct AppLogs {
 
 impl AppLogs {
     async fn run(mut self, since: f64, follow: bool) {
-        let first_read = runner_now();
+        let first_read = crate::runs::now_s();
         self.history(since, first_read + CLOCK_SLACK_S).await;
         if !follow || self.stopped() {
             return;
@@ -127,7 +127,7 @@ impl AppLogs {
         if !self.stopped() {
             self.history(
                 since.max(first_read - CLOCK_SLACK_S),
-                runner_now() + CLOCK_SLACK_S,
+                crate::runs::now_s() + CLOCK_SLACK_S,
             )
             .await;
         }
@@ -308,10 +308,6 @@ enum RangeRead {
 
 fn iso(secs: i64) -> String {
     crate::hub::content::iso_from_epoch(secs)
-}
-
-fn runner_now() -> f64 {
-    crate::runs::now_s()
 }
 
 /// Where a run's history begins, from its record.
