@@ -19,6 +19,10 @@ pub struct Event {
     pub job: String,
     /// Unix seconds when the worker emitted it.
     pub ts: f64,
+    /// 1, 2, … for each line one worker process writes (absent from workers that predate it):
+    /// lets a reader drop lines it sees twice (see [`crate::log_replay`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
     /// Type-specific fields.
     #[serde(flatten)]
     pub body: EventBody,
@@ -306,6 +310,21 @@ mod tests {
         assert!(matches!(parse_line(v2), Line::Invalid { .. }));
         let unknown = r#"{"hubferry":1,"type":"dance","job":"j","ts":1.0}"#;
         assert!(matches!(parse_line(unknown), Line::Invalid { .. }));
+        let bad_seq = r#"{"hubferry":1,"type":"warning","job":"j","ts":1.0,"seq":-1,"code":"x","message":"m"}"#;
+        assert!(matches!(parse_line(bad_seq), Line::Invalid { .. }));
+    }
+
+    #[test]
+    fn seq_is_read_when_present_and_optional() {
+        let with = r#"{"hubferry":1,"type":"warning","job":"j","ts":1.0,"seq":7,"code":"x","message":"m"}"#;
+        let without =
+            r#"{"hubferry":1,"type":"warning","job":"j","ts":1.0,"code":"x","message":"m"}"#;
+        let seq = |line| match parse_line(line) {
+            Line::Event(e) => e.seq,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(seq(with), Some(7));
+        assert_eq!(seq(without), None);
     }
 
     #[test]

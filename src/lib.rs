@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod events;
 pub mod hub;
 pub mod interrupt;
+pub mod log_replay;
 pub mod manifest;
 pub mod mirrors;
 pub mod plan;

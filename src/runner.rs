@@ -30,9 +30,6 @@ pub const CHILD_ENV: &[(&str, &str)] = &[
     ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
 ];
 
-/// Log entries fetched for a `logs RUN` snapshot (Modal's maximum for `--tail`).
-pub const SNAPSHOT_TAIL: &str = "20000";
-
 /// How many lines of a child's stderr are kept for error messages.
 const STDERR_TAIL: usize = 20;
 
@@ -122,25 +119,6 @@ pub fn modal_run(
         args,
         env: env.to_vec(),
         cwd: app_file.parent().map(Path::to_path_buf),
-        jobs: jobs.to_vec(),
-    }
-}
-
-/// `modal app logs ap-… [-f]`.
-pub fn modal_logs(modal: &Path, app_id: &str, follow: bool, jobs: &[String]) -> ChildSpec {
-    let mut args: Vec<OsString> = vec!["app".into(), "logs".into(), app_id.into()];
-    if follow {
-        args.push("-f".into());
-    } else {
-        // Without -f Modal returns only the last 100 entries; 20000 is the most it allows.
-        args.extend(["--tail".into(), SNAPSHOT_TAIL.into()]);
-    }
-    ChildSpec {
-        label: format!("modal app logs {app_id}"),
-        program: modal.to_path_buf(),
-        args,
-        env: Vec::new(),
-        cwd: None,
         jobs: jobs.to_vec(),
     }
 }

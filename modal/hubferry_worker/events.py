@@ -111,7 +111,7 @@ SCHEMA: dict[str, dict[str, Any]] = {
     },
 }
 OPTIONAL: dict[str, set[str]] = {"file": {"reason"}, "retry": {"retry_after_s", "max_wait_s"}}
-COMMON = ("hubferry", "type", "job", "ts")
+COMMON = ("hubferry", "type", "job", "ts", "seq")
 
 
 class EventError(ValueError):
@@ -143,6 +143,11 @@ def validate(event: Any) -> dict:
     ts = event.get("ts")
     if isinstance(ts, bool) or not isinstance(ts, _NUM):
         raise EventError(f"{type_} event: 'ts' must be unix seconds")
+    # `seq` (1, 2, … per worker process) is optional in the schema: lines from before it existed
+    # still parse. The emitter always writes it.
+    seq = event.get("seq", 1)
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        raise EventError(f"{type_} event: 'seq' must be a positive integer")
     fields = SCHEMA[type_]
     optional = OPTIONAL.get(type_, set())
     for name, rule in fields.items():
@@ -178,6 +183,9 @@ class Emitter:
     Thread-safe: pool threads emit concurrently. `progress` calls closer together than
     PROGRESS_MIN_INTERVAL_S are dropped; `force=True` (the final figures) waits out the interval
     instead, so the rate limit holds for every progress line.
+    Every line carries `seq`, 1 for the first line this emitter writes and one more for each next
+    one (dropped progress calls take none), so a reader that sees the same lines twice (a log
+    history read and a live follow that overlap) can drop the repeats.
     Every string in an event passes through `scrub`, so a token that leaks into an exception
     message never reaches the stream.
     """
@@ -187,6 +195,7 @@ class Emitter:
         self._stream = stream
         self._lock = threading.Lock()
         self._last_progress = 0.0
+        self._seq = 0
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
@@ -215,9 +224,16 @@ class Emitter:
                     time.sleep(wait)
                     now = time.time()
                 self._last_progress = now
-            event = {"hubferry": PROTOCOL, "type": type_, "job": self.job, "ts": round(now, 3)}
+            event = {
+                "hubferry": PROTOCOL,
+                "type": type_,
+                "job": self.job,
+                "ts": round(now, 3),
+                "seq": self._seq + 1,
+            }
             event.update(self._scrub_value(fields))
             validate(event)
+            self._seq += 1
             line = json.dumps(event, ensure_ascii=False, separators=(",", ":"))
             stream = self._stream or sys.stdout
             stream.write(line + "\n")

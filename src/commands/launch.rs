@@ -148,8 +148,16 @@ async fn first_event_from_logs(
 ) -> Option<serde_json::Value> {
     let (tx, rx) = mpsc::unbounded_channel();
     let children = Children::default();
-    let follow = runner::modal_logs(modal, app_id, true, jobs);
-    let handle = runner::start(vec![follow], 1, tx, children.clone());
+    // From the app's history on: `modal app logs -f` may not replay what came before it.
+    let handle = crate::log_replay::start(
+        modal.to_path_buf(),
+        vec![app_id.to_owned()],
+        jobs.to_vec(),
+        crate::log_replay::history_start(crate::runs::now_s()),
+        true,
+        tx,
+        children.clone(),
+    );
     let first = tokio::time::timeout(
         FIRST_EVENT_TIMEOUT,
         watch(

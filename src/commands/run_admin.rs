@@ -75,12 +75,16 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
     let started = std::time::Instant::now();
     let (tx, rx) = mpsc::unbounded_channel();
     let children = Children::default();
-    let specs: Vec<_> = record
-        .app_ids
-        .iter()
-        .map(|id| runner::modal_logs(&modal, id, args.follow, &record.jobs))
-        .collect();
-    let handle = runner::start(specs, record.app_ids.len().max(1), tx, children.clone());
+    // The history by time range, then (with -f) the live stream: see log_replay for why.
+    let handle = crate::log_replay::start(
+        modal.clone(),
+        record.app_ids.clone(),
+        record.jobs.clone(),
+        crate::log_replay::history_start(record.created_at),
+        args.follow,
+        tx,
+        children.clone(),
+    );
     let note = format!(
         "the run keeps going on Modal; follow it again with `hubferry logs {} -f`, stop it with `hubferry stop {}`",
         record.run_id, record.run_id

@@ -35,6 +35,25 @@ def test_every_fixture_event_validates_and_every_type_is_covered():
     assert logs >= 1, "fixture must carry at least one non-JSON log line"
 
 
+def test_seq_is_optional_in_the_schema_and_exercised_both_ways():
+    parsed = [e for e in map(events.parse_line, fixture_lines()) if e]
+    assert any("seq" in e for e in parsed) and any("seq" not in e for e in parsed)
+
+
+def test_emitter_numbers_every_line_it_writes_and_no_dropped_one():
+    out = io.StringIO()
+    em = events.Emitter("j1", stream=out)
+    em.emit("warning", code="x", message="one")
+    for i in range(20):
+        em.emit("progress", bytes_done=i, bytes_total=20, files_done=0, files_total=1, rate_bps=0.0)
+    with pytest.raises(events.EventError):
+        em.emit("file", path="a", size=1, sha256=None, status="moved")
+    em.emit("warning", code="x", message="two")
+    parsed = [events.parse_line(line) for line in out.getvalue().splitlines()]
+    assert [e["seq"] for e in parsed] == list(range(1, len(parsed) + 1))
+    assert len(parsed) == 3  # one progress line got through the throttle; the bad file none
+
+
 def test_every_optional_field_is_exercised_both_ways():
     parsed = [e for e in map(events.parse_line, fixture_lines()) if e]
     for type_, names in events.OPTIONAL.items():
@@ -54,6 +73,9 @@ def test_every_optional_field_is_exercised_both_ways():
         lambda e: e.update(type="bogus"),
         lambda e: e.update(ts="now"),
         lambda e: e.update(unexpected_field=1),
+        lambda e: e.update(seq=0),
+        lambda e: e.update(seq="1"),
+        lambda e: e.update(seq=True),
     ],
 )
 def test_invalid_events_are_rejected(mutate):

@@ -118,7 +118,11 @@ def check_framing(out: str, functions: list[str]) -> str:
     lines = out.splitlines()
     assert lines[0].startswith("✓ Initialized. View run at https://modal.com/apps/"), out
     app_id = APP_ID.search(lines[0]).group(0)
-    assert lines[1] == "✓ Created objects.", out
+    # Image build logs come while objects are created (here: the stand-in's notes on each step).
+    build_logs = 1
+    while lines[build_logs].startswith("modal-sim: "):
+        build_logs += 1
+    assert lines[build_logs] == "✓ Created objects.", out
     for fn in functions:
         assert re.search(rf"^[├└]── ✓ Created Function {fn}\.$", out, re.M), out
     return app_id
@@ -142,6 +146,15 @@ def test_function_outcomes(modal_sim):
     assert rc == 0, err
     app_id = check_framing(out, ["read_secret", "uses_helper", "boom", "sleepy"])
     assert "├── ✓ Uploaded PythonPackage:helper" in out
+    # What the stand-in cannot install it checks on the host, and says it skipped.
+    assert re.search(
+        r"^modal-sim: skipped: RUN apt-get install -y git git-lfs \(installed", out, re.M
+    )
+    assert re.search(
+        r"^modal-sim: skipped: RUN python -m pip install huggingface_hub==2\.4\.0 +\(satisfied",
+        out,
+        re.M,
+    ), out
     assert out.splitlines()[-1] == f"✓ App completed. View run at {app_record_url(app_id)}"
     seen = json_lines(out)[0]["read_secret"]
     assert seen["secret"] == SECRET_VALUE
@@ -260,15 +273,19 @@ def test_detached_run_survives_sigkill_and_logs_follow(modal_sim):
     app_id = json.loads(next(line for line in head if "modal_app_id" in line))["modal_app_id"]
     killed_at = time.time()
 
+    # `-f` follows from the moment it connects (this stand-in does not replay) until the app is
+    # done; the whole history is then read by time range.
     rc, out, err = modal(modal_sim, "app", "logs", app_id, "-f")
+    assert rc == 0, err
+    record = wait_state(modal_sim, app_id, "stopped")
+    assert record["state"] == "stopped"
+    rc, out, err = modal(modal_sim, "app", "logs", app_id, "--since", "10m")
     assert rc == 0, err
     events = json_lines(out)
     assert {"orchestrated": [0, 1, 4, 9, "error: negative input -1"]} in events
     assert {"square": 100} in events and {"square": 101} in events  # spawn_map in the container
     assert "ValueError: negative input -1" in out
     assert out.index('"orchestrate"') < out.index('"orchestrated"')
-    record = wait_state(modal_sim, app_id, "stopped")
-    assert record["state"] == "stopped"
     records = tasks(modal_sim, app_id)
     assert max(t["ended_at"] for t in records) > killed_at
     orchestrator = next(t for t in records if t["function"] == "orchestrate")
@@ -373,3 +390,160 @@ def test_credentials_that_are_not_a_token_pair_are_refused(modal_sim):
         rc, out, err = modal(modal_sim, *args, MODAL_TOKEN_SECRET="not-a-secret")
         assert rc != 0, (args, out)
         assert "Token ID or secret is invalid" in out + err, (args, out, err)
+
+
+def wait_for(predicate, what: str, timeout: float = 60):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def follows_started(sim, app_id: str) -> int:
+    log = (sim.extra["state"] / "rpc.log").read_text()
+    return sum(1 for line in log.splitlines() if f"AppGetLogs.start {app_id}" in line)
+
+
+def log_lines(out: str, prefix: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith(prefix)]
+
+
+def test_logs_tail_range_and_follow_from_now(modal_sim, tmp_path):
+    """The options as the pinned client sends them: the last 100 entries by default, `--tail N`,
+    `--since` (a count-then-fetch over time buckets), and `-f` from the moment it connects."""
+    gate, ready = tmp_path / "gate", tmp_path / "ready"
+    rc, out, err = modal(
+        modal_sim,
+        "run",
+        "--detach",
+        "chatty_app.py::main",
+        "--per-burst",
+        "250",
+        "--after",
+        "3",
+        "--gate",
+        str(gate),
+        "--ready",
+        str(ready),
+    )
+    assert rc == 0, err
+    app_id = json_lines(out)[0]["modal_app_id"]
+    wait_for(ready.exists, "the function to print its first lines")
+    wait_for(
+        lambda: "before 249" in modal(modal_sim, "app", "logs", app_id, "--tail", "1")[1],
+        "the stand-in to hold the first lines",
+    )
+
+    queries = {
+        "default": start(modal_sim, "app", "logs", app_id),
+        "tail": start(modal_sim, "app", "logs", app_id, "--tail", "7"),
+        "since": start(modal_sim, "app", "logs", app_id, "--since", "10m"),
+        "before_app": start(modal_sim, "app", "logs", app_id, "--since", "10m", "--until", "9m"),
+        "follow_tail": start(modal_sim, "app", "logs", app_id, "-f", "--tail", "5"),
+    }
+    got = {name: finish(proc) for name, proc in queries.items()}
+    assert got["default"][0] == 0, got["default"][2]
+    assert log_lines(got["default"][1], "before") == [f"before {i}" for i in range(150, 250)]
+    assert log_lines(got["tail"][1], "before") == [f"before {i}" for i in range(243, 250)]
+    assert log_lines(got["since"][1], "before") == [f"before {i}" for i in range(250)]
+    assert got["before_app"][0] == 0 and not log_lines(got["before_app"][1], "before")
+    assert got["follow_tail"][0] == 2 and "--follow cannot be combined" in got["follow_tail"][2]
+
+    before = follows_started(modal_sim, app_id)  # `modal run` itself followed from its start
+    follower = start(modal_sim, "app", "logs", app_id, "-f")
+    wait_for(lambda: follows_started(modal_sim, app_id) > before, "`modal app logs -f` to connect")
+    gate.write_text("open")
+    rc, out, err = finish(follower)
+    assert rc == 0, err
+    assert not log_lines(out, "before"), "this stand-in's -f does not replay history"
+    assert log_lines(out, "after") == ["after 0", "after 1", "after 2"]
+
+    rc, out, err = modal(modal_sim, "app", "logs", app_id, "--since", "10m")
+    assert log_lines(out, "before") == [f"before {i}" for i in range(250)]
+    assert log_lines(out, "after") == ["after 0", "after 1", "after 2"]
+
+
+def test_logs_past_one_fetch_limit_by_time_range(modal_sim):
+    """30000 entries (more than one AppFetchLogs may return): the client refines its time buckets
+    until each interval fits, and gets every line in order."""
+    rc, out, err = modal(
+        modal_sim, "run", "--detach", "chatty_app.py::main", "--bursts", "3", "--per-burst", "10000"
+    )
+    assert rc == 0, err
+    app_id = json_lines(out)[0]["modal_app_id"]
+    assert wait_state(modal_sim, app_id, "stopped", timeout=60)["state"] == "stopped"
+    rc, out, err = modal(modal_sim, "app", "logs", app_id, "--since", "10m")
+    assert rc == 0, err
+    assert log_lines(out, "before") == [f"before {i}" for i in range(30000)]
+    rc, out, err = modal(modal_sim, "app", "logs", app_id, "--tail", "20000")
+    assert log_lines(out, "before") == [f"before {i}" for i in range(10000, 30000)]
+
+
+def test_logs_follow_replays_when_the_server_does(tmp_path):
+    sim = world.start_modal_sim(tmp_path / "state", ["--logs-follow-replays"])
+    sim.extra["state"] = tmp_path / "state"
+    try:
+        rc, out, err = modal(sim, "run", "--detach", "chatty_app.py::main", "--per-burst", "150")
+        assert rc == 0, err
+        app_id = json_lines(out)[0]["modal_app_id"]
+        assert wait_state(sim, app_id, "stopped")["state"] == "stopped"
+        rc, out, err = modal(sim, "app", "logs", app_id, "-f")
+        assert rc == 0, err
+        assert log_lines(out, "before") == [f"before {i}" for i in range(150)]
+    finally:
+        sim.stop()
+
+
+def test_image_build_steps_take_effect_in_every_container(modal_sim, sandbox, tmp_path):
+    """`run_commands("git lfs install")` runs once in the image, and its ~/.gitconfig is in each
+    container: the pull yields the real weights, where the same image without it yields pointers."""
+    from hf_client import clone_url, run_hf, sha256
+
+    weights = os.urandom(300_000)
+    (tmp_path / "w.safetensors").write_bytes(weights)
+    run_hf(
+        sandbox,
+        """
+        api.create_repo("alice/lfs-in-image")
+        api.upload_file(path_or_fileobj=A["file"], path_in_repo="w.safetensors",
+                        repo_id="alice/lfs-in-image")
+        out(True)
+        """,
+        {"file": str(tmp_path / "w.safetensors")},
+    )
+    url = clone_url(sandbox, "alice/lfs-in-image", token=None)
+    rc, out, err = modal(modal_sim, "run", "lfs_app.py", "--url", url, "--path", "w.safetensors")
+    assert rc == 0, err
+    assert "modal-sim: running: RUN git lfs install" in out
+    assert re.search(r"modal-sim: skipped: RUN apt-get install -y git git-lfs .*installed", out)
+    got = json_lines(out)[-1]
+    assert got["with_lfs"]["gitconfig"] and got["with_lfs"]["sha256"] == sha256(weights)
+    assert got["with_lfs"]["size"] == len(weights)
+    assert not got["bare"]["gitconfig"] and got["bare"]["size"] < 200, "a pointer, not weights"
+    assert "Git LFS is not installed" in got["bare"]["pull_output"]
+
+    app_id = APP_ID.search(out).group(0)
+    images = [
+        json.loads(p.read_text()) for p in (modal_sim.extra["state"] / "images").glob("*.json")
+    ]
+    ran = [
+        s
+        for i in images
+        if i["app_id"] == app_id
+        for s in i.get("steps", [])
+        if s["action"] == "ran"
+    ]
+    assert [s["command"] for s in ran] == [
+        "RUN git lfs install",
+        "RUN git config --global lfs.locksverify false",
+    ], ran
+    assert all(s["exit_code"] == 0 for s in ran)
+
+
+def test_an_image_step_the_stand_in_cannot_take_fails_the_build(modal_sim):
+    rc, out, err = modal(modal_sim, "run", "refused_app.py")
+    assert rc == 1
+    assert "Image build for im-" in err and "failed with the exception" in err, err
+    assert "hubferry-no-such-package" in err
+    assert "ran without its image" not in out

@@ -42,6 +42,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--org", action="append", default=[], metavar="PLATFORM:ORG:MEMBER[,MEMBER...]")
     p.add_argument("--hf-bandwidth", type=float, default=None, metavar="MB_PER_S")
     p.add_argument("--ms-bandwidth", type=float, default=None, metavar="MB_PER_S")
+    # On top of the totals: the cap on each single TCP connection (see shaping.py).
+    p.add_argument("--hf-conn-bandwidth", type=float, default=None, metavar="MB_PER_S")
+    p.add_argument("--ms-conn-bandwidth", type=float, default=None, metavar="MB_PER_S")
     p.add_argument("--page-size", type=int, default=1000, help="HF listing page size")
     p.add_argument(
         "--lfs-multipart-threshold",
@@ -117,11 +120,11 @@ def main(argv=None) -> int:
 
     faults, stats = FaultSet(), Stats()
     hubs, servers = {}, []
-    for platform, port, bandwidth in (
-        ("hf", args.hf_port, args.hf_bandwidth),
-        ("ms", args.ms_port, args.ms_bandwidth),
+    for platform, port, bandwidth, per_conn in (
+        ("hf", args.hf_port, args.hf_bandwidth, args.hf_conn_bandwidth),
+        ("ms", args.ms_port, args.ms_bandwidth, args.ms_conn_bandwidth),
     ):
-        ctx = HubContext(platform, store, faults, Link(bandwidth), stats, config)
+        ctx = HubContext(platform, store, faults, Link(bandwidth, per_conn), stats, config)
         server = HubServer((args.host, port), _hub_handler(platform, ctx), ctx)
         ctx.endpoint = f"http://{args.host}:{server.server_address[1]}"
         if platform == "hf" and xet is not None:

@@ -4,6 +4,7 @@ JSON in, JSON out; never subject to faults or shaping. Routes (documented in doc
   GET /faults, POST /faults (one spec or {"faults": [...]}), DELETE /faults, DELETE /faults/{id}
   GET /stats, DELETE /stats                per-hub bytes and request counts by route and status
   GET /requests?since=SEQ&platform=hf      the request log (timestamps, route, status, bytes)
+  GET /connections                         per hub, each shaped TCP connection's bytes and waits
   GET /repos?platform=&type=               every repo with its settings
   POST /repos/settings {platform, type, id, private?, gated?, gated_users?}
   POST /users {platform, name, token}; POST /orgs {platform, org, members}
@@ -91,6 +92,8 @@ def make_admin_handler(hubs: dict[str, HubContext]):
                 if method == "DELETE":
                     stats.reset()
                 return 200, stats.snapshot()
+            if path == "/connections" and method == "GET":
+                return 200, {p: ctx.link.connections() for p, ctx in hubs.items()}
             if path == "/requests" and method == "GET":
                 return 200, {"requests": stats.entries(int(q.get("since", 0)), q.get("platform"))}
             if path == "/repos" and method == "GET":

@@ -63,12 +63,23 @@ def parse_args(argv):
     p.add_argument(
         "--keep-scratch", action="store_true", help="keep each container's scratch directory"
     )
+    p.add_argument(
+        "--logs-follow-replays",
+        action="store_true",
+        help="`modal app logs -f` replays the app's history before following (default: follows "
+        "from the moment it connects)",
+    )
     return p.parse_args(argv)
 
 
 async def serve(args) -> None:
     args.state.mkdir(parents=True, exist_ok=True)
-    sim = Sim(args.state.resolve(), args.max_containers, keep_scratch=args.keep_scratch)
+    sim = Sim(
+        args.state.resolve(),
+        args.max_containers,
+        keep_scratch=args.keep_scratch,
+        follow_replays=args.logs_follow_replays,
+    )
     sim.servicer_factory = lambda task: Servicer(sim, task)
 
     runner = web.AppRunner(make_blob_app(sim.store), access_log=None)

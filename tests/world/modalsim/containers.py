@@ -65,6 +65,9 @@ def container_env(sim: Sim, task: Task, sock: Path, args_path: Path, scratch: Pa
         "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
         "HOME": str(scratch / "root"),
         "LANG": "C.UTF-8",
+        # The image's /etc is not the host's: git must not read the host's system config (which
+        # may set up LFS filters the image never installed). See images.py.
+        "GIT_CONFIG_NOSYSTEM": "1",
         "PYTHONUNBUFFERED": "1",
         "MODAL_IS_REMOTE": "1",
         "MODAL_SERVER_URL": f"unix://{sock}",
@@ -160,6 +163,8 @@ async def run_task(sim: Sim, inp: Input, attempt: int) -> tuple[Task, int]:
     app = fn.app
     task = Task(task_id=new_id("ta"), input=inp, attempt=attempt)
     scratch = Path(tempfile.mkdtemp(prefix=f"{task.task_id}-", dir=sim.scratch_root))
+    # The image's filesystem first (what its build steps wrote), then the app's files on top.
+    await asyncio.to_thread(sim.image_builds.populate, fn.definition.image_id, scratch)
     shipped = materialize_mounts(sim, list(fn.definition.mount_ids), scratch)
     (scratch / "root").mkdir(exist_ok=True)
 

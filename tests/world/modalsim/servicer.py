@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import sys
 import time
 
@@ -24,6 +25,10 @@ Empty = api_pb2.google_dot_protobuf_dot_empty__pb2.Empty
 PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}.{sys.version_info.micro}"
 OUTPUTS_WAIT_CAP_S = 55.0
 LOGS_WAIT_CAP_S = 55.0
+# AppFetchLogs: the most entries one request may return (modal/_logs.py `_FETCH_LIMIT`), and what
+# a request without a limit gets.
+FETCH_LIMIT = 20_000
+DEFAULT_FETCH_LIMIT = 100
 
 
 class _Names:
@@ -56,8 +61,8 @@ _Base = type(
 )
 
 
-def _ok() -> api_pb2.GenericResult:
-    return api_pb2.GenericResult(status=api_pb2.GenericResult.GENERIC_STATUS_SUCCESS)
+def _seconds(ts) -> float:
+    return ts.seconds + ts.nanos / 1e9
 
 
 def _entry_seq(entry_id: str) -> int:
@@ -217,6 +222,11 @@ class Servicer(_Base):
         await stream.send_message(api_pb2.AppListResponse(apps=items))
 
     # --- logs -----------------------------------------------------------------------------------
+    # `modal app logs` (cli/_logs.py, _logs.py in modal 1.6.4) asks three ways: `-f` streams with
+    # AppGetLogs from a cursor; the default and `--tail N` send one AppFetchLogs (`limit` = N,
+    # the *last* N entries, widening the lookback 1 h → 30 d); `--since/--until` count entries per
+    # time bucket (AppCountLogs, refined while a bucket holds more than 20000) and then fetch each
+    # interval. Entries are lines; time ranges are [since, until).
     @staticmethod
     def _log_matches(batch: api_pb2.TaskLogsBatch, req) -> bool:
         if req.task_id and batch.task_id != req.task_id:
@@ -231,11 +241,42 @@ class Servicer(_Base):
             return False
         return True
 
+    @staticmethod
+    def _entry_matches(item: api_pb2.TaskLogs, source: int, search: str) -> bool:
+        if source and item.file_descriptor != source:
+            return False
+        return not search or search in item.data
+
+    def _entries(self, app: App, req, since: float | None, until: float | None):
+        """(batch, entry) pairs of the app's log matching a fetch or count request, oldest first."""
+        for batch in app.logs:
+            if not self._log_matches(batch, req):
+                continue
+            for item in batch.items:
+                if not self._entry_matches(item, req.source, req.search_text):
+                    continue
+                if since is not None and item.timestamp < since:
+                    continue
+                if until is not None and item.timestamp >= until:
+                    continue
+                yield batch, item
+
     async def AppGetLogs(self, stream):
         req = await self._recv(stream, "AppGetLogs")
         self._authenticate(stream)
         app = self._app(req.app_id)
-        pos = _entry_seq(req.last_entry_id)
+        if not req.last_entry_id:
+            self.sim.store.rpc(
+                "AppGetLogs.start",
+                f"{app.app_id} {'replay' if self.sim.follow_replays else 'from-now'}",
+            )
+        if req.last_entry_id or self.sim.follow_replays:
+            pos = _entry_seq(req.last_entry_id)
+        else:
+            # Following from now: hand the client a cursor at once (an entry id without lines),
+            # so a poll that times out with nothing new does not lose what comes meanwhile.
+            pos = len(app.logs)
+            await stream.send_message(api_pb2.TaskLogsBatch(entry_id=str(pos)))
         deadline = time.monotonic() + min(req.timeout or 0, LOGS_WAIT_CAP_S)
         while True:
             changed = app.logs_changed
@@ -265,45 +306,51 @@ class Servicer(_Base):
 
     async def AppFetchLogs(self, stream):
         req = await self._recv(stream, "AppFetchLogs")
+        self._authenticate(stream)
         app = self._app(req.app_id)
-        since = req.since.ToSeconds() if req.HasField("since") else None
-        until = req.until.ToSeconds() if req.HasField("until") else None
-        batches = []
-        for batch in app.logs:
-            if not self._log_matches(batch, req):
-                continue
-            ts = batch.items[0].timestamp if batch.items else 0
-            if since is not None and ts < since:
-                continue
-            if until is not None and ts >= until:
-                continue
-            batches.append(batch)
-        limit = req.limit or 100
-        await stream.send_message(api_pb2.AppFetchLogsResponse(batches=batches[-limit:]))
+        since = _seconds(req.since) if req.HasField("since") else None
+        until = _seconds(req.until) if req.HasField("until") else None
+        if req.limit > FETCH_LIMIT:
+            raise GRPCError(
+                Status.INVALID_ARGUMENT, f"limit must not exceed {FETCH_LIMIT} log entries"
+            )
+        entries = list(self._entries(app, req, since, until))
+        # The most recent `limit` entries, in order, one batch each (the ids stay the batch's).
+        entries = entries[-(req.limit or DEFAULT_FETCH_LIMIT) :]
+        batches = [
+            api_pb2.TaskLogsBatch(
+                task_id=batch.task_id,
+                function_id=batch.function_id,
+                input_id=batch.input_id,
+                entry_id=batch.entry_id,
+                items=[item],
+            )
+            for batch, item in entries
+        ]
+        await stream.send_message(api_pb2.AppFetchLogsResponse(batches=batches))
 
     async def AppCountLogs(self, stream):
         req = await self._recv(stream, "AppCountLogs")
+        self._authenticate(stream)
         app = self._app(req.app_id)
-        since = req.since.ToSeconds() if req.HasField("since") else 0
-        until = req.until.ToSeconds() if req.HasField("until") else int(time.time()) + 1
+        since = _seconds(req.since) if req.HasField("since") else 0.0
+        until = _seconds(req.until) if req.HasField("until") else time.time() + 1
         width = req.bucket_secs or 60
+        # Buckets are aligned to multiples of their width since the epoch (the client clamps the
+        # first and last to its range: `_refine_ranges` in modal/_logs.py).
+        first = int(since // width) * width
         counts: dict[int, dict[str, int]] = {}
         fd_field = {
             api_pb2.FILE_DESCRIPTOR_STDOUT: "stdout_logs",
             api_pb2.FILE_DESCRIPTOR_STDERR: "stderr_logs",
         }
-        for batch in app.logs:
-            if not self._log_matches(batch, req):
-                continue
-            for item in batch.items:
-                if not since <= item.timestamp < until:
-                    continue
-                start = since + int((item.timestamp - since) // width) * width
-                bucket = counts.setdefault(start, {})
-                name = fd_field.get(item.file_descriptor, "system_logs")
-                bucket[name] = bucket.get(name, 0) + 1
+        for _, item in self._entries(app, req, since, until):
+            start = int(item.timestamp // width) * width
+            bucket = counts.setdefault(start, {})
+            name = fd_field.get(item.file_descriptor, "system_logs")
+            bucket[name] = bucket.get(name, 0) + 1
         buckets = []
-        for start in range(int(since), int(until), width):
+        for start in range(first, int(math.ceil(until)), width):
             bucket = api_pb2.AppCountLogsResponse.LogBucket(**counts.get(start, {}))
             bucket.bucket_start_at.FromSeconds(start)
             buckets.append(bucket)
@@ -412,25 +459,42 @@ class Servicer(_Base):
         app = self.sim.apps.get(req.app_id)
         if app is not None:
             app.object_ids.add(image_id)
-        await stream.send_message(
-            api_pb2.ImageGetOrCreateResponse(
-                image_id=image_id,
-                result=_ok(),
-                metadata=api_pb2.ImageMetadata(
-                    python_version_info=PYTHON_VERSION, image_builder_version=req.builder_version
-                ),
-            )
-        )
+        # Not built yet (no result): the client waits for the build with ImageJoinStreaming.
+        self.sim.image_builds.start(image_id)
+        await stream.send_message(api_pb2.ImageGetOrCreateResponse(image_id=image_id))
 
     async def ImageJoinStreaming(self, stream):
-        await self._recv(stream, "ImageJoinStreaming")
-        await stream.send_message(
-            api_pb2.ImageJoinStreamingResponse(
-                result=_ok(),
-                eof=True,
-                metadata=api_pb2.ImageMetadata(python_version_info=PYTHON_VERSION),
-            )
-        )
+        req = await self._recv(stream, "ImageJoinStreaming")
+        build = self.sim.image_builds.builds.get(req.image_id)
+        if build is None:
+            raise GRPCError(Status.NOT_FOUND, f"Image {req.image_id} not found")
+        pos = _entry_seq(req.last_entry_id)
+        deadline = time.monotonic() + min(req.timeout or 0, LOGS_WAIT_CAP_S)
+        while True:
+            changed = build.changed
+            if pos < len(build.logs):
+                await stream.send_message(
+                    api_pb2.ImageJoinStreamingResponse(
+                        task_logs=build.logs[pos:], entry_id=str(len(build.logs))
+                    )
+                )
+                pos = len(build.logs)
+            if build.result is not None:
+                await stream.send_message(
+                    api_pb2.ImageJoinStreamingResponse(
+                        result=build.result,
+                        eof=True,
+                        metadata=api_pb2.ImageMetadata(python_version_info=PYTHON_VERSION),
+                    )
+                )
+                return
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                await asyncio.wait_for(changed.wait(), timeout=left)
+            except TimeoutError:
+                return
 
     # --- functions ------------------------------------------------------------------------------
     async def FunctionPrecreate(self, stream):

@@ -18,6 +18,7 @@ from grpclib.server import Server
 from modal_proto import api_pb2
 
 from . import containers
+from .images import Images
 from .model import App, Call, Function, Input, StateDir, Task, new_id
 
 # The client heartbeats every 15 s; after this long without one it is taken to be gone (for
@@ -28,8 +29,17 @@ GENERIC = api_pb2.GenericResult
 
 
 class Sim:
-    def __init__(self, state_dir: Path, max_containers: int | None, keep_scratch: bool = False):
+    def __init__(
+        self,
+        state_dir: Path,
+        max_containers: int | None,
+        keep_scratch: bool = False,
+        follow_replays: bool = False,
+    ):
         self.store = StateDir(state_dir)
+        # Whether `modal app logs -f` (AppGetLogs without a cursor) starts at the app's first
+        # entry or at the moment it asks: the server's choice, which the client does not show.
+        self.follow_replays = follow_replays
         self.global_cap = max_containers or None
         self.keep_scratch = keep_scratch
         self.apps: dict[str, App] = {}
@@ -48,26 +58,34 @@ class Sim:
         self.sock_dir = Path(tempfile.mkdtemp(prefix="modalsim-"))
         self.scratch_root = state_dir / "scratch"
         self.scratch_root.mkdir(exist_ok=True)
+        self.image_builds = Images(self)
         self.blob_url = ""  # set once the blob HTTP server listens
         self.servicer_factory = None  # set by the server: task -> servicer
 
     # --- logs -------------------------------------------------------------------------------
     def log(self, app: App, text: str, fd: int, **ids) -> None:
+        """Adds `text` to the app's logs: one batch, one entry per line (Modal counts `--tail`
+        and its fetch limits in entries)."""
         now = time.time()
-        item = api_pb2.TaskLogs(
-            data=text,
-            file_descriptor=fd,
-            timestamp=now,
-            timestamp_ns=int(now * 1e9),
-            function_call_id=ids.get("function_call_id", ""),
-            input_id=ids.get("input_id", ""),
-        )
+        items = [
+            api_pb2.TaskLogs(
+                data=line,
+                file_descriptor=fd,
+                timestamp=now,
+                timestamp_ns=int(now * 1e9),
+                function_call_id=ids.get("function_call_id", ""),
+                input_id=ids.get("input_id", ""),
+            )
+            for line in text.splitlines(keepends=True)
+        ]
+        if not items:
+            return
         app.add_log(
             api_pb2.TaskLogsBatch(
                 task_id=ids.get("task_id", ""),
                 function_id=ids.get("function_id", ""),
                 input_id=ids.get("input_id", ""),
-                items=[item],
+                items=items,
             )
         )
 
