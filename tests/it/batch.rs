@@ -53,12 +53,13 @@ fn batch_with_one_failing_repo_exits_4_and_summarizes() {
     assert_eq!(reports.len(), 1);
     assert_eq!(reports[0]["verified"], true);
 
-    // Human summary; --skip-existing leaves the copy alone this time.
+    // Human summary; --skip-existing leaves the copy made above alone this time.
+    let again = ctx.path("again.txt");
+    std::fs::write(&again, format!("hf:alice/{good} alice/{good}-copy\n")).unwrap();
     let out = ctx.run(&[
         "batch",
-        &format!("hf:alice/{good}"),
-        "--dest-namespace",
-        "alice",
+        "--from-file",
+        again.to_str().unwrap(),
         "--skip-existing",
         "--backend",
         "local",
@@ -66,28 +67,13 @@ fn batch_with_one_failing_repo_exits_4_and_summarizes() {
     our_snapshot!(ctx, out, @"
     exit: 0
     ----- stdout -----
-    done, verified hf:model:alice/it-batch-ok-[N]@main → ms:model:alice/it-batch-ok-[N]@master
-      url:       [MS_ENDPOINT]/models/alice/it-batch-ok-[N]
-      moved:     6 files, 524.6 kB
-      skipped:   0 files, 0 B (already at the destination)
-      time:      [DURATION] ([RATE], local backend)
-      verified:  6 files match the source (re-listed by hubferry)
 
-    SOURCE → DEST                                                               STATUS       FILES      BYTES     TIME
-    hf:model:alice/it-batch-ok-[N]@main → ms:model:alice/it-batch-ok-[N]@master ok               6   524.6 kB [DURATION]
-    1/1 done (0 skipped), 0 failed
+    SOURCE → DEST                                                                    STATUS       FILES      BYTES     TIME
+    hf:model:alice/it-batch-ok-[N]@main → ms:model:alice/it-batch-ok-[N]-copy@master skipped          0        0 B [DURATION]
+    1/1 done (1 skipped), 0 failed
     ----- stderr -----
     batch: 1 repositories, 2 at a time
-    hf:model:alice/it-batch-ok-[N]@main → ms:model:alice/it-batch-ok-[N]@master: starting
-    started: hf:alice/it-batch-ok-[N] → ms:alice/it-batch-ok-[N] (6 files, 524.6 kB)
-      moved    README.md (48 B)
-      moved    config.json (19 B)
-      moved    empty.txt (0 B)
-      moved    nested/deeper/notes.txt (120 B)
-      moved    weights/model.safetensors (524.3 kB)
-      moved    数据/训练 集.jsonl (95 B)
-    finished: ok (6 files moved, 524.6 kB, 0 skipped, [DURATION])
-    verifying ms:model:alice/it-batch-ok-[N]@master (listing it again)…
+    ms:model:alice/it-batch-ok-[N]-copy@master: destination exists, skipped (--skip-existing)
     ");
     ctx.assert_no_canaries();
 }
