@@ -86,14 +86,16 @@ pub fn modal() -> Result<PathBuf, CliError> {
     if let Some(path) = from_override("HUBFERRY_MODAL")? {
         return Ok(path);
     }
-    beside_own_binary("modal").or_else(|| which("modal")).ok_or_else(|| {
-        CliError::new(ExitStatus::Failure, "the `modal` CLI was not found on PATH").with_hint(
-            format!(
+    beside_own_binary("modal")
+        .or_else(|| which("modal"))
+        .ok_or_else(|| {
+            CliError::new(ExitStatus::Failure, "the `modal` CLI was not found on PATH").with_hint(
+                format!(
                 "install it with `python3 -m pip install modal=={MODAL_VERSION}` and log in with \
              `modal token new`, set HUBFERRY_MODAL to its path, or use --backend local"
             ),
-        )
-    })
+            )
+        })
 }
 
 /// Fails fast (exit 3) when Modal has no credentials at all: neither `MODAL_TOKEN_ID` +
@@ -151,12 +153,10 @@ pub async fn python() -> Result<PathBuf, CliError> {
     let mut found_any = false;
     let own = ["python3", "python"].map(beside_own_binary);
     let on_path = ["python3", "python"].map(which);
-    for path in own.into_iter().chain(on_path) {
-        if let Some(path) = path {
-            found_any = true;
-            if missing_packages(&path).await.is_ok() {
-                return Ok(path);
-            }
+    for path in own.into_iter().chain(on_path).flatten() {
+        found_any = true;
+        if missing_packages(&path).await.is_ok() {
+            return Ok(path);
         }
     }
     let what = if found_any {

@@ -81,14 +81,24 @@ fn detach_needs_modal_and_says_so() {
     assert!(stderr.contains("hint:"), "{stderr}");
 }
 
+/// batch has neither flag, so clap refuses them as usage errors (exit 2) before any credential
+/// check: this environment has no Modal credentials, which would be exit 3.
 #[test]
-fn batch_refuses_dry_run_instead_of_moving() {
+fn batch_refuses_dry_run_and_detach_as_unknown_flags_before_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let out = hubferry(&["batch", "hf:alice/x", "--dry-run"], dir.path());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("--dry-run"), "{stderr}");
-    assert!(stderr.contains("hint:"), "{stderr}");
+    for flag in ["--dry-run", "--detach"] {
+        let out = hubferry(&["batch", "hf:alice/x", flag], dir.path());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(&format!("unexpected argument '{flag}'")),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("Modal credentials"), "{stderr}");
+    }
+    let help = hubferry(&["batch", "--help"], dir.path());
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(!text.contains("--dry-run") && !text.contains("--detach"), "{text}");
 }
 
 #[test]

@@ -1,10 +1,7 @@
 """The Python package: a wheel built from this checkout gives a fresh virtualenv a working hubferry.
 
-The wheel is built with the pinned maturin into cargo's own target dir (so it reuses
-`cargo build --release`), installed with uv from the wheel and uv's cache only (offline: the
-pinned clients are already cached by `scripts/setup`'s `uv pip sync`), and then driven with a PATH
-that holds git and git-lfs and nothing else: the Python, the hub clients and the `modal` CLI must
-all come from the install itself.
+The wheel is installed offline (wheel_install.py) and driven with a PATH that holds git and git-lfs
+and nothing else: the Python, the hub clients and the `modal` CLI must all come from the install.
 """
 
 from __future__ import annotations
@@ -13,62 +10,23 @@ import json
 import os
 import re
 import subprocess
-import sys
-import tomllib
-from pathlib import Path
 
 import pytest
 import world
+from wheel_install import CRATE_VERSION, build_wheel, install, run
 
-UV = world.ROOT / ".venv" / "bin" / "uv"
-MATURIN = world.ROOT / ".venv" / "bin" / "maturin"
-LOCK = world.ROOT / "requirements" / "requirements.lock"
 SEED = world.ROOT / "tests" / "it" / "support" / "seed.py"
-CRATE_VERSION = tomllib.loads((world.ROOT / "Cargo.toml").read_text())["package"]["version"]
-# Read before the per-test HOME isolation: the cache is where `scripts/setup` filled it.
-UV_CACHE = subprocess.run(
-    [str(UV), "cache", "dir"], capture_output=True, text=True, check=True
-).stdout.strip()
 MODAL_TOKENS = {"MODAL_TOKEN_ID": "ak-wheeltests", "MODAL_TOKEN_SECRET": "as-wheeltests"}
 
 
-def run(argv: list, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(a) for a in argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
+    return build_wheel(tmp_path_factory.mktemp("dist"))
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    dist = tmp_path_factory.mktemp("dist")
-    env = {**os.environ, "CARGO_TARGET_DIR": str(world.ROOT / "target")}
-    argv = [MATURIN, "build", "--release", "--locked", "--manifest-path"]
-    built = run(argv + [world.ROOT / "Cargo.toml", "-o", dist], env=env)
-    assert built.returncode == 0, built.stderr
-    (path,) = dist.glob("hubferry-*.whl")
-    return path
-
-
-@pytest.fixture(scope="module")
-def venv(wheel, tmp_path_factory) -> Path:
-    """A fresh virtualenv with `hubferry[local]` from the wheel, on the base interpreter."""
-    root = tmp_path_factory.mktemp("venv") / "v"
-    env = {**os.environ, "UV_CACHE_DIR": UV_CACHE}
-    made = run([UV, "venv", "-q", "--python", sys._base_executable, root], env=env)
-    assert made.returncode == 0, made.stderr
-    install = [UV, "pip", "install", "--python", root / "bin" / "python"]
-    install += ["--find-links", wheel.parent, "-c", LOCK, "hubferry[local]"]
-    done = run(install[:3] + ["--offline"] + install[3:], env=env)
-    if done.returncode != 0:
-        # A machine whose uv cache lacks a pinned wheel fetches it once; later runs are offline.
-        done = run(install, env=env)
-    assert done.returncode == 0, done.stderr
-    return root
+def venv(wheel, tmp_path_factory):
+    return install(tmp_path_factory.mktemp("venv") / "v", wheel)
 
 
 @pytest.fixture(scope="module")
