@@ -33,12 +33,66 @@ fn target(flag: Option<&Path>) -> Option<PathBuf> {
 pub fn for_migrate(p: &Printer, flag: Option<&Path>, report: &Report) -> anyhow::Result<()> {
     let json = serde_json::to_value(report)?;
     let name = report.source.as_str();
-    emit(p, flag, "hubferry migrate", "repository", &[(name, &json)])
+    let gantt = gantt(&report.job_spans);
+    emit(
+        p,
+        flag,
+        "hubferry migrate",
+        "repository",
+        &[(name, &json)],
+        &gantt,
+    )
+}
+
+/// (label, start, end, ok) of every job with a result, in chunk order.
+pub fn job_spans(tracker: &crate::report::Tracker) -> Vec<(String, f64, f64, bool)> {
+    let mut spans: Vec<(u32, String, f64, f64, bool)> = tracker
+        .jobs
+        .values()
+        .filter_map(|job| {
+            let result = job.result.as_ref()?;
+            let index = job.chunk.map_or(0, |c| c.index);
+            let ok = result.status == crate::events::RunStatus::Ok;
+            Some((
+                index,
+                format!("chunk {}", index + 1),
+                job.first_ts?,
+                job.result_ts?,
+                ok,
+            ))
+        })
+        .collect();
+    spans.sort_by_key(|s| s.0);
+    spans
+        .into_iter()
+        .map(|(_, l, a, b, ok)| (l, a, b, ok))
+        .collect()
+}
+
+/// A Mermaid gantt of the chunks' start and end (GitHub renders ```mermaid blocks); empty for a
+/// run of one job, where the table's duration says it all.
+fn gantt(spans: &[(String, f64, f64, bool)]) -> String {
+    if spans.len() < 2 {
+        return String::new();
+    }
+    let mut md = String::from(
+        "```mermaid\ngantt\n  title chunks (worker clock)\n  dateFormat x\n  axisFormat %H:%M:%S\n  section chunks\n",
+    );
+    for (i, (label, start, end, ok)) in spans.iter().enumerate() {
+        let (start, end) = ((start * 1000.0) as u64, (end * 1000.0) as u64);
+        let tag = if *ok { "done" } else { "crit" };
+        md.push_str(&format!(
+            "  {label} :{tag}, c{i}, {start}, {}\n",
+            end.max(start + 1)
+        ));
+    }
+    md.push_str("```\n\n");
+    md
 }
 
 /// Summary and annotations for one `sync` (rows: mirror name, its report or plan object).
 pub fn for_sync(p: &Printer, flag: Option<&Path>, rows: &[(&str, &Value)]) -> anyhow::Result<()> {
-    emit(p, flag, "hubferry sync", "mirror", rows)
+    emit(p, flag, "hubferry sync", "mirror", rows, "")
 }
 
 fn emit(
@@ -47,6 +101,7 @@ fn emit(
     title: &str,
     what: &str,
     rows: &[(&str, &Value)],
+    gantt: &str,
 ) -> anyhow::Result<()> {
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         annotate(p, rows);
@@ -54,7 +109,7 @@ fn emit(
     let Some(path) = target(flag) else {
         return Ok(());
     };
-    let text = p.scrub(&markdown(title, what, rows));
+    let text = p.scrub(&(markdown(title, what, rows) + gantt));
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -205,6 +260,17 @@ mod tests {
             command("error", "a,b:c", "50% done\nnext"),
             "::error title=hubferry%3A a%2Cb%3Ac::50%25 done%0Anext"
         );
+    }
+
+    #[test]
+    fn gantt_only_for_several_chunks_with_failed_ones_marked() {
+        let one = [("chunk 1".to_owned(), 1.0, 2.0, true)];
+        assert_eq!(gantt(&one), "");
+        let two = [one[0].clone(), ("chunk 2".to_owned(), 1.5, 1.5, false)];
+        let g = gantt(&two);
+        assert!(g.starts_with("```mermaid\ngantt\n"), "{g}");
+        assert!(g.contains("  chunk 1 :done, c0, 1000, 2000\n"), "{g}");
+        assert!(g.contains("  chunk 2 :crit, c1, 1500, 1501\n"), "{g}");
     }
 
     #[test]

@@ -98,7 +98,10 @@ fn batch_refuses_dry_run_and_detach_as_unknown_flags_before_credentials() {
     }
     let help = hubferry(&["batch", "--help"], dir.path());
     let text = String::from_utf8_lossy(&help.stdout);
-    assert!(!text.contains("--dry-run") && !text.contains("--detach"), "{text}");
+    assert!(
+        !text.contains("--dry-run") && !text.contains("--detach"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -163,3 +163,39 @@ def test_json_output_stays_ndjson_with_annotations_on_stderr(sandbox, runner, tm
         json.loads(line)
     assert "::error title=hubferry%3A gone::" in out.stderr, out.stderr
     assert "| gone | error |" in summary.read_text()
+
+
+def test_parallel_migrate_summary_has_a_gantt_of_its_chunks(sandbox, isolated_home, tmp_path):
+    env = {
+        **os.environ,
+        **world.hf_env(sandbox),
+        **world.ms_env(sandbox),
+        "HOME": str(isolated_home),
+        "HUBFERRY_PYTHON": str(world.PYTHON),
+        "HUBFERRY_STATE_DIR": str(tmp_path / "state"),
+        "NO_COLOR": "1",
+    }
+    seeded = subprocess.run(
+        [str(world.PYTHON), str(SEED), "--platform", "hf", "--repo-id", "alice/gantt-model"]
+        + ["--lfs-mb", "0.05", "--extra-files", "3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert seeded.returncode == 0
+    summary = tmp_path / "summary.md"
+    binary = world.ROOT / "target" / "release" / "hubferry"
+    argv = [binary, "migrate", "hf:alice/gantt-model", "--backend", "local", "--parallel"]
+    argv += ["--chunk-size", "0.0000001", "--json", "--summary", summary]
+    out = run(argv, env=env, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads(out.stdout.splitlines()[-1])
+    assert report["chunks"] >= 3, report
+    text = summary.read_text()
+    assert "| hf:model:alice/gantt-model@main | ok |" in text, text
+    gantt = text.split("```mermaid\n")[1].split("```")[0]
+    assert gantt.startswith("gantt\n") and "dateFormat x" in gantt, gantt
+    bars = re.findall(r"^  chunk (\d+) :done, c\d+, (\d+), (\d+)$", gantt, re.M)
+    assert [int(b[0]) for b in bars] == list(range(1, report["chunks"] + 1)), gantt
+    assert all(int(start) < int(end) for _, start, end in bars), gantt
