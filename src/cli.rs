@@ -14,7 +14,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "hubferry",
     version,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_help = crate::cli_examples::TOP
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -42,6 +43,18 @@ pub struct GlobalArgs {
     /// Where detached runs are recorded [default: $XDG_STATE_HOME/hubferry, else ~/.local/state/hubferry].
     #[arg(long, global = true, env = "HUBFERRY_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// When to colour output; `auto` colours a terminal unless NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t, value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorArg {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,41 +63,59 @@ pub enum Command {
     ///
     /// SOURCE is `ns/name` (with --to), `hf:ns/name`, `huggingface:ns/name`, `ms:ns/name`,
     /// `modelscope:ns/name`, or a web URL of either hub (type and revision are taken from it).
+    #[command(after_help = crate::cli_examples::MIGRATE)]
     Migrate(MigrateArgs),
     /// Migrate many repositories, one job per repository, a few at a time.
+    #[command(after_help = crate::cli_examples::BATCH)]
     Batch(BatchArgs),
     /// Check tokens, namespaces, Modal credentials and local tools; each line OK or FAIL with a fix.
+    #[command(after_help = crate::cli_examples::DOCTOR)]
     Doctor(DoctorArgs),
     /// List detached runs recorded on this machine.
+    #[command(after_help = crate::cli_examples::RUNS)]
     Runs,
     /// Show (or follow with -f) the progress of a detached run and end with its report.
+    #[command(after_help = crate::cli_examples::LOGS)]
     Logs(LogsArgs),
     /// Show the state of a detached run.
+    #[command(after_help = crate::cli_examples::STATUS)]
     Status(RunArg),
     /// Stop a detached run (its Modal apps).
+    #[command(after_help = crate::cli_examples::STOP)]
     Stop(RunArg),
     /// Compare two copies of a repository file by file (sha256, git blob id, or content).
     ///
     /// Exit 0 only when every file matches; mismatched, missing and extra paths are listed.
     /// `.gitattributes` is platform-generated and not compared; a README.md differing only in its
     /// front-matter license lines (as `migrate` rewrites it for HF) is reported as rewritten.
+    #[command(after_help = crate::cli_examples::VERIFY)]
     Verify(VerifyArgs),
     /// Bring every mirror of a mirrors file up to date (incremental; for nightly CI jobs).
     ///
     /// An unchanged mirror costs two listings and starts no worker. Exit 0 when every mirror is
     /// current and verified, 4 when some failed, else the failures' shared code.
+    #[command(after_help = crate::cli_examples::SYNC)]
     Sync(SyncArgs),
     /// Delete a repository after a fresh verify proves its copy identical.
     ///
     /// Without `--confirm NS/NAME` (the exact name of SOURCE) it only prints what it would delete.
+    #[command(after_help = crate::cli_examples::RETIRE)]
     Retire(RetireArgs),
     /// Download one repository into a local directory, verified file by file.
     ///
     /// A complete, verified copy already in DIR is left alone; an interrupted download resumes.
+    #[command(after_help = crate::cli_examples::DOWNLOAD)]
     Download(DownloadArgs),
     /// List every repo of a user or organization, optionally with the state of its copy on the
     /// other hub (missing / partial / verified).
+    #[command(after_help = crate::cli_examples::INVENTORY)]
     Inventory(InventoryArgs),
+    /// Print a shell completion script for hubferry on stdout.
+    #[command(after_help = crate::cli_examples::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print hubferry's man page (roff) on stdout.
+    #[command(after_help = crate::cli_examples::MAN)]
+    Man,
     /// Parse worker event lines from a file or stdin and print counts (for benchmarks).
     #[command(hide = true)]
     ParseEvents(ParseEventsArgs),
@@ -173,11 +204,11 @@ pub struct TransferArgs {
     /// Where the worker runs.
     #[arg(long, value_enum, default_value_t, env = "HUBFERRY_BACKEND")]
     pub backend: Backend,
-    /// Run detached (migrate only): start on Modal, record the run, return its id (follow with `hubferry logs`).
-    #[arg(long)]
+    /// `migrate --detach` (batch has no such flag).
+    #[arg(skip)]
     pub detach: bool,
-    /// Print the plan (preflight only) without moving anything (migrate only).
-    #[arg(long)]
+    /// `migrate --dry-run` (batch has no such flag).
+    #[arg(skip)]
     pub dry_run: bool,
     /// Do not ask for confirmation (deletions).
     #[arg(long, short)]
@@ -208,6 +239,15 @@ pub struct MigrateArgs {
     /// Source revision (branch, tag or commit) [default: main on HF, master on ModelScope].
     #[arg(long, value_name = "REV")]
     pub revision: Option<String>,
+    /// Run detached: start on Modal, record the run, return its id (follow with `hubferry logs`).
+    #[arg(long)]
+    pub detach: bool,
+    /// Print the plan (preflight only) without moving anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also write a Markdown job summary to FILE [default with GITHUB_STEP_SUMMARY set: that file].
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
     #[command(flatten)]
     pub transfer: TransferArgs,
 }
@@ -261,6 +301,9 @@ pub struct SyncArgs {
     /// Print each mirror's plan without moving anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Also write a Markdown job summary to FILE [default with GITHUB_STEP_SUMMARY set: that file].
+    #[arg(long, value_name = "FILE")]
+    pub summary: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -346,6 +389,13 @@ pub struct LogsArgs {
 pub struct RunArg {
     /// Run id (as printed by `migrate --detach` and listed by `hubferry runs`).
     pub run: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

@@ -6,8 +6,11 @@
 //! 130 interrupted.
 
 pub mod cli;
+mod cli_examples;
+pub mod color;
 pub mod commands;
 pub mod compare;
+pub mod completions;
 pub mod credentials;
 pub mod events;
 pub mod hub;
@@ -23,6 +26,8 @@ pub mod repo_ref;
 pub mod report;
 pub mod runner;
 pub mod runs;
+pub mod summary;
+pub mod tls;
 pub mod tools;
 pub mod tty_echo;
 
@@ -61,6 +66,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(ExitStatus::BadInput.code());
         }
     };
+    color::apply(cli.global.color);
     let mode = if cli.global.json {
         OutputMode::Json
     } else {

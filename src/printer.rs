@@ -51,7 +51,6 @@ impl Printer {
     /// Builds the printer from the global flags and the environment (`NO_COLOR`, terminals).
     pub fn new(mode: OutputMode, quiet: bool, verbose: bool, no_progress: bool) -> Self {
         let stderr_tty = std::io::stderr().is_terminal();
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let progress = stderr_tty && !quiet && !no_progress && mode == OutputMode::Human;
         let multi = MultiProgress::with_draw_target(if progress {
             ProgressDrawTarget::stderr_with_hz(8)
@@ -63,7 +62,7 @@ impl Printer {
                 mode,
                 quiet,
                 verbose,
-                color: stderr_tty && !no_color,
+                color: crate::color::enabled(stderr_tty),
                 progress,
                 multi,
                 lock: Mutex::new(()),

@@ -63,6 +63,9 @@ pub struct Report {
     /// Modal app ids this run used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub app_ids: Vec<String>,
+    /// Each finished job's (label, first event, result) worker times, for the CI summary only.
+    #[serde(skip)]
+    pub job_spans: Vec<(String, f64, f64, bool)>,
 }
 
 /// Live state of one job, rebuilt from its events.
@@ -80,6 +83,9 @@ pub struct JobState {
     pub fallback: bool,
     /// Set when the process carrying the job ended without a `result` event.
     pub lost: Option<String>,
+    /// Worker clock of the job's first event and of its `result` (the CI summary's gantt).
+    pub first_ts: Option<f64>,
+    pub result_ts: Option<f64>,
 }
 
 /// Aggregates events of every job of one repository.
@@ -121,6 +127,7 @@ impl Tracker {
     /// Folds one event in; returns the job's state.
     pub fn apply(&mut self, event: &Event) -> &JobState {
         let job = self.jobs.entry(event.job.clone()).or_default();
+        job.first_ts.get_or_insert(event.ts);
         match &event.body {
             EventBody::Start(ev::Start {
                 chunk,
@@ -163,6 +170,7 @@ impl Tracker {
             EventBody::Result(result) => {
                 job.bytes_done = job.bytes_done.max(result.bytes_moved);
                 job.result = Some(result.clone());
+                job.result_ts = Some(event.ts);
             }
             EventBody::Retry(ev::Retry { .. })
             | EventBody::Warning(ev::Warning { .. })
@@ -217,6 +225,7 @@ impl Tracker {
             errors: ctx.errors,
             run_id: ctx.run_id,
             app_ids: ctx.app_ids,
+            job_spans: crate::summary::job_spans(self),
         };
         let mut ok_jobs = 0;
         for (id, job) in &self.jobs {

@@ -2,9 +2,14 @@
 //! the worker's packages.
 //!
 //! Decision: hubferry does not install anything behind the user's back. Tools are found the way
-//! users have them (overrides `HUBFERRY_MODAL` / `HUBFERRY_PYTHON`, then `PATH`); when one is
-//! missing, the error names it and gives the exact command that fixes it. A checkout's `.venv` is
-//! not assumed.
+//! users have them (overrides `HUBFERRY_MODAL` / `HUBFERRY_PYTHON`, then the environment hubferry
+//! itself was installed into, then `PATH`); when one is missing, the error names it and gives the
+//! exact command that fixes it. A checkout's `.venv` is not assumed.
+//!
+//! "Installed into": `pip install hubferry` / `uv tool install hubferry` put the binary in a
+//! Python environment's `bin/`, next to that environment's `python` and `modal` (the package
+//! depends on `modal`, and `hubferry[local]` on the worker's hub clients). Those are the ones the
+//! user chose for hubferry, so they come before whatever `PATH` happens to hold.
 
 use std::path::{Path, PathBuf};
 
@@ -68,19 +73,29 @@ fn from_override(var: &str) -> Result<Option<PathBuf>, CliError> {
     }
 }
 
-/// The `modal` CLI: `$HUBFERRY_MODAL`, else `modal` on PATH.
+/// `name` in the directory the running hubferry binary sits in (a Python environment's `bin/` when
+/// it was installed from the wheel). The path is not canonicalized: a venv's `python` is a symlink
+/// that only means "this venv" when run by its own path.
+fn beside_own_binary(name: &str) -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.parent()?.join(name)).filter(|cand| is_executable(cand))
+}
+
+/// The `modal` CLI: `$HUBFERRY_MODAL`, else the one installed beside hubferry, else `modal` on PATH.
 pub fn modal() -> Result<PathBuf, CliError> {
     if let Some(path) = from_override("HUBFERRY_MODAL")? {
         return Ok(path);
     }
-    which("modal").ok_or_else(|| {
-        CliError::new(ExitStatus::Failure, "the `modal` CLI was not found on PATH").with_hint(
-            format!(
+    beside_own_binary("modal")
+        .or_else(|| which("modal"))
+        .ok_or_else(|| {
+            CliError::new(ExitStatus::Failure, "the `modal` CLI was not found on PATH").with_hint(
+                format!(
                 "install it with `python3 -m pip install modal=={MODAL_VERSION}` and log in with \
              `modal token new`, set HUBFERRY_MODAL to its path, or use --backend local"
             ),
-        )
-    })
+            )
+        })
 }
 
 /// Fails fast (exit 3) when Modal has no credentials at all: neither `MODAL_TOKEN_ID` +
@@ -115,8 +130,9 @@ pub fn git_lfs() -> Option<PathBuf> {
     which("git-lfs")
 }
 
-/// A Python for the local worker: `$HUBFERRY_PYTHON`, else the first of `python3`, `python` on
-/// PATH that can import the worker's packages.
+/// A Python for the local worker: `$HUBFERRY_PYTHON`, else the Python hubferry was installed into
+/// (`python3`/`python` beside the binary), else the first of `python3`, `python` on PATH, whichever
+/// first can import the worker's packages.
 pub async fn python() -> Result<PathBuf, CliError> {
     if let Some(path) = from_override("HUBFERRY_PYTHON")? {
         if let Err(missing) = missing_packages(&path).await {
@@ -135,22 +151,23 @@ pub async fn python() -> Result<PathBuf, CliError> {
         return Ok(path);
     }
     let mut found_any = false;
-    for name in ["python3", "python"] {
-        if let Some(path) = which(name) {
-            found_any = true;
-            if missing_packages(&path).await.is_ok() {
-                return Ok(path);
-            }
+    let own = ["python3", "python"].map(beside_own_binary);
+    let on_path = ["python3", "python"].map(which);
+    for path in own.into_iter().chain(on_path).flatten() {
+        found_any = true;
+        if missing_packages(&path).await.is_ok() {
+            return Ok(path);
         }
     }
     let what = if found_any {
-        "no Python on PATH has the worker's packages (huggingface_hub, modelscope)"
+        "no Python beside hubferry or on PATH has the worker's packages (huggingface_hub, modelscope)"
     } else {
         "no Python (python3) found on PATH"
     };
     Err(CliError::new(ExitStatus::Failure, what).with_hint(format!(
-        "install Python 3.10+ and the worker's packages: `{}`, or point HUBFERRY_PYTHON at a \
-         Python that has them, or use --backend modal",
+        "install Python 3.10+ and the worker's packages: `{}` (or install hubferry with them: \
+         `pip install 'hubferry[local]'`), or point HUBFERRY_PYTHON at a Python that has them, \
+         or use --backend modal",
         worker_pip_install()
     )))
 }
@@ -193,6 +210,26 @@ mod tests {
         let line = worker_pip_install();
         assert!(line.contains("huggingface_hub==2.4.0"));
         assert!(line.contains("modelscope==1.40.2"));
+    }
+
+    /// The wheel's dependencies (pyproject.toml) are the pins the worker and Modal image use.
+    #[test]
+    fn python_package_pins_match_the_worker_pins() {
+        let pyproject: toml::Table = include_str!("../pyproject.toml").parse().unwrap();
+        let project = &pyproject["project"];
+        let pins = |list: &toml::Value| -> Vec<String> {
+            let items = list.as_array().unwrap().iter();
+            items.map(|v| v.as_str().unwrap().to_owned()).collect()
+        };
+        assert_eq!(
+            pins(&project["dependencies"]),
+            [format!("modal=={MODAL_VERSION}")]
+        );
+        let worker: Vec<String> = WORKER_PACKAGES
+            .iter()
+            .map(|(name, _, version)| format!("{name}=={version}"))
+            .collect();
+        assert_eq!(pins(&project["optional-dependencies"]["local"]), worker);
     }
 
     #[test]

@@ -95,19 +95,6 @@ fn read_entries(args: &BatchArgs) -> anyhow::Result<Vec<Entry>> {
 pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
     migrate::check_transfer_args(&args.transfer)?;
     migrate::check_backend(&args.transfer)?;
-    if args.transfer.detach {
-        return Err(CliError::bad_input("batch does not support --detach yet")
-            .with_hint("start detached runs one by one with `hubferry migrate … --detach`")
-            .into());
-    }
-    // Without this, `batch --dry-run` (the flag is shared with migrate) moved everything.
-    if args.transfer.dry_run {
-        return Err(CliError::bad_input("batch does not support --dry-run yet")
-            .with_hint(
-                "preview each repository with `hubferry migrate SOURCE [--dest NS/NAME] --dry-run`",
-            )
-            .into());
-    }
     if args.jobs == 0 {
         return Err(CliError::bad_input("--jobs must be at least 1").into());
     }

@@ -24,7 +24,8 @@ use crate::tools;
 /// Environment variables passed through to workers as they are when set (not secrets).
 const PASSTHROUGH_ENV: &[&str] = &["HF_HUB_DISABLE_XET"];
 
-pub async fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<ExitStatus> {
+pub async fn run(ctx: &Context, mut args: MigrateArgs) -> anyhow::Result<ExitStatus> {
+    (args.transfer.detach, args.transfer.dry_run) = (args.detach, args.dry_run);
     let creds = load_credentials()?;
     ctx.printer.redact(&creds.secrets());
     let req = request(
@@ -56,6 +57,7 @@ pub async fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<ExitStatus>
     {
         Executed::Report(report) => {
             report.print(&ctx.printer);
+            crate::summary::for_migrate(&ctx.printer, args.summary.as_deref(), &report)?;
             Ok(ExitStatus::from_code(report.exit_code()))
         }
         Executed::Interrupted(report) => {

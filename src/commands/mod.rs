@@ -134,6 +134,8 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Retire(args) => retire::run(&ctx, args).await,
         Command::Download(args) => download::run(&ctx, args).await,
         Command::Inventory(args) => inventory::run(&ctx, args).await,
+        Command::Completions(args) => crate::completions::completions(args.shell),
+        Command::Man => crate::completions::man(),
         Command::ParseEvents(args) => parse_events::run(&ctx, args).await,
     }
 }

@@ -345,6 +345,11 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
         lines.push(format!("  {:width$}  {}", o.name, o.summary));
     }
     p.out(&lines.join("\n"));
+    let rows: Vec<(&str, &serde_json::Value)> = outcomes
+        .iter()
+        .map(|o| (o.name.as_str(), &o.json))
+        .collect();
+    crate::summary::for_sync(p, args.summary.as_deref(), &rows)?;
     Ok(overall(
         &outcomes.iter().map(|o| o.exit).collect::<Vec<_>>(),
     ))

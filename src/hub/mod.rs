@@ -177,8 +177,9 @@ pub(crate) async fn send_with_retry(
                         "timed out".to_string()
                     } else if err.is_connect() {
                         format!(
-                            "could not connect to {}",
-                            url.origin().ascii_serialization()
+                            "could not connect to {}{}",
+                            url.origin().ascii_serialization(),
+                            crate::tls::certificate_note(&err)
                         )
                     } else {
                         err.without_url().to_string()

@@ -56,18 +56,26 @@ fn detach_needs_modal_and_says_so() {
     ");
 }
 
+/// batch has neither flag, so clap refuses them as usage errors (exit 2) before any credential
+/// check: this environment has no Modal credentials, which would be exit 3.
 #[test]
-fn batch_refuses_dry_run_instead_of_moving() {
+fn batch_refuses_dry_run_and_detach_as_unknown_flags_before_credentials() {
     let ctx = TestContext::offline();
-    let out = ctx.run(&["batch", "hf:alice/x", "--dry-run"]);
-    our_snapshot!(ctx, out, @"
-    exit: 2
-    ----- stdout -----
-    ----- stderr -----
-    error: batch does not support --dry-run yet
-
-    hint: preview each repository with `hubferry migrate SOURCE [--dest NS/NAME] --dry-run`
-    ");
+    for flag in ["--dry-run", "--detach"] {
+        let out = ctx.run(&["batch", "hf:alice/x", flag]);
+        assert_eq!(out.code, Some(2), "{out}");
+        assert!(
+            out.stderr
+                .contains(&format!("unexpected argument '{flag}'")),
+            "{out}"
+        );
+        assert!(!out.stderr.contains("Modal credentials"), "{out}");
+    }
+    let help = ctx.run(&["batch", "--help"]);
+    assert!(
+        !help.stdout.contains("--dry-run") && !help.stdout.contains("--detach"),
+        "{help}"
+    );
 }
 
 #[test]
