@@ -1,7 +1,7 @@
 //! hubferry: moves model and dataset repositories between the Hugging Face Hub and ModelScope.
 //!
 //! `main` parses the command line, builds the [`printer::Printer`], starts the tokio runtime,
-//! dispatches to one command and maps its outcome to an exit code (design.md): 0 done and
+//! dispatches to one command and maps its outcome to an exit code ([`error`]): 0 done and
 //! verified, 1 failed or not verified, 2 bad input, 3 credentials/permission, 4 partial,
 //! 130 interrupted.
 
@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod credentials;
+pub mod error;
 pub mod events;
 pub mod hub;
 pub mod interrupt;
@@ -30,7 +31,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::commands::{classify, ExitStatus};
+use crate::error::{classify, ExitStatus};
 use crate::printer::{OutputMode, Printer};
 
 /// Runs the CLI with `args` (program name first) and returns the process exit code.

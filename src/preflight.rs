@@ -33,7 +33,7 @@ use crate::repo_ref::{parse_dest_id, Platform, RefError, RepoRef, RepoType};
 
 mod error;
 
-use error::{disabled_error, endpoint_var, hub_error, token_hint};
+use error::{disabled_error, hub_error};
 pub use error::{ErrorKind, PreflightError};
 
 /// What the user asked `migrate` to do (already parsed; `source` from [`crate::repo_ref::parse_source`]).
@@ -299,7 +299,7 @@ fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved
                 "no {} token found, and writing {dest_preview} needs one",
                 to.display_name()
             ),
-            Some(token_hint(to)),
+            Some(to.token_hint()),
         ));
     }
     Ok(Resolved {
@@ -534,7 +534,7 @@ async fn validate_tokens(hf: &HfClient, ms: &MsClient) -> Result<Identities, Pre
                     "checking the {} token failed: the hub refused it ({e})",
                     p.display_name()
                 ),
-                Some(token_hint(p)),
+                Some(p.token_hint()),
             )
             .with_source(e)
         } else {
@@ -547,7 +547,7 @@ async fn validate_tokens(hf: &HfClient, ms: &MsClient) -> Result<Identities, Pre
             PreflightError::new(
                 kind,
                 format!("{step} failed: {e}"),
-                Some(format!("check {}", endpoint_var(p))),
+                Some(format!("check {}", p.endpoint_var())),
             )
             .with_source(e)
         }

@@ -51,6 +51,27 @@ impl Platform {
         }
     }
 
+    /// The environment variable naming this hub's endpoint.
+    pub fn endpoint_var(self) -> &'static str {
+        match self {
+            Platform::Hf => "HF_ENDPOINT",
+            Platform::Ms => "MODELSCOPE_ENDPOINT",
+        }
+    }
+
+    /// How to give hubferry a valid token for this hub.
+    pub fn token_hint(self) -> String {
+        match self {
+            Platform::Hf => {
+                "set HF_TOKEN (or run `hf auth login`) with a valid Hugging Face token".into()
+            }
+            Platform::Ms => {
+                "set MODELSCOPE_API_TOKEN (or MODELSCOPE_TOKEN) to a valid ModelScope access token"
+                    .into()
+            }
+        }
+    }
+
     /// Parses `hf`/`huggingface`/`ms`/`modelscope` (case-insensitive).
     pub fn parse(s: &str) -> Option<Platform> {
         match s.to_ascii_lowercase().as_str() {

@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::commands::{CliError, ExitStatus};
+use crate::error::{CliError, ExitStatus};
 
 /// Python packages the worker imports, with the versions it is tested with (also the Modal image).
 pub const WORKER_PACKAGES: &[(&str, &str, &str)] = &[

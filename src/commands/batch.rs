@@ -8,9 +8,10 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use super::migrate::{self, describe, ExecuteMode, Executed};
-use super::{classify, CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{BatchArgs, PlatformArg, RepoTypeArg, TransferArgs};
 use crate::credentials::Credentials;
+use crate::error::{classify, CliError, ExitStatus};
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, human_duration, Tone};
 
@@ -294,17 +295,9 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
     }
 }
 
+/// The batch's exit status: [`crate::error::overall`] over the repositories'.
 fn overall(outcomes: &[Outcome]) -> ExitStatus {
-    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.exit_code != 0).collect();
-    if failed.is_empty() {
-        ExitStatus::Success
-    } else if failed.len() < outcomes.len() {
-        ExitStatus::Partial
-    } else if failed.iter().all(|o| o.exit_code == failed[0].exit_code) {
-        ExitStatus::from_code(failed[0].exit_code)
-    } else {
-        ExitStatus::Failure
-    }
+    crate::error::overall(outcomes.iter().map(|o| ExitStatus::from_code(o.exit_code)))
 }
 
 fn print_summary(ctx: &Context, outcomes: &[Outcome], status: ExitStatus) {

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Context, ExitStatus};
+use super::Context;
 use crate::cli::DoctorArgs;
+use crate::error::ExitStatus;
 use crate::hub::{http_client, HfClient, MsClient};
 use crate::printer::Tone;
 use crate::runner::CHILD_ENV;

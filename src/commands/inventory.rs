@@ -17,9 +17,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::verify_pair::{check_pair, try_side};
-use super::{CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{InventoryArgs, PlatformArg};
 use crate::credentials::Credentials;
+use crate::error::{CliError, ExitStatus};
 use crate::hub::content::{HubAccess, RepoListing};
 use crate::printer::{human_bytes, Printer, Tone};
 use crate::repo_ref::{Platform, RepoRef, RepoType};

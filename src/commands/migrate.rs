@@ -8,9 +8,10 @@ use tokio::sync::mpsc;
 
 use super::verify::{self, VerifySpec};
 use super::watch::{watch, WatchOptions, WatchOutcome};
-use super::{CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{Backend, MethodArg, MigrateArgs, PlatformArg, RepoTypeArg, TransferArgs};
 use crate::credentials::Credentials;
+use crate::error::{CliError, ExitStatus};
 use crate::manifest::{FileEntry, PLATFORM_FILES};
 use crate::plan::{JobTuning, Method, Plan, VisibilityChoice};
 use crate::preflight::{preflight, MigrateRequest};
@@ -56,7 +57,7 @@ pub async fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<ExitStatus>
     {
         Executed::Report(report) => {
             report.print(&ctx.printer);
-            Ok(ExitStatus::from_code(report.exit_code()))
+            Ok(report.exit_status())
         }
         Executed::Interrupted(report) => {
             report.print(&ctx.printer);

@@ -10,8 +10,9 @@
 //! supported way); a refusal there is reported with a hint pointing at the console.
 
 use super::verify_pair::{self, check_pair, parse_ref, print_check, side};
-use super::{CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::RetireArgs;
+use crate::error::{CliError, ExitStatus};
 use crate::hub::content::HubAccess;
 use crate::hub::HubErrorKind;
 use crate::printer::Tone;
@@ -110,7 +111,7 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
                 HubErrorKind::Unauthorized | HubErrorKind::Forbidden
             )
         );
-        let err = verify_pair::hub_error("deleting", &src.repo, e);
+        let err = crate::error::hub_error("deleting", &src.repo, e);
         return Err(if console {
             CliError::new(ExitStatus::Credentials, format!("{err}"))
                 .with_hint(

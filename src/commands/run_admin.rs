@@ -6,8 +6,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::watch::{watch, WatchOptions};
-use super::{verify, CliError, Context, ExitStatus};
+use super::{verify, Context};
 use crate::cli::{LogsArgs, RunArg};
+use crate::error::{CliError, ExitStatus};
 use crate::printer::Tone;
 use crate::report::{ReportContext, Tracker};
 use crate::runner::{self, Children};
@@ -172,7 +173,7 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
     record.state = report.status.as_str().to_owned();
     record.report = Some(report.clone());
     runs::save(state, &record)?;
-    Ok(ExitStatus::from_code(report.exit_code()))
+    Ok(report.exit_status())
 }
 
 /// Wall time of a detached run as the workers saw it (first start to last result), falling back

@@ -19,9 +19,10 @@ use std::time::Instant;
 
 use super::migrate::{self, describe, ExecuteMode, Executed};
 use super::verify::VerifySpec;
-use super::{classify, CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
 use crate::credentials::Credentials;
+use crate::error::{classify, CliError, ExitStatus};
 use crate::mirrors::{self, Mirror};
 use crate::plan::Plan;
 use crate::preflight::preflight;
@@ -189,7 +190,7 @@ async fn one(
             },
             Some(verification),
         );
-        let exit = ExitStatus::from_code(report.exit_code());
+        let exit = report.exit_status();
         let summary = if exit == ExitStatus::Success {
             format!(
                 "up to date: {} files ({}) verified, no worker started",
@@ -234,7 +235,7 @@ async fn one(
             if !p.json_mode() {
                 report.print(p);
             }
-            let exit = ExitStatus::from_code(report.exit_code());
+            let exit = report.exit_status();
             let summary = format!(
                 "{}: moved {} files ({})",
                 if exit == ExitStatus::Success {
@@ -345,25 +346,12 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
         lines.push(format!("  {:width$}  {}", o.name, o.summary));
     }
     p.out(&lines.join("\n"));
-    Ok(overall(
-        &outcomes.iter().map(|o| o.exit).collect::<Vec<_>>(),
-    ))
+    Ok(overall(&outcomes))
 }
 
-/// 0 when all succeeded; the shared status when all failed alike; 4 otherwise.
-fn overall(exits: &[ExitStatus]) -> ExitStatus {
-    let failures: Vec<ExitStatus> = exits
-        .iter()
-        .copied()
-        .filter(|e| *e != ExitStatus::Success)
-        .collect();
-    match failures.first() {
-        None => ExitStatus::Success,
-        Some(first) if failures.len() == exits.len() && failures.iter().all(|e| e == first) => {
-            *first
-        }
-        Some(_) => ExitStatus::Partial,
-    }
+/// The sync's exit status: [`crate::error::overall`] over the mirrors'.
+fn overall(outcomes: &[MirrorOutcome]) -> ExitStatus {
+    crate::error::overall(outcomes.iter().map(|o| o.exit))
 }
 
 #[cfg(test)]
@@ -373,11 +361,25 @@ mod tests {
     #[test]
     fn exit_codes_for_ci() {
         use ExitStatus::*;
+        let overall = |exits: &[ExitStatus]| {
+            let outcomes: Vec<MirrorOutcome> = exits
+                .iter()
+                .map(|&exit| MirrorOutcome {
+                    name: "m".into(),
+                    summary: String::new(),
+                    json: serde_json::Value::Null,
+                    exit,
+                })
+                .collect();
+            overall(&outcomes)
+        };
         assert_eq!(overall(&[Success, Success]), Success);
         assert_eq!(overall(&[Failure, Failure]), Failure);
         assert_eq!(overall(&[Credentials]), Credentials);
         assert_eq!(overall(&[Success, Failure]), Partial);
-        assert_eq!(overall(&[BadInput, Failure]), Partial);
+        // Every mirror failed, for different reasons: failed (1), as batch says, not partial.
+        assert_eq!(overall(&[BadInput, Failure]), Failure);
+        assert_eq!(overall(&[BadInput, Credentials]), Failure);
     }
 
     #[test]

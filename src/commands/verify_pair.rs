@@ -20,9 +20,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha1::Digest as _;
 
-use super::{CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{RepoTypeArg, VerifyArgs};
 use crate::credentials::Credentials;
+use crate::error::hub_error;
+use crate::error::{CliError, ExitStatus};
 use crate::hub::content::HubAccess;
 use crate::hub::{http_client, HfClient, HubError, HubErrorKind, MsClient};
 use crate::manifest::{
@@ -74,27 +76,6 @@ pub struct PairCheck {
     pub platform_files: Vec<String>,
     /// Same size, no shared id, too large to download here: not proven equal (not a failure).
     pub size_only: Vec<String>,
-}
-
-/// Maps a hub failure about `what` to an error with the right exit status and a hint.
-pub fn hub_error(what: &str, repo: &RepoRef, err: HubError) -> anyhow::Error {
-    let (status, hint) = match err.kind {
-        HubErrorKind::NotFound => (
-            ExitStatus::BadInput,
-            format!(
-                "check the name and type of {repo}; a private repo looks missing without a token that can read it"
-            ),
-        ),
-        HubErrorKind::Unauthorized | HubErrorKind::Forbidden => (
-            ExitStatus::Credentials,
-            "check the token (`hubferry doctor`) and its access to this repo".to_string(),
-        ),
-        _ => (
-            ExitStatus::Failure,
-            "the hub may be busy or unreachable; try again later".to_string(),
-        ),
-    };
-    anyhow::Error::from(CliError::new(status, format!("{what} {repo}: {err}")).with_hint(hint))
 }
 
 /// Parses a `platform:ns/name` (or URL) argument, applying `--repo-type`.

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use super::bytes_bar;
 use crate::commands::verify_pair::Side;
-use crate::commands::{CliError, ExitStatus};
 use crate::credentials::Credentials;
+use crate::error::{CliError, ExitStatus};
 use crate::printer::{human_bytes, Printer};
 use crate::repo_ref::{Platform, RepoType};
 use crate::tools;

@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::verify_pair::{parse_ref, side, Side};
-use super::{CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{DownloadArgs, DownloadMethod};
+use crate::error::{CliError, ExitStatus};
 use crate::manifest::FileEntry;
 use crate::printer::{human_bytes, human_duration, Printer, Tone};
 use crate::repo_ref::Platform;
