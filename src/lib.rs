@@ -7,8 +7,8 @@
 
 pub mod cli;
 pub mod commands;
-pub mod compare;
 pub mod credentials;
+pub mod engine;
 pub mod error;
 pub mod events;
 pub mod hub;
@@ -25,6 +25,7 @@ pub mod runner;
 pub mod runs;
 pub mod tools;
 pub mod tty_echo;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -468,7 +468,7 @@ impl Plan {
     }
 
     /// The source manifest within include/exclude, without hub-managed files: what the destination
-    /// should hold afterwards (pass it with a fresh destination listing to [`crate::compare::compare`]).
+    /// should hold afterwards (pass it with a fresh destination listing to [`crate::verify::compare::compare`]).
     pub fn expected_manifest(&self) -> Manifest {
         let filter = PathFilter::new(&self.options.include, &self.options.exclude)
             .unwrap_or_else(|_| PathFilter::all());

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::migrate::{self, describe, ExecuteMode, Executed};
 use super::Context;
 use crate::cli::{BatchArgs, PlatformArg, RepoTypeArg, TransferArgs};
+use crate::commands::migrate::{self, describe, ExecuteMode, Executed};
 use crate::credentials::Credentials;
 use crate::error::{classify, CliError, ExitStatus};
 use crate::preflight::preflight;

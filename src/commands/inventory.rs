@@ -16,7 +16,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::verify_pair::{check_pair, try_side};
 use super::Context;
 use crate::cli::{InventoryArgs, PlatformArg};
 use crate::credentials::Credentials;
@@ -24,6 +23,7 @@ use crate::error::{CliError, ExitStatus};
 use crate::hub::content::{HubAccess, RepoListing};
 use crate::printer::{human_bytes, Printer, Tone};
 use crate::repo_ref::{Platform, RepoRef, RepoType};
+use crate::verify::pair::{check_pair, try_side};
 
 /// Repos examined at once.
 const CONCURRENCY: usize = 4;
@@ -223,7 +223,7 @@ fn print_table(p: &Printer, ns: &str, platform: Platform, rows: &[Row], check: b
 
 pub async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<ExitStatus> {
     let p = &ctx.printer;
-    let creds = Arc::new(super::migrate::load_credentials()?);
+    let creds = Arc::new(crate::commands::migrate::load_credentials()?);
     p.redact(&creds.secrets());
     let platform = match args.on {
         PlatformArg::Hf => Platform::Hf,
@@ -242,7 +242,7 @@ pub async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<ExitStatu
         return Err(CliError::bad_input("--dest-namespace needs --check-backup").into());
     }
     let types: Vec<RepoType> = match (args.repo_type, platform) {
-        (Some(t), _) => vec![super::verify_pair::repo_type_of(t)],
+        (Some(t), _) => vec![crate::verify::pair::repo_type_of(t)],
         (None, Platform::Hf) => vec![RepoType::Model, RepoType::Dataset, RepoType::Space],
         (None, Platform::Ms) => vec![RepoType::Model, RepoType::Dataset],
     };

@@ -6,11 +6,10 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use super::verify::{self, VerifySpec};
-use super::watch::{watch, WatchOptions, WatchOutcome};
 use super::Context;
 use crate::cli::{Backend, MethodArg, MigrateArgs, PlatformArg, RepoTypeArg, TransferArgs};
 use crate::credentials::Credentials;
+use crate::engine::watch::{watch, WatchOptions, WatchOutcome};
 use crate::error::{CliError, ExitStatus};
 use crate::manifest::{FileEntry, PLATFORM_FILES};
 use crate::plan::{JobTuning, Method, Plan, VisibilityChoice};
@@ -21,6 +20,7 @@ use crate::repo_ref::{self, Platform, RepoRef, RepoType};
 use crate::report::{Report, ReportContext, Tracker};
 use crate::runner::{self, Children};
 use crate::tools;
+use crate::verify::destination::{self as verify, VerifySpec};
 
 /// Environment variables passed through to workers as they are when set (not secrets).
 const PASSTHROUGH_ENV: &[&str] = &["HF_HUB_DISABLE_XET"];
@@ -344,7 +344,7 @@ pub async fn execute(
     // ModelScope, inline on HF) are checked by content first: a re-run then starts no worker.
     let settled = !plan.is_noop()
         && mode != ExecuteMode::Mirror
-        && super::verify_pair::settled_by_content(creds, plan).await;
+        && crate::verify::pair::settled_by_content(creds, plan).await;
     if plan.is_noop() || settled {
         p.status(&if settled {
             format!(
@@ -380,7 +380,7 @@ pub async fn execute(
     let env = child_env(creds);
     let rendered = render::render(&jobs, &AppSettings::for_env(&env))?;
     if t.detach {
-        return super::launch::detach(ctx, plan, &rendered, &env, spec).await;
+        return crate::engine::detach::detach(ctx, plan, &rendered, &env, spec).await;
     }
     let specs = match t.backend {
         Backend::Local => {

@@ -9,7 +9,6 @@
 //! ModelScope's SDK marks repo deletion through the API as deprecated (the web console is the
 //! supported way); a refusal there is reported with a hint pointing at the console.
 
-use super::verify_pair::{self, check_pair, parse_ref, print_check, side};
 use super::Context;
 use crate::cli::RetireArgs;
 use crate::error::{CliError, ExitStatus};
@@ -17,10 +16,11 @@ use crate::hub::content::HubAccess;
 use crate::hub::HubErrorKind;
 use crate::printer::Tone;
 use crate::repo_ref::Platform;
+use crate::verify::pair::{self as verify_pair, check_pair, parse_ref, print_check, side};
 
 pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> {
     let p = &ctx.printer;
-    let creds = super::migrate::load_credentials()?;
+    let creds = crate::commands::migrate::load_credentials()?;
     p.redact(&creds.secrets());
     let src_ref = parse_ref(&args.source, args.repo_type)?;
     let copy_ref = parse_ref(&args.copy, args.repo_type)?;

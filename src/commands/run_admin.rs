@@ -5,15 +5,16 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::watch::{watch, WatchOptions};
-use super::{verify, Context};
+use super::Context;
 use crate::cli::{LogsArgs, RunArg};
+use crate::engine::watch::{watch, WatchOptions};
 use crate::error::{CliError, ExitStatus};
 use crate::printer::Tone;
 use crate::report::{ReportContext, Tracker};
 use crate::runner::{self, Children};
 use crate::runs;
 use crate::tools;
+use crate::verify::destination as verify;
 
 pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
     let mut records = runs::list(&ctx.state_dir()?)?;

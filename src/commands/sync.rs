@@ -7,7 +7,7 @@
 //! is re-listed and verified as after any migration. Files the plan would move only because their
 //! listings share no content id (a `.jsonl` in LFS on ModelScope and inline on HF; a `README.md`
 //! whose only difference is the license line `migrate` rewrote for HF) are settled by a small
-//! download and count as unchanged when equal (see [`super::verify_pair::settled_by_content`]).
+//! download and count as unchanged when equal (see [`crate::verify::pair::settled_by_content`]).
 //!
 //! Exit codes for CI: 0 every mirror current and verified; 1 a mirror failed or is not verified;
 //! 2 a bad mirrors file (nothing runs) or a mirror with bad input; 3 credentials; 4 some mirrors
@@ -17,10 +17,9 @@
 
 use std::time::Instant;
 
-use super::migrate::{self, describe, ExecuteMode, Executed};
-use super::verify::VerifySpec;
 use super::Context;
 use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
+use crate::commands::migrate::{self, describe, ExecuteMode, Executed};
 use crate::credentials::Credentials;
 use crate::error::{classify, CliError, ExitStatus};
 use crate::mirrors::{self, Mirror};
@@ -28,6 +27,7 @@ use crate::plan::Plan;
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
 use crate::report::{ReportContext, Tracker, Verification};
+use crate::verify::destination::VerifySpec;
 
 /// What happened to one mirror.
 struct MirrorOutcome {
@@ -151,7 +151,8 @@ async fn one(
             migrate::print_plan(p, &plan, true);
         }
         // The same content check a real sync makes, so the dry run predicts it (reads only).
-        let settled = !plan.is_noop() && super::verify_pair::settled_by_content(creds, &plan).await;
+        let settled =
+            !plan.is_noop() && crate::verify::pair::settled_by_content(creds, &plan).await;
         let mut v = serde_json::to_value(&plan).unwrap_or_default();
         v["mirror"] = m.name.clone().into();
         v["settled_by_content"] = settled.into();
@@ -174,7 +175,7 @@ async fn one(
             summary,
         });
     }
-    let unchanged = !plan.is_noop() && super::verify_pair::settled_by_content(creds, &plan).await;
+    let unchanged = !plan.is_noop() && crate::verify::pair::settled_by_content(creds, &plan).await;
     if plan.is_noop() || unchanged {
         let verification = verification_from_plan(&plan);
         let report = Tracker::default().report(

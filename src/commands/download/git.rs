@@ -11,12 +11,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::bytes_bar;
-use crate::commands::verify_pair::Side;
 use crate::credentials::Credentials;
 use crate::error::{CliError, ExitStatus};
 use crate::printer::{human_bytes, Printer};
 use crate::repo_ref::{Platform, RepoType};
 use crate::tools;
+use crate::verify::pair::Side;
 
 /// A file in `.git` naming the repo a git download is for: only such a `.git` is resumed or removed.
 const MARKER: &str = "hubferry-download";

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha1::Digest as _;
 
-use super::Context;
 use crate::cli::{RepoTypeArg, VerifyArgs};
+use crate::commands::Context;
 use crate::credentials::Credentials;
 use crate::error::hub_error;
 use crate::error::{CliError, ExitStatus};
@@ -51,7 +51,7 @@ pub struct Side {
 impl Side {
     /// `hf:model:ns/name@rev`.
     pub fn describe(&self) -> String {
-        super::migrate::describe(&self.repo)
+        crate::commands::migrate::describe(&self.repo)
     }
 }
 
@@ -490,7 +490,7 @@ pub fn print_check(p: &Printer, src: &Side, dest: &Side, c: &PairCheck) {
 }
 
 pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
-    let creds = super::migrate::load_credentials()?;
+    let creds = crate::commands::migrate::load_credentials()?;
     ctx.printer.redact(&creds.secrets());
     let src_ref = parse_ref(&args.source, args.repo_type)?;
     let dest_ref = parse_ref(&args.dest, args.repo_type)?;

@@ -3,13 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compare::compare;
 use crate::credentials::Credentials;
 use crate::hub::{http_client, HfClient, MsClient};
 use crate::manifest::Manifest;
 use crate::plan::{PathFilter, Plan};
 use crate::repo_ref::{Platform, RepoRef};
 use crate::report::Verification;
+use crate::verify::compare::compare;
 
 /// What a later `hubferry logs` needs to verify a detached run (stored in the run record; no
 /// secrets: credentials are read from the environment again).

@@ -5,16 +5,16 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::migrate::{describe, Executed};
-use super::verify::VerifySpec;
-use super::watch::{watch, WatchOptions};
-use super::Context;
+use crate::commands::migrate::{describe, Executed};
+use crate::commands::Context;
+use crate::engine::watch::{watch, WatchOptions};
 use crate::error::{CliError, ExitStatus};
 use crate::plan::Plan;
 use crate::printer::{Printer, Tone};
 use crate::render;
 use crate::report::Tracker;
 use crate::runner::{self, Children};
+use crate::verify::destination::VerifySpec;
 use crate::{runs, tools};
 
 /// How long `modal run --detach` lingers for logs after the entrypoint returned, seconds.
@@ -23,7 +23,7 @@ const DETACH_LOGS_TIMEOUT_S: &str = "3";
 /// How long a detached launch waits for the first worker event.
 const FIRST_EVENT_TIMEOUT: Duration = Duration::from_secs(180);
 
-pub(super) async fn detach(
+pub async fn detach(
     ctx: &Context,
     plan: &Plan,
     rendered: &render::Rendered,
