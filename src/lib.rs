@@ -13,6 +13,8 @@ pub mod error;
 pub mod events;
 pub mod hub;
 pub mod interrupt;
+#[cfg(test)]
+mod layering;
 pub mod manifest;
 pub mod mirrors;
 pub mod plan;
@@ -23,6 +25,7 @@ pub mod repo_ref;
 pub mod report;
 pub mod runner;
 pub mod runs;
+pub mod settings;
 pub mod tools;
 pub mod tty_echo;
 pub mod verify;

@@ -23,7 +23,7 @@
 use std::time::Instant;
 
 use crate::credentials::Credentials;
-use crate::hub::{self, HfClient, HubError, HubErrorKind, MsClient};
+use crate::hub::{self, HfClient, HubError, HubErrorKind, Hubs, MsClient};
 use crate::manifest::{Manifest, PLATFORM_FILES};
 use crate::plan::{
     plan_transfer, ChunkSettings, Method, PathFilter, Plan, PlanOptions, Transfer, Visibility,
@@ -102,13 +102,7 @@ struct RepoFacts {
 /// Runs every check and returns the plan; see the module header for the steps and decisions.
 pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan, PreflightError> {
     let started = Instant::now();
-    let http = hub::http_client();
-    let hf = HfClient::new(
-        http.clone(),
-        creds.hf_endpoint.clone(),
-        creds.hf_token.clone(),
-    );
-    let ms = MsClient::new(http, creds.ms_endpoint.clone(), creds.ms_token.clone());
+    let Hubs { hf, ms } = Hubs::new(creds);
 
     let resolved = resolve_request(req, creds)?;
 
@@ -567,11 +561,7 @@ async fn source_facts(
     given: Option<RepoType>,
     revision: Option<&str>,
 ) -> Result<RepoFacts, PreflightError> {
-    let candidates: Vec<RepoType> = match (given, source.platform) {
-        (Some(t), _) => vec![t],
-        (None, Platform::Hf) => vec![RepoType::Model, RepoType::Dataset, RepoType::Space],
-        (None, Platform::Ms) => vec![RepoType::Model, RepoType::Dataset],
-    };
+    let candidates = source.platform.candidate_types(given);
     let lookups = candidates.iter().map(|&t| async move {
         (
             t,

@@ -5,11 +5,12 @@ mod batch;
 mod doctor;
 mod download;
 mod inventory;
-pub(crate) mod migrate;
+mod migrate;
 mod parse_events;
 mod retire;
 mod run_admin;
 mod sync;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -31,7 +32,7 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Logs(args) => run_admin::logs(&ctx, args).await,
         Command::Status(args) => run_admin::status(&ctx, args).await,
         Command::Stop(args) => run_admin::stop(&ctx, args).await,
-        Command::Verify(args) => crate::verify::pair::run(&ctx, args).await,
+        Command::Verify(args) => verify::run(&ctx, args).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Retire(args) => retire::run(&ctx, args).await,
         Command::Download(args) => download::run(&ctx, args).await,

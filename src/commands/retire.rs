@@ -16,11 +16,12 @@ use crate::hub::content::HubAccess;
 use crate::hub::HubErrorKind;
 use crate::printer::Tone;
 use crate::repo_ref::Platform;
-use crate::verify::pair::{self as verify_pair, check_pair, parse_ref, print_check, side};
+use crate::settings::parse_ref;
+use crate::verify::pair::{self as verify_pair, check_pair, print_check, side};
 
 pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> {
     let p = &ctx.printer;
-    let creds = crate::commands::migrate::load_credentials()?;
+    let creds = crate::settings::load_credentials()?;
     p.redact(&creds.secrets());
     let src_ref = parse_ref(&args.source, args.repo_type)?;
     let copy_ref = parse_ref(&args.copy, args.repo_type)?;

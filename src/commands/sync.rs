@@ -19,14 +19,15 @@ use std::time::Instant;
 
 use super::Context;
 use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
-use crate::commands::migrate::{self, describe, ExecuteMode, Executed};
 use crate::credentials::Credentials;
+use crate::engine::{self, ExecuteMode, Executed, RunOptions};
 use crate::error::{classify, CliError, ExitStatus};
 use crate::mirrors::{self, Mirror};
 use crate::plan::Plan;
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
 use crate::report::{ReportContext, Tracker, Verification};
+use crate::settings::{load_credentials, migrate_request};
 use crate::verify::destination::VerifySpec;
 
 /// What happened to one mirror.
@@ -129,7 +130,7 @@ async fn one(
     let p = &ctx.printer;
     let started = Instant::now();
     let t = transfer_args(m, dry_run);
-    let req = match migrate::request(
+    let req = match migrate_request(
         &m.source,
         Some(m.to),
         Some(&m.dest_id),
@@ -148,7 +149,7 @@ async fn one(
         // In --json mode the plan is this mirror's result line (with its name), printed with the
         // others at the end, like the reports of a real sync.
         if !p.json_mode() {
-            migrate::print_plan(p, &plan, true);
+            engine::print_plan(p, &plan, true);
         }
         // The same content check a real sync makes, so the dry run predicts it (reads only).
         let settled =
@@ -180,8 +181,8 @@ async fn one(
         let verification = verification_from_plan(&plan);
         let report = Tracker::default().report(
             ReportContext {
-                source: describe(&plan.source),
-                dest: describe(&plan.dest),
+                source: plan.source.describe(),
+                dest: plan.dest.describe(),
                 dest_url: Some(plan.dest_url.clone()),
                 duration_s: started.elapsed().as_secs_f64(),
                 backend: t.backend.as_str().into(),
@@ -214,20 +215,15 @@ async fn one(
             summary,
         });
     }
-    if let Err(err) = migrate::check_backend(&t) {
+    let opts = match RunOptions::from_args(&t, ExecuteMode::Mirror, ctx.state_flag.clone()) {
+        Ok(opts) => opts,
+        Err(err) => return Ok(error_outcome(ctx, m, err)),
+    };
+    if let Err(err) = engine::check_backend(&opts) {
         return Ok(error_outcome(ctx, m, err));
     }
-    migrate::print_plan(p, &plan, false);
-    let executed = match migrate::execute(
-        ctx,
-        &plan,
-        creds,
-        &t,
-        &format!("m{index}"),
-        ExecuteMode::Mirror,
-    )
-    .await
-    {
+    engine::print_plan(p, &plan, false);
+    let executed = match engine::execute(p, &plan, creds, &opts, &format!("m{index}")).await {
         Ok(e) => e,
         Err(err) => return Ok(error_outcome(ctx, m, err)),
     };
@@ -291,7 +287,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
             .filter(|m| args.only.contains(&m.name))
             .collect()
     };
-    let creds = migrate::load_credentials()?;
+    let creds = load_credentials()?;
     ctx.printer.redact(&creds.secrets());
     let p = &ctx.printer;
     p.status(&format!(

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::commands::migrate::{describe, Executed};
-use crate::commands::Context;
+use super::{Executed, RunOptions};
 use crate::engine::watch::{watch, WatchOptions};
 use crate::error::{CliError, ExitStatus};
 use crate::plan::Plan;
@@ -24,14 +23,14 @@ const DETACH_LOGS_TIMEOUT_S: &str = "3";
 const FIRST_EVENT_TIMEOUT: Duration = Duration::from_secs(180);
 
 pub async fn detach(
-    ctx: &Context,
+    p: &Printer,
+    opts: &RunOptions,
     plan: &Plan,
     rendered: &render::Rendered,
     env: &[(String, String)],
     spec: VerifySpec,
 ) -> anyhow::Result<Executed> {
-    let p = &ctx.printer;
-    let state = &ctx.state_dir()?;
+    let state = &runs::state_dir(opts.state_flag.clone())?;
     let modal = tools::modal()?;
     // 1. `modal run --detach … --spawn` returns once the coordinating function is spawned.
     let (tx, rx) = mpsc::unbounded_channel();
@@ -104,8 +103,8 @@ pub async fn detach(
         run_id: run_id.clone(),
         created_at: runs::now_s(),
         backend: "modal".into(),
-        source: describe(&plan.source),
-        dest: describe(&plan.dest),
+        source: plan.source.describe(),
+        dest: plan.dest.describe(),
         dest_url: Some(plan.dest_url.clone()),
         app_ids: vec![app_id.clone()],
         jobs: rendered.job_ids.clone(),

@@ -6,6 +6,7 @@
 
 pub mod content;
 pub mod hf;
+mod hubs;
 pub mod ms;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use url::Url;
 use crate::repo_ref::Platform;
 
 pub use hf::HfClient;
+pub use hubs::Hubs;
 pub use ms::MsClient;
 
 /// One repo of an owner's listing (either hub), with what the inventory shows.

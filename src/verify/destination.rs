@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::credentials::Credentials;
-use crate::hub::{http_client, HfClient, MsClient};
+use crate::hub::Hubs;
 use crate::manifest::Manifest;
 use crate::plan::{PathFilter, Plan};
-use crate::repo_ref::{Platform, RepoRef};
+use crate::repo_ref::RepoRef;
 use crate::report::Verification;
 use crate::verify::compare::compare;
 
@@ -62,24 +62,9 @@ pub async fn list_destination(creds: &Credentials, dest: &RepoRef) -> anyhow::Re
         .revision
         .clone()
         .unwrap_or_else(|| dest.platform.default_revision().to_owned());
-    let files = match dest.platform {
-        Platform::Hf => {
-            let client = HfClient::new(
-                http_client(),
-                creds.hf_endpoint.clone(),
-                creds.hf_token.clone(),
-            );
-            client.list_files(repo_type, &dest.id, &revision).await?
-        }
-        Platform::Ms => {
-            let client = MsClient::new(
-                http_client(),
-                creds.ms_endpoint.clone(),
-                creds.ms_token.clone(),
-            );
-            client.list_files(repo_type, &dest.id, &revision).await?
-        }
-    };
+    let files = Hubs::new(creds)
+        .list_files(dest.platform, repo_type, &dest.id, &revision)
+        .await?;
     Ok(Manifest::from_entries(files))
 }
 

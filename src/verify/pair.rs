@@ -20,19 +20,17 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha1::Digest as _;
 
-use crate::cli::{RepoTypeArg, VerifyArgs};
-use crate::commands::Context;
 use crate::credentials::Credentials;
 use crate::error::hub_error;
-use crate::error::{CliError, ExitStatus};
+use crate::error::CliError;
 use crate::hub::content::HubAccess;
-use crate::hub::{http_client, HfClient, HubError, HubErrorKind, MsClient};
+use crate::hub::{HubErrorKind, Hubs};
 use crate::manifest::{
     sameness, FileEntry, GitOid, Manifest, Sameness, Sha256, PLATFORM_FILES, REWRITTEN_FILES,
 };
 use crate::plan::Plan;
 use crate::printer::{human_bytes, Printer, Tone};
-use crate::repo_ref::{self, Platform, RepoRef, RepoType};
+use crate::repo_ref::{Platform, RepoRef};
 
 /// Files larger than this are not downloaded to settle a size-only match (listed as `size_only`).
 const CONTENT_CHECK_MAX: u64 = 64 * 1024 * 1024;
@@ -51,7 +49,7 @@ pub struct Side {
 impl Side {
     /// `hf:model:ns/name@rev`.
     pub fn describe(&self) -> String {
-        crate::commands::migrate::describe(&self.repo)
+        self.repo.describe()
     }
 }
 
@@ -78,72 +76,6 @@ pub struct PairCheck {
     pub size_only: Vec<String>,
 }
 
-/// Parses a `platform:ns/name` (or URL) argument, applying `--repo-type`.
-pub fn parse_ref(s: &str, repo_type: Option<RepoTypeArg>) -> anyhow::Result<RepoRef> {
-    let mut r = repo_ref::parse_source(s, None)?;
-    if let Some(t) = repo_type {
-        let t = repo_type_of(t);
-        if r.repo_type.is_some_and(|given| given != t) {
-            return Err(CliError::bad_input(format!(
-                "{s}: --repo-type {} contradicts the type in the reference",
-                t.as_str()
-            ))
-            .with_hint("drop --repo-type, or fix the reference")
-            .into());
-        }
-        r.repo_type = Some(t);
-    }
-    Ok(r)
-}
-
-pub fn repo_type_of(t: RepoTypeArg) -> RepoType {
-    match t {
-        RepoTypeArg::Model => RepoType::Model,
-        RepoTypeArg::Dataset => RepoType::Dataset,
-        RepoTypeArg::Space => RepoType::Space,
-    }
-}
-
-struct Facts {
-    repo_type: RepoType,
-    listed_at: Option<String>,
-}
-
-async fn facts(
-    creds: &Credentials,
-    platform: Platform,
-    t: RepoType,
-    id: &str,
-    revision: &str,
-) -> Result<Facts, HubError> {
-    match platform {
-        Platform::Hf => {
-            let hf = HfClient::new(
-                http_client(),
-                creds.hf_endpoint.clone(),
-                creds.hf_token.clone(),
-            );
-            let info = hf.repo_info(t, id, Some(revision)).await?;
-            Ok(Facts {
-                repo_type: t,
-                listed_at: info.sha,
-            })
-        }
-        Platform::Ms => {
-            let ms = MsClient::new(
-                http_client(),
-                creds.ms_endpoint.clone(),
-                creds.ms_token.clone(),
-            );
-            ms.repo_info(t, id).await?;
-            Ok(Facts {
-                repo_type: t,
-                listed_at: Some(revision.to_string()),
-            })
-        }
-    }
-}
-
 /// Resolves the repo's type (model, then dataset, then space on HF, unless given) and lists its
 /// files. `Ok(None)` when the repo does not exist (or cannot be seen).
 pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option<Side>> {
@@ -151,57 +83,34 @@ pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option
         .revision
         .clone()
         .unwrap_or_else(|| r.platform.default_revision().to_string());
-    let candidates: Vec<RepoType> = match (r.repo_type, r.platform) {
-        (Some(t), _) => vec![t],
-        (None, Platform::Hf) => vec![RepoType::Model, RepoType::Dataset, RepoType::Space],
-        (None, Platform::Ms) => vec![RepoType::Model, RepoType::Dataset],
-    };
+    let hubs = Hubs::new(creds);
     let mut found = None;
-    for t in candidates {
-        match facts(creds, r.platform, t, &r.id, &revision).await {
-            Ok(f) => {
-                found = Some(f);
+    for t in r.platform.candidate_types(r.repo_type) {
+        match hubs.listing_point(r.platform, t, &r.id, &revision).await {
+            Ok(listed_at) => {
+                found = Some((t, listed_at));
                 break;
             }
             Err(e) if e.kind == HubErrorKind::NotFound => continue,
             Err(e) => return Err(hub_error("reading", r, e)),
         }
     }
-    let Some(f) = found else {
+    let Some((repo_type, listed_at)) = found else {
         return Ok(None);
     };
     let repo = RepoRef {
         platform: r.platform,
-        repo_type: Some(f.repo_type),
+        repo_type: Some(repo_type),
         id: r.id.clone(),
         revision: Some(revision.clone()),
     };
-    let files = match (&f.listed_at, r.platform) {
-        (None, _) => Vec::new(),
-        (Some(at), Platform::Hf) => HfClient::new(
-            http_client(),
-            creds.hf_endpoint.clone(),
-            creds.hf_token.clone(),
-        )
-        .list_files(f.repo_type, &r.id, at)
+    let files = hubs
+        .list_existing(r.platform, repo_type, &r.id, listed_at.as_deref())
         .await
-        .map_err(|e| hub_error("listing the files of", &repo, e))?,
-        (Some(at), Platform::Ms) => match MsClient::new(
-            http_client(),
-            creds.ms_endpoint.clone(),
-            creds.ms_token.clone(),
-        )
-        .list_files(f.repo_type, &r.id, at)
-        .await
-        {
-            // An empty ModelScope repo has no branch to list yet.
-            Err(e) if e.kind == HubErrorKind::NotFound => Vec::new(),
-            other => other.map_err(|e| hub_error("listing the files of", &repo, e))?,
-        },
-    };
+        .map_err(|e| hub_error("listing the files of", &repo, e))?;
     Ok(Some(Side {
         repo,
-        listed_at: f.listed_at.unwrap_or(revision),
+        listed_at: listed_at.unwrap_or(revision),
         manifest: Manifest::from_entries(files),
     }))
 }
@@ -487,21 +396,6 @@ pub fn print_check(p: &Printer, src: &Side, dest: &Side, c: &PairCheck) {
         ));
     }
     p.out(&lines.join("\n"));
-}
-
-pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
-    let creds = crate::commands::migrate::load_credentials()?;
-    ctx.printer.redact(&creds.secrets());
-    let src_ref = parse_ref(&args.source, args.repo_type)?;
-    let dest_ref = parse_ref(&args.dest, args.repo_type)?;
-    let (src, dest) = tokio::try_join!(side(&creds, &src_ref), side(&creds, &dest_ref))?;
-    let check = check_pair(&creds, &src, &dest).await?;
-    print_check(&ctx.printer, &src, &dest, &check);
-    Ok(if check.ok {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    })
 }
 
 /// True when every file the plan would move is already at the destination as far as a content

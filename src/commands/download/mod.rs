@@ -32,7 +32,8 @@ use crate::error::{CliError, ExitStatus};
 use crate::manifest::FileEntry;
 use crate::printer::{human_bytes, human_duration, Printer, Tone};
 use crate::repo_ref::Platform;
-use crate::verify::pair::{parse_ref, side, Side};
+use crate::settings::parse_ref;
+use crate::verify::pair::{side, Side};
 use api::PARTIAL_DIR;
 use local::{check_dir, Local};
 
@@ -65,7 +66,7 @@ fn safe_path(path: &str) -> bool {
 pub async fn run(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitStatus> {
     let p = &ctx.printer;
     let started = Instant::now();
-    let creds = crate::commands::migrate::load_credentials()?;
+    let creds = crate::settings::load_credentials()?;
     p.redact(&creds.secrets());
     // The ModelScope git header carries the token base64-encoded: never print that form either.
     if let Some(token) = &creds.ms_token {
