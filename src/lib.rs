@@ -16,19 +16,19 @@ pub mod interrupt;
 #[cfg(test)]
 mod layering;
 pub mod manifest;
-pub mod mirrors;
+pub mod mirrors_file;
 pub mod plan;
 pub mod preflight;
 pub mod printer;
 pub mod render;
 pub mod repo_ref;
 pub mod report;
-pub mod runner;
-pub mod runs;
+pub mod run_records;
 pub mod settings;
 pub mod tools;
 pub mod tty_echo;
 pub mod verify;
+pub mod workers;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

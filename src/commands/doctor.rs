@@ -11,8 +11,8 @@ use crate::cli::DoctorArgs;
 use crate::error::ExitStatus;
 use crate::hub::Hubs;
 use crate::printer::Tone;
-use crate::runner::CHILD_ENV;
 use crate::tools;
+use crate::workers::CHILD_ENV;
 
 #[derive(Debug, Serialize)]
 struct Check {

@@ -2,13 +2,13 @@
 //! settings, calls the engine or the verifier, and prints; it imports no other command.
 
 mod batch;
+mod detached;
 mod doctor;
 mod download;
 mod inventory;
 mod migrate;
 mod parse_events;
 mod retire;
-mod run_admin;
 mod sync;
 mod verify;
 
@@ -28,10 +28,10 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Migrate(args) => migrate::run(&ctx, args).await,
         Command::Batch(args) => batch::run(&ctx, args).await,
         Command::Doctor(args) => doctor::run(&ctx, args).await,
-        Command::Runs => run_admin::list(&ctx).await,
-        Command::Logs(args) => run_admin::logs(&ctx, args).await,
-        Command::Status(args) => run_admin::status(&ctx, args).await,
-        Command::Stop(args) => run_admin::stop(&ctx, args).await,
+        Command::Runs => detached::list(&ctx).await,
+        Command::Logs(args) => detached::logs(&ctx, args).await,
+        Command::Status(args) => detached::status(&ctx, args).await,
+        Command::Stop(args) => detached::stop(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args).await,
         Command::Sync(args) => sync::run(&ctx, args).await,
         Command::Retire(args) => retire::run(&ctx, args).await,
@@ -52,6 +52,6 @@ pub struct Context {
 impl Context {
     /// The state directory for detached runs (may not exist yet).
     pub fn state_dir(&self) -> anyhow::Result<PathBuf> {
-        crate::runs::state_dir(self.state_flag.clone())
+        crate::run_records::state_dir(self.state_flag.clone())
     }
 }

@@ -22,7 +22,7 @@ use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
 use crate::credentials::Credentials;
 use crate::engine::{self, ExecuteMode, Executed, RunOptions};
 use crate::error::{classify, CliError, ExitStatus};
-use crate::mirrors::{self, Mirror};
+use crate::mirrors_file::{self, Mirror};
 use crate::plan::Plan;
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
@@ -268,7 +268,7 @@ async fn one(
 }
 
 pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
-    let all = mirrors::load(&args.config)?;
+    let all = mirrors_file::load(&args.config)?;
     let selected: Vec<Mirror> = if args.only.is_empty() {
         all
     } else {
@@ -381,7 +381,7 @@ mod tests {
 
     #[test]
     fn error_report_has_the_report_fields_with_status_error() {
-        let m = &mirrors::parse(
+        let m = &mirrors_file::parse(
             "[[mirror]]\nname = \"a\"\nsource = \"hf:x/a\"\ndest = \"ms:y/b\"\n",
             "m.toml",
         )

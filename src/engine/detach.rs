@@ -12,9 +12,9 @@ use crate::plan::Plan;
 use crate::printer::{Printer, Tone};
 use crate::render;
 use crate::report::Tracker;
-use crate::runner::{self, Children};
 use crate::verify::destination::VerifySpec;
-use crate::{runs, tools};
+use crate::workers::{self, Children};
+use crate::{run_records, tools};
 
 /// How long `modal run --detach` lingers for logs after the entrypoint returned, seconds.
 const DETACH_LOGS_TIMEOUT_S: &str = "3";
@@ -30,12 +30,12 @@ pub async fn detach(
     env: &[(String, String)],
     spec: VerifySpec,
 ) -> anyhow::Result<Executed> {
-    let state = &runs::state_dir(opts.state_flag.clone())?;
+    let state = &run_records::state_dir(opts.state_flag.clone())?;
     let modal = tools::modal()?;
     // 1. `modal run --detach … --spawn` returns once the coordinating function is spawned.
     let (tx, rx) = mpsc::unbounded_channel();
     let children = Children::default();
-    let mut launch = runner::modal_run(
+    let mut launch = workers::modal_run(
         &modal,
         &rendered.app_file(),
         &rendered.jobs_file,
@@ -48,7 +48,7 @@ pub async fn detach(
     launch
         .env
         .push(("MODAL_LOGS_TIMEOUT".into(), DETACH_LOGS_TIMEOUT_S.into()));
-    let handle = runner::start(vec![launch], 1, tx, children.clone());
+    let handle = workers::start(vec![launch], 1, tx, children.clone());
     let launched = watch(
         p,
         rx,
@@ -98,10 +98,10 @@ pub async fn detach(
         None => first_event_from_logs(p, &modal, &app_id, &rendered.job_ids).await,
     };
     // 3. Record the run (no secrets) and hand back its id.
-    let run_id = runs::new_run_id();
-    let record = runs::RunRecord {
+    let run_id = run_records::new_run_id();
+    let record = run_records::RunRecord {
         run_id: run_id.clone(),
-        created_at: runs::now_s(),
+        created_at: run_records::now_s(),
         backend: "modal".into(),
         source: plan.source.describe(),
         dest: plan.dest.describe(),
@@ -115,7 +115,7 @@ pub async fn detach(
         state: "running".into(),
         report: None,
     };
-    runs::save(state, &record)?;
+    run_records::save(state, &record)?;
     p.json(&serde_json::json!({
         "type": "detached",
         "run_id": run_id,
@@ -148,8 +148,8 @@ async fn first_event_from_logs(
 ) -> Option<serde_json::Value> {
     let (tx, rx) = mpsc::unbounded_channel();
     let children = Children::default();
-    let follow = runner::modal_logs(modal, app_id, true, jobs);
-    let handle = runner::start(vec![follow], 1, tx, children.clone());
+    let follow = workers::modal_logs(modal, app_id, true, jobs);
+    let handle = workers::start(vec![follow], 1, tx, children.clone());
     let first = tokio::time::timeout(
         FIRST_EVENT_TIMEOUT,
         watch(

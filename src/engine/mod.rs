@@ -16,10 +16,10 @@ use crate::plan::{JobTuning, Plan};
 use crate::printer::Printer;
 use crate::render::{self, AppSettings};
 use crate::report::{Report, ReportContext, Tracker};
-use crate::runner::{self, Children};
 pub use crate::settings::{Backend, ExecuteMode, RunOptions};
 use crate::tools;
 use crate::verify::destination::{self as verify, VerifySpec};
+use crate::workers::{self, Children};
 use watch::{watch, WatchOptions, WatchOutcome};
 
 pub use print_plan::print_plan;
@@ -119,12 +119,12 @@ pub async fn execute(
                 .job_files
                 .iter()
                 .zip(&rendered.job_ids)
-                .map(|(file, id)| runner::local_worker(&python, rendered.root(), file, id, &env))
+                .map(|(file, id)| workers::local_worker(&python, rendered.root(), file, id, &env))
                 .collect()
         }
         Backend::Modal => {
             let modal = tools::modal()?;
-            vec![runner::modal_run(
+            vec![workers::modal_run(
                 &modal,
                 &rendered.app_file(),
                 &rendered.jobs_file,
@@ -136,7 +136,7 @@ pub async fn execute(
     };
     let (tx, rx) = mpsc::unbounded_channel();
     let children = Children::default();
-    let handle = runner::start(specs, t.concurrency, tx, children.clone());
+    let handle = workers::start(specs, t.concurrency, tx, children.clone());
     let note = match t.backend {
         Backend::Modal => "the Modal app is being stopped (this run was not detached); files committed so far stay at the destination — run the same command again to move the rest",
         Backend::Local => "the local workers are being stopped; files committed so far stay at the destination — run the same command again to move the rest",

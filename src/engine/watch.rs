@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::events::{self as ev, Event, EventBody, FileStatus};
 use crate::printer::{human_bytes, Printer, Tone};
 use crate::report::Tracker;
-use crate::runner::{Children, Msg};
+use crate::workers::{Children, Msg};
 
 /// How long children get after SIGINT (and then after SIGTERM) before the next signal.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(10);

@@ -11,13 +11,13 @@ use crate::engine::watch::{watch, WatchOptions};
 use crate::error::{CliError, ExitStatus};
 use crate::printer::Tone;
 use crate::report::{ReportContext, Tracker};
-use crate::runner::{self, Children};
-use crate::runs;
+use crate::run_records;
 use crate::tools;
 use crate::verify::destination as verify;
+use crate::workers::{self, Children};
 
 pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let mut records = runs::list(&ctx.state_dir()?)?;
+    let mut records = run_records::list(&ctx.state_dir()?)?;
     let p = &ctx.printer;
     refresh_running(ctx, &mut records).await;
     if p.json_mode() {
@@ -43,7 +43,7 @@ pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
         "{:<16} {:<9} {:<10} {}",
         "RUN", "AGE", "STATE", "SOURCE → DEST"
     ));
-    let now = runs::now_s();
+    let now = run_records::now_s();
     for r in &records {
         p.out(&format!(
             "{:<16} {:<9} {:<10} {} → {}",
@@ -59,7 +59,7 @@ pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
 
 pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
     let state = &ctx.state_dir()?;
-    let mut record = runs::load(state, &args.run)?;
+    let mut record = run_records::load(state, &args.run)?;
     let modal = tools::modal()?;
     let p = &ctx.printer;
     if let Ok(creds) = crate::credentials::Credentials::from_env() {
@@ -80,9 +80,9 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
     let specs: Vec<_> = record
         .app_ids
         .iter()
-        .map(|id| runner::modal_logs(&modal, id, args.follow, &record.jobs))
+        .map(|id| workers::modal_logs(&modal, id, args.follow, &record.jobs))
         .collect();
-    let handle = runner::start(specs, record.app_ids.len().max(1), tx, children.clone());
+    let handle = workers::start(specs, record.app_ids.len().max(1), tx, children.clone());
     let note = format!(
         "the run keeps going on Modal; follow it again with `hubferry logs {} -f`, stop it with `hubferry stop {}`",
         record.run_id, record.run_id
@@ -173,7 +173,7 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
     report.print(p);
     record.state = report.status.as_str().to_owned();
     record.report = Some(report.clone());
-    runs::save(state, &record)?;
+    run_records::save(state, &record)?;
     Ok(report.exit_status())
 }
 
@@ -195,7 +195,7 @@ fn report_duration(tracker: &Tracker, watched_s: f64) -> f64 {
 /// A record says `running` until someone follows or stops the run: ask Modal (one call for all
 /// runs) whether their apps still run, and call the ones that do not `ended`, as `status` does.
 /// Without an answer from Modal the recorded states stand, with a note saying so.
-async fn refresh_running(ctx: &Context, records: &mut [runs::RunRecord]) {
+async fn refresh_running(ctx: &Context, records: &mut [run_records::RunRecord]) {
     let ids: Vec<String> = records
         .iter()
         .filter(|r| r.state == "running")
@@ -229,7 +229,7 @@ async fn refresh_running(ctx: &Context, records: &mut [runs::RunRecord]) {
 
 /// A run's state now: `running` while any of its apps runs, else what the record says once a
 /// report or a stop was recorded, else `ended` (it finished with nobody following it).
-fn current_state(record: &runs::RunRecord, apps: &[(String, String)]) -> String {
+fn current_state(record: &run_records::RunRecord, apps: &[(String, String)]) -> String {
     if apps.iter().any(|(_, s)| app_running(s)) {
         "running".to_owned()
     } else if record.report.is_some() || record.state == "stopped" {
@@ -245,7 +245,7 @@ async fn app_states(modal: &Path, app_ids: &[String]) -> anyhow::Result<Vec<(Str
         Duration::from_secs(60),
         tokio::process::Command::new(modal)
             .args(["app", "list", "--json"])
-            .envs(runner::CHILD_ENV.iter().copied())
+            .envs(workers::CHILD_ENV.iter().copied())
             .stdin(std::process::Stdio::null())
             .output(),
     )
@@ -282,7 +282,7 @@ fn app_running(state: &str) -> bool {
 
 pub async fn status(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
     let state = &ctx.state_dir()?;
-    let record = runs::load(state, &args.run)?;
+    let record = run_records::load(state, &args.run)?;
     let modal = tools::modal()?;
     let apps = app_states(&modal, &record.app_ids).await?;
     let overall = current_state(&record, &apps);
@@ -312,7 +312,7 @@ pub async fn status(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
 
 pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
     let state = &ctx.state_dir()?;
-    let mut record = runs::load(state, &args.run)?;
+    let mut record = run_records::load(state, &args.run)?;
     let modal = tools::modal()?;
     let p = &ctx.printer;
     let mut failures = Vec::new();
@@ -332,7 +332,7 @@ pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
         stopped_any = true;
         let out = tokio::process::Command::new(&modal)
             .args(["app", "stop", id, "-y"])
-            .envs(runner::CHILD_ENV.iter().copied())
+            .envs(workers::CHILD_ENV.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()
             .await
@@ -365,7 +365,7 @@ pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     record.state = "stopped".into();
-    runs::save(state, &record)?;
+    run_records::save(state, &record)?;
     p.json(&serde_json::json!({"type": "run_stopped", "run_id": record.run_id, "app_ids": record.app_ids}));
     p.out(&format!(
         "{} stopped; files already committed stay at the destination — re-run the migration to finish it",
