@@ -22,6 +22,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{sameness, FileEntry, Manifest, Sameness, PLATFORM_FILES};
+use crate::printer::human_bytes;
 use crate::repo_ref::RepoRef;
 
 mod job;
@@ -356,22 +357,6 @@ fn split_into_chunks(
         c.file_count = c.files.len();
     }
     (chunks, size, warning)
-}
-
-/// `1.5 GB`, `12 kB`: decimal units, as `--chunk-size` takes them.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
 }
 
 /// What the user asked for that the jobs carry along.

@@ -23,8 +23,9 @@ pub use ms::MsClient;
 
 /// One repo of an owner's listing (either hub), with what the inventory shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoSummary {
+pub struct RepoListing {
     pub id: String,
+    pub repo_type: crate::repo_ref::RepoType,
     pub private: bool,
     /// HF: `auto`/`manual` gating; ModelScope: `gated`.
     pub gated: bool,

@@ -24,13 +24,13 @@ mod local;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
 use super::Context;
 use crate::cli::{DownloadArgs, DownloadMethod};
 use crate::error::{CliError, ExitStatus};
 use crate::manifest::FileEntry;
-use crate::printer::{human_bytes, human_duration, Printer, Tone};
+use crate::printer::{bytes_style, human_bytes, human_duration, Printer, Tone};
 use crate::repo_ref::Platform;
 use crate::settings::parse_ref;
 use crate::verify::pair::{side, Side};
@@ -44,11 +44,9 @@ fn bytes_bar(p: &Printer, total: u64) -> ProgressBar {
     } else {
         ProgressBar::hidden()
     };
-    if let Ok(style) = ProgressStyle::with_template(
-        "{prefix:>10} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
+    bar.set_style(bytes_style(
+        "{prefix:>10} [{bar:30}] {size}/{total_size} {rate} eta {eta}",
+    ));
     bar.set_prefix("download");
     bar.enable_steady_tick(Duration::from_millis(250));
     bar
