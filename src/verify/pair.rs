@@ -181,46 +181,28 @@ enum Settled {
 
 /// Compares `src` with `dest` path by path (see the module header for the rules).
 pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow::Result<PairCheck> {
-    use crate::manifest::{sameness, Sameness};
+    use crate::manifest::{merge_sorted, sameness, Merged, Sameness};
     let mut out = PairCheck::default();
     let mut pending: Vec<(FileEntry, FileEntry, Pending)> = Vec::new();
     let (s, d) = (&src.manifest.files, &dest.manifest.files);
-    let (mut i, mut j) = (0, 0);
     let mut platform_files = std::collections::BTreeSet::new();
-    while i < s.len() || j < d.len() {
-        let ord = match (s.get(i), d.get(j)) {
-            (Some(x), Some(y)) => x.path.cmp(&y.path),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
-        let path = match ord {
-            std::cmp::Ordering::Greater => &d[j].path,
-            _ => &s[i].path,
+    for step in merge_sorted(s, d) {
+        let path = match step {
+            Merged::Right(j) => &d[j].path,
+            Merged::Left(i) | Merged::Both(i, _) => &s[i].path,
         };
         if PLATFORM_FILES.contains(&path.as_str()) {
             platform_files.insert(path.clone());
-            match ord {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    i += 1;
-                    j += 1;
-                }
-            }
             continue;
         }
-        match ord {
-            std::cmp::Ordering::Less => {
+        match step {
+            Merged::Left(i) => {
                 out.files += 1;
                 out.bytes += s[i].size;
                 out.missing.push(s[i].path.clone());
-                i += 1;
             }
-            std::cmp::Ordering::Greater => {
-                out.extra.push(d[j].path.clone());
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
+            Merged::Right(j) => out.extra.push(d[j].path.clone()),
+            Merged::Both(i, j) => {
                 let (a, b) = (&s[i], &d[j]);
                 out.files += 1;
                 out.bytes += a.size;
@@ -244,8 +226,6 @@ pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow:
                     }
                     Sameness::SizeOnly => pending.push((a.clone(), b.clone(), Pending::SizeOnly)),
                 }
-                i += 1;
-                j += 1;
             }
         }
     }
