@@ -199,6 +199,14 @@ impl Credentials {
         .collect()
     }
 
+    /// `platform`'s endpoint (as [`Credentials::hf_base`]) and token.
+    pub fn hub(&self, platform: Platform) -> (String, Option<&Secret>) {
+        match platform {
+            Platform::Hf => (self.hf_base(), self.hf_token.as_ref()),
+            Platform::Ms => (self.ms_base(), self.ms_token.as_ref()),
+        }
+    }
+
     /// The endpoint as a string without a trailing slash (`http://127.0.0.1:8080`).
     pub fn hf_base(&self) -> String {
         self.hf_endpoint.as_str().trim_end_matches('/').to_string()

@@ -22,6 +22,31 @@ impl Platform {
         }
     }
 
+    /// The clone URL of a repo on this hub at `base` (no credentials in it).
+    pub fn git_url(self, base: &str, t: RepoType, id: &str) -> String {
+        let base = base.trim_end_matches('/');
+        match self {
+            Platform::Hf => {
+                let prefix = match t {
+                    RepoType::Model => "",
+                    RepoType::Dataset => "datasets/",
+                    RepoType::Space => "spaces/",
+                };
+                format!("{base}/{prefix}{id}")
+            }
+            Platform::Ms => format!("{base}/{}/{id}.git", t.plural()),
+        }
+    }
+
+    /// The Authorization header git sends: a Bearer token on Hugging Face, Basic `oauth2:{token}`
+    /// on ModelScope (the form its git remote documents).
+    pub fn git_auth_header(self, token: &str) -> String {
+        match self {
+            Platform::Hf => format!("Authorization: Bearer {token}"),
+            Platform::Ms => format!("Authorization: Basic {}", ms_git_basic(token)),
+        }
+    }
+
     /// `given`, else every type this hub has, in detection order.
     pub fn candidate_types(self, given: Option<RepoType>) -> Vec<RepoType> {
         match given {
@@ -29,6 +54,12 @@ impl Platform {
             None => self.repo_types().to_vec(),
         }
     }
+}
+
+/// The base64 credentials of the ModelScope git header (a form of the token to redact as well).
+pub fn ms_git_basic(token: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(format!("oauth2:{token}"))
 }
 
 /// Clients of both hubs with the endpoints and tokens of one set of credentials.
@@ -110,5 +141,22 @@ impl Hubs {
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_auth_follows_each_hub() {
+        assert_eq!(
+            Platform::Ms.git_auth_header("tok"),
+            "Authorization: Basic b2F1dGgyOnRvaw=="
+        );
+        assert_eq!(
+            Platform::Hf.git_auth_header("hf_x"),
+            "Authorization: Bearer hf_x"
+        );
     }
 }

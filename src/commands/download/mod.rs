@@ -68,7 +68,7 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitStatus
     p.redact(&creds.secrets());
     // The ModelScope git header carries the token base64-encoded: never print that form either.
     if let Some(token) = &creds.ms_token {
-        p.redact(&[&git::ms_git_basic(token.expose())]);
+        p.redact(&[&crate::hub::ms_git_basic(token.expose())]);
     }
     let mut r = parse_ref(&args.source, args.repo_type)?;
     if args.revision.is_some() {
