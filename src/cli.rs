@@ -152,24 +152,7 @@ pub enum MethodArg {
     Git,
 }
 
-/// Where the worker runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum Backend {
-    /// In Modal containers, through the `modal` CLI.
-    #[default]
-    Modal,
-    /// On this machine, with a local Python.
-    Local,
-}
-
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Modal => "modal",
-            Backend::Local => "local",
-        }
-    }
-}
+pub use crate::settings::Backend;
 
 /// Options shared by `migrate` and `batch` that shape the transfer.
 #[derive(Debug, Args, Clone)]

@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::CommandFactory;
 
 use crate::cli::Cli;
-use crate::commands::ExitStatus;
+use crate::error::ExitStatus;
 
 fn stdout_error(err: std::io::Error) -> anyhow::Error {
     anyhow::Error::new(err).context("could not write to stdout")

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
+use crate::repo_ref::Platform;
+
 /// A token. `Debug` and `Display` print `***`; only [`Secret::expose`] gives the value.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -150,7 +152,7 @@ impl Credentials {
             };
         let hf_endpoint = match get("HF_ENDPOINT") {
             Some((v, _)) => parse_endpoint("HF_ENDPOINT", &v)?,
-            None => parse_endpoint("HF_ENDPOINT", "https://huggingface.co")?,
+            None => parse_endpoint("HF_ENDPOINT", HF_DEFAULT_ENDPOINT)?,
         };
         let ms_endpoint = match (get("MODELSCOPE_ENDPOINT"), get("MODELSCOPE_DOMAIN")) {
             (Some((v, _)), _) => parse_endpoint("MODELSCOPE_ENDPOINT", &v)?,
@@ -162,7 +164,7 @@ impl Credentials {
                 };
                 parse_endpoint("MODELSCOPE_DOMAIN", &v)?
             }
-            (None, None) => parse_endpoint("MODELSCOPE_ENDPOINT", "https://www.modelscope.cn")?,
+            (None, None) => parse_endpoint("MODELSCOPE_ENDPOINT", MS_DEFAULT_ENDPOINT)?,
         };
         let ms_orgs = get("HUBFERRY_MS_ORGS")
             .map(|(v, _)| {
@@ -182,6 +184,27 @@ impl Credentials {
             ms_endpoint,
             ms_orgs,
         })
+    }
+
+    /// The endpoints configured away from the public hubs (a mirror, the sandbox): web URLs under
+    /// them are read as that hub's URLs ([`crate::repo_ref::parse_source_with`]).
+    pub fn configured_endpoints(&self) -> Vec<(Platform, Url)> {
+        [
+            (Platform::Hf, &self.hf_endpoint, HF_DEFAULT_ENDPOINT),
+            (Platform::Ms, &self.ms_endpoint, MS_DEFAULT_ENDPOINT),
+        ]
+        .into_iter()
+        .filter(|(_, url, default)| url.as_str().trim_end_matches('/') != *default)
+        .map(|(p, url, _)| (p, url.clone()))
+        .collect()
+    }
+
+    /// `platform`'s endpoint (as [`Credentials::hf_base`]) and token.
+    pub fn hub(&self, platform: Platform) -> (String, Option<&Secret>) {
+        match platform {
+            Platform::Hf => (self.hf_base(), self.hf_token.as_ref()),
+            Platform::Ms => (self.ms_base(), self.ms_token.as_ref()),
+        }
     }
 
     /// The endpoint as a string without a trailing slash (`http://127.0.0.1:8080`).
@@ -240,6 +263,9 @@ fn read_token_file(path: &Path) -> Option<Secret> {
     let token = text.trim();
     (!token.is_empty()).then(|| Secret::new(token))
 }
+
+const HF_DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+const MS_DEFAULT_ENDPOINT: &str = "https://www.modelscope.cn";
 
 fn parse_endpoint(var: &'static str, value: &str) -> Result<Url, CredentialsError> {
     let err = || CredentialsError {
@@ -429,5 +455,24 @@ mod tests {
     fn ms_orgs_list() {
         let c = creds(&[("HUBFERRY_MS_ORGS", " acme-ms, ,other ")], &[]);
         assert_eq!(c.ms_orgs, vec!["acme-ms", "other"]);
+    }
+
+    #[test]
+    fn web_urls_under_endpoints_from_dotenv_or_modelscope_domain_are_read_as_that_hub() {
+        use crate::repo_ref::{parse_source_with, RepoType};
+        let c = creds(
+            &[("MODELSCOPE_DOMAIN", "ms.example")],
+            &[("HF_ENDPOINT", "http://127.0.0.1:8080")],
+        );
+        let eps = c.configured_endpoints();
+        let hf =
+            parse_source_with("http://127.0.0.1:8080/datasets/acme/squad", None, &eps).unwrap();
+        assert_eq!(
+            (hf.platform, hf.repo_type),
+            (Platform::Hf, Some(RepoType::Dataset))
+        );
+        let ms = parse_source_with("https://ms.example/models/acme/bert", None, &eps).unwrap();
+        assert_eq!((ms.platform, ms.id.as_str()), (Platform::Ms, "acme/bert"));
+        assert!(creds(&[], &[]).configured_endpoints().is_empty());
     }
 }

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::broadcast;
 
-use crate::commands::ExitStatus;
+use crate::error::ExitStatus;
 use crate::printer::Printer;
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);

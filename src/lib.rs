@@ -1,7 +1,7 @@
 //! hubferry: moves model and dataset repositories between the Hugging Face Hub and ModelScope.
 //!
 //! `main` parses the command line, builds the [`printer::Printer`], starts the tokio runtime,
-//! dispatches to one command and maps its outcome to an exit code (design.md): 0 done and
+//! dispatches to one command and maps its outcome to an exit code ([`error`]): 0 done and
 //! verified, 1 failed or not verified, 2 bad input, 3 credentials/permission, 4 partial,
 //! 130 interrupted.
 
@@ -9,34 +9,39 @@ pub mod cli;
 mod cli_examples;
 pub mod color;
 pub mod commands;
-pub mod compare;
 pub mod completions;
 pub mod credentials;
+pub mod engine;
+pub mod error;
 pub mod events;
 pub mod hub;
 pub mod interrupt;
+#[cfg(test)]
+mod layering;
 pub mod log_replay;
 pub mod manifest;
-pub mod mirrors;
+pub mod mirrors_file;
 pub mod plan;
 pub mod preflight;
 pub mod printer;
 pub mod render;
 pub mod repo_ref;
 pub mod report;
-pub mod runner;
-pub mod runs;
+pub mod run_records;
+pub mod settings;
 pub mod summary;
 pub mod tls;
 pub mod tools;
 pub mod tty_echo;
+pub mod verify;
+pub mod workers;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::commands::{classify, ExitStatus};
+use crate::error::{classify, ExitStatus};
 use crate::printer::{OutputMode, Printer};
 
 /// Runs the CLI with `args` (program name first) and returns the process exit code.

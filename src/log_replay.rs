@@ -7,7 +7,7 @@
 //! then closes the gap up to the follow's first line. Lines that two of these deliver are dropped
 //! by [`Overlap`]: every worker event carries its job's `seq`.
 //!
-//! The output is the same [`Msg`] stream [`runner::start`] produces, so the watch that rebuilds
+//! The output is the same [`Msg`] stream [`workers::start`] produces, so the watch that rebuilds
 //! progress and the report is the one a live run uses.
 
 use std::collections::{HashMap, HashSet};
@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use tokio::sync::mpsc;
 
 use crate::events::Event;
-use crate::runner::{self, ChildSpec, Children, Msg};
+use crate::workers::{self, ChildSpec, Children, Msg};
 
 /// How long before a run's recorded creation its logs may begin: the run is recorded once the
 /// launcher has seen the first worker event, after Modal built the image and started a container.
@@ -103,14 +103,14 @@ struct AppLogs {
 
 impl AppLogs {
     async fn run(mut self, since: f64, follow: bool) {
-        let first_read = crate::runs::now_s();
+        let first_read = crate::run_records::now_s();
         self.history(since, first_read + CLOCK_SLACK_S).await;
         if !follow || self.stopped() {
             return;
         }
         let (ftx, mut frx) = mpsc::unbounded_channel();
         let spec = self.spec(vec!["-f".into()]);
-        let follower = tokio::spawn(runner::run_child(spec, ftx, self.children.clone()));
+        let follower = tokio::spawn(workers::run_child(spec, ftx, self.children.clone()));
         // The follow is connected once it prints a line (or it ended: the app is done). What the
         // first read missed lies between its moment and that line; read it again up to now.
         let mut held = Vec::new();
@@ -127,7 +127,7 @@ impl AppLogs {
         if !self.stopped() {
             self.history(
                 since.max(first_read - CLOCK_SLACK_S),
-                crate::runs::now_s() + CLOCK_SLACK_S,
+                crate::run_records::now_s() + CLOCK_SLACK_S,
             )
             .await;
         }
@@ -208,7 +208,7 @@ impl AppLogs {
             iso(to).into(),
         ]);
         let (htx, mut hrx) = mpsc::unbounded_channel();
-        let child = tokio::spawn(runner::run_child(spec, htx, self.children.clone()));
+        let child = tokio::spawn(workers::run_child(spec, htx, self.children.clone()));
         // Modal's errors come before any entry (the client counts the range first): hold them
         // until the exit says whether the range is retried in halves.
         let mut errors = Vec::new();

@@ -177,6 +177,45 @@ pub fn sameness(a: &FileEntry, b: &FileEntry) -> Sameness {
     Sameness::SizeOnly
 }
 
+/// Where one path stands when two path-sorted file lists are walked together: its index on each
+/// side that lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merged {
+    Left(usize),
+    Right(usize),
+    Both(usize, usize),
+}
+
+/// Walks two path-sorted file lists (a [`Manifest`]'s files) in path order, each path once. The one
+/// merge behind verification ([`crate::verify`]) and the pair check.
+pub fn merge_sorted<'a>(
+    left: &'a [FileEntry],
+    right: &'a [FileEntry],
+) -> impl Iterator<Item = Merged> + 'a {
+    let (mut i, mut j) = (0, 0);
+    std::iter::from_fn(move || {
+        let step = match (left.get(i), right.get(j)) {
+            (None, None) => return None,
+            (Some(_), None) => Merged::Left(i),
+            (None, Some(_)) => Merged::Right(j),
+            (Some(x), Some(y)) => match x.path.cmp(&y.path) {
+                std::cmp::Ordering::Less => Merged::Left(i),
+                std::cmp::Ordering::Greater => Merged::Right(j),
+                std::cmp::Ordering::Equal => Merged::Both(i, j),
+            },
+        };
+        match step {
+            Merged::Left(_) => i += 1,
+            Merged::Right(_) => j += 1,
+            Merged::Both(..) => {
+                i += 1;
+                j += 1;
+            }
+        }
+        Some(step)
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -259,5 +298,22 @@ pub(crate) mod tests {
             Same,
             "sha256 wins"
         );
+    }
+
+    #[test]
+    fn merge_walks_both_lists_in_path_order() {
+        let entry = |p: &str| FileEntry {
+            path: p.into(),
+            size: 1,
+            sha256: None,
+            git_oid: None,
+            lfs: false,
+        };
+        let left = [entry("a"), entry("c"), entry("d")];
+        let right = [entry("b"), entry("c"), entry("e")];
+        let merged: Vec<Merged> = merge_sorted(&left, &right).collect();
+        use Merged::*;
+        assert_eq!(merged, [Left(0), Right(0), Both(1, 1), Left(2), Right(2)]);
+        assert_eq!(merge_sorted(&[], &right).count(), 3);
     }
 }

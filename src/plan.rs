@@ -22,6 +22,7 @@ use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{sameness, FileEntry, Manifest, Sameness, PLATFORM_FILES};
+use crate::printer::human_bytes;
 use crate::repo_ref::RepoRef;
 
 mod job;
@@ -358,22 +359,6 @@ fn split_into_chunks(
     (chunks, size, warning)
 }
 
-/// `1.5 GB`, `12 kB`: decimal units, as `--chunk-size` takes them.
-pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < UNITS.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 /// What the user asked for that the jobs carry along.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlanOptions {
@@ -468,7 +453,7 @@ impl Plan {
     }
 
     /// The source manifest within include/exclude, without hub-managed files: what the destination
-    /// should hold afterwards (pass it with a fresh destination listing to [`crate::compare::compare`]).
+    /// should hold afterwards (pass it with a fresh destination listing to [`crate::verify::compare::compare`]).
     pub fn expected_manifest(&self) -> Manifest {
         let filter = PathFilter::new(&self.options.include, &self.options.exclude)
             .unwrap_or_else(|_| PathFilter::all());

@@ -23,7 +23,7 @@
 use std::time::Instant;
 
 use crate::credentials::Credentials;
-use crate::hub::{self, HfClient, HubError, HubErrorKind, MsClient};
+use crate::hub::{self, HfClient, HubError, HubErrorKind, Hubs, MsClient};
 use crate::manifest::{Manifest, PLATFORM_FILES};
 use crate::plan::{
     plan_transfer, ChunkSettings, Method, PathFilter, Plan, PlanOptions, Transfer, Visibility,
@@ -33,7 +33,7 @@ use crate::repo_ref::{parse_dest_id, Platform, RefError, RepoRef, RepoType};
 
 mod error;
 
-use error::{disabled_error, endpoint_var, hub_error, token_hint};
+use error::{disabled_error, hub_error};
 pub use error::{ErrorKind, PreflightError};
 
 /// What the user asked `migrate` to do (already parsed; `source` from [`crate::repo_ref::parse_source`]).
@@ -102,13 +102,7 @@ struct RepoFacts {
 /// Runs every check and returns the plan; see the module header for the steps and decisions.
 pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan, PreflightError> {
     let started = Instant::now();
-    let http = hub::http_client();
-    let hf = HfClient::new(
-        http.clone(),
-        creds.hf_endpoint.clone(),
-        creds.hf_token.clone(),
-    );
-    let ms = MsClient::new(http, creds.ms_endpoint.clone(), creds.ms_token.clone());
+    let Hubs { hf, ms } = Hubs::new(creds);
 
     let resolved = resolve_request(req, creds)?;
 
@@ -299,7 +293,7 @@ fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved
                 "no {} token found, and writing {dest_preview} needs one",
                 to.display_name()
             ),
-            Some(token_hint(to)),
+            Some(to.token_hint()),
         ));
     }
     Ok(Resolved {
@@ -534,7 +528,7 @@ async fn validate_tokens(hf: &HfClient, ms: &MsClient) -> Result<Identities, Pre
                     "checking the {} token failed: the hub refused it ({e})",
                     p.display_name()
                 ),
-                Some(token_hint(p)),
+                Some(p.token_hint()),
             )
             .with_source(e)
         } else {
@@ -547,7 +541,7 @@ async fn validate_tokens(hf: &HfClient, ms: &MsClient) -> Result<Identities, Pre
             PreflightError::new(
                 kind,
                 format!("{step} failed: {e}"),
-                Some(format!("check {}", endpoint_var(p))),
+                Some(format!("check {}", p.endpoint_var())),
             )
             .with_source(e)
         }
@@ -567,11 +561,7 @@ async fn source_facts(
     given: Option<RepoType>,
     revision: Option<&str>,
 ) -> Result<RepoFacts, PreflightError> {
-    let candidates: Vec<RepoType> = match (given, source.platform) {
-        (Some(t), _) => vec![t],
-        (None, Platform::Hf) => vec![RepoType::Model, RepoType::Dataset, RepoType::Space],
-        (None, Platform::Ms) => vec![RepoType::Model, RepoType::Dataset],
-    };
+    let candidates = source.platform.candidate_types(given);
     let lookups = candidates.iter().map(|&t| async move {
         (
             t,

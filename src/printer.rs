@@ -212,7 +212,7 @@ impl Printer {
 
 /// Formats a byte count with decimal units (`1.5 GB`), as the hubs show sizes.
 pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    const UNITS: [&str; 6] = ["B", "kB", "MB", "GB", "TB", "PB"];
     let mut value = bytes as f64;
     let mut unit = 0;
     while value >= 1000.0 && unit < UNITS.len() - 1 {
@@ -224,6 +224,27 @@ pub fn human_bytes(bytes: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// A progress-bar style whose sizes read as [`human_bytes`] writes them (the report's "14.7 MB",
+/// not indicatif's "14.68 MB"): `{size}`, `{total_size}` and `{rate}` in `template`.
+pub fn bytes_style(template: &str) -> indicatif::ProgressStyle {
+    type Key = fn(&indicatif::ProgressState, &mut dyn std::fmt::Write);
+    let size: Key = |s, w| {
+        let _ = w.write_str(&human_bytes(s.pos()));
+    };
+    let total_size: Key = |s, w| {
+        let _ = w.write_str(&human_bytes(s.len().unwrap_or(0)));
+    };
+    let rate: Key = |s, w| {
+        let _ = write!(w, "{}/s", human_bytes(s.per_sec() as u64));
+    };
+    indicatif::ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .with_key("size", size)
+        .with_key("total_size", total_size)
+        .with_key("rate", rate)
+        .progress_chars("=> ")
 }
 
 /// Formats seconds as `1h02m`, `3m05s` or `4.2s`.

@@ -51,6 +51,27 @@ impl Platform {
         }
     }
 
+    /// The environment variable naming this hub's endpoint.
+    pub fn endpoint_var(self) -> &'static str {
+        match self {
+            Platform::Hf => "HF_ENDPOINT",
+            Platform::Ms => "MODELSCOPE_ENDPOINT",
+        }
+    }
+
+    /// How to give hubferry a valid token for this hub.
+    pub fn token_hint(self) -> String {
+        match self {
+            Platform::Hf => {
+                "set HF_TOKEN (or run `hf auth login`) with a valid Hugging Face token".into()
+            }
+            Platform::Ms => {
+                "set MODELSCOPE_API_TOKEN (or MODELSCOPE_TOKEN) to a valid ModelScope access token"
+                    .into()
+            }
+        }
+    }
+
     /// Parses `hf`/`huggingface`/`ms`/`modelscope` (case-insensitive).
     pub fn parse(s: &str) -> Option<Platform> {
         match s.to_ascii_lowercase().as_str() {
@@ -133,6 +154,19 @@ impl RepoRef {
     /// The name part of the id.
     pub fn name(&self) -> &str {
         self.id.split_once('/').map_or(self.id.as_str(), |(_, n)| n)
+    }
+
+    /// `hf:model:ns/name@rev`, the revision defaulting to the hub's default branch.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}:{}:{}@{}",
+            self.platform.as_str(),
+            self.repo_type_or_model().as_str(),
+            self.id,
+            self.revision
+                .as_deref()
+                .unwrap_or(self.platform.default_revision())
+        )
     }
 
     /// The repo type, `model` when not known yet.
@@ -219,27 +253,22 @@ impl RefError {
 ///   (also `hf.co`), `https://modelscope.cn/{models|datasets}/ns/name[/files|/summary|/file/view/REV/…]`
 ///   (also `www.`, `modelscope.ai`, and `?Revision=REV`).
 ///
-/// URLs under the configured endpoints (`HF_ENDPOINT`, `MODELSCOPE_ENDPOINT`: a mirror, the
-/// sandbox) are read like the public hubs' URLs.
+/// URLs under the configured endpoints (`HF_ENDPOINT`, `MODELSCOPE_ENDPOINT` or
+/// `MODELSCOPE_DOMAIN`, from the environment or `.env`: a mirror, the sandbox) are read like the
+/// public hubs' URLs.
 ///
 /// `to`, when given, must be the other hub. Anything else is a [`RefError`].
 pub fn parse_source(s: &str, to: Option<Platform>) -> Result<RepoRef, RefError> {
     parse_source_with(s, to, &endpoints_from_env())
 }
 
-/// The configured hub endpoints, from `HF_ENDPOINT` and `MODELSCOPE_ENDPOINT` (unparseable or
-/// unset values are left out).
+/// The configured hub endpoints, read as the credentials read them (the environment, then `.env`;
+/// `MODELSCOPE_DOMAIN` when `MODELSCOPE_ENDPOINT` is unset). Invalid settings leave none: loading
+/// the credentials reports them.
 pub fn endpoints_from_env() -> Vec<(Platform, url::Url)> {
-    [
-        (Platform::Hf, "HF_ENDPOINT"),
-        (Platform::Ms, "MODELSCOPE_ENDPOINT"),
-    ]
-    .into_iter()
-    .filter_map(|(p, var)| {
-        let value = std::env::var(var).ok()?;
-        Some((p, url::Url::parse(value.trim()).ok()?))
-    })
-    .collect()
+    crate::credentials::Credentials::from_env()
+        .map(|c| c.configured_endpoints())
+        .unwrap_or_default()
 }
 
 /// [`parse_source`] with an explicit list of extra hub endpoints whose URLs are accepted.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ExitStatus;
 use crate::events::{self as ev, ChunkPos, Event, EventBody, FileStatus, JobResult, RunStatus};
 use crate::printer::{human_bytes, human_duration, Printer, Tone};
 
@@ -317,13 +318,18 @@ pub struct ReportContext {
 }
 
 impl Report {
-    /// The exit code this report asks for (0 ok and verified, 4 partial, 1 otherwise).
-    pub fn exit_code(&self) -> u8 {
+    /// The exit status this report asks for: success when ok and verified, partial, else failure.
+    pub fn exit_status(&self) -> ExitStatus {
         match (self.status, self.verified) {
-            (RunStatus::Ok, true) => 0,
-            (RunStatus::Partial, _) => 4,
-            _ => 1,
+            (RunStatus::Ok, true) => ExitStatus::Success,
+            (RunStatus::Partial, _) => ExitStatus::Partial,
+            _ => ExitStatus::Failure,
         }
+    }
+
+    /// [`Report::exit_status`]'s code.
+    pub fn exit_code(&self) -> u8 {
+        self.exit_status().code()
     }
 
     /// Prints the report: JSON object in `--json` mode, a short block otherwise.

@@ -13,9 +13,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::commands::{CliError, ExitStatus};
+use crate::error::{CliError, ExitStatus};
 
 /// Python packages the worker imports, with the versions it is tested with (also the Modal image).
+/// The one source of these pins: `modal/app.py`'s defaults, `requirements/requirements.in` and the
+/// README repeat them, and `pins_elsewhere_agree_with_these` fails when one of them drifts.
 pub const WORKER_PACKAGES: &[(&str, &str, &str)] = &[
     // (pip name, import name, pinned version)
     ("huggingface_hub", "huggingface_hub", "2.4.0"),
@@ -35,29 +37,20 @@ pub fn worker_pip_install() -> String {
     format!("python3 -m pip install {}", pins.join(" "))
 }
 
-/// Looks `name` up on `PATH` (an executable file).
-pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|cand| is_executable(cand))
-}
-
-fn is_executable(path: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    path.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+/// Looks `name` up on `PATH` (an executable file; `PATHEXT` applies on Windows).
+fn on_path(name: &str) -> Option<PathBuf> {
+    which::which(name).ok()
 }
 
 fn from_override(var: &str) -> Result<Option<PathBuf>, CliError> {
     match std::env::var_os(var) {
         Some(value) if !value.is_empty() => {
             let path = PathBuf::from(&value);
+            // A bare name is searched on PATH, a path with a separator is checked as it is.
             let resolved = if path.components().count() == 1 {
-                which(&path.to_string_lossy())
+                on_path(&path.to_string_lossy())
             } else {
-                Some(path.clone()).filter(|p| is_executable(p))
+                which::which(&path).ok().map(|_| path.clone())
             };
             resolved.map(Some).ok_or_else(|| {
                 CliError::bad_input(format!(
@@ -78,7 +71,9 @@ fn from_override(var: &str) -> Result<Option<PathBuf>, CliError> {
 /// that only means "this venv" when run by its own path.
 fn beside_own_binary(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    Some(exe.parent()?.join(name)).filter(|cand| is_executable(cand))
+    let cand = exe.parent()?.join(name);
+    // `which` on a path checks that it is an executable file without resolving the symlink.
+    which::which(&cand).ok().map(|_| cand)
 }
 
 /// The `modal` CLI: `$HUBFERRY_MODAL`, else the one installed beside hubferry, else `modal` on PATH.
@@ -87,7 +82,7 @@ pub fn modal() -> Result<PathBuf, CliError> {
         return Ok(path);
     }
     beside_own_binary("modal")
-        .or_else(|| which("modal"))
+        .or_else(|| on_path("modal"))
         .ok_or_else(|| {
             CliError::new(ExitStatus::Failure, "the `modal` CLI was not found on PATH").with_hint(
                 format!(
@@ -122,12 +117,12 @@ pub fn check_modal_credentials() -> Result<(), CliError> {
 
 /// `git` on PATH.
 pub fn git() -> Option<PathBuf> {
-    which("git")
+    on_path("git")
 }
 
 /// `git-lfs` on PATH.
 pub fn git_lfs() -> Option<PathBuf> {
-    which("git-lfs")
+    on_path("git-lfs")
 }
 
 /// A Python for the local worker: `$HUBFERRY_PYTHON`, else the Python hubferry was installed into
@@ -152,8 +147,8 @@ pub async fn python() -> Result<PathBuf, CliError> {
     }
     let mut found_any = false;
     let own = ["python3", "python"].map(beside_own_binary);
-    let on_path = ["python3", "python"].map(which);
-    for path in own.into_iter().chain(on_path).flatten() {
+    let found_on_path = ["python3", "python"].map(on_path);
+    for path in own.into_iter().chain(found_on_path).flatten() {
         found_any = true;
         if missing_packages(&path).await.is_ok() {
             return Ok(path);
@@ -205,6 +200,44 @@ pub async fn missing_packages(python: &Path) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// Every `name==version` of a pinned package in `text`.
+    fn pins_in<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        let re = regex::Regex::new(&format!(r"\b{}==([0-9][0-9A-Za-z.]*)", regex::escape(name)))
+            .unwrap();
+        re.captures_iter(text)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect()
+    }
+
+    #[test]
+    fn pins_elsewhere_agree_with_these() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let read = |rel: &str| std::fs::read_to_string(root.join(rel)).unwrap();
+        let mut pins: Vec<(&str, &str)> =
+            WORKER_PACKAGES.iter().map(|(n, _, v)| (*n, *v)).collect();
+        pins.push(("modal", MODAL_VERSION));
+        for (file, must_name_all) in [
+            ("requirements/requirements.in", true),
+            ("README.md", true),
+            ("modal/app.py", false),
+        ] {
+            let text = read(file);
+            for (name, version) in &pins {
+                let found = pins_in(&text, name);
+                // The Modal image installs the worker's packages, not the modal client.
+                if must_name_all || *name != "modal" {
+                    assert!(!found.is_empty(), "{file} does not pin {name}");
+                }
+                for v in found {
+                    assert_eq!(
+                        v, *version,
+                        "{file} pins {name}=={v}, tools.rs says {version}"
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn pip_line_pins_every_package() {
         let line = worker_pip_install();
@@ -234,7 +267,7 @@ mod tests {
 
     #[test]
     fn which_finds_sh() {
-        assert!(which("sh").is_some());
-        assert!(which("surely-not-a-real-program-hubferry").is_none());
+        assert!(on_path("sh").is_some());
+        assert!(on_path("surely-not-a-real-program-hubferry").is_none());
     }
 }

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     except JobError as exc:
         print(f"hubferry worker: error: {exc}", file=sys.stderr)
         return 2
-    from .run import run_job
+    from .job_driver import run_job
 
     result = run_job(job, verify_only=args.verify_only)
     if result["status"] == "ok" and not result["verified"] and job.options.verify:

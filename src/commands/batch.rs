@@ -7,12 +7,15 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use serde::Serialize;
 
-use super::migrate::{self, describe, ExecuteMode, Executed};
-use super::{classify, CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{BatchArgs, PlatformArg, RepoTypeArg, TransferArgs};
 use crate::credentials::Credentials;
+use crate::engine::{self, ExecuteMode, Executed, RunOptions};
+use crate::error::{classify, CliError, ExitStatus};
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, human_duration, Tone};
+use crate::repo_ref::Platform;
+use crate::settings::{load_credentials, migrate_request};
 
 /// One line of work: a source and its optional destination id.
 #[derive(Debug, Clone)]
@@ -93,13 +96,13 @@ fn read_entries(args: &BatchArgs) -> anyhow::Result<Vec<Entry>> {
 }
 
 pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
-    migrate::check_transfer_args(&args.transfer)?;
-    migrate::check_backend(&args.transfer)?;
+    let opts = RunOptions::from_args(&args.transfer, ExecuteMode::Batch, ctx.state_flag.clone())?;
+    engine::check_backend(&opts)?;
     if args.jobs == 0 {
         return Err(CliError::bad_input("--jobs must be at least 1").into());
     }
     let entries = read_entries(&args)?;
-    let creds = Arc::new(migrate::load_credentials()?);
+    let creds = Arc::new(load_credentials()?);
     ctx.printer.redact(&creds.secrets());
     let p = &ctx.printer;
     p.status(&format!(
@@ -115,6 +118,7 @@ pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
         dest_namespace: args.dest_namespace.clone(),
         skip_existing: args.skip_existing,
         transfer: args.transfer.clone(),
+        opts,
     });
     let mut tasks = tokio::task::JoinSet::new();
     for (i, entry) in entries.into_iter().enumerate() {
@@ -168,6 +172,7 @@ struct Shared {
     dest_namespace: Option<String>,
     skip_existing: bool,
     transfer: TransferArgs,
+    opts: RunOptions,
 }
 
 async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Outcome {
@@ -201,20 +206,14 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
     let dest = match (&entry.dest, &s.dest_namespace) {
         (Some(d), _) => Some(d.clone()),
         (None, Some(ns)) => {
-            match crate::repo_ref::parse_source(
-                &entry.source,
-                s.to.map(|t| match t {
-                    PlatformArg::Hf => crate::repo_ref::Platform::Hf,
-                    PlatformArg::Ms => crate::repo_ref::Platform::Ms,
-                }),
-            ) {
+            match crate::repo_ref::parse_source(&entry.source, s.to.map(Platform::from)) {
                 Ok(r) => Some(format!("{ns}/{}", r.name())),
                 Err(e) => return fail(outcome, e.into()),
             }
         }
         (None, None) => None,
     };
-    let req = match migrate::request(
+    let req = match migrate_request(
         &entry.source,
         s.to,
         dest.as_deref(),
@@ -229,8 +228,8 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
         Ok(plan) => plan,
         Err(err) => return fail(outcome, err.into()),
     };
-    outcome.source = describe(&plan.source);
-    outcome.dest = describe(&plan.dest);
+    outcome.source = plan.source.describe();
+    outcome.dest = plan.dest.describe();
     outcome.dest_url = Some(plan.dest_url.clone());
     if s.skip_existing && plan.dest_exists {
         p.status(&format!(
@@ -251,16 +250,7 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
     }
     p.status(&format!("{} → {}: starting", outcome.source, outcome.dest));
     let prefix = format!("r{index}");
-    match migrate::execute(
-        &s.ctx,
-        &plan,
-        creds,
-        &s.transfer,
-        &prefix,
-        ExecuteMode::Batch,
-    )
-    .await
-    {
+    match engine::execute(&s.ctx.printer, &plan, creds, &s.opts, &prefix).await {
         Ok(Executed::Report(report)) | Ok(Executed::Interrupted(report)) => {
             report.print(p);
             outcome.status = report.status.as_str().into();
@@ -281,17 +271,9 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
     }
 }
 
+/// The batch's exit status: [`crate::error::overall`] over the repositories'.
 fn overall(outcomes: &[Outcome]) -> ExitStatus {
-    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| o.exit_code != 0).collect();
-    if failed.is_empty() {
-        ExitStatus::Success
-    } else if failed.len() < outcomes.len() {
-        ExitStatus::Partial
-    } else if failed.iter().all(|o| o.exit_code == failed[0].exit_code) {
-        ExitStatus::from_code(failed[0].exit_code)
-    } else {
-        ExitStatus::Failure
-    }
+    crate::error::overall(outcomes.iter().map(|o| ExitStatus::from_code(o.exit_code)))
 }
 
 fn print_summary(ctx: &Context, outcomes: &[Outcome], status: ExitStatus) {

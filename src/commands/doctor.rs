@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Context, ExitStatus};
+use super::Context;
 use crate::cli::DoctorArgs;
-use crate::hub::{http_client, HfClient, MsClient};
+use crate::error::ExitStatus;
+use crate::hub::Hubs;
 use crate::printer::Tone;
-use crate::runner::CHILD_ENV;
 use crate::tools;
+use crate::workers::CHILD_ENV;
 
 #[derive(Debug, Serialize)]
 struct Check {
@@ -56,12 +57,7 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
         Err(err) => checks.push(cred(fail("credentials", err.to_string(), err.hint()))),
         Ok(creds) => {
             ctx.printer.redact(&creds.secrets());
-            let http = http_client();
-            let hf = HfClient::new(
-                http.clone(),
-                creds.hf_endpoint.clone(),
-                creds.hf_token.clone(),
-            );
+            let Hubs { hf, ms } = Hubs::new(&creds);
             checks.push(cred(if !hf.has_token() {
                 fail(
                     "hf token",
@@ -86,7 +82,6 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
                     ),
                 }
             }));
-            let ms = MsClient::new(http, creds.ms_endpoint.clone(), creds.ms_token.clone());
             checks.push(cred(if !ms.has_token() {
                 fail(
                     "modelscope token",

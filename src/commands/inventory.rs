@@ -16,13 +16,14 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::verify_pair::{check_pair, try_side};
-use super::{CliError, Context, ExitStatus};
-use crate::cli::{InventoryArgs, PlatformArg};
+use super::Context;
+use crate::cli::InventoryArgs;
 use crate::credentials::Credentials;
+use crate::error::{CliError, ExitStatus};
 use crate::hub::content::{HubAccess, RepoListing};
 use crate::printer::{human_bytes, Printer, Tone};
 use crate::repo_ref::{Platform, RepoRef, RepoType};
+use crate::verify::pair::{check_pair, try_side};
 
 /// Repos examined at once.
 const CONCURRENCY: usize = 4;
@@ -222,12 +223,9 @@ fn print_table(p: &Printer, ns: &str, platform: Platform, rows: &[Row], check: b
 
 pub async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<ExitStatus> {
     let p = &ctx.printer;
-    let creds = Arc::new(super::migrate::load_credentials()?);
+    let creds = Arc::new(crate::settings::load_credentials()?);
     p.redact(&creds.secrets());
-    let platform = match args.on {
-        PlatformArg::Hf => Platform::Hf,
-        PlatformArg::Ms => Platform::Ms,
-    };
+    let platform = Platform::from(args.on);
     let ns = args.namespace.trim().trim_end_matches('/').to_string();
     if ns.is_empty() || ns.contains('/') {
         return Err(CliError::bad_input(format!(
@@ -240,11 +238,7 @@ pub async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<ExitStatu
     if args.dest_namespace.is_some() && !args.check_backup {
         return Err(CliError::bad_input("--dest-namespace needs --check-backup").into());
     }
-    let types: Vec<RepoType> = match (args.repo_type, platform) {
-        (Some(t), _) => vec![super::verify_pair::repo_type_of(t)],
-        (None, Platform::Hf) => vec![RepoType::Model, RepoType::Dataset, RepoType::Space],
-        (None, Platform::Ms) => vec![RepoType::Model, RepoType::Dataset],
-    };
+    let types = platform.candidate_types(args.repo_type.map(RepoType::from));
     let hub = HubAccess::new(&creds, platform);
     let mut listings = Vec::new();
     for t in types {

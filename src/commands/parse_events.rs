@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use anyhow::Context as _;
 
-use super::{Context, ExitStatus};
+use super::Context;
 use crate::cli::ParseEventsArgs;
+use crate::error::ExitStatus;
 use crate::events::{parse_line, Line};
 use crate::report::Tracker;
 

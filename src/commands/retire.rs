@@ -9,17 +9,19 @@
 //! ModelScope's SDK marks repo deletion through the API as deprecated (the web console is the
 //! supported way); a refusal there is reported with a hint pointing at the console.
 
-use super::verify_pair::{self, check_pair, parse_ref, print_check, side};
-use super::{CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::RetireArgs;
+use crate::error::{CliError, ExitStatus};
 use crate::hub::content::HubAccess;
 use crate::hub::HubErrorKind;
 use crate::printer::Tone;
 use crate::repo_ref::Platform;
+use crate::settings::parse_ref;
+use crate::verify::pair::{self as verify_pair, check_pair, print_check, side};
 
 pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> {
     let p = &ctx.printer;
-    let creds = super::migrate::load_credentials()?;
+    let creds = crate::settings::load_credentials()?;
     p.redact(&creds.secrets());
     let src_ref = parse_ref(&args.source, args.repo_type)?;
     let copy_ref = parse_ref(&args.copy, args.repo_type)?;
@@ -110,7 +112,7 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
                 HubErrorKind::Unauthorized | HubErrorKind::Forbidden
             )
         );
-        let err = verify_pair::hub_error("deleting", &src.repo, e);
+        let err = crate::error::hub_error("deleting", &src.repo, e);
         return Err(if console {
             CliError::new(ExitStatus::Credentials, format!("{err}"))
                 .with_hint(

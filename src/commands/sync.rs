@@ -7,7 +7,7 @@
 //! is re-listed and verified as after any migration. Files the plan would move only because their
 //! listings share no content id (a `.jsonl` in LFS on ModelScope and inline on HF; a `README.md`
 //! whose only difference is the license line `migrate` rewrote for HF) are settled by a small
-//! download and count as unchanged when equal (see [`super::verify_pair::settled_by_content`]).
+//! download and count as unchanged when equal (see [`crate::verify::pair::settled_by_content`]).
 //!
 //! Exit codes for CI: 0 every mirror current and verified; 1 a mirror failed or is not verified;
 //! 2 a bad mirrors file (nothing runs) or a mirror with bad input; 3 credentials; 4 some mirrors
@@ -17,16 +17,18 @@
 
 use std::time::Instant;
 
-use super::migrate::{self, describe, ExecuteMode, Executed};
-use super::verify::VerifySpec;
-use super::{classify, CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
 use crate::credentials::Credentials;
-use crate::mirrors::{self, Mirror};
+use crate::engine::{self, ExecuteMode, Executed, RunOptions};
+use crate::error::{classify, CliError, ExitStatus};
+use crate::mirrors_file::{self, Mirror};
 use crate::plan::Plan;
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
 use crate::report::{ReportContext, Tracker, Verification};
+use crate::settings::{load_credentials, migrate_request};
+use crate::verify::destination::VerifySpec;
 
 /// What happened to one mirror.
 struct MirrorOutcome {
@@ -128,7 +130,7 @@ async fn one(
     let p = &ctx.printer;
     let started = Instant::now();
     let t = transfer_args(m, dry_run);
-    let req = match migrate::request(
+    let req = match migrate_request(
         &m.source,
         Some(m.to),
         Some(&m.dest_id),
@@ -147,10 +149,11 @@ async fn one(
         // In --json mode the plan is this mirror's result line (with its name), printed with the
         // others at the end, like the reports of a real sync.
         if !p.json_mode() {
-            migrate::print_plan(p, &plan, true);
+            engine::print_plan(p, &plan, true);
         }
         // The same content check a real sync makes, so the dry run predicts it (reads only).
-        let settled = !plan.is_noop() && super::verify_pair::settled_by_content(creds, &plan).await;
+        let settled =
+            !plan.is_noop() && crate::verify::pair::settled_by_content(creds, &plan).await;
         let mut v = serde_json::to_value(&plan).unwrap_or_default();
         v["mirror"] = m.name.clone().into();
         v["settled_by_content"] = settled.into();
@@ -173,13 +176,13 @@ async fn one(
             summary,
         });
     }
-    let unchanged = !plan.is_noop() && super::verify_pair::settled_by_content(creds, &plan).await;
+    let unchanged = !plan.is_noop() && crate::verify::pair::settled_by_content(creds, &plan).await;
     if plan.is_noop() || unchanged {
         let verification = verification_from_plan(&plan);
         let report = Tracker::default().report(
             ReportContext {
-                source: describe(&plan.source),
-                dest: describe(&plan.dest),
+                source: plan.source.describe(),
+                dest: plan.dest.describe(),
                 dest_url: Some(plan.dest_url.clone()),
                 duration_s: started.elapsed().as_secs_f64(),
                 backend: t.backend.as_str().into(),
@@ -189,7 +192,7 @@ async fn one(
             },
             Some(verification),
         );
-        let exit = ExitStatus::from_code(report.exit_code());
+        let exit = report.exit_status();
         let summary = if exit == ExitStatus::Success {
             format!(
                 "up to date: {} files ({}) verified, no worker started",
@@ -212,20 +215,15 @@ async fn one(
             summary,
         });
     }
-    if let Err(err) = migrate::check_backend(&t) {
+    let opts = match RunOptions::from_args(&t, ExecuteMode::Mirror, ctx.state_flag.clone()) {
+        Ok(opts) => opts,
+        Err(err) => return Ok(error_outcome(ctx, m, err)),
+    };
+    if let Err(err) = engine::check_backend(&opts) {
         return Ok(error_outcome(ctx, m, err));
     }
-    migrate::print_plan(p, &plan, false);
-    let executed = match migrate::execute(
-        ctx,
-        &plan,
-        creds,
-        &t,
-        &format!("m{index}"),
-        ExecuteMode::Mirror,
-    )
-    .await
-    {
+    engine::print_plan(p, &plan, false);
+    let executed = match engine::execute(p, &plan, creds, &opts, &format!("m{index}")).await {
         Ok(e) => e,
         Err(err) => return Ok(error_outcome(ctx, m, err)),
     };
@@ -234,7 +232,7 @@ async fn one(
             if !p.json_mode() {
                 report.print(p);
             }
-            let exit = ExitStatus::from_code(report.exit_code());
+            let exit = report.exit_status();
             let summary = format!(
                 "{}: moved {} files ({})",
                 if exit == ExitStatus::Success {
@@ -270,7 +268,7 @@ async fn one(
 }
 
 pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
-    let all = mirrors::load(&args.config)?;
+    let all = mirrors_file::load(&args.config)?;
     let selected: Vec<Mirror> = if args.only.is_empty() {
         all
     } else {
@@ -289,7 +287,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
             .filter(|m| args.only.contains(&m.name))
             .collect()
     };
-    let creds = migrate::load_credentials()?;
+    let creds = load_credentials()?;
     ctx.printer.redact(&creds.secrets());
     let p = &ctx.printer;
     p.status(&format!(
@@ -350,25 +348,12 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
         .map(|o| (o.name.as_str(), &o.json))
         .collect();
     crate::summary::for_sync(p, args.summary.as_deref(), &rows)?;
-    Ok(overall(
-        &outcomes.iter().map(|o| o.exit).collect::<Vec<_>>(),
-    ))
+    Ok(overall(&outcomes))
 }
 
-/// 0 when all succeeded; the shared status when all failed alike; 4 otherwise.
-fn overall(exits: &[ExitStatus]) -> ExitStatus {
-    let failures: Vec<ExitStatus> = exits
-        .iter()
-        .copied()
-        .filter(|e| *e != ExitStatus::Success)
-        .collect();
-    match failures.first() {
-        None => ExitStatus::Success,
-        Some(first) if failures.len() == exits.len() && failures.iter().all(|e| e == first) => {
-            *first
-        }
-        Some(_) => ExitStatus::Partial,
-    }
+/// The sync's exit status: [`crate::error::overall`] over the mirrors'.
+fn overall(outcomes: &[MirrorOutcome]) -> ExitStatus {
+    crate::error::overall(outcomes.iter().map(|o| o.exit))
 }
 
 #[cfg(test)]
@@ -378,16 +363,30 @@ mod tests {
     #[test]
     fn exit_codes_for_ci() {
         use ExitStatus::*;
+        let overall = |exits: &[ExitStatus]| {
+            let outcomes: Vec<MirrorOutcome> = exits
+                .iter()
+                .map(|&exit| MirrorOutcome {
+                    name: "m".into(),
+                    summary: String::new(),
+                    json: serde_json::Value::Null,
+                    exit,
+                })
+                .collect();
+            overall(&outcomes)
+        };
         assert_eq!(overall(&[Success, Success]), Success);
         assert_eq!(overall(&[Failure, Failure]), Failure);
         assert_eq!(overall(&[Credentials]), Credentials);
         assert_eq!(overall(&[Success, Failure]), Partial);
-        assert_eq!(overall(&[BadInput, Failure]), Partial);
+        // Every mirror failed, for different reasons: failed (1), as batch says, not partial.
+        assert_eq!(overall(&[BadInput, Failure]), Failure);
+        assert_eq!(overall(&[BadInput, Credentials]), Failure);
     }
 
     #[test]
     fn error_report_has_the_report_fields_with_status_error() {
-        let m = &mirrors::parse(
+        let m = &mirrors_file::parse(
             "[[mirror]]\nname = \"a\"\nsource = \"hf:x/a\"\ndest = \"ms:y/b\"\n",
             "m.toml",
         )

@@ -17,17 +17,7 @@ use super::{build_url, error_from, send_with_retry, HfClient, HubError, HubError
 use crate::credentials::{Credentials, Secret};
 use crate::repo_ref::{Platform, RepoType};
 
-/// One repo of an owner's listing, with what the inventory shows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoListing {
-    pub id: String,
-    pub repo_type: RepoType,
-    pub private: bool,
-    pub gated: bool,
-    /// ISO 8601 (UTC) when the hub says.
-    pub created: Option<String>,
-    pub updated: Option<String>,
-}
+pub use super::RepoListing;
 
 /// Raw access to one hub: content, listings, deletion.
 #[derive(Clone)]
@@ -145,29 +135,18 @@ impl HubAccess {
         owner: &str,
     ) -> Result<Vec<RepoListing>, HubError> {
         let (http, base, token) = (self.http.clone(), self.base.clone(), self.token.clone());
-        let found = match self.platform {
+        match self.platform {
             Platform::Hf => {
                 HfClient::new(http, base, token)
                     .list_repos(repo_type, owner)
-                    .await?
+                    .await
             }
             Platform::Ms => {
                 MsClient::new(http, base, token)
                     .list_repos(repo_type, owner)
-                    .await?
+                    .await
             }
-        };
-        Ok(found
-            .into_iter()
-            .map(|r| RepoListing {
-                id: r.id,
-                repo_type,
-                private: r.private,
-                gated: r.gated,
-                created: r.created,
-                updated: r.updated,
-            })
-            .collect())
+        }
     }
 
     /// Deletes a whole repository (needs a token with write access to it).

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoSummary,
+    build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoListing,
 };
 use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
@@ -281,7 +281,7 @@ impl HfClient {
         &self,
         repo_type: RepoType,
         author: &str,
-    ) -> Result<Vec<RepoSummary>, HubError> {
+    ) -> Result<Vec<RepoListing>, HubError> {
         let mut url = build_url(
             &self.base,
             &["api", repo_type.plural()],
@@ -291,7 +291,8 @@ impl HfClient {
         let mut seen = HashSet::new();
         loop {
             let (page, headers): (Vec<RepoJson>, _) = self.get_json(&url).await?;
-            out.extend(page.into_iter().map(|r| RepoSummary {
+            out.extend(page.into_iter().map(|r| RepoListing {
+                repo_type,
                 gated: is_gated(&r.gated),
                 id: r.id,
                 private: r.private,

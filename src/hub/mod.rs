@@ -6,6 +6,7 @@
 
 pub mod content;
 pub mod hf;
+mod hubs;
 pub mod ms;
 
 use std::fmt;
@@ -17,12 +18,14 @@ use url::Url;
 use crate::repo_ref::Platform;
 
 pub use hf::HfClient;
+pub use hubs::{ms_git_basic, Hubs};
 pub use ms::MsClient;
 
 /// One repo of an owner's listing (either hub), with what the inventory shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RepoSummary {
+pub struct RepoListing {
     pub id: String,
+    pub repo_type: crate::repo_ref::RepoType,
     pub private: bool,
     /// HF: `auto`/`manual` gating; ModelScope: `gated`.
     pub gated: bool,

@@ -13,7 +13,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::{
-    build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoSummary,
+    build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoListing,
 };
 use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
@@ -449,7 +449,7 @@ impl MsClient {
         &self,
         repo_type: RepoType,
         owner: &str,
-    ) -> Result<Vec<RepoSummary>, HubError> {
+    ) -> Result<Vec<RepoListing>, HubError> {
         const SIZE: usize = 100;
         let mut out = Vec::new();
         for page in 1..=(3000 / SIZE) {
@@ -469,7 +469,8 @@ impl MsClient {
             let n = items.len();
             out.extend(items.iter().filter_map(|r| {
                 let date = |k: &str| r.get(k).and_then(super::content::epoch_to_iso);
-                Some(RepoSummary {
+                Some(RepoListing {
+                    repo_type,
                     id: r.get("id")?.as_str()?.to_string(),
                     private: r.get("private").and_then(Value::as_bool).unwrap_or(false),
                     gated: r.get("gated").and_then(Value::as_bool).unwrap_or(false),

@@ -10,12 +10,12 @@ use indicatif::ProgressBar;
 
 use super::bytes_bar;
 use super::local::{check_file, Local};
-use crate::commands::verify_pair::Side;
-use crate::commands::{CliError, ExitStatus};
 use crate::credentials::Credentials;
+use crate::error::{CliError, ExitStatus};
 use crate::hub::content::HubAccess;
 use crate::manifest::FileEntry;
 use crate::printer::Printer;
+use crate::verify::pair::Side;
 
 /// Where partial API downloads wait, inside DIR.
 pub(super) const PARTIAL_DIR: &str = ".hubferry-partial";

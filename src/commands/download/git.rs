@@ -11,12 +11,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::bytes_bar;
-use crate::commands::verify_pair::Side;
-use crate::commands::{CliError, ExitStatus};
 use crate::credentials::Credentials;
+use crate::error::{CliError, ExitStatus};
 use crate::printer::{human_bytes, Printer};
-use crate::repo_ref::{Platform, RepoType};
+use crate::repo_ref::Platform;
 use crate::tools;
+use crate::verify::pair::Side;
 
 /// A file in `.git` naming the repo a git download is for: only such a `.git` is resumed or removed.
 const MARKER: &str = "hubferry-download";
@@ -27,25 +27,6 @@ pub(super) fn is_ours(git_dir: &Path, src: &Side) -> Option<bool> {
     let recorded = std::fs::read_to_string(git_dir.join(MARKER)).ok()?;
     let repo_of = |d: &str| d.split('@').next().unwrap_or_default().to_string();
     Some(repo_of(recorded.trim()) == repo_of(&src.describe()))
-}
-
-/// The clone URL of a repo (no credentials in it).
-fn git_url(creds: &Credentials, platform: Platform, t: RepoType, id: &str) -> String {
-    match platform {
-        Platform::Hf => {
-            let prefix = match t {
-                RepoType::Model => "",
-                RepoType::Dataset => "datasets/",
-                RepoType::Space => "spaces/",
-            };
-            format!("{}/{prefix}{id}", creds.hf_base().trim_end_matches('/'))
-        }
-        Platform::Ms => format!(
-            "{}/{}/{id}.git",
-            creds.ms_base().trim_end_matches('/'),
-            t.plural()
-        ),
-    }
 }
 
 /// `git` with the token as a URL-scoped `http.<url>.extraHeader` in the environment (after any
@@ -65,10 +46,7 @@ fn git_command(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true);
-    let (base, token) = match platform {
-        Platform::Hf => (creds.hf_base(), creds.hf_token.as_ref()),
-        Platform::Ms => (creds.ms_base(), creds.ms_token.as_ref()),
-    };
+    let (base, token) = creds.hub(platform);
     // The checkout leaves LFS pointers; `git lfs pull` replaces them (and must smudge to do so).
     if args.first() != Some(&"lfs") {
         cmd.env("GIT_LFS_SKIP_SMUDGE", "1");
@@ -85,26 +63,11 @@ fn git_command(
         )
         .env(
             format!("GIT_CONFIG_VALUE_{n}"),
-            git_auth_header(platform, token.expose()),
+            platform.git_auth_header(token.expose()),
         )
         .env("GIT_CONFIG_COUNT", (n + 1).to_string());
     }
     cmd
-}
-
-/// The Authorization header git sends: a Bearer token on Hugging Face, Basic `oauth2:{token}` on
-/// ModelScope (the form its git remote documents).
-fn git_auth_header(platform: Platform, token: &str) -> String {
-    match platform {
-        Platform::Hf => format!("Authorization: Bearer {token}"),
-        Platform::Ms => format!("Authorization: Basic {}", ms_git_basic(token)),
-    }
-}
-
-/// The base64 credentials of the ModelScope git header (a form of the token to redact as well).
-pub(super) fn ms_git_basic(token: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(format!("oauth2:{token}"))
 }
 
 async fn run_git(
@@ -179,9 +142,8 @@ pub(super) async fn download(
     if tools::git_lfs().is_none() {
         return Err(missing_tool("git-lfs"));
     }
-    let url = git_url(
-        creds,
-        src.repo.platform,
+    let url = src.repo.platform.git_url(
+        &creds.hub(src.repo.platform).0,
         src.repo.repo_type_or_model(),
         &src.repo.id,
     );
@@ -273,21 +235,4 @@ pub(super) async fn download(
     bar.finish_and_clear();
     pulled?;
     Ok(dir_bytes(&lfs_dir.join("objects")).saturating_sub(had))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn git_auth_follows_each_hub() {
-        assert_eq!(
-            git_auth_header(Platform::Ms, "tok"),
-            "Authorization: Basic b2F1dGgyOnRvaw=="
-        );
-        assert_eq!(
-            git_auth_header(Platform::Hf, "hf_x"),
-            "Authorization: Bearer hf_x"
-        );
-    }
 }

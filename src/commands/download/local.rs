@@ -83,7 +83,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"hello\n").unwrap();
-        let (sha, oid) = crate::commands::verify_pair::content_ids(b"hello\n");
+        let (sha, oid) = crate::verify::pair::content_ids(b"hello\n");
         let mut e = FileEntry {
             path: "f".into(),
             size: 6,

@@ -24,14 +24,16 @@ mod local;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 
-use super::verify_pair::{parse_ref, side, Side};
-use super::{CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{DownloadArgs, DownloadMethod};
+use crate::error::{CliError, ExitStatus};
 use crate::manifest::FileEntry;
-use crate::printer::{human_bytes, human_duration, Printer, Tone};
+use crate::printer::{bytes_style, human_bytes, human_duration, Printer, Tone};
 use crate::repo_ref::Platform;
+use crate::settings::parse_ref;
+use crate::verify::pair::{side, Side};
 use api::PARTIAL_DIR;
 use local::{check_dir, Local};
 
@@ -42,11 +44,9 @@ fn bytes_bar(p: &Printer, total: u64) -> ProgressBar {
     } else {
         ProgressBar::hidden()
     };
-    if let Ok(style) = ProgressStyle::with_template(
-        "{prefix:>10} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta}",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
+    bar.set_style(bytes_style(
+        "{prefix:>10} [{bar:30}] {size}/{total_size} {rate} eta {eta}",
+    ));
     bar.set_prefix("download");
     bar.enable_steady_tick(Duration::from_millis(250));
     bar
@@ -64,11 +64,11 @@ fn safe_path(path: &str) -> bool {
 pub async fn run(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitStatus> {
     let p = &ctx.printer;
     let started = Instant::now();
-    let creds = super::migrate::load_credentials()?;
+    let creds = crate::settings::load_credentials()?;
     p.redact(&creds.secrets());
     // The ModelScope git header carries the token base64-encoded: never print that form either.
     if let Some(token) = &creds.ms_token {
-        p.redact(&[&git::ms_git_basic(token.expose())]);
+        p.redact(&[&crate::hub::ms_git_basic(token.expose())]);
     }
     let mut r = parse_ref(&args.source, args.repo_type)?;
     if args.revision.is_some() {

@@ -5,17 +5,19 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::watch::{watch, WatchOptions};
-use super::{verify, CliError, Context, ExitStatus};
+use super::Context;
 use crate::cli::{LogsArgs, RunArg};
+use crate::engine::watch::{watch, WatchOptions};
+use crate::error::{CliError, ExitStatus};
 use crate::printer::Tone;
 use crate::report::{ReportContext, Tracker};
-use crate::runner::{self, Children};
-use crate::runs;
+use crate::run_records;
 use crate::tools;
+use crate::verify::destination as verify;
+use crate::workers::{self, Children};
 
 pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
-    let mut records = runs::list(&ctx.state_dir()?)?;
+    let mut records = run_records::list(&ctx.state_dir()?)?;
     let p = &ctx.printer;
     refresh_running(ctx, &mut records).await;
     if p.json_mode() {
@@ -41,7 +43,7 @@ pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
         "{:<16} {:<9} {:<10} {}",
         "RUN", "AGE", "STATE", "SOURCE → DEST"
     ));
-    let now = runs::now_s();
+    let now = run_records::now_s();
     for r in &records {
         p.out(&format!(
             "{:<16} {:<9} {:<10} {} → {}",
@@ -57,7 +59,7 @@ pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
 
 pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
     let state = &ctx.state_dir()?;
-    let mut record = runs::load(state, &args.run)?;
+    let mut record = run_records::load(state, &args.run)?;
     let modal = tools::modal()?;
     let p = &ctx.printer;
     if let Ok(creds) = crate::credentials::Credentials::from_env() {
@@ -175,8 +177,8 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
     report.print(p);
     record.state = report.status.as_str().to_owned();
     record.report = Some(report.clone());
-    runs::save(state, &record)?;
-    Ok(ExitStatus::from_code(report.exit_code()))
+    run_records::save(state, &record)?;
+    Ok(report.exit_status())
 }
 
 /// Wall time of a detached run as the workers saw it (first start to last result), falling back
@@ -197,7 +199,7 @@ fn report_duration(tracker: &Tracker, watched_s: f64) -> f64 {
 /// A record says `running` until someone follows or stops the run: ask Modal (one call for all
 /// runs) whether their apps still run, and call the ones that do not `ended`, as `status` does.
 /// Without an answer from Modal the recorded states stand, with a note saying so.
-async fn refresh_running(ctx: &Context, records: &mut [runs::RunRecord]) {
+async fn refresh_running(ctx: &Context, records: &mut [run_records::RunRecord]) {
     let ids: Vec<String> = records
         .iter()
         .filter(|r| r.state == "running")
@@ -231,7 +233,7 @@ async fn refresh_running(ctx: &Context, records: &mut [runs::RunRecord]) {
 
 /// A run's state now: `running` while any of its apps runs, else what the record says once a
 /// report or a stop was recorded, else `ended` (it finished with nobody following it).
-fn current_state(record: &runs::RunRecord, apps: &[(String, String)]) -> String {
+fn current_state(record: &run_records::RunRecord, apps: &[(String, String)]) -> String {
     if apps.iter().any(|(_, s)| app_running(s)) {
         "running".to_owned()
     } else if record.report.is_some() || record.state == "stopped" {
@@ -247,7 +249,7 @@ async fn app_states(modal: &Path, app_ids: &[String]) -> anyhow::Result<Vec<(Str
         Duration::from_secs(60),
         tokio::process::Command::new(modal)
             .args(["app", "list", "--json"])
-            .envs(runner::CHILD_ENV.iter().copied())
+            .envs(workers::CHILD_ENV.iter().copied())
             .stdin(std::process::Stdio::null())
             .output(),
     )
@@ -284,7 +286,7 @@ fn app_running(state: &str) -> bool {
 
 pub async fn status(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
     let state = &ctx.state_dir()?;
-    let record = runs::load(state, &args.run)?;
+    let record = run_records::load(state, &args.run)?;
     let modal = tools::modal()?;
     let apps = app_states(&modal, &record.app_ids).await?;
     let overall = current_state(&record, &apps);
@@ -314,7 +316,7 @@ pub async fn status(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
 
 pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
     let state = &ctx.state_dir()?;
-    let mut record = runs::load(state, &args.run)?;
+    let mut record = run_records::load(state, &args.run)?;
     let modal = tools::modal()?;
     let p = &ctx.printer;
     let mut failures = Vec::new();
@@ -334,7 +336,7 @@ pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
         stopped_any = true;
         let out = tokio::process::Command::new(&modal)
             .args(["app", "stop", id, "-y"])
-            .envs(runner::CHILD_ENV.iter().copied())
+            .envs(workers::CHILD_ENV.iter().copied())
             .stdin(std::process::Stdio::null())
             .output()
             .await
@@ -367,7 +369,7 @@ pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     record.state = "stopped".into();
-    runs::save(state, &record)?;
+    run_records::save(state, &record)?;
     p.json(&serde_json::json!({"type": "run_stopped", "run_id": record.run_id, "app_ids": record.app_ids}));
     p.out(&format!(
         "{} stopped; files already committed stay at the destination — re-run the migration to finish it",

@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 use crate::events::{self as ev, Event, EventBody, FileStatus};
 use crate::printer::{human_bytes, Printer, Tone};
 use crate::report::Tracker;
-use crate::runner::{Children, Msg};
+use crate::workers::{Children, Msg};
 
 /// How long children get after SIGINT (and then after SIGTERM) before the next signal.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(10);
@@ -203,11 +203,9 @@ impl<'a> View<'a> {
             .then(crate::tty_echo::hide_control_echo)
             .flatten();
         let overall = printer.progress_enabled().then(|| {
-            let bar = printer
-                .multi()
-                .add(ProgressBar::new(expected_bytes));
+            let bar = printer.multi().add(ProgressBar::new(expected_bytes));
             bar.set_style(bytes_style(
-                "{prefix:>10} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} eta {eta_or_dash} {msg}",
+                "{prefix:>10} [{bar:30}] {size}/{total_size} {rate} eta {eta_or_dash} {msg}",
             ));
             bar.set_prefix("total");
             bar.enable_steady_tick(Duration::from_millis(250));
@@ -266,7 +264,7 @@ impl<'a> View<'a> {
                 if self.per_job_bars && p.progress_enabled() {
                     let bar = p.multi().add(ProgressBar::new(*bytes_total));
                     bar.set_style(bytes_style(
-                        "{prefix:>10} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} {msg}",
+                        "{prefix:>10} [{bar:30}] {size}/{total_size} {msg}",
                     ));
                     bar.set_prefix(format!("chunk {}", chunk.index + 1));
                     self.per_job.insert(job.clone(), bar);
@@ -398,15 +396,12 @@ fn interrupt_warning(workers_keep_running: bool) -> String {
 
 /// A bar style for byte counts. An empty bar (a chunk of empty files) shows `0 B/0 B`, full.
 fn bytes_style(template: &str) -> ProgressStyle {
-    ProgressStyle::with_template(template)
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .with_key(
-            "eta_or_dash",
-            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = w.write_str(&eta_text(s.pos(), s.len(), s.elapsed(), s.eta()));
-            },
-        )
-        .progress_chars("=> ")
+    crate::printer::bytes_style(template).with_key(
+        "eta_or_dash",
+        |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+            let _ = w.write_str(&eta_text(s.pos(), s.len(), s.elapsed(), s.eta()));
+        },
+    )
 }
 
 /// The ETA shown on the overall bar: `-` until the rate means something (some bytes moved, and

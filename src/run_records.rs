@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::commands::CliError;
+use crate::error::CliError;
 use crate::report::Report;
 
 /// Resolves the state directory (without creating it).

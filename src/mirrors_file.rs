@@ -22,7 +22,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::cli::{Backend, MethodArg, PlatformArg, RepoTypeArg};
-use crate::commands::CliError;
+use crate::error::CliError;
 use crate::repo_ref::{self, Platform};
 
 #[derive(Debug, Deserialize)]

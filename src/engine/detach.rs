@@ -5,16 +5,16 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::migrate::{describe, Executed};
-use super::verify::VerifySpec;
-use super::watch::{watch, WatchOptions};
-use super::{CliError, Context, ExitStatus};
+use super::{Executed, RunOptions};
+use crate::engine::watch::{watch, WatchOptions};
+use crate::error::{CliError, ExitStatus};
 use crate::plan::Plan;
 use crate::printer::{Printer, Tone};
 use crate::render;
 use crate::report::Tracker;
-use crate::runner::{self, Children};
-use crate::{runs, tools};
+use crate::verify::destination::VerifySpec;
+use crate::workers::{self, Children};
+use crate::{run_records, tools};
 
 /// How long `modal run --detach` lingers for logs after the entrypoint returned, seconds.
 const DETACH_LOGS_TIMEOUT_S: &str = "3";
@@ -22,20 +22,20 @@ const DETACH_LOGS_TIMEOUT_S: &str = "3";
 /// How long a detached launch waits for the first worker event.
 const FIRST_EVENT_TIMEOUT: Duration = Duration::from_secs(180);
 
-pub(super) async fn detach(
-    ctx: &Context,
+pub async fn detach(
+    p: &Printer,
+    opts: &RunOptions,
     plan: &Plan,
     rendered: &render::Rendered,
     env: &[(String, String)],
     spec: VerifySpec,
 ) -> anyhow::Result<Executed> {
-    let p = &ctx.printer;
-    let state = &ctx.state_dir()?;
+    let state = &run_records::state_dir(opts.state_flag.clone())?;
     let modal = tools::modal()?;
     // 1. `modal run --detach … --spawn` returns once the coordinating function is spawned.
     let (tx, rx) = mpsc::unbounded_channel();
     let children = Children::default();
-    let mut launch = runner::modal_run(
+    let mut launch = workers::modal_run(
         &modal,
         &rendered.app_file(),
         &rendered.jobs_file,
@@ -48,7 +48,7 @@ pub(super) async fn detach(
     launch
         .env
         .push(("MODAL_LOGS_TIMEOUT".into(), DETACH_LOGS_TIMEOUT_S.into()));
-    let handle = runner::start(vec![launch], 1, tx, children.clone());
+    let handle = workers::start(vec![launch], 1, tx, children.clone());
     let launched = watch(
         p,
         rx,
@@ -98,13 +98,13 @@ pub(super) async fn detach(
         None => first_event_from_logs(p, &modal, &app_id, &rendered.job_ids).await,
     };
     // 3. Record the run (no secrets) and hand back its id.
-    let run_id = runs::new_run_id();
-    let record = runs::RunRecord {
+    let run_id = run_records::new_run_id();
+    let record = run_records::RunRecord {
         run_id: run_id.clone(),
-        created_at: runs::now_s(),
+        created_at: run_records::now_s(),
         backend: "modal".into(),
-        source: describe(&plan.source),
-        dest: describe(&plan.dest),
+        source: plan.source.describe(),
+        dest: plan.dest.describe(),
         dest_url: Some(plan.dest_url.clone()),
         app_ids: vec![app_id.clone()],
         jobs: rendered.job_ids.clone(),
@@ -115,7 +115,7 @@ pub(super) async fn detach(
         state: "running".into(),
         report: None,
     };
-    runs::save(state, &record)?;
+    run_records::save(state, &record)?;
     p.json(&serde_json::json!({
         "type": "detached",
         "run_id": run_id,
@@ -153,7 +153,7 @@ async fn first_event_from_logs(
         modal.to_path_buf(),
         vec![app_id.to_owned()],
         jobs.to_vec(),
-        crate::log_replay::history_start(crate::runs::now_s()),
+        crate::log_replay::history_start(crate::run_records::now_s()),
         true,
         tx,
         children.clone(),

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from .events import Emitter
 from .job import Credentials, Job, JobError, parse_job
+from .phases import JobFailed, Runner
 from .retry import SdkRetryObserver
-from .runner import JobFailed, Runner
 from .staging import DiskSampler, bytes_of
 
 PROGRESS_EVERY_S = 0.5

@@ -1,7 +1,8 @@
 """The phases of one job: resolve both sides, plan (skip what the destination already has),
 create the destination with the right visibility, run the pipeline, delete, verify.
 
-`Runner` raises `JobFailed` for job-level failures; reporting (progress, result) lives in run.py.
+`Runner` raises `JobFailed` for job-level failures; reporting (progress, result) lives in
+job_driver.py.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@
 
 use serde::Serialize;
 
-use crate::manifest::{sameness, Manifest, Sameness, PLATFORM_FILES, REWRITTEN_FILES};
+use crate::manifest::{
+    merge_sorted, sameness, Manifest, Merged, Sameness, PLATFORM_FILES, REWRITTEN_FILES,
+};
 
 /// The outcome of [`compare`]. Path lists are sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -37,27 +39,19 @@ impl Comparison {
 pub fn compare(expected: &Manifest, actual: &Manifest) -> Comparison {
     let mut out = Comparison::default();
     let (e, a) = (&expected.files, &actual.files);
-    let (mut i, mut j) = (0, 0);
-    while i < e.len() || j < a.len() {
-        let ord = match (e.get(i), a.get(j)) {
-            (Some(x), Some(y)) => x.path.cmp(&y.path),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
-        match ord {
-            std::cmp::Ordering::Less => {
+    for step in merge_sorted(e, a) {
+        match step {
+            Merged::Left(i) => {
                 if !PLATFORM_FILES.contains(&e[i].path.as_str()) {
                     out.missing.push(e[i].path.clone());
                 }
-                i += 1;
             }
-            std::cmp::Ordering::Greater => {
+            Merged::Right(j) => {
                 if !PLATFORM_FILES.contains(&a[j].path.as_str()) {
                     out.extra.push(a[j].path.clone());
                 }
-                j += 1;
             }
-            std::cmp::Ordering::Equal => {
+            Merged::Both(i, j) => {
                 let platform_file = PLATFORM_FILES.contains(&e[i].path.as_str());
                 match sameness(&e[i], &a[j]) {
                     Sameness::Same => out.matched += 1,
@@ -71,8 +65,6 @@ pub fn compare(expected: &Manifest, actual: &Manifest) -> Comparison {
                     }
                     Sameness::Different => out.mismatched.push(e[i].path.clone()),
                 }
-                i += 1;
-                j += 1;
             }
         }
     }

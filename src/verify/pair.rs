@@ -20,17 +20,17 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha1::Digest as _;
 
-use super::{CliError, Context, ExitStatus};
-use crate::cli::{RepoTypeArg, VerifyArgs};
 use crate::credentials::Credentials;
+use crate::error::hub_error;
+use crate::error::CliError;
 use crate::hub::content::HubAccess;
-use crate::hub::{http_client, HfClient, HubError, HubErrorKind, MsClient};
+use crate::hub::{HubErrorKind, Hubs};
 use crate::manifest::{
     sameness, FileEntry, GitOid, Manifest, Sameness, Sha256, PLATFORM_FILES, REWRITTEN_FILES,
 };
 use crate::plan::Plan;
 use crate::printer::{human_bytes, Printer, Tone};
-use crate::repo_ref::{self, Platform, RepoRef, RepoType};
+use crate::repo_ref::{Platform, RepoRef};
 
 /// Files larger than this are not downloaded to settle a size-only match (listed as `size_only`).
 const CONTENT_CHECK_MAX: u64 = 64 * 1024 * 1024;
@@ -49,7 +49,7 @@ pub struct Side {
 impl Side {
     /// `hf:model:ns/name@rev`.
     pub fn describe(&self) -> String {
-        super::migrate::describe(&self.repo)
+        self.repo.describe()
     }
 }
 
@@ -76,93 +76,6 @@ pub struct PairCheck {
     pub size_only: Vec<String>,
 }
 
-/// Maps a hub failure about `what` to an error with the right exit status and a hint.
-pub fn hub_error(what: &str, repo: &RepoRef, err: HubError) -> anyhow::Error {
-    let (status, hint) = match err.kind {
-        HubErrorKind::NotFound => (
-            ExitStatus::BadInput,
-            format!(
-                "check the name and type of {repo}; a private repo looks missing without a token that can read it"
-            ),
-        ),
-        HubErrorKind::Unauthorized | HubErrorKind::Forbidden => (
-            ExitStatus::Credentials,
-            "check the token (`hubferry doctor`) and its access to this repo".to_string(),
-        ),
-        _ => (
-            ExitStatus::Failure,
-            "the hub may be busy or unreachable; try again later".to_string(),
-        ),
-    };
-    anyhow::Error::from(CliError::new(status, format!("{what} {repo}: {err}")).with_hint(hint))
-}
-
-/// Parses a `platform:ns/name` (or URL) argument, applying `--repo-type`.
-pub fn parse_ref(s: &str, repo_type: Option<RepoTypeArg>) -> anyhow::Result<RepoRef> {
-    let mut r = repo_ref::parse_source(s, None)?;
-    if let Some(t) = repo_type {
-        let t = repo_type_of(t);
-        if r.repo_type.is_some_and(|given| given != t) {
-            return Err(CliError::bad_input(format!(
-                "{s}: --repo-type {} contradicts the type in the reference",
-                t.as_str()
-            ))
-            .with_hint("drop --repo-type, or fix the reference")
-            .into());
-        }
-        r.repo_type = Some(t);
-    }
-    Ok(r)
-}
-
-pub fn repo_type_of(t: RepoTypeArg) -> RepoType {
-    match t {
-        RepoTypeArg::Model => RepoType::Model,
-        RepoTypeArg::Dataset => RepoType::Dataset,
-        RepoTypeArg::Space => RepoType::Space,
-    }
-}
-
-struct Facts {
-    repo_type: RepoType,
-    listed_at: Option<String>,
-}
-
-async fn facts(
-    creds: &Credentials,
-    platform: Platform,
-    t: RepoType,
-    id: &str,
-    revision: &str,
-) -> Result<Facts, HubError> {
-    match platform {
-        Platform::Hf => {
-            let hf = HfClient::new(
-                http_client(),
-                creds.hf_endpoint.clone(),
-                creds.hf_token.clone(),
-            );
-            let info = hf.repo_info(t, id, Some(revision)).await?;
-            Ok(Facts {
-                repo_type: t,
-                listed_at: info.sha,
-            })
-        }
-        Platform::Ms => {
-            let ms = MsClient::new(
-                http_client(),
-                creds.ms_endpoint.clone(),
-                creds.ms_token.clone(),
-            );
-            ms.repo_info(t, id).await?;
-            Ok(Facts {
-                repo_type: t,
-                listed_at: Some(revision.to_string()),
-            })
-        }
-    }
-}
-
 /// Resolves the repo's type (model, then dataset, then space on HF, unless given) and lists its
 /// files. `Ok(None)` when the repo does not exist (or cannot be seen).
 pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option<Side>> {
@@ -170,57 +83,34 @@ pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option
         .revision
         .clone()
         .unwrap_or_else(|| r.platform.default_revision().to_string());
-    let candidates: Vec<RepoType> = match (r.repo_type, r.platform) {
-        (Some(t), _) => vec![t],
-        (None, Platform::Hf) => vec![RepoType::Model, RepoType::Dataset, RepoType::Space],
-        (None, Platform::Ms) => vec![RepoType::Model, RepoType::Dataset],
-    };
+    let hubs = Hubs::new(creds);
     let mut found = None;
-    for t in candidates {
-        match facts(creds, r.platform, t, &r.id, &revision).await {
-            Ok(f) => {
-                found = Some(f);
+    for t in r.platform.candidate_types(r.repo_type) {
+        match hubs.listing_point(r.platform, t, &r.id, &revision).await {
+            Ok(listed_at) => {
+                found = Some((t, listed_at));
                 break;
             }
             Err(e) if e.kind == HubErrorKind::NotFound => continue,
             Err(e) => return Err(hub_error("reading", r, e)),
         }
     }
-    let Some(f) = found else {
+    let Some((repo_type, listed_at)) = found else {
         return Ok(None);
     };
     let repo = RepoRef {
         platform: r.platform,
-        repo_type: Some(f.repo_type),
+        repo_type: Some(repo_type),
         id: r.id.clone(),
         revision: Some(revision.clone()),
     };
-    let files = match (&f.listed_at, r.platform) {
-        (None, _) => Vec::new(),
-        (Some(at), Platform::Hf) => HfClient::new(
-            http_client(),
-            creds.hf_endpoint.clone(),
-            creds.hf_token.clone(),
-        )
-        .list_files(f.repo_type, &r.id, at)
+    let files = hubs
+        .list_existing(r.platform, repo_type, &r.id, listed_at.as_deref())
         .await
-        .map_err(|e| hub_error("listing the files of", &repo, e))?,
-        (Some(at), Platform::Ms) => match MsClient::new(
-            http_client(),
-            creds.ms_endpoint.clone(),
-            creds.ms_token.clone(),
-        )
-        .list_files(f.repo_type, &r.id, at)
-        .await
-        {
-            // An empty ModelScope repo has no branch to list yet.
-            Err(e) if e.kind == HubErrorKind::NotFound => Vec::new(),
-            other => other.map_err(|e| hub_error("listing the files of", &repo, e))?,
-        },
-    };
+        .map_err(|e| hub_error("listing the files of", &repo, e))?;
     Ok(Some(Side {
         repo,
-        listed_at: f.listed_at.unwrap_or(revision),
+        listed_at: listed_at.unwrap_or(revision),
         manifest: Manifest::from_entries(files),
     }))
 }
@@ -291,46 +181,28 @@ enum Settled {
 
 /// Compares `src` with `dest` path by path (see the module header for the rules).
 pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow::Result<PairCheck> {
-    use crate::manifest::{sameness, Sameness};
+    use crate::manifest::{merge_sorted, sameness, Merged, Sameness};
     let mut out = PairCheck::default();
     let mut pending: Vec<(FileEntry, FileEntry, Pending)> = Vec::new();
     let (s, d) = (&src.manifest.files, &dest.manifest.files);
-    let (mut i, mut j) = (0, 0);
     let mut platform_files = std::collections::BTreeSet::new();
-    while i < s.len() || j < d.len() {
-        let ord = match (s.get(i), d.get(j)) {
-            (Some(x), Some(y)) => x.path.cmp(&y.path),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
-        let path = match ord {
-            std::cmp::Ordering::Greater => &d[j].path,
-            _ => &s[i].path,
+    for step in merge_sorted(s, d) {
+        let path = match step {
+            Merged::Right(j) => &d[j].path,
+            Merged::Left(i) | Merged::Both(i, _) => &s[i].path,
         };
         if PLATFORM_FILES.contains(&path.as_str()) {
             platform_files.insert(path.clone());
-            match ord {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    i += 1;
-                    j += 1;
-                }
-            }
             continue;
         }
-        match ord {
-            std::cmp::Ordering::Less => {
+        match step {
+            Merged::Left(i) => {
                 out.files += 1;
                 out.bytes += s[i].size;
                 out.missing.push(s[i].path.clone());
-                i += 1;
             }
-            std::cmp::Ordering::Greater => {
-                out.extra.push(d[j].path.clone());
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
+            Merged::Right(j) => out.extra.push(d[j].path.clone()),
+            Merged::Both(i, j) => {
                 let (a, b) = (&s[i], &d[j]);
                 out.files += 1;
                 out.bytes += a.size;
@@ -354,8 +226,6 @@ pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow:
                     }
                     Sameness::SizeOnly => pending.push((a.clone(), b.clone(), Pending::SizeOnly)),
                 }
-                i += 1;
-                j += 1;
             }
         }
     }
@@ -506,21 +376,6 @@ pub fn print_check(p: &Printer, src: &Side, dest: &Side, c: &PairCheck) {
         ));
     }
     p.out(&lines.join("\n"));
-}
-
-pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
-    let creds = super::migrate::load_credentials()?;
-    ctx.printer.redact(&creds.secrets());
-    let src_ref = parse_ref(&args.source, args.repo_type)?;
-    let dest_ref = parse_ref(&args.dest, args.repo_type)?;
-    let (src, dest) = tokio::try_join!(side(&creds, &src_ref), side(&creds, &dest_ref))?;
-    let check = check_pair(&creds, &src, &dest).await?;
-    print_check(&ctx.printer, &src, &dest, &check);
-    Ok(if check.ok {
-        ExitStatus::Success
-    } else {
-        ExitStatus::Failure
-    })
 }
 
 /// True when every file the plan would move is already at the destination as far as a content
