@@ -22,6 +22,7 @@ pub mod repo_ref;
 pub mod report;
 pub mod runner;
 pub mod runs;
+pub mod selection;
 pub mod tools;
 pub mod tty_echo;
 

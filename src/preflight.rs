@@ -270,7 +270,7 @@ fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved
         PreflightError::new(
             ErrorKind::BadInput,
             e,
-            Some("globs use fnmatch syntax: *, ?, [abc]".to_string()),
+            Some("patterns use fnmatch syntax as `hf download --include` does: *, ?, [abc], [!abc], plus {a,b} (docs/cli.md, \"Choosing files\")".to_string()),
         )
     })?;
     if let Some(gb) = req.chunk_size_gb {

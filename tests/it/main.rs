@@ -8,4 +8,5 @@ mod migrate;
 mod mirrors;
 mod preflight;
 mod render;
+mod selection;
 mod support;

@@ -5,13 +5,11 @@
 //! which is much faster than migrating; changes go through the official clients
 //! (`mirrors_edit.py`).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{
-    admin_json, admin_request, root, unique, Output, TestContext, HF_ALICE, MS_ALICE,
-};
+use crate::support::{admin_json, admin_request, unique, Output, TestContext, HF_ALICE};
 
 /// Puts (`PATH=TEXT`) and deletes paths in one repo through the official client.
 pub(crate) fn edit(
@@ -32,17 +30,8 @@ fn edit_with(
     deletes: &[&str],
     extra: &[&str],
 ) {
-    let mut cmd = Command::new(root().join(".venv/bin/python"));
-    cmd.arg(root().join("tests/it/mirrors_edit.py"))
-        .args(["--platform", platform, "--repo-id", repo_id])
-        .env("HF_ENDPOINT", &ctx.world.hf_endpoint)
-        .env("HF_TOKEN", HF_ALICE)
-        .env("HF_HUB_DISABLE_XET", "1")
-        .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        .env("MODELSCOPE_ENDPOINT", &ctx.world.ms_endpoint)
-        .env("MODELSCOPE_API_TOKEN", MS_ALICE)
-        .env("HOME", ctx.path("home"))
-        .stdin(Stdio::null());
+    let mut cmd = ctx.client_script("tests/it/mirrors_edit.py");
+    cmd.args(["--platform", platform, "--repo-id", repo_id]);
     for p in puts {
         cmd.args(["--put", p]);
     }

@@ -300,18 +300,9 @@ impl TestContext {
 
     /// Seeds a repository through the official client (tests/it/support/seed.py).
     pub fn seed(&self, platform: &str, repo_id: &str, extra: &[&str]) -> Value {
-        let mut cmd = Command::new(root().join(".venv/bin/python"));
-        cmd.arg(root().join("tests/it/support/seed.py"))
-            .args(["--platform", platform, "--repo-id", repo_id])
-            .args(extra)
-            .env("HF_ENDPOINT", &self.world.hf_endpoint)
-            .env("HF_TOKEN", HF_ALICE)
-            .env("HF_HUB_DISABLE_XET", "1")
-            .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-            .env("MODELSCOPE_ENDPOINT", &self.world.ms_endpoint)
-            .env("MODELSCOPE_API_TOKEN", MS_ALICE)
-            .env("HOME", self.path("home"))
-            .stdin(Stdio::null());
+        let mut cmd = self.client_script("tests/it/support/seed.py");
+        cmd.args(["--platform", platform, "--repo-id", repo_id])
+            .args(extra);
         let out = cmd.output().expect("running seed.py");
         assert!(
             out.status.success(),
@@ -320,6 +311,22 @@ impl TestContext {
         );
         let stdout = String::from_utf8_lossy(&out.stdout);
         serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap()
+    }
+
+    /// `.venv/bin/python SCRIPT` (a path from the repository root) with alice's tokens and the
+    /// world's endpoints, for scripts that drive the official clients; stdin is null.
+    pub fn client_script(&self, script: &str) -> Command {
+        let mut cmd = Command::new(root().join(".venv/bin/python"));
+        cmd.arg(root().join(script))
+            .env("HF_ENDPOINT", &self.world.hf_endpoint)
+            .env("HF_TOKEN", HF_ALICE)
+            .env("HF_HUB_DISABLE_XET", "1")
+            .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            .env("MODELSCOPE_ENDPOINT", &self.world.ms_endpoint)
+            .env("MODELSCOPE_API_TOKEN", MS_ALICE)
+            .env("HOME", self.path("home"))
+            .stdin(Stdio::null());
+        cmd
     }
 
     /// Switches a sandbox fault on (admin endpoint).
