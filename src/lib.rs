@@ -25,6 +25,7 @@ pub mod runs;
 pub mod selection;
 pub mod tools;
 pub mod tty_echo;
+pub mod type_check;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -9,7 +9,7 @@
 //! ModelScope's SDK marks repo deletion through the API as deprecated (the web console is the
 //! supported way); a refusal there is reported with a hint pointing at the console.
 
-use super::verify_pair::{self, check_pair, parse_ref, print_check, side};
+use super::verify_pair::{self, check_pair, parse_ref, print_check, same_type_sides};
 use super::{CliError, Context, ExitStatus};
 use crate::cli::RetireArgs;
 use crate::hub::content::HubAccess;
@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
             .into());
         }
     }
-    let (src, copy) = tokio::try_join!(side(&creds, &src_ref), side(&creds, &copy_ref))?;
+    let (src, copy) = same_type_sides(&creds, &src_ref, &copy_ref).await?;
     p.status(&format!(
         "verifying {} against {} before deleting anything…",
         src.describe(),

@@ -163,9 +163,20 @@ async fn facts(
     }
 }
 
-/// Resolves the repo's type (model, then dataset, then space on HF, unless given) and lists its
-/// files. `Ok(None)` when the repo does not exist (or cannot be seen).
+/// Resolves the repo's type (unless given: the one type it exists under) and lists its files.
+/// `Ok(None)` when the repo does not exist (or cannot be seen); an id under two types is a usage
+/// error (see [`crate::type_check`]).
 pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option<Side>> {
+    try_side_preferring(creds, r, None).await
+}
+
+/// [`try_side`]; when the type is not given and the id exists under several, `prefer` (the other
+/// side's type) settles it if it is one of them.
+pub async fn try_side_preferring(
+    creds: &Credentials,
+    r: &RepoRef,
+    prefer: Option<RepoType>,
+) -> anyhow::Result<Option<Side>> {
     let revision = r
         .revision
         .clone()
@@ -175,18 +186,28 @@ pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option
         (None, Platform::Hf) => vec![RepoType::Model, RepoType::Dataset, RepoType::Space],
         (None, Platform::Ms) => vec![RepoType::Model, RepoType::Dataset],
     };
-    let mut found = None;
+    let mut found = Vec::new();
     for t in candidates {
         match facts(creds, r.platform, t, &r.id, &revision).await {
-            Ok(f) => {
-                found = Some(f);
-                break;
-            }
+            Ok(f) => found.push(f),
             Err(e) if e.kind == HubErrorKind::NotFound => continue,
             Err(e) => return Err(hub_error("reading", r, e)),
         }
     }
-    let Some(f) = found else {
+    if found.len() > 1 {
+        match found.iter().position(|f| Some(f.repo_type) == prefer) {
+            Some(i) => found = vec![found.swap_remove(i)],
+            None => {
+                let types: Vec<RepoType> = found.iter().map(|f| f.repo_type).collect();
+                return Err(
+                    CliError::bad_input(crate::type_check::ambiguous_type_message(r, &types))
+                        .with_hint(crate::type_check::ambiguous_type_hint(r, &types))
+                        .into(),
+                );
+            }
+        }
+    }
+    let Some(f) = found.pop() else {
         return Ok(None);
     };
     let repo = RepoRef {
@@ -227,13 +248,49 @@ pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option
 
 /// [`try_side`], with a missing repo as an error.
 pub async fn side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Side> {
-    try_side(creds, r).await?.ok_or_else(|| {
-        CliError::bad_input(format!("{r} was not found"))
-            .with_hint(
-                "check the name (and --repo-type); a private repo looks missing without a token that can read it",
-            )
-            .into()
-    })
+    try_side(creds, r).await?.ok_or_else(|| not_found(r))
+}
+
+fn not_found(r: &RepoRef) -> anyhow::Error {
+    CliError::bad_input(format!("{r} was not found"))
+        .with_hint(
+            "check the name (and --repo-type); a private repo looks missing without a token that can read it",
+        )
+        .into()
+}
+
+/// Both sides of a comparison, of one repo type: a side whose type is not given prefers the other
+/// side's, and sides of different types are a usage error (never "the same").
+pub async fn same_type_sides(
+    creds: &Credentials,
+    src_ref: &RepoRef,
+    copy_ref: &RepoRef,
+) -> anyhow::Result<(Side, Side)> {
+    let found = |prefer: Option<RepoType>, r: &RepoRef| {
+        let r = r.clone();
+        async move {
+            try_side_preferring(creds, &r, prefer)
+                .await?
+                .ok_or_else(|| not_found(&r))
+        }
+    };
+    let (src, copy) = match (src_ref.repo_type, copy_ref.repo_type) {
+        (Some(_), None) => {
+            let src = found(None, src_ref).await?;
+            let copy = found(src.repo.repo_type, copy_ref).await?;
+            (src, copy)
+        }
+        (None, Some(_)) => {
+            let copy = found(None, copy_ref).await?;
+            let src = found(copy.repo.repo_type, src_ref).await?;
+            (src, copy)
+        }
+        _ => tokio::try_join!(found(None, src_ref), found(None, copy_ref))?,
+    };
+    if let Some((message, hint)) = crate::type_check::type_mismatch(&src.repo, &copy.repo) {
+        return Err(CliError::bad_input(message).with_hint(hint).into());
+    }
+    Ok((src, copy))
 }
 
 /// The sha256 and git blob id of `data`.
@@ -513,7 +570,7 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitStatus> 
     ctx.printer.redact(&creds.secrets());
     let src_ref = parse_ref(&args.source, args.repo_type)?;
     let dest_ref = parse_ref(&args.dest, args.repo_type)?;
-    let (src, dest) = tokio::try_join!(side(&creds, &src_ref), side(&creds, &dest_ref))?;
+    let (src, dest) = same_type_sides(&creds, &src_ref, &dest_ref).await?;
     let check = check_pair(&creds, &src, &dest).await?;
     print_check(&ctx.printer, &src, &dest, &check);
     Ok(if check.ok {

@@ -8,5 +8,6 @@ mod migrate;
 mod mirrors;
 mod preflight;
 mod render;
+mod repo_types;
 mod selection;
 mod support;
