@@ -213,3 +213,14 @@ fn malformed_patterns_are_usage_errors_naming_them() {
     ]);
     assert_eq!(out.code, Some(2), "{out}");
 }
+
+#[test]
+fn concurrency_0_is_a_usage_error_with_a_hint() {
+    let ctx = TestContext::new();
+    let out = ctx.run(&["migrate", "hf:alice/whatever", "--concurrency", "0"]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stderr.contains("hint:") && out.stderr.contains("--concurrency 1"),
+        "{out}"
+    );
+}
