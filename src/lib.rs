@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod events;
 pub mod hub;
 pub mod interrupt;
+pub mod leash;
 pub mod manifest;
 pub mod mirrors;
 pub mod plan;
@@ -20,6 +21,7 @@ pub mod printer;
 pub mod render;
 pub mod repo_ref;
 pub mod report;
+pub mod run_dirs;
 pub mod runner;
 pub mod runs;
 pub mod selection;
@@ -38,6 +40,9 @@ use crate::printer::{OutputMode, Printer};
 /// Runs the CLI with `args` (program name first) and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == leash::ARG) {
+        return leash::run(&args[2..]);
+    }
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
