@@ -4,6 +4,7 @@ mod batch;
 mod cli;
 mod detach;
 mod doctor;
+mod kill;
 mod migrate;
 mod mirrors;
 mod preflight;

@@ -1,7 +1,8 @@
 """Helper for tests/it/selection.rs, through the official clients only.
 
   selection.py seed PLATFORM REPO_ID          file names on stdin (JSON list); small contents
-  selection.py list PLATFORM REPO_ID…         each repo's file paths, sorted (JSON list of lists)
+  selection.py list PLATFORM REPO_ID…         each repo's file paths, sorted, or null for a repo
+                                              that does not exist (JSON list)
   selection.py expect PLATFORM REPO_ID        stdin [{"include": [...], "exclude": [...]}, …]: what
                                               huggingface_hub's filter_repo_objects keeps of the
                                               repo's listing for each spec (braces expanded
@@ -61,6 +62,16 @@ def listing(platform: str, repo_id: str) -> list[str]:
     return sorted(f.path for f in api.list_repo_files(repo_id, "model") if f.type != "tree")
 
 
+def listing_or_none(platform: str, repo_id: str) -> list[str] | None:
+    """None when the repo does not exist (a run killed before it created the destination)."""
+    try:
+        return listing(platform, repo_id)
+    except Exception as exc:  # noqa: BLE001 - each SDK has its own not-found error
+        if "404" in str(exc) or "not found" in str(exc).lower() or "NotFound" in type(exc).__name__:
+            return None
+        raise
+
+
 def main() -> int:
     command, platform, repo_id = sys.argv[1], sys.argv[2], sys.argv[3]
     if command == "seed":
@@ -70,7 +81,7 @@ def main() -> int:
             (seed_hf if platform == "hf" else seed_ms)(repo_id, "model", False, Path(tmp))
         return 0
     if command == "list":
-        print(json.dumps([listing(platform, r) for r in sys.argv[3:]]))
+        print(json.dumps([listing_or_none(platform, r) for r in sys.argv[3:]]))
         return 0
     from huggingface_hub.utils import filter_repo_objects
 
