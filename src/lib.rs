@@ -13,6 +13,7 @@ pub mod events;
 pub mod hub;
 pub mod interrupt;
 pub mod leash;
+pub mod lock;
 pub mod manifest;
 pub mod mirrors;
 pub mod plan;

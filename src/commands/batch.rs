@@ -238,6 +238,10 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
         Ok(req) => req,
         Err(err) => return fail(outcome, err),
     };
+    let _lock = match crate::lock::unless_dry_run(&s.ctx, &req, s.transfer.dry_run).await {
+        Ok(lock) => lock,
+        Err(err) => return fail(outcome, err),
+    };
     let plan = match preflight(&req, creds).await {
         Ok(plan) => plan,
         Err(err) => return fail(outcome, err.into()),

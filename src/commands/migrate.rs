@@ -37,6 +37,7 @@ pub async fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<ExitStatus>
     )?;
     check_transfer_args(&args.transfer)?;
     check_backend(&args.transfer)?;
+    let _lock = crate::lock::unless_dry_run(ctx, &req, args.transfer.dry_run).await?;
     let plan = preflight(&req, &creds).await?;
     if args.transfer.dry_run {
         print_plan(&ctx.printer, &plan, true);

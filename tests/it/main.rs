@@ -5,6 +5,7 @@ mod cli;
 mod detach;
 mod doctor;
 mod kill;
+mod locks;
 mod migrate;
 mod mirrors;
 mod preflight;
