@@ -4,6 +4,7 @@ mod batch;
 mod cli;
 mod detach;
 mod doctor;
+mod faults;
 mod kill;
 mod locks;
 mod migrate;

@@ -3,13 +3,21 @@
 A fault is a JSON spec (see docs/sandbox.md). Kinds and where they bite:
   storage_lock  {repo, platform="hf", repo_type?, message?}      API file downloads of that repo
                 answer 403 + X-Error-Message (git access is untouched); stays until removed.
-  rate_limit    {count=1, retry_after=1, platform?, path?, method?}  next K matching requests: 429
+  rate_limit    {count=1, retry_after=1, retry_after_form="seconds", platform?, path?, method?,
+                message?}  next K matching requests: 429 with `Retry-After` as delta-seconds, or
+                (retry_after_form "date") as the HTTP date that many seconds from now
+  commit_throttle {count=1, retry_after=1, retry_after_form="seconds", repo?}  ModelScope's
+                commit-frequency limit: the next K commits (of `repo`, or any) answer 429
+                "E1021 Commit frequency limit exceeded" with Retry-After; nothing is committed
   server_error  {count=1, status=500, platform?, path?, method?}     next K matching requests: 5xx
   drop          {file, after_bytes=0, count=1, repo?, platform?}  close the connection after N body
                 bytes of a matching file download
   corrupt       {file, offset?, count=1, repo?, platform?}  flip one byte (at file offset `offset`,
                 default the middle of the served range) of a matching file download
   latency       {ms, count?, platform?, path?, method?}   sleep before handling matching requests
+  drop_upload   {after_bytes=0, count=1, repo?, oid?}  ModelScope blob PUT: close the connection
+                after N body bytes; nothing is stored (the hub has no resume inside a blob, so
+                the client must PUT the whole blob again)
 
 `path` is a regular expression searched in the decoded request path; `file` is an fnmatch glob on
 the repo-relative file path; `repo` is an exact repo id. `count` omitted/null means "until removed"
@@ -19,12 +27,27 @@ from GET /faults; the request log's `fault` field shows where each one bit.
 
 from __future__ import annotations
 
+import email.utils
 import fnmatch
 import itertools
 import re
 import threading
+import time
 
-KINDS = ("storage_lock", "rate_limit", "server_error", "drop", "corrupt", "latency")
+KINDS = (
+    "storage_lock",
+    "rate_limit",
+    "commit_throttle",
+    "server_error",
+    "drop",
+    "corrupt",
+    "latency",
+    "drop_upload",
+)
+RATE_LIMIT_MESSAGE = "You have been rate-limited; retry later."
+# The wording modelscope.cn answers a too-frequent commit with (modelscope issue #1793).
+COMMIT_THROTTLE_MESSAGE = "E1021 Commit frequency limit exceeded, please retry later"
+RETRY_AFTER_FORMS = ("seconds", "date")
 DEFAULT_LOCK_MESSAGE = (
     "This repository's storage is locked: API downloads are disabled for it. "
     "Use git clone instead, or contact support."
@@ -33,6 +56,14 @@ DEFAULT_LOCK_MESSAGE = (
 
 class FaultSpecError(ValueError):
     pass
+
+
+def _retry_after(wait: int, form: str) -> str:
+    """`Retry-After` in either RFC 9110 form. The date form has whole seconds, so it names the
+    first whole second at least `wait` seconds away."""
+    if form == "date":
+        return email.utils.formatdate(int(time.time()) + wait + 1, usegmt=True)
+    return str(wait)
 
 
 class FaultSet:
@@ -79,14 +110,31 @@ class FaultSet:
             f.setdefault("count", 1)
             if kind == "drop":
                 f["after_bytes"] = int(f.get("after_bytes", 0))
-        elif kind == "rate_limit":
+        elif kind in ("rate_limit", "commit_throttle"):
             f.setdefault("count", 1)
             f["retry_after"] = int(f.get("retry_after", 1))
+            f.setdefault("retry_after_form", "seconds")
+            if f["retry_after_form"] not in RETRY_AFTER_FORMS:
+                raise FaultSpecError("retry_after_form must be 'seconds' or 'date'")
+            if kind == "commit_throttle":
+                if f.get("platform") not in (None, "ms"):
+                    raise FaultSpecError("commit_throttle is ModelScope's (platform 'ms')")
+                f.update(platform="ms", method="POST")
+                repo = re.escape(f["repo"]) if f.get("repo") else "[^/]+/[^/]+"
+                f["path"] = rf"^/api/v1/repos/(models|datasets)/{repo}/commit/"
+                f.setdefault("message", COMMIT_THROTTLE_MESSAGE)
+            f.setdefault("message", RATE_LIMIT_MESSAGE)
         elif kind == "server_error":
             f.setdefault("count", 1)
             f["status"] = int(f.get("status", 500))
             if not 500 <= f["status"] <= 599:
                 raise FaultSpecError("server_error status must be 5xx")
+        elif kind == "drop_upload":
+            if f.get("platform") not in (None, "ms"):
+                raise FaultSpecError("drop_upload is ModelScope's blob PUT (platform 'ms')")
+            f["platform"] = "ms"
+            f.setdefault("count", 1)
+            f["after_bytes"] = int(f.get("after_bytes", 0))
         elif kind == "latency":
             f["ms"] = float(f.get("ms", 0))
         if f.get("path"):
@@ -130,17 +178,19 @@ class FaultSet:
                     if self._use(f):
                         delay += f["ms"] / 1000.0
             for f in self._faults:
-                if f["kind"] not in ("rate_limit", "server_error") or error is not None:
+                if error is not None:
+                    break
+                if f["kind"] not in ("rate_limit", "commit_throttle", "server_error"):
                     continue
                 if self._matches_request(f, platform, method, path) and self._use(f):
-                    if f["kind"] == "rate_limit":
+                    if f["kind"] in ("rate_limit", "commit_throttle"):
                         wait = f["retry_after"]
                         headers = {
-                            "Retry-After": str(wait),
+                            "Retry-After": _retry_after(wait, f["retry_after_form"]),
                             "RateLimit": f'"api";r=0;t={wait}',
                             "RateLimit-Policy": '"fixed window";"api";q=1000;w=300',
                         }
-                        error = (429, headers, "You have been rate-limited; retry later.")
+                        error = (429, headers, f["message"])
                     else:
                         error = (f["status"], {}, "Internal Error - injected by the hub sandbox.")
             self._prune()
@@ -187,3 +237,16 @@ class FaultSet:
                         corrupt_at = at
             self._prune()
         return drop_after, corrupt_at
+
+    def upload_plan(self, platform: str, repo_id: str, oid: str, size: int) -> int | None:
+        """For a blob PUT of `size` bytes: after how many body bytes to drop it, or None."""
+        with self._lock:
+            for f in self._faults:
+                if f["kind"] != "drop_upload" or f["platform"] != platform:
+                    continue
+                if f.get("repo") not in (None, repo_id) or f.get("oid") not in (None, oid):
+                    continue
+                if f["after_bytes"] < size and self._use(f):
+                    self._prune()
+                    return f["after_bytes"]
+        return None
