@@ -266,6 +266,8 @@ impl Tracker {
         };
         match &verification {
             Some(v) if v.ok => r.verified = workers_ok,
+            // The worker refused before uploading: the files are missing on purpose.
+            Some(_) if r.refused_public_dest() => {}
             Some(v) => {
                 if workers_ok {
                     // The workers said ok but the destination disagrees: that is a failure.
@@ -291,6 +293,9 @@ impl Tracker {
     }
 }
 
+/// The worker's error code for refusing a public destination of a private or gated source.
+pub const DEST_EXISTS_PUBLIC: &str = "[dest-exists-public]";
+
 /// What the tracker cannot know from events alone.
 #[derive(Debug, Clone, Default)]
 pub struct ReportContext {
@@ -310,11 +315,21 @@ pub struct ReportContext {
 impl Report {
     /// The exit code this report asks for (0 ok and verified, 4 partial, 1 otherwise).
     pub fn exit_code(&self) -> u8 {
+        if self.refused_public_dest() {
+            // What preflight answers when it sees the same public destination up front.
+            return 2;
+        }
         match (self.status, self.verified) {
             (RunStatus::Ok, true) => 0,
             (RunStatus::Partial, _) => 4,
             _ => 1,
         }
+    }
+
+    /// A worker refused to upload a private or gated source's files into a destination that is
+    /// public (created so after preflight looked: the race preflight cannot see).
+    pub fn refused_public_dest(&self) -> bool {
+        self.errors.iter().any(|e| e.contains(DEST_EXISTS_PUBLIC))
     }
 
     /// Prints the report: JSON object in `--json` mode, a short block otherwise.
@@ -331,6 +346,10 @@ impl Report {
             (RunStatus::Ok, true) => ("done, verified", Tone::Good),
             (RunStatus::Ok, false) => ("done, NOT verified", Tone::Bad),
             (RunStatus::Partial, _) => ("partial", Tone::Warn),
+            (RunStatus::Failed, _) if self.refused_public_dest() => (
+                "refused (the destination is public; nothing was uploaded)",
+                Tone::Bad,
+            ),
             (RunStatus::Failed, _) => ("failed", Tone::Bad),
         };
         let mut lines = vec![format!(
@@ -373,6 +392,9 @@ impl Report {
             lines.push("  method:    fell back to git for some files".into());
         }
         match &self.verification {
+            Some(_) if self.refused_public_dest() => {
+                lines.push("  verified:  not applicable (nothing was uploaded)".into())
+            }
             Some(v) if v.ok => lines.push(format!(
                 "  verified:  {} files match the source (re-listed by hubferry)",
                 v.matched

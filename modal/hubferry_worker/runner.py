@@ -264,17 +264,40 @@ class Runner:
         if not state.exists:
             self.retrier.call("create", None, lambda: self.dest_hub.ensure_repo(dest, private))
             self.emitter.log(f"created {dest} ({'private' if private else 'public'})")
-            state = RepoState(exists=True, private=private)
+            # Read back, not assumed: a repo created by someone else in the meantime wins the
+            # race, with whatever visibility they gave it.
+            state = self.retrier.call("list", None, lambda: self.dest_hub.state(dest))
+        self._refuse_public_dest(state, private, src_private, src_gated)
         if state.private != private:
-            code = "dest-exists-public" if private and not state.private else "visibility"
             self.emitter.emit(
                 "warning",
-                code=code,
+                code="visibility",
                 message=f"{dest} exists and is {'private' if state.private else 'public'}; "
                 f"the source asks for {'private' if private else 'public'} (left unchanged)",
             )
         self.dest_url = self.dest_hub.web_url(dest)
         return self._list_dest()
+
+    def _refuse_public_dest(
+        self, state: RepoState, private: bool, src_private: bool, src_gated: bool
+    ) -> None:
+        """Files that must stay private never go into a public repo, however it came to exist
+        (preflight refuses what it sees up front; this is the race after it)."""
+        if not private or state.private:
+            return
+        src, dest = self.job.source, self.job.dest
+        hub = PLATFORM_NAMES[dest.platform]
+        if src_private or src_gated:
+            what = "private" if src_private else "gated"
+            accept = "accept it with --public" + (" --allow-public-gated" if src_gated else "")
+        else:
+            what, accept = "to be kept private (--private)", "drop --private"
+        raise JobFailed(
+            f"{dest} exists and is public, and {src} is {what}: its files would become public;"
+            " nothing was uploaded [dest-exists-public]"
+            f"\nhint: make the {hub} repo private on its settings page, pick another --dest,"
+            f" or {accept}"
+        )
 
     def _list_dest(self) -> dict[str, Entry]:
         dest = self.job.dest

@@ -10,6 +10,7 @@ mod locks;
 mod migrate;
 mod mirrors;
 mod preflight;
+mod race;
 mod render;
 mod repo_types;
 mod selection;

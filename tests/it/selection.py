@@ -1,8 +1,9 @@
-"""Helper for tests/it/selection.rs, through the official clients only.
+"""Helper for tests/it (selection.rs, kill.rs, race.rs), through the official clients only.
 
   selection.py seed PLATFORM REPO_ID          file names on stdin (JSON list); small contents
   selection.py list PLATFORM REPO_ID…         each repo's file paths, sorted, or null for a repo
                                               that does not exist (JSON list)
+  selection.py create-public hf REPO_ID       create an empty public HF model repo
   selection.py expect PLATFORM REPO_ID        stdin [{"include": [...], "exclude": [...]}, …]: what
                                               huggingface_hub's filter_repo_objects keeps of the
                                               repo's listing for each spec (braces expanded
@@ -79,6 +80,13 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="hubferry-selection-") as tmp:
             write_tree(Path(tmp), {n: f"content of {n}\n".encode() for n in names})
             (seed_hf if platform == "hf" else seed_ms)(repo_id, "model", False, Path(tmp))
+        return 0
+    if command == "create-public":
+        from huggingface_hub import HfApi
+
+        HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"]).create_repo(
+            repo_id, private=False
+        )
         return 0
     if command == "list":
         print(json.dumps([listing_or_none(platform, r) for r in sys.argv[3:]]))
