@@ -28,8 +28,20 @@ pub const ARG: &str = "__leash";
 /// How often the leash checks that its parent is alive.
 pub const POLL: Duration = Duration::from_millis(100);
 
-/// `program args…` wrapped in a leash tied to this process.
+/// Set by the binary's entry point: only the hubferry executable can be re-run as a leash (a test
+/// binary calling the library is not one).
+static ENABLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets [`wrap`] re-run this executable as the leash.
+pub fn enable() {
+    ENABLED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `program args…` wrapped in a leash tied to this process (unchanged unless [`enable`]d).
 pub fn wrap(program: PathBuf, args: Vec<OsString>) -> (PathBuf, Vec<OsString>) {
+    if !ENABLED.load(std::sync::atomic::Ordering::Relaxed) {
+        return (program, args);
+    }
     let Ok(me) = std::env::current_exe() else {
         return (program, args);
     };

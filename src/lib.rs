@@ -44,6 +44,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     if args.get(1).is_some_and(|a| a == leash::ARG) {
         return leash::run(&args[2..]);
     }
+    leash::enable();
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {
