@@ -457,5 +457,5 @@ class Pipeline:
                 size=entry.size,
                 sha256=entry.sha256,
                 status="deleted",
-                reason="absent at the source (delete: true)",
+                reason="absent at the source (delete_paths)",
             )
