@@ -248,7 +248,7 @@ fn kill_and_rerun(
     use std::io::Write;
     let _ = writeln!(
         std::io::stdout(),
-        "kill point: {what}: {committed} of {} bytes committed before the kill; the re-run moved {moved} bytes",
+        "kill point: {what}: {committed} of {} bytes committed by the killed run; the re-run moved {moved} bytes",
         src.total()
     );
     moved
