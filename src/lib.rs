@@ -18,6 +18,8 @@ pub mod hub;
 pub mod interrupt;
 #[cfg(test)]
 mod layering;
+pub mod leash;
+pub mod lock;
 pub mod log_replay;
 pub mod manifest;
 pub mod mirrors_file;
@@ -27,12 +29,15 @@ pub mod printer;
 pub mod render;
 pub mod repo_ref;
 pub mod report;
+pub mod run_dirs;
 pub mod run_records;
+pub mod selection;
 pub mod settings;
 pub mod summary;
 pub mod tls;
 pub mod tools;
 pub mod tty_echo;
+pub mod type_check;
 pub mod verify;
 pub mod workers;
 
@@ -47,6 +52,10 @@ use crate::printer::{OutputMode, Printer};
 /// Runs the CLI with `args` (program name first) and returns the process exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == leash::ARG) {
+        return leash::run(&args[2..]);
+    }
+    leash::enable();
     let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => {

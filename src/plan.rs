@@ -18,7 +18,6 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::{sameness, FileEntry, Manifest, Sameness, PLATFORM_FILES};
@@ -97,47 +96,8 @@ impl Visibility {
     }
 }
 
-/// Include/exclude globs on repository paths, with Python `fnmatch` semantics as the worker uses
-/// them (`*` also matches `/`). No include pattern means everything is included; exclude wins.
-#[derive(Debug, Clone)]
-pub struct PathFilter {
-    include: Option<GlobSet>,
-    exclude: Option<GlobSet>,
-}
-
-impl PathFilter {
-    /// Builds the filter; a malformed pattern is reported with the pattern itself.
-    pub fn new(include: &[String], exclude: &[String]) -> Result<Self, String> {
-        let build = |patterns: &[String]| -> Result<Option<GlobSet>, String> {
-            if patterns.is_empty() {
-                return Ok(None);
-            }
-            let mut b = GlobSetBuilder::new();
-            for p in patterns {
-                b.add(Glob::new(p).map_err(|e| format!("bad glob `{p}`: {}", e.kind()))?);
-            }
-            b.build().map(Some).map_err(|e| e.to_string())
-        };
-        Ok(PathFilter {
-            include: build(include)?,
-            exclude: build(exclude)?,
-        })
-    }
-
-    /// A filter that keeps every path.
-    pub fn all() -> Self {
-        PathFilter {
-            include: None,
-            exclude: None,
-        }
-    }
-
-    /// True when `path` is in scope.
-    pub fn matches(&self, path: &str) -> bool {
-        self.include.as_ref().is_none_or(|g| g.is_match(path))
-            && !self.exclude.as_ref().is_some_and(|g| g.is_match(path))
-    }
-}
+/// Include/exclude on repository paths: the one matcher, [`crate::selection`].
+pub use crate::selection::Selection as PathFilter;
 
 /// How to split the files that move.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -423,15 +383,10 @@ impl Plan {
             .fold((0, 0), |(n, b), f| (n + 1, b + f.size))
     }
 
-    /// What the report adds to the workers' own skip counts: chunk jobs list only the files to
-    /// move, so the plan's skips are never seen by a worker; a whole-repo `--delete` job lists the
-    /// destination itself and reports its skips.
+    /// What the report adds to the workers' own skip counts: every job lists only the files to
+    /// move, so the plan's skips are never seen by a worker.
     pub fn skipped_outside_jobs(&self) -> (u64, u64) {
-        if self.options.delete && !self.is_noop() {
-            (0, 0)
-        } else {
-            self.already_at_dest()
-        }
+        self.already_at_dest()
     }
 
     /// The skips of a plan whose files to move all proved to be at the destination already (by a

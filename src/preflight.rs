@@ -264,7 +264,7 @@ fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved
         PreflightError::new(
             ErrorKind::BadInput,
             e,
-            Some("globs use fnmatch syntax: *, ?, [abc]".to_string()),
+            Some("patterns use fnmatch syntax as `hf download --include` does: *, ?, [abc], [!abc], plus {a,b} (docs/cli.md, \"Choosing files\")".to_string()),
         )
     })?;
     if let Some(gb) = req.chunk_size_gb {
@@ -552,8 +552,9 @@ async fn validate_tokens(hf: &HfClient, ms: &MsClient) -> Result<Identities, Pre
     })
 }
 
-/// Finds the source, detecting its type when not given: the first type (in the order model,
-/// dataset, space) under which the repo exists wins.
+/// Finds the source, detecting its type when not given: the one type (model, dataset, space)
+/// under which the repo exists. An id that exists under two types is a usage error: picking one
+/// silently could move (or later retire) the other repository.
 async fn source_facts(
     hf: &HfClient,
     ms: &MsClient,
@@ -577,10 +578,20 @@ async fn source_facts(
             }
         }
     }
-    for (t, r) in results {
-        if let Ok(f) = r {
-            return Ok(RepoFacts { repo_type: t, ..f });
-        }
+    let mut found: Vec<(RepoType, RepoFacts)> = results
+        .into_iter()
+        .filter_map(|(t, r)| r.ok().map(|f| (t, f)))
+        .collect();
+    if found.len() > 1 {
+        let types: Vec<RepoType> = found.iter().map(|(t, _)| *t).collect();
+        return Err(PreflightError::new(
+            ErrorKind::BadInput,
+            crate::type_check::ambiguous_type_message(source, &types),
+            Some(crate::type_check::ambiguous_type_hint(source, &types)),
+        ));
+    }
+    if let Some((t, f)) = found.pop() {
+        return Ok(RepoFacts { repo_type: t, ..f });
     }
     if let Some(e) = first_error {
         if e.message.starts_with("[RevisionNotFound]") {

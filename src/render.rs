@@ -128,10 +128,12 @@ fn write_dir(dir: &Dir<'_>, dest: &Path) -> anyhow::Result<()> {
 
 /// Renders templates, settings and jobs into a new temporary directory.
 pub fn render(jobs: &[serde_json::Value], settings: &AppSettings) -> anyhow::Result<Rendered> {
+    crate::run_dirs::remove_stale(&std::env::temp_dir());
     let dir = tempfile::Builder::new()
-        .prefix("hubferry-run-")
+        .prefix(crate::run_dirs::PREFIX)
         .tempdir()
         .context("creating the temporary run directory")?;
+    crate::run_dirs::claim(dir.path()).context("writing the run directory's owner")?;
     write_templates(dir.path())?;
     let settings_path = dir.path().join(SETTINGS_FILE);
     std::fs::write(&settings_path, serde_json::to_vec_pretty(settings)?)

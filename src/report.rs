@@ -276,6 +276,8 @@ impl Tracker {
         };
         match &verification {
             Some(v) if v.ok => r.verified = workers_ok,
+            // The worker refused before uploading: the files are missing on purpose.
+            Some(_) if r.refused_public_dest() => {}
             Some(v) => {
                 if workers_ok {
                     // The workers said ok but the destination disagrees: that is a failure.
@@ -301,6 +303,9 @@ impl Tracker {
     }
 }
 
+/// The worker's error code for refusing a public destination of a private or gated source.
+pub const DEST_EXISTS_PUBLIC: &str = "[dest-exists-public]";
+
 /// What the tracker cannot know from events alone.
 #[derive(Debug, Clone, Default)]
 pub struct ReportContext {
@@ -318,8 +323,12 @@ pub struct ReportContext {
 }
 
 impl Report {
-    /// The exit status this report asks for: success when ok and verified, partial, else failure.
+    /// The exit status this report asks for: success when ok and verified, partial, else failure;
+    /// a refused public destination is bad input, as preflight answers when it sees it up front.
     pub fn exit_status(&self) -> ExitStatus {
+        if self.refused_public_dest() {
+            return ExitStatus::BadInput;
+        }
         match (self.status, self.verified) {
             (RunStatus::Ok, true) => ExitStatus::Success,
             (RunStatus::Partial, _) => ExitStatus::Partial,
@@ -330,6 +339,12 @@ impl Report {
     /// [`Report::exit_status`]'s code.
     pub fn exit_code(&self) -> u8 {
         self.exit_status().code()
+    }
+
+    /// A worker refused to upload a private or gated source's files into a destination that is
+    /// public (created so after preflight looked: the race preflight cannot see).
+    pub fn refused_public_dest(&self) -> bool {
+        self.errors.iter().any(|e| e.contains(DEST_EXISTS_PUBLIC))
     }
 
     /// Prints the report: JSON object in `--json` mode, a short block otherwise.
@@ -346,6 +361,10 @@ impl Report {
             (RunStatus::Ok, true) => ("done, verified", Tone::Good),
             (RunStatus::Ok, false) => ("done, NOT verified", Tone::Bad),
             (RunStatus::Partial, _) => ("partial", Tone::Warn),
+            (RunStatus::Failed, _) if self.refused_public_dest() => (
+                "refused (the destination is public; nothing was uploaded)",
+                Tone::Bad,
+            ),
             (RunStatus::Failed, _) => ("failed", Tone::Bad),
         };
         let mut lines = vec![format!(
@@ -388,6 +407,9 @@ impl Report {
             lines.push("  method:    fell back to git for some files".into());
         }
         match &self.verification {
+            Some(_) if self.refused_public_dest() => {
+                lines.push("  verified:  not applicable (nothing was uploaded)".into())
+            }
             Some(v) if v.ok => lines.push(format!(
                 "  verified:  {} files match the source (re-listed by hubferry)",
                 v.matched

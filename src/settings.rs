@@ -131,7 +131,9 @@ fn check_transfer_args(t: &TransferArgs) -> anyhow::Result<()> {
         }
     }
     if t.concurrency == 0 {
-        return Err(CliError::bad_input("--concurrency must be at least 1").into());
+        return Err(CliError::bad_input("--concurrency must be at least 1")
+            .with_hint("it is how many workers run at once (default 4); e.g. --concurrency 1 for one at a time (HUBFERRY_CONCURRENCY sets it too)")
+            .into());
     }
     Ok(())
 }

@@ -209,8 +209,9 @@ pub fn start(
 
 /// Runs one child to its end, streaming its output as messages.
 pub async fn run_child(spec: ChildSpec, tx: mpsc::UnboundedSender<Msg>, children: Children) {
-    let mut cmd = tokio::process::Command::new(&spec.program);
-    cmd.args(&spec.args)
+    let (program, args) = crate::leash::wrap(spec.program.clone(), spec.args.clone());
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -56,9 +56,8 @@ class SourceFile:
 class Options:
     visibility: str = "source"
     allow_public_gated: bool = False
-    delete: bool = False
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
+    # Exact destination paths to delete, decided by the orchestrator's plan (never matched here).
+    delete_paths: list[str] = field(default_factory=list)
     staging_budget_bytes: int = 10_000_000_000
     download_workers: int = 4
     upload_workers: int = 4

@@ -1,11 +1,12 @@
-"""File manifests: what a repo holds (path, size, sha256, git blob id), the include/exclude and
-platform-file rules, content hashing, and the one comparison rule used for skipping and verifying.
+"""File manifests: what a repo holds (path, size, sha256, git blob id), the platform-file rule,
+content hashing, and the one comparison rule used for skipping and verifying.
+
+The worker selects no files by pattern: the orchestrator's plan lists them (docs/job-file.md).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fnmatch
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
@@ -32,13 +33,6 @@ class Entry:
 
 def is_platform_file(path: str) -> bool:
     return path in PLATFORM_FILES
-
-
-def selected(path: str, include: list[str], exclude: list[str]) -> bool:
-    """fnmatch globs on the repo path: include empty = everything; exclude wins."""
-    if include and not any(fnmatch.fnmatchcase(path, g) for g in include):
-        return False
-    return not any(fnmatch.fnmatchcase(path, g) for g in exclude)
 
 
 def git_blob_oid_of_bytes(data: bytes) -> str:

@@ -16,7 +16,7 @@ from .gitsource import GitSource
 from .hubs import RepoState, make_hub
 from .job import PLATFORM_NAMES, Credentials, Job
 from .license import fix_readme
-from .manifest import Entry, hash_file, is_platform_file, same_content, selected
+from .manifest import Entry, hash_file, is_platform_file, same_content
 from .pipeline import Item, Pipeline, Stats, SwitchToGit
 from .retry import Retrier, classify
 from .staging import Staging, make_workdir
@@ -205,8 +205,6 @@ class Runner:
         out = []
         platform_skipped = []
         for e in entries:
-            if not selected(e.path, self.opts.include, self.opts.exclude):
-                continue
             if is_platform_file(e.path):
                 platform_skipped.append(e)
                 continue
@@ -334,24 +332,39 @@ class Runner:
             items.append(Item(src=e, dest=d))
         return items
 
-    def delete_plan(self, manifest: list[Entry], dest_files: dict[str, Entry]) -> list:
-        if not self.opts.delete:
-            return []
-        if self.job.files is not None:
-            self.emitter.emit(
-                "warning",
-                code="delete-ignored",
-                message="delete applies to whole-repo jobs only; this chunk job deletes nothing",
-            )
-            return []
-        wanted = {e.path for e in manifest} | {e.path for e in self._platform_skipped}
-        return [
-            (d, self.dest_hub.delete_op(path))
-            for path, d in sorted(dest_files.items())
-            if path not in wanted
-            and not is_platform_file(path)
-            and selected(path, self.opts.include, self.opts.exclude)
-        ]
+    def delete_plan(self, dest_files: dict[str, Entry]) -> list:
+        """Delete ops for exactly `options.delete_paths`. A path already absent at the destination
+        is done (a concurrent run, or a re-run after a kill, deleted it first)."""
+        ops = []
+        for path in sorted(set(self.opts.delete_paths)):
+            d = dest_files.get(path)
+            if is_platform_file(path):
+                continue
+            if d is None:
+                self._already_deleted(path)
+                continue
+            ops.append((d, self.dest_hub.delete_op(path)))
+        return ops
+
+    def _already_deleted(self, path: str) -> None:
+        self.emitter.emit(
+            "file",
+            path=path,
+            size=0,
+            sha256=None,
+            status="deleted",
+            reason="already absent at the destination",
+        )
+
+    def drop_absent_deletes(self, deletes: list) -> list:
+        """After a commit carrying deletes failed: the deletes whose path is still at the
+        destination (a concurrent run may have deleted the others since the listing)."""
+        present = self._list_dest()
+        kept = [(d, op) for d, op in deletes if d.path in present]
+        for d, _op in deletes:
+            if d.path not in present:
+                self._already_deleted(d.path)
+        return kept
 
     def verify(self, manifest: list[Entry], final: dict[str, Entry]) -> None:
         dest_files = self._list_dest()
@@ -440,7 +453,7 @@ class Runner:
         self._emit_start(manifest)
         dest_files = self.prepare_dest(src_private, src_gated)
         items = self.plan(manifest, dest_files)
-        deletes = self.delete_plan(manifest, dest_files)
+        deletes = self.delete_plan(dest_files)
         chunk = f" chunk {job.chunk_index + 1}/{job.chunk_count}" if job.chunk_count > 1 else ""
 
         def message(batch: int) -> str:
@@ -459,6 +472,7 @@ class Runner:
             ),
             commit=lambda ops, msg: self.dest_hub.commit(job.dest, ops, msg),
             delete_ops=deletes,
+            drop_absent_deletes=self.drop_absent_deletes,
             commit_message=message,
             download_workers=self.opts.download_workers,
             upload_workers=self.opts.upload_workers,

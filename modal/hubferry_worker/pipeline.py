@@ -126,6 +126,7 @@ class Pipeline:
         stage_upload: Callable[[Path, Entry, str | None], PendingOp],
         commit: Callable[[list, str], str | None],
         delete_ops: list,
+        drop_absent_deletes: Callable[[list], list] | None = None,
         commit_message: Callable[[int], str],
         download_workers: int,
         upload_workers: int,
@@ -141,6 +142,7 @@ class Pipeline:
         self._stage_upload = stage_upload
         self._commit = commit
         self._delete_ops = delete_ops
+        self._drop_absent_deletes = drop_absent_deletes
         self._commit_message = commit_message
         self.download_workers = download_workers
         self.upload_workers = upload_workers
@@ -418,6 +420,12 @@ class Pipeline:
         try:
             oid = self.retrier.call("commit", None, lambda: self._commit(ops, message))
         except Exception as exc:  # noqa: BLE001
+            # A delete of a path that vanished since the listing is done: commit again without it.
+            if deletes and self._drop_absent_deletes is not None:
+                kept = self._drop_absent_deletes(deletes)
+                if len(kept) < len(deletes):
+                    self._batches -= 1
+                    return self._flush(batch, kept)
             for item, _ in batch:
                 self._drop_local(item)
                 self._fail(item, exc, "commit")
@@ -449,5 +457,5 @@ class Pipeline:
                 size=entry.size,
                 sha256=entry.sha256,
                 status="deleted",
-                reason="absent at the source (delete: true)",
+                reason="absent at the source (delete_paths)",
             )

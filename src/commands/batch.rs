@@ -224,6 +224,13 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
         Ok(req) => req,
         Err(err) => return fail(outcome, err),
     };
+    let _lock =
+        match crate::lock::unless_dry_run(s.ctx.state_flag.clone(), &s.ctx.printer, &req, false)
+            .await
+        {
+            Ok(lock) => lock,
+            Err(err) => return fail(outcome, err),
+        };
     let plan = match preflight(&req, creds).await {
         Ok(plan) => plan,
         Err(err) => return fail(outcome, err.into()),

@@ -25,6 +25,9 @@ pub async fn run(ctx: &Context, mut args: MigrateArgs) -> anyhow::Result<ExitSta
     )?;
     let opts = RunOptions::from_args(&args.transfer, ExecuteMode::Single, ctx.state_flag.clone())?;
     engine::check_backend(&opts)?;
+    let _lock =
+        crate::lock::unless_dry_run(ctx.state_flag.clone(), &ctx.printer, &req, opts.dry_run)
+            .await?;
     let plan = preflight(&req, &creds).await?;
     if opts.dry_run {
         engine::print_plan(&ctx.printer, &plan, true);

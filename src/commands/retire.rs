@@ -17,7 +17,7 @@ use crate::hub::HubErrorKind;
 use crate::printer::Tone;
 use crate::repo_ref::Platform;
 use crate::settings::parse_ref;
-use crate::verify::pair::{self as verify_pair, check_pair, print_check, side};
+use crate::verify::pair::{self as verify_pair, check_pair, print_check, same_type_sides};
 
 pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> {
     let p = &ctx.printer;
@@ -42,7 +42,7 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
             .into());
         }
     }
-    let (src, copy) = tokio::try_join!(side(&creds, &src_ref), side(&creds, &copy_ref))?;
+    let (src, copy) = same_type_sides(&creds, &src_ref, &copy_ref).await?;
     p.status(&format!(
         "verifying {} against {} before deleting anything…",
         src.describe(),

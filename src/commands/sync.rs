@@ -141,6 +141,17 @@ async fn one(
         Ok(req) => req,
         Err(err) => return Ok(error_outcome(ctx, m, err)),
     };
+    let _lock = match crate::lock::unless_dry_run(
+        ctx.state_flag.clone(),
+        &ctx.printer,
+        &req,
+        dry_run,
+    )
+    .await
+    {
+        Ok(lock) => lock,
+        Err(err) => return Ok(error_outcome(ctx, m, err)),
+    };
     let plan = match preflight(&req, creds).await {
         Ok(plan) => plan,
         Err(err) => return Ok(error_outcome(ctx, m, err.into())),

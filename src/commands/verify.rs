@@ -5,14 +5,14 @@ use super::Context;
 use crate::cli::VerifyArgs;
 use crate::error::ExitStatus;
 use crate::settings::{load_credentials, parse_ref};
-use crate::verify::pair::{check_pair, print_check, side};
+use crate::verify::pair::{check_pair, print_check, same_type_sides};
 
 pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitStatus> {
     let creds = load_credentials()?;
     ctx.printer.redact(&creds.secrets());
     let src_ref = parse_ref(&args.source, args.repo_type)?;
     let dest_ref = parse_ref(&args.dest, args.repo_type)?;
-    let (src, dest) = tokio::try_join!(side(&creds, &src_ref), side(&creds, &dest_ref))?;
+    let (src, dest) = same_type_sides(&creds, &src_ref, &dest_ref).await?;
     let check = check_pair(&creds, &src, &dest).await?;
     print_check(&ctx.printer, &src, &dest, &check);
     Ok(if check.ok {

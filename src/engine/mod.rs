@@ -151,7 +151,6 @@ pub async fn execute(
             ended_means_failed: true,
             interrupt_note: Some(note.into()),
             expected_bytes: plan.transfer.bytes_to_move,
-            whole_repo: plan.options.delete,
             ..Default::default()
         },
     )

@@ -31,9 +31,6 @@ pub struct WatchOptions {
     pub expected_bytes: u64,
     /// The children only read logs or launch a detached app: Ctrl-C stops them, not the workers.
     pub workers_keep_running: bool,
-    /// The job covers the whole repository (`--delete`): its worker checks every file again, so
-    /// its start line counts all of them, not just what the plan moves.
-    pub whole_repo: bool,
 }
 
 /// What a watch saw.
@@ -64,7 +61,6 @@ pub async fn watch(
     // event is being handled waits for the loop below instead of being lost.
     let mut watching = crate::interrupt::Watching::start();
     let mut view = View::new(printer, opts.per_job_bars, opts.expected_bytes);
-    view.whole_repo = opts.whole_repo;
     let mut interrupts = 0;
     // After Ctrl-C the children get SIGINT (their clean shutdown), then SIGTERM, then SIGKILL if
     // they linger: a worker blocked in a slow download must not keep hubferry hanging.
@@ -190,7 +186,6 @@ struct View<'a> {
     expected_bytes: u64,
     last_plain: Instant,
     last_plain_figures: (u64, u64),
-    whole_repo: bool,
     /// Held while bars are drawn (see [`crate::tty_echo`]).
     _no_ctrl_echo: Option<crate::tty_echo::EchoGuard>,
 }
@@ -219,7 +214,6 @@ impl<'a> View<'a> {
             expected_bytes,
             last_plain: Instant::now(),
             last_plain_figures: (u64::MAX, 0),
-            whole_repo: false,
             _no_ctrl_echo: no_ctrl_echo,
         }
     }
@@ -247,13 +241,8 @@ impl<'a> View<'a> {
                 } else {
                     String::new()
                 };
-                let scope = if self.whole_repo {
-                    ", each checked again; identical ones are skipped"
-                } else {
-                    ""
-                };
                 p.status(&format!(
-                    "{what}started: {}:{} → {}:{} ({files_total} file{}, {}{scope})",
+                    "{what}started: {}:{} → {}:{} ({files_total} file{}, {})",
                     source.platform,
                     source.repo_id,
                     dest.platform,

@@ -2,12 +2,13 @@
 //! listings), used by preflight, verification and inventory. Writing is the worker's job.
 //!
 //! Errors carry the platform, the request's method and URL path (never a token) and the hub's own
-//! message. Idempotent GETs are retried on 429/5xx and connection errors, honouring `Retry-After`.
+//! message. Idempotent GETs are retried on 429/5xx and connection errors (waits: [`retry`]).
 
 pub mod content;
 pub mod hf;
 mod hubs;
 pub mod ms;
+pub mod retry;
 
 use std::fmt;
 use std::time::Duration;
@@ -33,11 +34,6 @@ pub struct RepoListing {
     pub created: Option<String>,
     pub updated: Option<String>,
 }
-
-/// Attempts for a retried request (first try included).
-const ATTEMPTS: u32 = 3;
-/// Longest `Retry-After` honoured during preflight; longer waits fail fast instead.
-const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
 
 /// What went wrong with a hub request, coarsely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +146,9 @@ pub(crate) fn build_url(base: &Url, segments: &[&str], query: &[(&str, &str)]) -
 }
 
 /// Sends a request built by `make` (called again for each attempt), retrying 429, 5xx and transport
-/// errors. Returns the final response whatever its status; transport failure is a `Network` error.
+/// errors with the waits of [`retry`]. Returns the final response whatever its status; transport
+/// failure is a `Network` error, and a hub asking for a wait beyond [`retry::MAX_WAIT`] a
+/// `RateLimited` error naming that wait.
 pub(crate) async fn send_with_retry(
     platform: Platform,
     method: &'static str,
@@ -158,24 +156,51 @@ pub(crate) async fn send_with_retry(
     make: impl Fn() -> RequestBuilder,
 ) -> Result<Response, HubError> {
     let mut attempt = 0;
+    let mut attempts = retry::ATTEMPTS;
     loop {
         attempt += 1;
         match make().send().await {
             Ok(resp) => {
                 let status = resp.status();
                 let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-                if !retryable || attempt >= ATTEMPTS {
+                if !retryable || attempt >= attempts {
                     return Ok(resp);
                 }
-                let wait =
-                    retry_after(&resp).unwrap_or(Duration::from_millis(100 << (attempt - 1)));
-                if wait > MAX_RETRY_WAIT {
-                    return Ok(resp);
+                let server_wait = resp
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| retry::parse_retry_after(v, std::time::SystemTime::now()));
+                let mut floor = Duration::ZERO;
+                if status == StatusCode::TOO_MANY_REQUESTS && platform == Platform::Ms {
+                    // Reading the body spends this response; it is retried, not returned.
+                    if retry::is_e1021(&resp.text().await.unwrap_or_default()) {
+                        attempts = attempts.max(retry::E1021_ATTEMPTS);
+                        floor = retry::E1021_FLOOR;
+                    }
                 }
+                let wait = match server_wait {
+                    Some(w) if w > retry::MAX_WAIT => {
+                        return Err(HubError::new(
+                            platform,
+                            HubErrorKind::RateLimited,
+                            method,
+                            url,
+                            format!(
+                                "HTTP {} and the hub asks to wait {:.0} s before retrying, longer than hubferry waits here ({} s)",
+                                status.as_u16(),
+                                w.as_secs_f64(),
+                                retry::MAX_WAIT.as_secs()
+                            ),
+                        ));
+                    }
+                    Some(w) => retry::after_server_wait(w.max(floor)),
+                    None => retry::backoff(attempt, floor),
+                };
                 tokio::time::sleep(wait).await;
             }
             Err(err) => {
-                if attempt >= ATTEMPTS || !(err.is_connect() || err.is_timeout()) {
+                if attempt >= attempts || !(err.is_connect() || err.is_timeout()) {
                     let what = if err.is_timeout() {
                         "timed out".to_string()
                     } else if err.is_connect() {
@@ -195,19 +220,10 @@ pub(crate) async fn send_with_retry(
                         what,
                     ));
                 }
-                tokio::time::sleep(Duration::from_millis(100 << (attempt - 1))).await;
+                tokio::time::sleep(retry::backoff(attempt, Duration::ZERO)).await;
             }
         }
     }
-}
-
-fn retry_after(resp: &Response) -> Option<Duration> {
-    let v = resp.headers().get("retry-after")?.to_str().ok()?;
-    v.trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
 }
 
 /// Turns a non-success response into a [`HubError`] with the hub's message (`message` picks it from

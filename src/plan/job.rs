@@ -43,9 +43,9 @@ impl Plan {
 
     /// The job file of chunk `index` as a borrowed, serializable view (`serde_json::to_writer`).
     ///
-    /// Each chunk job lists only its own files (`files: [...]`). A `--delete` plan is a single
-    /// whole-repo job instead (`files: null`, see [`super::plan_transfer`]), because the worker deletes only
-    /// in whole-repo jobs, where it sees the complete source listing.
+    /// Every job lists exactly the files the plan selected for it (`files: [...]`): the worker
+    /// matches no pattern itself. A `--delete` plan is one job (see [`super::plan_transfer`]) that
+    /// also carries the destination paths the plan decided to delete (`options.delete_paths`).
     pub fn job<'a>(&'a self, index: usize, job_prefix: &str, tuning: &'a JobTuning) -> JobFile<'a> {
         let chunk = &self.transfer.chunks[index];
         let source_revision = self
@@ -58,16 +58,15 @@ impl Plan {
             .revision
             .clone()
             .unwrap_or_else(|| self.dest.platform.default_revision().to_string());
-        let whole_repo = self.options.delete;
         JobFile {
             hubferry_job: 1,
             job: format!("{job_prefix}c{}", chunk.index),
             source: JobSide::of(&self.source, source_revision),
             dest: JobSide::of(&self.dest, dest_revision),
-            files: (!whole_repo).then_some(JobFiles {
+            files: JobFiles {
                 plan: self,
                 files: &chunk.files,
-            }),
+            },
             chunk: JobChunk {
                 index: chunk.index,
                 count: self.transfer.chunks.len(),
@@ -76,9 +75,7 @@ impl Plan {
             options: JobOptions {
                 visibility: self.dest_visibility,
                 allow_public_gated: self.options.allow_public_gated,
-                delete: self.options.delete,
-                include: &self.options.include,
-                exclude: &self.options.exclude,
+                delete_paths: DeletePaths(self),
                 tuning,
             },
         }
@@ -92,7 +89,7 @@ pub struct JobFile<'a> {
     pub job: String,
     source: JobSide<'a>,
     dest: JobSide<'a>,
-    files: Option<JobFiles<'a>>,
+    files: JobFiles<'a>,
     chunk: JobChunk,
     method: Method,
     options: JobOptions<'a>,
@@ -127,11 +124,24 @@ struct JobChunk {
 struct JobOptions<'a> {
     visibility: Visibility,
     allow_public_gated: bool,
-    delete: bool,
-    include: &'a [String],
-    exclude: &'a [String],
+    delete_paths: DeletePaths<'a>,
     #[serde(flatten)]
     tuning: &'a JobTuning,
+}
+
+/// The destination paths the plan deletes, written straight from its manifest.
+struct DeletePaths<'a>(&'a Plan);
+
+impl std::fmt::Debug for DeletePaths<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} paths", self.0.transfer.to_delete.len())
+    }
+}
+
+impl Serialize for DeletePaths<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.files_to_delete().map(|f| f.path.as_str()))
+    }
 }
 
 /// A chunk's files as `[{path, size, sha256, git_oid}]`, written straight from the manifest.
@@ -246,8 +256,8 @@ mod tests {
         assert_eq!(j["method"], "api");
         assert_eq!(
             j["options"],
-            serde_json::json!({"visibility": "private", "allow_public_gated": false, "delete": false,
-                "include": [], "exclude": ["*.tmp"], "staging_budget_bytes": 10_000_000_000u64,
+            serde_json::json!({"visibility": "private", "allow_public_gated": false, "delete_paths": [],
+                "staging_budget_bytes": 10_000_000_000u64,
                 "download_workers": 4, "upload_workers": 4, "commit_max_files": 200, "verify": true})
         );
         let mut all: Vec<String> = Vec::new();
@@ -283,8 +293,27 @@ mod tests {
             .any(|w| w.contains("--delete")));
         let jobs = plan.job_files("r0", &JobTuning::default());
         assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0]["files"], Value::Null);
-        assert_eq!(jobs[0]["options"]["delete"], true);
+        let files: Vec<&str> = jobs[0]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["path"].as_str().unwrap())
+            .collect();
+        assert_eq!(files, vec!["a.bin", "b.txt", "c.bin", "d.txt"]);
+        assert_eq!(
+            jobs[0]["options"]["delete_paths"],
+            serde_json::json!(["old.txt"])
+        );
+    }
+
+    /// The shared job fixture is exactly what the orchestrator writes for a `--delete` plan; the
+    /// worker's side of the contract (tests/py/test_events_fixture.py) parses the same file.
+    #[test]
+    fn the_job_fixture_is_what_the_plan_renders() {
+        let fixture: Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/job_v1.json")).unwrap();
+        let rendered = test_plan(true, false).job_files("r1", &JobTuning::default());
+        assert_eq!(rendered, vec![fixture]);
     }
 
     /// The worker's own parser accepts what the orchestrator writes (both job shapes).
@@ -301,7 +330,7 @@ mod tests {
         let mut jobs = test_plan(false, true).job_files("r0", &JobTuning::default());
         jobs.extend(test_plan(true, false).job_files("r1", &JobTuning::default()));
         let code = "import json, sys\nfrom hubferry_worker.job import parse_job\n\
-                    print(sum(len(parse_job(j).files or []) for j in json.load(sys.stdin)))";
+                    print(sum(len(parse_job(j).files) for j in json.load(sys.stdin)))";
         let mut child = std::process::Command::new(python)
             .args(["-c", code])
             .env("PYTHONPATH", root.join("modal"))
@@ -322,6 +351,6 @@ mod tests {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "4");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "8");
     }
 }

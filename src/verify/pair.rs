@@ -30,7 +30,7 @@ use crate::manifest::{
 };
 use crate::plan::Plan;
 use crate::printer::{human_bytes, Printer, Tone};
-use crate::repo_ref::{Platform, RepoRef};
+use crate::repo_ref::{Platform, RepoRef, RepoType};
 
 /// Files larger than this are not downloaded to settle a size-only match (listed as `size_only`).
 const CONTENT_CHECK_MAX: u64 = 64 * 1024 * 1024;
@@ -76,26 +76,47 @@ pub struct PairCheck {
     pub size_only: Vec<String>,
 }
 
-/// Resolves the repo's type (model, then dataset, then space on HF, unless given) and lists its
-/// files. `Ok(None)` when the repo does not exist (or cannot be seen).
+/// Resolves the repo's type (unless given: the one type it exists under) and lists its files.
+/// `Ok(None)` when the repo does not exist (or cannot be seen); an id under two types is a usage
+/// error (see [`crate::type_check`]).
 pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option<Side>> {
+    try_side_preferring(creds, r, None).await
+}
+
+/// [`try_side`]; when the type is not given and the id exists under several, `prefer` (the other
+/// side's type) settles it if it is one of them.
+pub async fn try_side_preferring(
+    creds: &Credentials,
+    r: &RepoRef,
+    prefer: Option<RepoType>,
+) -> anyhow::Result<Option<Side>> {
     let revision = r
         .revision
         .clone()
         .unwrap_or_else(|| r.platform.default_revision().to_string());
     let hubs = Hubs::new(creds);
-    let mut found = None;
+    let mut found: Vec<(RepoType, Option<String>)> = Vec::new();
     for t in r.platform.candidate_types(r.repo_type) {
         match hubs.listing_point(r.platform, t, &r.id, &revision).await {
-            Ok(listed_at) => {
-                found = Some((t, listed_at));
-                break;
-            }
+            Ok(listed_at) => found.push((t, listed_at)),
             Err(e) if e.kind == HubErrorKind::NotFound => continue,
             Err(e) => return Err(hub_error("reading", r, e)),
         }
     }
-    let Some((repo_type, listed_at)) = found else {
+    if found.len() > 1 {
+        match found.iter().position(|(t, _)| Some(*t) == prefer) {
+            Some(i) => found = vec![found.swap_remove(i)],
+            None => {
+                let types: Vec<RepoType> = found.iter().map(|(t, _)| *t).collect();
+                return Err(
+                    CliError::bad_input(crate::type_check::ambiguous_type_message(r, &types))
+                        .with_hint(crate::type_check::ambiguous_type_hint(r, &types))
+                        .into(),
+                );
+            }
+        }
+    }
+    let Some((repo_type, listed_at)) = found.pop() else {
         return Ok(None);
     };
     let repo = RepoRef {
@@ -117,13 +138,49 @@ pub async fn try_side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Option
 
 /// [`try_side`], with a missing repo as an error.
 pub async fn side(creds: &Credentials, r: &RepoRef) -> anyhow::Result<Side> {
-    try_side(creds, r).await?.ok_or_else(|| {
-        CliError::bad_input(format!("{r} was not found"))
-            .with_hint(
-                "check the name (and --repo-type); a private repo looks missing without a token that can read it",
-            )
-            .into()
-    })
+    try_side(creds, r).await?.ok_or_else(|| not_found(r))
+}
+
+fn not_found(r: &RepoRef) -> anyhow::Error {
+    CliError::bad_input(format!("{r} was not found"))
+        .with_hint(
+            "check the name (and --repo-type); a private repo looks missing without a token that can read it",
+        )
+        .into()
+}
+
+/// Both sides of a comparison, of one repo type: a side whose type is not given prefers the other
+/// side's, and sides of different types are a usage error (never "the same").
+pub async fn same_type_sides(
+    creds: &Credentials,
+    src_ref: &RepoRef,
+    copy_ref: &RepoRef,
+) -> anyhow::Result<(Side, Side)> {
+    let found = |prefer: Option<RepoType>, r: &RepoRef| {
+        let r = r.clone();
+        async move {
+            try_side_preferring(creds, &r, prefer)
+                .await?
+                .ok_or_else(|| not_found(&r))
+        }
+    };
+    let (src, copy) = match (src_ref.repo_type, copy_ref.repo_type) {
+        (Some(_), None) => {
+            let src = found(None, src_ref).await?;
+            let copy = found(src.repo.repo_type, copy_ref).await?;
+            (src, copy)
+        }
+        (None, Some(_)) => {
+            let copy = found(None, copy_ref).await?;
+            let src = found(copy.repo.repo_type, src_ref).await?;
+            (src, copy)
+        }
+        _ => tokio::try_join!(found(None, src_ref), found(None, copy_ref))?,
+    };
+    if let Some((message, hint)) = crate::type_check::type_mismatch(&src.repo, &copy.repo) {
+        return Err(CliError::bad_input(message).with_hint(hint).into());
+    }
+    Ok((src, copy))
 }
 
 /// The sha256 and git blob id of `data`.

@@ -123,3 +123,27 @@ def test_emitter_writes_valid_lines_scrubs_secrets_and_throttles_progress():
     assert len(progress_ts) == 2 and progress_ts[1] - progress_ts[0] >= 0.24
     with pytest.raises(events.EventError):
         em.emit("file", path="a", size=1, sha256=None, status="moved")
+
+
+JOB_FIXTURE = ROOT / "tests" / "fixtures" / "job_v1.json"
+
+
+def test_the_job_fixture_parses_to_exactly_its_files_and_deletes():
+    # The Rust side (src/plan/job.rs) asserts it renders this very file for a --delete plan.
+    from hubferry_worker.job import parse_job
+
+    job = parse_job(json.loads(JOB_FIXTURE.read_text(encoding="utf-8")))
+    assert [f.path for f in job.files] == ["a.bin", "b.txt", "c.bin", "d.txt"]
+    assert job.options.delete_paths == ["old.txt"]
+
+
+@pytest.mark.parametrize(
+    "retired", [{"include": ["*.bin"]}, {"exclude": ["*.tmp"]}, {"delete": True}]
+)
+def test_the_worker_refuses_the_retired_selection_options(retired):
+    from hubferry_worker.job import JobError, parse_job
+
+    raw = json.loads(JOB_FIXTURE.read_text(encoding="utf-8"))
+    raw["options"].update(retired)
+    with pytest.raises(JobError, match="unknown field"):
+        parse_job(raw)

@@ -120,10 +120,17 @@ def test_space_to_modelscope_is_refused_unless_asked_as_model(sandbox, tmp_path)
 def test_delete_removes_destination_files_absent_at_the_source(sandbox, tmp_path):
     ws.seed_hf(sandbox, tmp_path, "alice/del", {"keep.txt": b"k", "w.bin": b"w" * 100000})
     ws.seed_ms(sandbox, tmp_path, "alice/del", {"stale.txt": b"old", "keep.txt": b"k"})
-    job = ws.make_job(("hf", "alice/del", "model"), ("ms", "alice/del", "model"), delete=True)
+    # Exactly the listed paths go; one already absent (deleted by a concurrent run) counts as done.
+    job = ws.make_job(
+        ("hf", "alice/del", "model"),
+        ("ms", "alice/del", "model"),
+        delete_paths=["stale.txt", "gone.txt"],
+    )
     run = ws.run_worker(sandbox, tmp_path, job)
     assert run.result["status"] == "ok" and run.result["files_deleted"] == 1
-    assert set(run.files("deleted")) == {"stale.txt"} and set(run.files("skipped")) == {"keep.txt"}
+    assert set(run.files("deleted")) == {"stale.txt", "gone.txt"}
+    assert run.files("deleted")["gone.txt"]["reason"] == "already absent at the destination"
+    assert set(run.files("skipped")) == {"keep.txt"}
     want = {"keep.txt": b"k", "w.bin": b"w" * 100000}
     assert ws.ms_contents(sandbox, tmp_path, "alice/del") == want
 
@@ -257,14 +264,17 @@ def test_many_small_files_in_bounded_batches(sandbox, tmp_path):
     assert run.of("verify")[0]["matched"] == 300
 
 
-def test_include_exclude_filters_and_verify_off(sandbox, tmp_path):
+def test_a_job_moves_exactly_its_listed_files_and_verify_off(sandbox, tmp_path):
+    # The worker matches no pattern: the listed files move, whatever their names look like.
     files = {"a.json": b"{}", "nested/b.json": b"[]", "c.txt": b"c", "w.bin": b"w" * 70000}
     ws.seed_hf(sandbox, tmp_path, "alice/filt", files)
+    listed = [
+        {"path": p, "size": len(files[p]), "sha256": _sha(files[p])} for p in ("a.json", "w.bin")
+    ]
     job = ws.make_job(
         ("hf", "alice/filt", "model"),
         ("ms", "alice/filt", "model"),
-        include=["*.json", "*.bin"],
-        exclude=["nested/*"],
+        files=listed,
         verify=False,
     )
     run = ws.run_worker(sandbox, tmp_path, job)

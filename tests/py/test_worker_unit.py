@@ -122,11 +122,7 @@ def test_hash_file_matches_git(tmp_path):
     assert sha == "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"
 
 
-def test_include_exclude_and_platform_files():
-    assert manifest.selected("a/b.bin", ["*.bin"], []) and not manifest.selected(
-        "a.txt", ["*.bin"], []
-    )
-    assert not manifest.selected("x/y.bin", [], ["x/*"])
+def test_platform_files():
     assert manifest.is_platform_file(".gitattributes") and not manifest.is_platform_file(
         "a/.gitattributes"
     )

@@ -447,6 +447,11 @@ impl TestContext {
         admin_json(&self.world.admin, method, path, body)
     }
 
+    /// [`TestContext::client_command`] for a script named from the repository root.
+    pub fn client_script(&self, script: &str) -> Command {
+        self.client_command(&root().join(script))
+    }
+
     /// Switches a sandbox fault on (admin endpoint).
     pub fn fault(&self, spec: Value) {
         admin_request(&self.world.admin, "POST", "/faults", Some(&spec));

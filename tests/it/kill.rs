@@ -1,0 +1,276 @@
+//! `kill -9` of hubferry and of a worker at download, at upload and just after the first commit.
+//! Each kill is triggered by the worker's own JSON events (never a timed sleep); a latency fault on
+//! the repo's download or upload requests keeps the run inside the phase being killed. Then: no
+//! process of the run survives, and a re-run verifies and moves exactly the bytes that were not
+//! committed (counted from the destination listing after the kill). Each case prints the bytes its
+//! re-run moved.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::selection::helper;
+use crate::support::{admin_json, admin_request, unique, wait_bounded, TestContext};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Point {
+    Download,
+    Upload,
+    FirstCommit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Victim {
+    Hubferry,
+    Worker,
+}
+
+fn triggered(point: Point, event: &Value) -> bool {
+    match point {
+        Point::Download => event["type"] == "start",
+        Point::Upload => {
+            let (done, total) = (
+                event["bytes_done"].as_u64().unwrap_or(0),
+                event["bytes_total"].as_u64().unwrap_or(0),
+            );
+            event["type"] == "progress" && total > 0 && done * 2 >= total && done < total
+        }
+        Point::FirstCommit => event["type"] == "commit",
+    }
+}
+
+/// The latency fault that holds the run inside `point` (none for the commit).
+fn hold(ctx: &TestContext, point: Point, repo: &str, dest: &str) -> Option<u64> {
+    let spec = match point {
+        Point::Download => {
+            json!({"kind": "latency", "ms": 4000, "platform": "hf", "path": format!("{repo}/resolve/")})
+        }
+        Point::Upload => {
+            // The LFS batch call opens every upload (a blob the hub stores already needs no PUT).
+            json!({"kind": "latency", "ms": 4000, "platform": "ms", "method": "POST",
+                "path": format!("{dest}/info/lfs/objects/batch")})
+        }
+        Point::FirstCommit => return None,
+    };
+    let added = admin_json(&ctx.world.admin, "POST", "/faults", Some(&spec));
+    added["added"][0]["id"].as_u64()
+}
+
+/// Processes of this test's run: any whose command line names the test's private directory.
+fn run_processes(dir: &Path) -> Vec<(i32, String)> {
+    let needle = dir.display().to_string();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(raw) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&raw).replace('\0', " ");
+        if cmdline.contains(&needle) {
+            out.push((pid, cmdline));
+        }
+    }
+    out
+}
+
+fn wait_for_no_orphans(dir: &Path, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let left = run_processes(dir);
+        if left.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: processes of the killed run still alive after 15 s: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+struct Source {
+    id: String,
+    sizes: Vec<(String, u64)>,
+}
+
+impl Source {
+    fn total(&self) -> u64 {
+        self.sizes.iter().map(|(_, s)| s).sum()
+    }
+}
+
+/// One source repo for every case: a 2 MB safetensors and two ~0.5 MB shards, one chunk each.
+fn seeded(ctx: &TestContext) -> Source {
+    let id = format!("alice/{}", unique("it-kill"));
+    let seed = ctx.seed("hf", &id, &["--lfs-mb", "2", "--extra-files", "2"]);
+    let sizes = seed["files"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| p.starts_with("weights/") || p.starts_with("shards/"))
+        .map(|(p, s)| (p.clone(), s.as_u64().unwrap()))
+        .collect();
+    Source { id, sizes }
+}
+
+fn run_dirs(ctx: &TestContext) -> Vec<String> {
+    std::fs::read_dir(ctx.path("tmp"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("hubferry-run-"))
+        .collect()
+}
+
+/// Kills `victim` at `point`, checks for orphans, re-runs; returns the bytes the re-run moved.
+fn kill_and_rerun(
+    ctx: &TestContext,
+    src: &Source,
+    backend: &str,
+    point: Point,
+    victim: Victim,
+) -> u64 {
+    let dest = format!("alice/{}", unique("it-killed"));
+    let source = format!("hf:{}", src.id);
+    let args = [
+        "migrate",
+        source.as_str(),
+        "--dest",
+        dest.as_str(),
+        "--backend",
+        backend,
+        "--parallel",
+        "--chunk-size",
+        "1e-9",
+        "--concurrency",
+        "1",
+        "--include",
+        "weights/*",
+        "--include",
+        "shards/*",
+        "--json",
+    ];
+    let what = format!("kill -9 of {victim:?} at {point:?} ({backend})");
+    let fault = hold(ctx, point, &src.id, &dest);
+    let err_path = ctx.path(&format!("kill-{}.err", unique("e")));
+    let mut cmd = ctx.command(&args);
+    cmd.stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let mut child = cmd.spawn().expect("spawning hubferry");
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{what}: no trigger event within 90 s\n{}",
+                    std::fs::read_to_string(&err_path).unwrap_or_default()
+                )
+            });
+        let Ok(event) = serde_json::from_str::<Value>(&line) else {
+            continue;
+        };
+        if triggered(point, &event) {
+            break;
+        }
+    }
+    match victim {
+        Victim::Hubferry => {
+            child.kill().unwrap();
+            let _ = child.wait();
+            if let Some(id) = fault {
+                admin_request(&ctx.world.admin, "DELETE", &format!("/faults/{id}"), None);
+            }
+            wait_for_no_orphans(ctx.dir.path(), &what);
+        }
+        Victim::Worker => {
+            let worker = run_processes(ctx.dir.path())
+                .into_iter()
+                .find(|(_, cmd)| cmd.contains("-m hubferry_worker") && !cmd.contains("__leash"))
+                .unwrap_or_else(|| panic!("{what}: no worker process found"));
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(worker.0),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+            if let Some(id) = fault {
+                admin_request(&ctx.world.admin, "DELETE", &format!("/faults/{id}"), None);
+            }
+            for _ in rx.iter() {}
+            let code = wait_bounded(&mut child, Duration::from_secs(120));
+            assert_ne!(code, Some(0), "{what}: a killed worker is never a success");
+            wait_for_no_orphans(ctx.dir.path(), &what);
+        }
+    }
+    let listed: Vec<Option<Vec<String>>> =
+        serde_json::from_str(&helper(ctx, &["list", "ms", &dest], &Value::Null)).unwrap();
+    let at_dest = listed[0].clone().unwrap_or_default();
+    let committed: u64 = src
+        .sizes
+        .iter()
+        .filter(|(p, _)| at_dest.contains(p))
+        .map(|(_, s)| s)
+        .sum();
+
+    let out = ctx.run(&args);
+    assert_eq!(out.code, Some(0), "{what}, re-run: {out}");
+    let report = out.ok_report();
+    assert_eq!(report["verified"], true, "{what}: {report}");
+    let moved = report["bytes_moved"].as_u64().unwrap();
+    assert_eq!(
+        moved,
+        src.total() - committed,
+        "{what}: the re-run moves exactly what was not committed ({committed} of {} were)",
+        src.total()
+    );
+    assert!(
+        run_dirs(ctx).is_empty(),
+        "{what}: the killed run's directory is removed by the next run: {:?}",
+        run_dirs(ctx)
+    );
+    // Straight to stdout, past the test harness's capture: the numbers belong in every test log.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stdout(),
+        "kill point: {what}: {committed} of {} bytes committed by the killed run; the re-run moved {moved} bytes",
+        src.total()
+    );
+    moved
+}
+
+#[test]
+fn kill_9_of_hubferry_leaves_no_orphan_and_a_rerun_moves_only_the_rest() {
+    let ctx = TestContext::new();
+    let src = seeded(&ctx);
+    for point in [Point::Download, Point::Upload, Point::FirstCommit] {
+        kill_and_rerun(&ctx, &src, "local", point, Victim::Hubferry);
+    }
+    kill_and_rerun(&ctx, &src, "modal", Point::Download, Victim::Hubferry);
+    ctx.assert_no_canaries();
+}
+
+#[test]
+fn kill_9_of_a_worker_fails_the_run_and_a_rerun_moves_only_the_rest() {
+    let ctx = TestContext::new();
+    let src = seeded(&ctx);
+    for point in [Point::Download, Point::Upload, Point::FirstCommit] {
+        kill_and_rerun(&ctx, &src, "local", point, Victim::Worker);
+    }
+    ctx.assert_no_canaries();
+}
