@@ -85,6 +85,8 @@ pub enum Command {
     /// List every repo of a user or organization, optionally with the state of its copy on the
     /// other hub (missing / partial / verified).
     Inventory(InventoryArgs),
+    /// Serve the commands as MCP tools over stdio, for agents (docs/mcp.md).
+    Mcp,
     /// Parse worker event lines from a file or stdin and print counts (for benchmarks).
     #[command(hide = true)]
     ParseEvents(ParseEventsArgs),

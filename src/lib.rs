@@ -13,6 +13,7 @@ pub mod events;
 pub mod hub;
 pub mod interrupt;
 pub mod manifest;
+pub mod mcp;
 pub mod mirrors;
 pub mod plan;
 pub mod preflight;

@@ -5,6 +5,7 @@ mod doctor;
 mod download;
 mod inventory;
 mod launch;
+mod mcp;
 mod migrate;
 mod parse_events;
 mod retire;
@@ -134,6 +135,7 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Retire(args) => retire::run(&ctx, args).await,
         Command::Download(args) => download::run(&ctx, args).await,
         Command::Inventory(args) => inventory::run(&ctx, args).await,
+        Command::Mcp => mcp::run(&ctx).await,
         Command::ParseEvents(args) => parse_events::run(&ctx, args).await,
     }
 }

@@ -1,0 +1,8 @@
+//! `mcp`: hands stdin/stdout to the MCP server (src/mcp), which runs the other commands as children.
+
+use super::{Context, ExitStatus};
+
+pub async fn run(ctx: &Context) -> anyhow::Result<ExitStatus> {
+    crate::mcp::serve(ctx.state_flag.clone()).await?;
+    Ok(ExitStatus::Success)
+}
