@@ -12,6 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import jsonschema
 import world
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -19,6 +20,27 @@ from mcp import ClientSession
 
 BINARY = world.ROOT / "target" / "release" / "hubferry"
 CANARIES = [*world.HF_USERS.values(), *world.MS_USERS.values()]
+
+
+SCHEMAS = world.ROOT / "docs" / "schemas"
+# Final objects by `type` with a published schema; worker events (`"hubferry": 1`) use event.json.
+SCHEMA_OF_TYPE = {
+    "plan": "plan",
+    "report": "report",
+    "error": "error",
+    "check": "check",
+    "doctor": "doctor",
+}
+
+
+def validate(obj: dict) -> str | None:
+    """Validates one `--json` object against docs/schemas; returns the schema used, if any."""
+    name = "event" if "hubferry" in obj else SCHEMA_OF_TYPE.get(obj.get("type"))
+    if name is None:
+        return None
+    schema = json.loads((SCHEMAS / f"{name}.json").read_text())
+    jsonschema.validate(obj, schema)
+    return name
 
 
 def hubferry_env(sandbox, modal_sim, state: Path) -> dict[str, str]:
@@ -89,6 +111,8 @@ def assert_no_canaries(capture: Path) -> None:
 
 
 def structured(result) -> dict:
-    """A tool result's structured content: {exit_code, result, objects}."""
+    """A tool result's structured content: {exit_code, result, objects}, each object validated."""
     assert result.structured_content is not None, result
+    for obj in result.structured_content["objects"]:
+        validate(obj)
     return result.structured_content

@@ -90,6 +90,7 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
     commands = bash_commands(SKILL.read_text())
     assert len(commands) >= 15, commands
     finals: list[tuple[str, dict]] = []
+    validated: set[str] = set()
     for command in commands:
         assert command.startswith("hubferry "), command
         unknown = set(re.findall(r"\{([a-z_]+)\}", command)) - set(values) - {"run_id"}
@@ -110,12 +111,14 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         assert out.returncode == 0, f"{command}\n{out.stdout}\n{out.stderr}"
         objects = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
         assert objects, f"{command}: no JSON on stdout"
+        validated.update(filter(None, map(h.validate, objects)))
         for canary in h.CANARIES:
             assert canary not in out.stdout + out.stderr, command
         if "--detach" in argv:
             values["run_id"] = objects[-1]["run_id"]
         finals.append((command, objects[-1]))
 
+    assert validated == {"plan", "report", "event", "check", "doctor"}, validated
     kinds = {command: final["type"] for command, final in finals}
     assert kinds["hubferry doctor --json"] == "doctor"
     assert kinds["hubferry migrate hf:{ns}/{name} --json"] == "plan"
