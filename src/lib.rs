@@ -23,6 +23,7 @@ pub mod repo_ref;
 pub mod report;
 pub mod runner;
 pub mod runs;
+pub mod schemas;
 pub mod tools;
 pub mod tty_echo;
 
@@ -50,13 +51,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             if args.iter().any(|a| a == "--json") {
                 let detail = err.to_string();
                 let message = detail.lines().next().unwrap_or_default();
-                Printer::new(OutputMode::Json, true, false, true).json(&serde_json::json!({
-                    "type": "error",
-                    "exit_code": ExitStatus::BadInput.code(),
-                    "message": message.trim_start_matches("error: "),
-                    "causes": [],
-                    "hint": "see `hubferry --help` or `hubferry COMMAND --help`",
-                }));
+                let error = schemas::ErrorObject::new(
+                    ExitStatus::BadInput.code(),
+                    message.trim_start_matches("error: "),
+                    vec![],
+                    Some("see `hubferry --help` or `hubferry COMMAND --help`".into()),
+                );
+                Printer::new(OutputMode::Json, true, false, true).json(&error.to_value());
             }
             return ExitCode::from(ExitStatus::BadInput.code());
         }
@@ -100,13 +101,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
             printer.error(&err.to_string(), &causes, hint.as_deref());
             if printer.json_mode() {
-                printer.json(&serde_json::json!({
-                    "type": "error",
-                    "exit_code": status.code(),
-                    "message": err.to_string(),
-                    "causes": causes,
-                    "hint": hint,
-                }));
+                let error =
+                    schemas::ErrorObject::new(status.code(), &err.to_string(), causes, hint);
+                printer.json(&error.to_value());
             }
             ExitCode::from(status.code())
         }

@@ -120,7 +120,16 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
 
     assert validated == {"plan", "report", "event", "check", "doctor"}, validated
     kinds = {command: final["type"] for command, final in finals}
-    assert kinds["hubferry doctor --json"] == "doctor"
+    doctor = dict(finals)["hubferry doctor --json"]
+    assert doctor["type"] == "doctor" and doctor["ok"] is True
+    assert (doctor["hf"]["user"], doctor["hf"]["endpoint"]) == ("alice", sandbox["hf_endpoint"])
+    assert "acme" in doctor["hf"]["organizations"]
+    assert doctor["modelscope"]["user"] == "alice"
+    assert doctor["modelscope"]["organizations"] == ["acme-ms"]
+    assert doctor["modal"] == {"workspace": "modal-sim", "user": "modal-sim-user"}
+    assert set(doctor["tools"]) == {"modal", "git", "git-lfs", "python"}
+    assert doctor["tools"]["git"]["version"].startswith("git version"), doctor["tools"]
+    assert doctor["tools"]["python"]["version"].startswith("Python 3"), doctor["tools"]
     assert kinds["hubferry migrate hf:{ns}/{name} --json"] == "plan"
     assert kinds["hubferry migrate hf:{ns}/{name} --detach --json"] == "detached"
     followed = dict(finals)["hubferry logs {run_id} -f --json"]
