@@ -3,6 +3,6 @@
 use super::{Context, ExitStatus};
 
 pub async fn run(ctx: &Context) -> anyhow::Result<ExitStatus> {
-    crate::mcp::serve(ctx.state_flag.clone()).await?;
+    crate::mcp::serve(ctx.state_flag.clone(), ctx.printer.clone()).await?;
     Ok(ExitStatus::Success)
 }

@@ -20,12 +20,18 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
+use crate::printer::Printer;
+use crate::schemas::ErrorObject;
 use tools::Refusal;
 
 /// Serves MCP on stdin/stdout until the client closes the connection.
-pub async fn serve(state_dir: Option<PathBuf>) -> anyhow::Result<()> {
+pub async fn serve(state_dir: Option<PathBuf>, log: Printer) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
-    let server = Server { exe, state_dir };
+    let server = Server {
+        exe,
+        state_dir,
+        log,
+    };
     let running = server
         .serve(rmcp::transport::stdio())
         .await
@@ -37,6 +43,8 @@ pub async fn serve(state_dir: Option<PathBuf>) -> anyhow::Result<()> {
 struct Server {
     exe: PathBuf,
     state_dir: Option<PathBuf>,
+    /// stderr: the MCP client's log of this server (stdout is the protocol).
+    log: Printer,
 }
 
 /// One tool: its name, what an agent is told about it, its argument type's schema, and hints.
@@ -151,9 +159,8 @@ fn parse<T: DeserializeOwned + JsonSchema + 'static>(
 
 /// A refusal as the CLI's own `error` object (exit class 2: bad input, nothing ran).
 fn refused(r: Refusal) -> CallToolResult {
-    let error = json!({"type": "error", "exit_code": 2, "message": r.message,
-                       "causes": [], "hint": r.hint});
-    result_of(2, vec![error])
+    let error = ErrorObject::new(2, &r.message, vec![], Some(r.hint));
+    result_of(2, vec![error.to_value()])
 }
 
 /// The tool result: `structuredContent` is `{exit_code, result, objects}` with `result` the last
@@ -177,6 +184,12 @@ fn result_of(exit_code: i32, objects: Vec<Value>) -> CallToolResult {
             .push(ContentBlock::text(format!("exit code {exit_code}")));
     }
     out
+}
+
+/// The subcommand of a child's argv (after any `--state-dir DIR`).
+fn argv_command(argv: &[String]) -> &str {
+    let skip = if argv.first().is_some_and(|a| a == "--state-dir") { 2 } else { 0 };
+    argv.get(skip).map_or("", String::as_str)
 }
 
 /// Sums the jobs' byte counts into MCP progress notifications (sent only when the total moved
@@ -249,21 +262,32 @@ impl Server {
         };
         match child::run(&self.exe, &full, &ctx.ct, |e| progress.on_event(e)).await {
             Ok(done) => {
+                let command = argv_command(&full);
+                if done.cancelled {
+                    self.log.status(&format!(
+                        "hubferry mcp: call cancelled: sent SIGINT to `hubferry {command}`, which \
+                         ended with exit code {}",
+                        done.exit_code
+                    ));
+                }
                 let mut objects = done.objects;
                 if objects.is_empty() && done.exit_code != 0 {
-                    objects.push(json!({"type": "error", "exit_code": done.exit_code,
-                        "message": format!("hubferry {} ended with exit code {} and no result",
-                                           full.first().map_or("", |s| s.as_str()), done.exit_code),
-                        "causes": [done.stderr_tail], "hint": null}));
+                    let code = u8::try_from(done.exit_code).unwrap_or(1);
+                    let message = format!(
+                        "hubferry {command} ended with exit code {} and no result",
+                        done.exit_code
+                    );
+                    let error = ErrorObject::new(code, &message, vec![done.stderr_tail], None);
+                    objects.push(error.to_value());
                 }
                 result_of(done.exit_code, objects)
             }
-            Err(e) => result_of(
-                1,
-                vec![json!({"type": "error", "exit_code": 1,
-                    "message": format!("could not run {}: {e}", self.exe.display()),
-                    "causes": [], "hint": "reinstall hubferry or check the binary's permissions"})],
-            ),
+            Err(e) => {
+                let message = format!("could not run {}: {e}", self.exe.display());
+                let hint = "reinstall hubferry or check the binary's permissions".to_owned();
+                let error = ErrorObject::new(1, &message, vec![], Some(hint));
+                result_of(1, vec![error.to_value()])
+            }
         }
     }
 

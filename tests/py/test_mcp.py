@@ -169,3 +169,51 @@ def test_refusals_run_nothing_and_change_nothing(sandbox, env, tmp_path):
     assert hf.repo_exists(repo), "a refused retire deleted the source"
     assert not hf.repo_exists(repo.replace("alice/", "alice/x-")), "sanity: lookups are real"
     assert h.structured(out["runs"])["objects"] == [], "a refused migrate started a run"
+
+
+def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_path):
+    repo = "alice/mcp-cancel"
+    h.seed(env, "hf", repo, "--lfs-mb", "1")
+    # The big file's download hangs, so the migration is still running when the call is cancelled.
+    world.admin(
+        sandbox,
+        "/faults",
+        {
+            "kind": "latency",
+            "ms": 60000,
+            "platform": "hf",
+            "method": "GET",
+            "path": "mcp-cancel/resolve/.*model\\.safetensors",
+        },
+    )
+    capture = tmp_path / "mcp"
+
+    async def go():
+        async with h.session(env, capture) as s:
+            started = asyncio.Event()
+
+            async def on_progress(done, total, message):
+                started.set()
+
+            call = asyncio.create_task(
+                s.call_tool(
+                    "migrate",
+                    {"source": f"hf:{repo}", "backend": "local"},
+                    progress_callback=on_progress,
+                )
+            )
+            await asyncio.wait_for(started.wait(), timeout=60)
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            log = capture / "stderr"
+            for _ in range(600):  # bounded: the child's own Ctrl-C handling ends it
+                if "ended with exit code" in log.read_text():
+                    break
+                await asyncio.sleep(0.1)
+            # The server still serves after a cancelled call.
+            return log.read_text(), await s.call_tool("runs", {})
+
+    log, runs = run(go())
+    assert "sent SIGINT to `hubferry migrate`, which ended with exit code 130" in log, log
+    assert not runs.is_error
