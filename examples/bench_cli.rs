@@ -56,7 +56,7 @@ fn synthetic(n: usize) -> Vec<FileEntry> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     (0..n)
         .map(|i| {
-            let large = rng.next() % 100 == 0;
+            let large = rng.next().is_multiple_of(100);
             let size = if large {
                 100_000_000 + rng.next() % 1_900_000_000
             } else {

@@ -116,6 +116,8 @@ pub enum Command {
     /// Print hubferry's man page (roff) on stdout.
     #[command(after_help = crate::cli_examples::MAN)]
     Man,
+    /// Serve the commands as MCP tools over stdio, for agents (docs/mcp.md).
+    Mcp,
     /// Parse worker event lines from a file or stdin and print counts (for benchmarks).
     #[command(hide = true)]
     ParseEvents(ParseEventsArgs),

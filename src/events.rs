@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 pub const PROTOCOL: u32 = 1;
 
 /// One worker event: the envelope shared by every type plus the typed body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Event {
     /// Protocol version, always [`PROTOCOL`].
     pub hubferry: u32,
@@ -29,7 +29,7 @@ pub struct Event {
 }
 
 /// A repository side as the worker names it in `start`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Side {
     pub platform: String,
@@ -39,7 +39,7 @@ pub struct Side {
 }
 
 /// Position of a chunk among its repository's chunks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChunkPos {
     pub index: u32,
@@ -47,7 +47,7 @@ pub struct ChunkPos {
 }
 
 /// What happened to one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     Done,
@@ -57,7 +57,7 @@ pub enum FileStatus {
 }
 
 /// Final status of a job, and of a whole run in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Ok,
@@ -77,7 +77,7 @@ impl RunStatus {
 }
 
 /// The totals a worker reports when its job ends.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobResult {
     pub status: RunStatus,
@@ -95,7 +95,7 @@ pub struct JobResult {
 }
 
 /// `start`: a job begins.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Start {
     pub source: Side,
@@ -107,7 +107,7 @@ pub struct Start {
 }
 
 /// `file`: one file done, skipped, failed or deleted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct File {
     pub path: String,
@@ -119,7 +119,7 @@ pub struct File {
 }
 
 /// `progress`: throttled byte and file counters of one job.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Progress {
     pub bytes_done: u64,
@@ -130,7 +130,7 @@ pub struct Progress {
 }
 
 /// `retry`: an operation will be tried again after `wait_s`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Retry {
     pub op: String,
@@ -148,7 +148,7 @@ pub struct Retry {
 }
 
 /// `fallback`: the job switched transfer method.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Fallback {
     pub from: String,
@@ -157,7 +157,7 @@ pub struct Fallback {
 }
 
 /// `warning`: something the user should know, with a short slug.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Warning {
     pub code: String,
@@ -165,7 +165,7 @@ pub struct Warning {
 }
 
 /// `commit`: a batch of files landed at the destination.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Commit {
     pub files: u64,
@@ -174,7 +174,7 @@ pub struct Commit {
 }
 
 /// `verify`: the worker's own check of the destination.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Verify {
     pub ok: bool,
@@ -185,7 +185,7 @@ pub struct Verify {
 }
 
 /// Type-specific part of an event (`type` is the tag).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventBody {
     Start(Start),

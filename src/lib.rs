@@ -22,6 +22,7 @@ pub mod leash;
 pub mod lock;
 pub mod log_replay;
 pub mod manifest;
+pub mod mcp;
 pub mod mirrors_file;
 pub mod plan;
 pub mod preflight;
@@ -31,6 +32,7 @@ pub mod repo_ref;
 pub mod report;
 pub mod run_dirs;
 pub mod run_records;
+pub mod schemas;
 pub mod selection;
 pub mod settings;
 pub mod summary;
@@ -69,13 +71,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             if args.iter().any(|a| a == "--json") {
                 let detail = err.to_string();
                 let message = detail.lines().next().unwrap_or_default();
-                Printer::new(OutputMode::Json, true, false, true).json(&serde_json::json!({
-                    "type": "error",
-                    "exit_code": ExitStatus::BadInput.code(),
-                    "message": message.trim_start_matches("error: "),
-                    "causes": [],
-                    "hint": "see `hubferry --help` or `hubferry COMMAND --help`",
-                }));
+                let error = schemas::ErrorObject::new(
+                    ExitStatus::BadInput.code(),
+                    message.trim_start_matches("error: "),
+                    vec![],
+                    Some("see `hubferry --help` or `hubferry COMMAND --help`".into()),
+                );
+                Printer::new(OutputMode::Json, true, false, true).json(&error.to_value());
             }
             return ExitCode::from(ExitStatus::BadInput.code());
         }
@@ -120,13 +122,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             let causes: Vec<String> = err.chain().skip(1).map(|c| c.to_string()).collect();
             printer.error(&err.to_string(), &causes, hint.as_deref());
             if printer.json_mode() {
-                printer.json(&serde_json::json!({
-                    "type": "error",
-                    "exit_code": status.code(),
-                    "message": err.to_string(),
-                    "causes": causes,
-                    "hint": hint,
-                }));
+                let error =
+                    schemas::ErrorObject::new(status.code(), &err.to_string(), causes, hint);
+                printer.json(&error.to_value());
             }
             ExitCode::from(status.code())
         }

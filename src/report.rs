@@ -12,7 +12,7 @@ use crate::events::{self as ev, ChunkPos, Event, EventBody, FileStatus, JobResul
 use crate::printer::{human_bytes, human_duration, Printer, Tone};
 
 /// What the orchestrator found when it re-listed the destination itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Verification {
     /// True when every expected file is at the destination with the expected size and hash.
     pub ok: bool,
@@ -27,7 +27,7 @@ pub struct Verification {
 }
 
 /// The final report of one repository migration.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// Always `"report"`.
     #[serde(rename = "type")]

@@ -11,6 +11,7 @@ use crate::cli::DoctorArgs;
 use crate::error::ExitStatus;
 use crate::hub::Hubs;
 use crate::printer::Tone;
+use crate::schemas::{CheckObject, DoctorObject, HubIdentity, ModalIdentity, ToolInfo};
 use crate::tools;
 use crate::workers::CHILD_ENV;
 
@@ -53,6 +54,10 @@ fn cred(mut check: Check) -> Check {
 
 pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> {
     let mut checks = Vec::new();
+    let mut found = DoctorObject {
+        kind: "doctor".into(),
+        ..Default::default()
+    };
     match crate::credentials::Credentials::from_env() {
         Err(err) => checks.push(cred(fail("credentials", err.to_string(), err.hint()))),
         Ok(creds) => {
@@ -66,15 +71,20 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
                 )
             } else {
                 match hf.whoami().await {
-                    Ok(user) => ok(
-                        "hf token",
-                        format!(
+                    Ok(user) => {
+                        let detail = format!(
                             "{} (orgs: {}) at {}",
                             user.name,
                             if user.orgs.is_empty() { "none".into() } else { user.orgs.join(", ") },
                             creds.hf_base()
-                        ),
-                    ),
+                        );
+                        found.hf = Some(HubIdentity {
+                            user: user.name,
+                            organizations: user.orgs,
+                            endpoint: creds.hf_base(),
+                        });
+                        ok("hf token", detail)
+                    }
                     Err(err) => fail(
                         "hf token",
                         err.to_string(),
@@ -90,10 +100,23 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
                 )
             } else {
                 match ms.login().await {
-                    Ok(user) => ok(
-                        "modelscope token",
-                        format!("{} at {}", user.username, creds.ms_base()),
-                    ),
+                    Ok(user) => {
+                        found.modelscope = Some(HubIdentity {
+                            user: user.username.clone(),
+                            organizations: std::env::var("HUBFERRY_MS_ORGS")
+                                .unwrap_or_default()
+                                .split(',')
+                                .map(str::trim)
+                                .filter(|o| !o.is_empty())
+                                .map(str::to_owned)
+                                .collect(),
+                            endpoint: creds.ms_base(),
+                        });
+                        ok(
+                            "modelscope token",
+                            format!("{} at {}", user.username, creds.ms_base()),
+                        )
+                    }
                     Err(err) => fail(
                         "modelscope token",
                         err.to_string(),
@@ -107,7 +130,10 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
         match tools::modal() {
             Ok(modal) => {
                 checks.push(ok("modal", modal.display().to_string()));
-                checks.push(cred(modal_token(&modal).await));
+                found.tools.insert("modal".into(), tool_info(&modal).await);
+                let (check, identity) = modal_token(&modal).await;
+                found.modal = identity;
+                checks.push(cred(check));
             }
             Err(err) => checks.push(fail(
                 "modal",
@@ -115,6 +141,16 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
                 err.hint.clone().unwrap_or_default(),
             )),
         }
+    }
+    for (name, path) in [("git", tools::git()), ("git-lfs", tools::git_lfs())] {
+        let info = match &path {
+            Some(p) => tool_info(p).await,
+            None => ToolInfo {
+                path: None,
+                version: None,
+            },
+        };
+        found.tools.insert(name.into(), info);
     }
     checks.push(match tools::git() {
         Some(path) => ok("git", path.display().to_string()),
@@ -133,10 +169,13 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
         ),
     });
     checks.push(match tools::python().await {
-        Ok(path) => ok(
-            "python",
-            format!("{} (worker packages present)", path.display()),
-        ),
+        Ok(path) => {
+            found.tools.insert("python".into(), tool_info(&path).await);
+            ok(
+                "python",
+                format!("{} (worker packages present)", path.display()),
+            )
+        }
         Err(err) => {
             let mut check = fail(
                 "python",
@@ -150,7 +189,8 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
             check
         }
     });
-    print(ctx, &checks);
+    found.ok = checks.iter().all(|c| c.ok);
+    print(ctx, &checks, &found);
     let failed: Vec<&Check> = checks.iter().filter(|c| !c.ok).collect();
     Ok(if failed.is_empty() {
         ExitStatus::Success
@@ -161,14 +201,38 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
     })
 }
 
+/// Where a tool is and the first line its `--version` prints (bounded: a hung tool is no version).
+async fn tool_info(path: &Path) -> ToolInfo {
+    let run = tokio::process::Command::new(path)
+        .arg("--version")
+        .envs(CHILD_ENV.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .output();
+    let version = match tokio::time::timeout(Duration::from_secs(30), run).await {
+        Ok(Ok(out)) if out.status.success() => {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
+            text.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_owned)
+        }
+        _ => None,
+    };
+    ToolInfo {
+        path: Some(path.display().to_string()),
+        version,
+    }
+}
+
 /// `modal token info`: the one non-interactive check that Modal accepts the credentials.
-async fn modal_token(modal: &Path) -> Check {
+async fn modal_token(modal: &Path) -> (Check, Option<ModalIdentity>) {
     let run = tokio::process::Command::new(modal)
         .args(["token", "info"])
         .envs(CHILD_ENV.iter().copied())
         .stdin(std::process::Stdio::null())
         .output();
-    match tokio::time::timeout(Duration::from_secs(60), run).await {
+    let check = match tokio::time::timeout(Duration::from_secs(60), run).await {
         Err(_) => fail(
             "modal credentials",
             "`modal token info` did not answer within 60 s",
@@ -187,10 +251,11 @@ async fn modal_token(modal: &Path) -> Check {
             };
             let workspace = field("Workspace:").unwrap_or_else(|| "?".into());
             let user = field("User:").unwrap_or_else(|| "?".into());
-            ok(
+            let check = ok(
                 "modal credentials",
                 format!("workspace {workspace}, user {user}"),
-            )
+            );
+            return (check, Some(ModalIdentity { workspace, user }));
         }
         Ok(Ok(out)) => {
             let err = String::from_utf8_lossy(&out.stderr);
@@ -206,18 +271,24 @@ async fn modal_token(modal: &Path) -> Check {
                 "run `modal token new` (or set MODAL_TOKEN_ID and MODAL_TOKEN_SECRET)",
             )
         }
-    }
+    };
+    (check, None)
 }
 
-fn print(ctx: &Context, checks: &[Check]) {
+fn print(ctx: &Context, checks: &[Check], found: &DoctorObject) {
     let p = &ctx.printer;
     if p.json_mode() {
         for c in checks {
-            let mut v = serde_json::to_value(c).unwrap_or_default();
-            v["type"] = "check".into();
-            p.json(&v);
+            let line = CheckObject {
+                kind: "check".into(),
+                name: c.name.into(),
+                ok: c.ok,
+                detail: c.detail.clone(),
+                fix: c.fix.clone(),
+            };
+            p.json(&serde_json::to_value(line).unwrap_or_default());
         }
-        p.json(&serde_json::json!({"type": "doctor", "ok": checks.iter().all(|c| c.ok)}));
+        p.json(&serde_json::to_value(found).unwrap_or_default());
         return;
     }
     let mut lines = Vec::new();

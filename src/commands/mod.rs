@@ -6,6 +6,7 @@ mod detached;
 mod doctor;
 mod download;
 mod inventory;
+mod mcp;
 mod migrate;
 mod parse_events;
 mod retire;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Inventory(args) => inventory::run(&ctx, args).await,
         Command::Completions(args) => crate::completions::completions(args.shell),
         Command::Man => crate::completions::man(),
+        Command::Mcp => mcp::run(&ctx).await,
         Command::ParseEvents(args) => parse_events::run(&ctx, args).await,
     }
 }
