@@ -65,8 +65,8 @@ Examples:
 
 pub const RETIRE: &str = "\
 Examples:
-  hubferry retire hf:alice/old --copy ms:alice/old                      # what it would delete
-  hubferry retire hf:alice/old --copy ms:alice/old --confirm alice/old  # deletes";
+  hubferry retire hf:acme/x --copy ms:acme/x                   # what it would delete
+  hubferry retire hf:acme/x --copy ms:acme/x --confirm acme/x  # deletes";
 
 pub const DOWNLOAD: &str = "\
 Examples:

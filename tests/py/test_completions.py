@@ -37,7 +37,8 @@ def hubferry(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
         text=True,
         timeout=60,
         stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
+        # clap wraps help at the terminal's width: fix it so the check does not depend on the host.
+        env={**os.environ, "COLUMNS": "100", **(env or {})},
     )
 
 
