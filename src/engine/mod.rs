@@ -57,6 +57,24 @@ pub fn child_env(creds: &Credentials) -> Vec<(String, String)> {
     env
 }
 
+/// What every report of `plan` says about where it ran, whether a worker ran or not.
+fn report_context(
+    plan: &Plan,
+    t: &RunOptions,
+    source: String,
+    dest: String,
+    started: Instant,
+) -> ReportContext {
+    ReportContext {
+        source,
+        dest,
+        dest_url: Some(plan.dest_url.clone()),
+        duration_s: started.elapsed().as_secs_f64(),
+        backend: t.backend.as_str().into(),
+        ..Default::default()
+    }
+}
+
 /// Renders and runs a plan's jobs, watches them, verifies and builds the report.
 pub async fn execute(
     p: &Printer,
@@ -88,19 +106,15 @@ pub async fn execute(
             format!("{dest} is up to date: nothing to move")
         });
         let verification = verify::destination(creds, &spec).await;
+        let skipped_by_plan = if settled {
+            plan.settled_skips()
+        } else {
+            plan.skipped_outside_jobs()
+        };
         let report = Tracker::default().report(
             ReportContext {
-                source,
-                dest,
-                dest_url: Some(plan.dest_url.clone()),
-                duration_s: started.elapsed().as_secs_f64(),
-                backend: t.backend.as_str().into(),
-                skipped_by_plan: if settled {
-                    plan.settled_skips()
-                } else {
-                    plan.skipped_outside_jobs()
-                },
-                ..Default::default()
+                skipped_by_plan,
+                ..report_context(plan, t, source, dest, started)
             },
             Some(verification),
         );
@@ -167,16 +181,11 @@ pub async fn execute(
     };
     let report = outcome.tracker.report(
         ReportContext {
-            source,
-            dest,
-            dest_url: Some(plan.dest_url.clone()),
-            duration_s: started.elapsed().as_secs_f64(),
-            backend: t.backend.as_str().into(),
-            run_id: None,
             app_ids: outcome.app_ids,
             errors: outcome.errors,
             interrupted: outcome.interrupted,
             skipped_by_plan: plan.skipped_outside_jobs(),
+            ..report_context(plan, t, source, dest, started)
         },
         verification,
     );
