@@ -75,15 +75,17 @@ fn retry_after_in_both_forms_and_5xx_bursts_are_ridden_out() {
 #[test]
 fn modelscope_e1021_gets_more_attempts_than_a_plain_429() {
     let ctx = TestContext::new();
-    let throttle = |id: &str, message: &str| {
-        ctx.fault(
-            json!({"kind": "rate_limit", "count": 4, "retry_after": 0, "platform": "ms",
-            "path": format!("{id}/repo/files"), "message": message}),
-        );
+    // Each fault is removed by its id at the end: the world is shared with tests running at the
+    // same time, whose faults a `DELETE /faults` would wipe as well.
+    let throttle = |id: &str, message: &str| -> u64 {
+        let spec = json!({"kind": "rate_limit", "count": 4, "retry_after": 0, "platform": "ms",
+            "path": format!("{id}/repo/files"), "message": message});
+        let added = admin_json(&ctx.world.admin, "POST", "/faults", Some(&spec));
+        added["added"][0]["id"].as_u64().unwrap()
     };
     let e1021 = format!("alice/{}", unique("it-e1021"));
     ctx.seed("ms", &e1021, &["--lfs-mb", "0.01"]);
-    throttle(
+    let e1021_fault = throttle(
         &e1021,
         "E1021 Commit frequency limit exceeded, please retry later",
     );
@@ -102,14 +104,21 @@ fn modelscope_e1021_gets_more_attempts_than_a_plain_429() {
 
     let plain = format!("alice/{}", unique("it-429"));
     ctx.seed("ms", &plain, &["--lfs-mb", "0.01"]);
-    throttle(&plain, "You have been rate-limited; retry later.");
+    let plain_fault = throttle(&plain, "You have been rate-limited; retry later.");
     let out = ctx.run(&["migrate", &format!("ms:{plain}"), "--dry-run", "--json"]);
     assert_ne!(
         out.code,
         Some(0),
         "a plain 429 four times is past the budget: {out}"
     );
-    admin_json(&ctx.world.admin, "DELETE", "/faults", None);
+    for fault in [e1021_fault, plain_fault] {
+        admin_json(
+            &ctx.world.admin,
+            "DELETE",
+            &format!("/faults/{fault}"),
+            None,
+        );
+    }
 }
 
 #[test]
