@@ -1,20 +1,19 @@
 //! Rendering a run: the embedded Modal app template and worker package, a settings file, and one
 //! job file per repository or chunk, written into a fresh temporary directory.
 //!
-//! The `modal/` directory is compiled into the binary (`include_dir`), so an installed `hubferry`
-//! works from any directory. Nothing user-controlled is spliced into Python: the app reads its
+//! The `modal/` directory's source files are compiled into the binary (`build.rs` lists them), so
+//! an installed `hubferry` works from any directory. Nothing user-controlled is spliced into Python: the app reads its
 //! knobs from `hubferry_app.json` and the jobs from JSON files; neither holds a secret (secret
 //! *names* only — values travel in the child's environment).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use include_dir::{include_dir, Dir};
 use serde::Serialize;
 
 use crate::tools::WORKER_PACKAGES;
 
-static MODAL_DIR: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/modal");
+include!(concat!(env!("OUT_DIR"), "/modal_files.rs"));
 
 /// File name of the app template inside the rendered directory.
 pub const APP_FILE: &str = "app.py";
@@ -98,30 +97,16 @@ impl Rendered {
     }
 }
 
-/// Writes the embedded `modal/` tree (without caches) into `dest`.
+/// Writes the embedded `modal/` tree into `dest`.
 pub fn write_templates(dest: &Path) -> anyhow::Result<()> {
-    write_dir(&MODAL_DIR, dest)
-}
-
-fn write_dir(dir: &Dir<'_>, dest: &Path) -> anyhow::Result<()> {
-    for file in dir.files() {
-        let path = file.path();
-        if path.extension().is_some_and(|e| e == "pyc") {
-            continue;
-        }
-        let target = dest.join(path);
+    for (rel, contents) in MODAL_FILES {
+        let target = dest.join(rel);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)
                 .with_context(|| format!("creating {}", parent.display()))?;
         }
-        std::fs::write(&target, file.contents())
+        std::fs::write(&target, contents)
             .with_context(|| format!("writing {}", target.display()))?;
-    }
-    for sub in dir.dirs() {
-        if sub.path().file_name().is_some_and(|n| n == "__pycache__") {
-            continue;
-        }
-        write_dir(sub, dest)?;
     }
     Ok(())
 }
@@ -198,5 +183,30 @@ mod tests {
         let root = r.root().to_path_buf();
         drop(r);
         assert!(!root.exists(), "the run directory is removed on drop");
+    }
+
+    /// The embedded tree is the checkout's `modal/` sources exactly: a file added since the last
+    /// build (which `build.rs` tracks file by file) or a bytecode cache would show here.
+    #[test]
+    fn embeds_every_source_file_of_modal_and_no_caches() {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if path.is_dir() && name != "__pycache__" {
+                    walk(root, &path, out);
+                } else if path.is_file() && !name.ends_with(".pyc") {
+                    let rel = path.strip_prefix(root).unwrap().to_string_lossy();
+                    out.push(rel.replace('\\', "/"));
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("modal");
+        let mut on_disk = Vec::new();
+        walk(&root, &root, &mut on_disk);
+        on_disk.sort();
+        let embedded: Vec<String> = MODAL_FILES.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(embedded, on_disk, "hint: touch build.rs to re-embed modal/");
+        assert!(embedded.iter().any(|p| p == "hubferry_worker/__main__.py"));
     }
 }

@@ -29,7 +29,7 @@ SEED = world.ROOT / "tests" / "it" / "support" / "seed.py"
 def runner(tmp_path_factory):
     """RUNNER_TEMP with the action's virtualenv already in place, and the wheel's directory."""
     temp = tmp_path_factory.mktemp("runner-temp")
-    wheel = build_wheel(tmp_path_factory.mktemp("dist"))
+    wheel = build_wheel()
     install(temp / "hubferry-venv", wheel, with_pip=True)
     return temp, wheel.parent
 

@@ -20,8 +20,8 @@ MODAL_TOKENS = {"MODAL_TOKEN_ID": "ak-wheeltests", "MODAL_TOKEN_SECRET": "as-whe
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
-    return build_wheel(tmp_path_factory.mktemp("dist"))
+def wheel():
+    return build_wheel()
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,16 @@
 """Builds the hubferry wheel from this checkout and installs it into a fresh virtualenv, offline.
 
 The wheel is built with the pinned maturin into cargo's own target dir (so it reuses
-`cargo build --release`); uv installs it from the wheel's directory and uv's cache only (the
+`cargo build --release`) by `scripts/test`, before any test runs: while it packs, maturin moves
+`target/release/hubferry` aside, which pulled the binary from under tests running at the same time.
+uv installs it from the wheel's directory and uv's cache only (the
 pinned clients are already there from `scripts/setup`'s `uv pip sync`). A machine whose cache
 lacks a pinned wheel fetches it once; later runs are offline.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -37,13 +40,26 @@ def run(argv: list, env: dict | None = None, timeout: float = 600) -> subprocess
     )
 
 
-def build_wheel(dist: Path) -> Path:
-    env = {**os.environ, "CARGO_TARGET_DIR": str(world.ROOT / "target")}
-    argv = [MATURIN, "build", "--release", "--locked", "--manifest-path"]
-    built = run(argv + [world.ROOT / "Cargo.toml", "-o", dist], env=env)
-    assert built.returncode == 0, built.stderr
-    (path,) = dist.glob("hubferry-*.whl")
-    return path
+WHEELS = world.ROOT / "target" / "wheels"
+BINARY = world.ROOT / "target" / "release" / "hubferry"
+
+
+def build_wheel() -> Path:
+    """The wheel of this checkout in `target/wheels`: the one `scripts/test` built, or, when a test
+    file runs on its own and that is missing or older than the release binary, built now (one
+    build at a time)."""
+    WHEELS.mkdir(parents=True, exist_ok=True)
+    with open(WHEELS / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = sorted(WHEELS.glob(f"hubferry-{CRATE_VERSION}-*.whl"))
+        fresh = BINARY.exists() and found and found[-1].stat().st_mtime >= BINARY.stat().st_mtime
+        if not fresh:
+            env = {**os.environ, "CARGO_TARGET_DIR": str(world.ROOT / "target")}
+            argv = [MATURIN, "build", "--release", "--locked", "--manifest-path"]
+            built = run(argv + [world.ROOT / "Cargo.toml", "-o", WHEELS], env=env)
+            assert built.returncode == 0, built.stderr
+            found = sorted(WHEELS.glob(f"hubferry-{CRATE_VERSION}-*.whl"))
+    return found[-1]
 
 
 def install(venv: Path, wheel: Path, *, with_pip: bool = False) -> Path:
