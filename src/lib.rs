@@ -27,6 +27,7 @@ pub mod mirrors_file;
 pub mod plan;
 pub mod preflight;
 pub mod printer;
+pub mod provenance;
 pub mod render;
 pub mod repo_ref;
 pub mod report;

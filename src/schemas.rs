@@ -153,6 +153,10 @@ pub struct PlanObject {
     /// `sync --dry-run` only: the files listed proved equal by a content check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_by_content: Option<bool>,
+    /// `sync --dry-run` only: what the destination's last commit says it mirrors (absent when
+    /// it names nothing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::provenance::Provenance>,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

@@ -14,7 +14,7 @@ from pathlib import Path
 from .events import Emitter
 from .gitsource import GitSource
 from .hubs import RepoState, make_hub
-from .job import PLATFORM_NAMES, Credentials, Job
+from .job import PLATFORM_NAMES, Credentials, Endpoint, Job
 from .license import fix_readme
 from .manifest import Entry, hash_file, is_platform_file, same_content
 from .pipeline import Item, Pipeline, Stats, SwitchToGit
@@ -142,12 +142,6 @@ class Runner:
             raise JobFailed(
                 f"cannot create a Hugging Face Space from {src}"
                 "\nhint: use dest.repo_type model or dataset"
-            )
-        if dest.platform == "ms" and dest.revision != "master":
-            raise JobFailed(
-                f"ModelScope uploads go to the default branch 'master', not {dest.revision!r}"
-                f" ({dest})"
-                '\nhint: leave dest.revision empty or set it to "master"'
             )
 
     def resolve_source(self) -> tuple[bool, bool]:
@@ -456,8 +450,10 @@ class Runner:
         deletes = self.delete_plan(dest_files)
         chunk = f" chunk {job.chunk_index + 1}/{job.chunk_count}" if job.chunk_count > 1 else ""
 
+        trailer = provenance_trailer(job.source, self.source_revision)
+
         def message(batch: int) -> str:
-            return f"hubferry: copy from {job.source}{chunk} (batch {batch})"
+            return f"hubferry: copy from {job.source}{chunk} (batch {batch})\n\n{trailer}"
 
         pipeline = Pipeline(
             emitter=self.emitter,
@@ -508,3 +504,13 @@ class Runner:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def provenance_trailer(source: Endpoint, revision: str) -> str:
+    """The `Mirrored-From:` trailer every commit carries: the source as hubferry parses it
+    (`hf:acme/x`, `ms:datasets/acme/x`) at the commit its files came from, so a later run reads
+    from the destination alone what it mirrors and whether the source moved since. `revision` is
+    the pinned commit when the source hub gave one (HF always; ModelScope when its revision list
+    names the commit), else the branch or tag name."""
+    kind = "" if source.repo_type == "model" else f"{source.repo_type}s/"
+    return f"Mirrored-From: {source.platform}:{kind}{source.repo_id}@{revision}"

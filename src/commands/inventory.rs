@@ -48,6 +48,9 @@ struct Row {
     /// With a `partial` backup: what differs.
     #[serde(skip_serializing_if = "Option::is_none")]
     backup_detail: Option<String>,
+    /// What the copy's last commit says it mirrors (a copy hubferry made).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup_provenance: Option<crate::provenance::Provenance>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
@@ -81,6 +84,7 @@ async fn examine(
         backup: None,
         backup_repo: None,
         backup_detail: None,
+        backup_provenance: None,
         error: None,
     };
     let r = RepoRef {
@@ -125,30 +129,46 @@ async fn examine(
     }
     match try_side(creds, &copy).await {
         Ok(None) => row.backup = Some("missing"),
-        Ok(Some(copy_side)) => match check_pair(creds, &side, &copy_side).await {
-            Ok(c) if c.ok => row.backup = Some("verified"),
-            Ok(c) => {
-                row.backup = Some("partial");
-                row.backup_detail = Some(format!(
-                    "{} of {} files match; {} mismatched, {} missing, {} extra",
-                    c.matched,
-                    c.files,
-                    c.mismatched.len(),
-                    c.missing.len(),
-                    c.extra.len()
-                ));
-            }
-            Err(e) => {
-                row.backup = Some("error");
-                row.backup_detail = Some(format!("{e:#}"));
-            }
-        },
+        Ok(Some(copy_side)) => {
+            // A failure to read it leaves the column empty: the backup state stands on its own.
+            row.backup_provenance = crate::provenance::read(
+                &crate::hub::Hubs::new(creds),
+                &copy_side.repo,
+                &copy_side.listed_at,
+                side.repo.revision.as_deref(),
+            )
+            .await
+            .ok()
+            .flatten();
+            backup_state(&mut row, check_pair(creds, &side, &copy_side).await)
+        }
         Err(e) => {
             row.backup = Some("error");
             row.backup_detail = Some(format!("{e:#}"));
         }
     }
     row
+}
+
+fn backup_state(row: &mut Row, check: anyhow::Result<crate::verify::pair::PairCheck>) {
+    match check {
+        Ok(c) if c.ok => row.backup = Some("verified"),
+        Ok(c) => {
+            row.backup = Some("partial");
+            row.backup_detail = Some(format!(
+                "{} of {} files match; {} mismatched, {} missing, {} extra",
+                c.matched,
+                c.files,
+                c.mismatched.len(),
+                c.missing.len(),
+                c.extra.len()
+            ));
+        }
+        Err(e) => {
+            row.backup = Some("error");
+            row.backup_detail = Some(format!("{e:#}"));
+        }
+    }
 }
 
 fn date(d: &Option<String>) -> String {
@@ -199,6 +219,9 @@ fn print_table(p: &Printer, ns: &str, platform: Platform, rows: &[Row], check: b
         }
         if let Some(d) = &r.backup_detail {
             lines.push(format!("         backup: {d}"));
+        }
+        if let Some(prov) = &r.backup_provenance {
+            lines.push(format!("         backup {}", prov.describe()));
         }
     }
     let total: u64 = rows.iter().filter_map(|r| r.bytes).sum();

@@ -165,9 +165,21 @@ async fn one(
         // The same content check a real sync makes, so the dry run predicts it (reads only).
         let settled =
             !plan.is_noop() && crate::verify::pair::settled_by_content(creds, &plan).await;
+        let provenance = crate::provenance::read_or_warn(
+            p,
+            &crate::hub::Hubs::new(creds),
+            &plan.dest,
+            plan.dest.revision.as_deref().unwrap_or_default(),
+            plan.source.revision.as_deref(),
+        )
+        .await;
         let mut v = serde_json::to_value(&plan).unwrap_or_default();
         v["mirror"] = m.name.clone().into();
         v["settled_by_content"] = settled.into();
+        if let Some(prov) = &provenance {
+            p.status(&format!("mirror {}: {}", m.name, prov.describe()));
+            v["provenance"] = serde_json::to_value(prov).unwrap_or_default();
+        }
         let summary = if settled {
             format!(
                 "up to date: the {} file(s) the listings cannot match by id hold the same bytes",

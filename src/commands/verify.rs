@@ -13,7 +13,15 @@ pub async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitStatus> 
     let src_ref = parse_ref(&args.source, args.repo_type)?;
     let dest_ref = parse_ref(&args.dest, args.repo_type)?;
     let (src, dest) = same_type_sides(&creds, &src_ref, &dest_ref).await?;
-    let check = check_pair(&creds, &src, &dest).await?;
+    let mut check = check_pair(&creds, &src, &dest).await?;
+    check.provenance = crate::provenance::read_or_warn(
+        &ctx.printer,
+        &crate::hub::Hubs::new(&creds),
+        &dest.repo,
+        &dest.listed_at,
+        src.repo.revision.as_deref(),
+    )
+    .await;
     print_check(&ctx.printer, &src, &dest, &check);
     Ok(if check.ok {
         ExitStatus::Success

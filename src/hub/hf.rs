@@ -20,6 +20,8 @@ use crate::repo_ref::{Platform, RepoType};
 
 const P: Platform = Platform::Hf;
 
+mod refs;
+
 /// A client for one HF endpoint, with or without a token.
 #[derive(Clone)]
 pub struct HfClient {

@@ -8,6 +8,7 @@ pub mod content;
 pub mod hf;
 mod hubs;
 pub mod ms;
+pub mod refs;
 pub mod retry;
 
 use std::fmt;

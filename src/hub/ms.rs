@@ -20,6 +20,8 @@ use crate::manifest::{FileEntry, GitOid, Sha256};
 use crate::repo_ref::{Platform, RepoType};
 
 const P: Platform = Platform::Ms;
+
+mod refs;
 /// `repo/files` answers at most this many entries; exactly this many means truncated.
 const FILES_CAP: usize = 3000;
 /// Page size of `repo/tree` (the SDK's).

@@ -74,6 +74,10 @@ pub struct PairCheck {
     pub platform_files: Vec<String>,
     /// Same size, no shared id, too large to download here: not proven equal (not a failure).
     pub size_only: Vec<String>,
+    /// What the destination's last commit says it mirrors (`verify` reads it; see
+    /// [`crate::provenance`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::provenance::Provenance>,
 }
 
 /// Resolves the repo's type (unless given: the one type it exists under) and lists its files.
@@ -425,6 +429,9 @@ pub fn print_check(p: &Printer, src: &Side, dest: &Side, c: &PairCheck) {
         lines.push(format!(
             "  size only  {path} (no shared hash; too large to download here)"
         ));
+    }
+    if let Some(prov) = &c.provenance {
+        lines.push(format!("  {}", prov.describe()));
     }
     if !c.platform_files.is_empty() {
         lines.push(format!(

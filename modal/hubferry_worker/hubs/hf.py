@@ -180,10 +180,14 @@ class HfHub:
         return CommitOperationDelete(path_in_repo=path)
 
     def commit(self, ep: Endpoint, ops: list, message: str) -> str | None:
+        # The Hub keeps a commit's title and body apart (summary / description): the body holds
+        # the provenance trailer.
+        title, _, body = message.partition("\n\n")
         info = self.api.create_commit(
             ep.repo_id,
             operations=ops,
-            commit_message=message,
+            commit_message=title,
+            commit_description=body or None,
             repo_type=ep.repo_type,
             revision=ep.revision,
         )

@@ -8,6 +8,7 @@ JSON in, JSON out; never subject to faults or shaping. Routes (documented in doc
   GET /repos?platform=&type=               every repo with its settings
   POST /repos/settings {platform, type, id, private?, gated?, gated_users?}
   POST /users {platform, name, token}; POST /orgs {platform, org, members}
+  POST /refs {platform, type, id, branch, start?}   a branch (ModelScope's API cannot make one)
   GET /health
 """
 
@@ -112,6 +113,13 @@ def make_admin_handler(hubs: dict[str, HubContext]):
                     raise ValueError("gated must be false, 'auto' or 'manual'")
                 repo.update(**changes)
                 return 200, repo_summary(repo)
+            if path == "/refs" and method == "POST":
+                body = self._json()
+                repo = store.get_repo(body["platform"], body.get("type", "model"), body["id"])
+                if repo is None:
+                    return 404, {"error": f"no such repo {body['platform']}:{body['id']}"}
+                sha = repo.create_branch(body["branch"], body.get("start"))
+                return 200, {"branch": body["branch"], "sha": sha}
             if path == "/users" and method == "POST":
                 body = self._json()
                 store.add_user(body["platform"], body["name"], body["token"])

@@ -23,6 +23,7 @@ from .ms_common import (
     SHA256_RE,
     TREE_DEFAULT_PAGE_SIZE,
     HttpError,
+    epoch,
     ok,
     query_int,
 )
@@ -99,7 +100,9 @@ class FileRoutes:
         sha, _ = self.commit_of(repo, ex.query.get("Revision"))
         recursive = (ex.query.get("Recursive") or "false").lower() == "true"
         entries = self.entries(repo, sha, ex.query.get("Root"), recursive)[:REPO_FILES_LIMIT]
-        ex.reply_json(200, ok({"Files": entries, "LatestCommitter": None}))
+        ex.reply_json(
+            200, ok({"Files": entries, "LatestCommitter": self.latest_committer(repo, sha)})
+        )
 
     def dataset_tree(self, ex, segment, owner, name):
         repo, _ = self.visible_repo(ex, segment, owner, name)
@@ -119,8 +122,34 @@ class FileRoutes:
             raise HttpError(400, "PageNumber and PageSize must be positive")
         ex.reply_json(
             200,
-            ok({"Files": entries[(number - 1) * size : number * size], "TotalCount": len(entries)}),
+            ok(
+                {
+                    "Files": entries[(number - 1) * size : number * size],
+                    "TotalCount": len(entries),
+                    "LatestCommitter": self.latest_committer(repo, sha),
+                }
+            ),
         )
+
+    @staticmethod
+    def latest_committer(repo, sha) -> dict | None:
+        """The commit the listing was taken at, as the real service's `Data.LatestCommitter`
+        carries it (`Id`, `ShortId`, `Title`, `Message`, author and date fields).
+
+        Assumption: the dataset `repo/tree` answer carries it too (only the model `repo/files`
+        one is observed in published responses)."""
+        if sha is None:
+            return None
+        c = repo.log(sha, limit=1)[0]
+        return {
+            "Id": c["id"],
+            "ShortId": c["id"][:8],
+            "Title": c["title"],
+            "Message": c["message"],
+            "AuthorName": c["author"],
+            "CommitterName": c["author"],
+            "CommittedDate": epoch(c["date"]),
+        }
 
     # ---------------------------------------------------------------- download
 
