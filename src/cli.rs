@@ -222,8 +222,12 @@ pub struct MigrateArgs {
     #[arg(long, value_enum)]
     pub repo_type: Option<RepoTypeArg>,
     /// Source revision (branch, tag or commit) [default: main on HF, master on ModelScope].
-    #[arg(long, value_name = "REV")]
+    #[arg(long, value_name = "REV", conflicts_with = "revisions")]
     pub revision: Option<String>,
+    /// Mirror branches and tags too: `all`, or names separated by commas (the default branch
+    /// always; HF main ↔ ModelScope master).
+    #[arg(long, value_name = "all|LIST")]
+    pub revisions: Option<String>,
     /// Run detached: start on Modal, record the run, return its id (follow with `hubferry logs`).
     #[arg(long)]
     pub detach: bool,
@@ -286,6 +290,10 @@ pub struct SyncArgs {
     /// Print each mirror's plan without moving anything.
     #[arg(long)]
     pub dry_run: bool,
+    /// Mirror branches and tags of every mirror: `all`, or names separated by commas [default:
+    /// each mirror's `revisions`, else its default branch only].
+    #[arg(long, value_name = "all|LIST")]
+    pub revisions: Option<String>,
     /// Also write a Markdown job summary to FILE [default with GITHUB_STEP_SUMMARY set: that file].
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,

@@ -31,6 +31,7 @@ pub mod provenance;
 pub mod render;
 pub mod repo_ref;
 pub mod report;
+pub mod revisions;
 pub mod run_dirs;
 pub mod run_records;
 pub mod schemas;

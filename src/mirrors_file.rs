@@ -13,6 +13,7 @@
 //! exclude = ["*.bin"]
 //! delete = true                       # optional: remove destination files the source lacks
 //! method = "api"                      # optional: auto (default) | api | git
+//! revisions = "all"                   # optional: also branches and tags ("all" or "main,v1")
 //! ```
 //! Unknown keys are errors (a typo must not silently change what a nightly job does).
 
@@ -52,6 +53,8 @@ struct MirrorToml {
     delete: bool,
     #[serde(default)]
     method: Option<String>,
+    #[serde(default)]
+    revisions: Option<String>,
 }
 
 /// One validated mirror.
@@ -70,6 +73,8 @@ pub struct Mirror {
     pub exclude: Vec<String>,
     pub delete: bool,
     pub method: MethodArg,
+    /// Branches and tags to mirror besides the default branch (`revisions`).
+    pub revisions: Option<crate::revisions::RevisionSet>,
 }
 
 /// Reads and validates a mirrors file.
@@ -85,7 +90,7 @@ pub fn load(path: &Path) -> Result<Vec<Mirror>, CliError> {
 pub fn parse(text: &str, origin: &str) -> Result<Vec<Mirror>, CliError> {
     let file: FileToml = toml::from_str(text).map_err(|e| {
         CliError::bad_input(format!("{origin}: {}", e.to_string().trim_end())).with_hint(
-            "each mirror is a [[mirror]] table with name, source and dest; optional: backend, repo_type, revision, include, exclude, delete, method",
+            "each mirror is a [[mirror]] table with name, source and dest; optional: backend, repo_type, revision, revisions, include, exclude, delete, method",
         )
     })?;
     if file.mirror.is_empty() {
@@ -165,6 +170,21 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Mirror>, CliError> {
                     ))
                 }
             };
+            let revisions = match m.revisions.as_deref() {
+                None => None,
+                Some(r) => Some(crate::revisions::RevisionSet::parse(r).map_err(|e| {
+                    bad(
+                        format!("revisions: {e}"),
+                        "revisions is \"all\" or branch and tag names separated by commas",
+                    )
+                })?),
+            };
+            if revisions.is_some() && m.revision.is_some() {
+                return Err(bad(
+                    "both revision and revisions".into(),
+                    "keep one: revision follows one ref, revisions mirrors several",
+                ));
+            }
             Ok(Mirror {
                 name: m.name.clone(),
                 source: m.source.clone(),
@@ -180,6 +200,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Mirror>, CliError> {
                 exclude: m.exclude.clone(),
                 delete: m.delete,
                 method,
+                revisions,
             })
         })
         .collect()

@@ -48,6 +48,9 @@ pub struct MigrateRequest {
     pub repo_type: Option<RepoType>,
     /// `--revision`; overrides a revision given in SOURCE.
     pub revision: Option<String>,
+    /// The destination branch [default: the destination hub's default branch]; set by
+    /// `--revisions`, which mirrors each branch onto its namesake.
+    pub dest_revision: Option<String>,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub parallel: bool,
@@ -69,6 +72,7 @@ impl MigrateRequest {
             dest: None,
             repo_type: None,
             revision: None,
+            dest_revision: None,
             include: Vec::new(),
             exclude: Vec::new(),
             parallel: false,
@@ -212,7 +216,11 @@ impl Resolved {
             platform: self.to,
             repo_type: Some(repo_type),
             id: self.dest_id.clone(),
-            revision: Some(self.to.default_revision().to_string()),
+            revision: Some(
+                req.dest_revision
+                    .clone()
+                    .unwrap_or_else(|| self.to.default_revision().to_string()),
+            ),
         };
         (source, dest)
     }
@@ -708,7 +716,11 @@ async fn dest_state(
     dest: &RepoRef,
 ) -> Result<DestState, PreflightError> {
     let t = dest.repo_type_or_model();
-    let facts = match repo_facts(hf, ms, dest.platform, t, &dest.id, None).await {
+    let branch = dest
+        .revision
+        .as_deref()
+        .filter(|b| *b != dest.platform.default_revision());
+    let facts = match repo_facts(hf, ms, dest.platform, t, &dest.id, branch).await {
         Ok(f) => f,
         Err(e) if e.kind == HubErrorKind::NotFound => {
             return Ok(DestState {
@@ -724,7 +736,11 @@ async fn dest_state(
             None => Ok(Vec::new()),
         },
         Platform::Ms => match ms
-            .list_files(t, &dest.id, dest.platform.default_revision())
+            .list_files(
+                t,
+                &dest.id,
+                branch.unwrap_or(dest.platform.default_revision()),
+            )
             .await
         {
             Err(e) if e.kind == HubErrorKind::NotFound => Ok(Vec::new()),

@@ -159,6 +159,7 @@ pub fn migrate_request(
         dest,
         repo_type: repo_type_arg.map(RepoType::from),
         revision,
+        dest_revision: None,
         include: t.include.clone(),
         exclude: t.exclude.clone(),
         parallel: t.parallel,

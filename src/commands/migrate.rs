@@ -23,11 +23,27 @@ pub async fn run(ctx: &Context, mut args: MigrateArgs) -> anyhow::Result<ExitSta
         args.revision.clone(),
         &args.transfer,
     )?;
+    let revisions = args
+        .revisions
+        .as_deref()
+        .map(crate::revisions::RevisionSet::parse)
+        .transpose()?;
     let opts = RunOptions::from_args(&args.transfer, ExecuteMode::Single, ctx.state_flag.clone())?;
     engine::check_backend(&opts)?;
     let _lock =
         crate::lock::unless_dry_run(ctx.state_flag.clone(), &ctx.printer, &req, opts.dry_run)
             .await?;
+    if let Some(set) = revisions {
+        let p = &ctx.printer;
+        let (source, dest, run) = if opts.dry_run {
+            crate::revisions::dry_run(&creds, &req, &set).await?
+        } else {
+            crate::revisions::run(p, &creds, &req, &set, &opts, "r0").await?
+        };
+        p.json(&run.json(&source, &dest));
+        run.print(p, &source, &dest);
+        return Ok(run.exit);
+    }
     let plan = preflight(&req, &creds).await?;
     if opts.dry_run {
         engine::print_plan(&ctx.printer, &plan, true);

@@ -27,6 +27,7 @@ use crate::plan::Plan;
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
 use crate::report::{ReportContext, Tracker, Verification};
+use crate::revisions::RevisionSet;
 use crate::settings::{load_credentials, migrate_request};
 use crate::verify::destination::VerifySpec;
 
@@ -126,6 +127,7 @@ async fn one(
     index: usize,
     m: &Mirror,
     dry_run: bool,
+    revisions: Option<&RevisionSet>,
 ) -> Result<MirrorOutcome, ExitStatus> {
     let p = &ctx.printer;
     let started = Instant::now();
@@ -152,6 +154,9 @@ async fn one(
         Ok(lock) => lock,
         Err(err) => return Ok(error_outcome(ctx, m, err)),
     };
+    if let Some(set) = revisions.or(m.revisions.as_ref()) {
+        return with_revisions(ctx, creds, index, m, &req, set, &t).await;
+    }
     let plan = match preflight(&req, creds).await {
         Ok(plan) => plan,
         Err(err) => return Ok(error_outcome(ctx, m, err.into())),
@@ -290,7 +295,74 @@ async fn one(
     }
 }
 
+/// A mirror with `revisions`: every branch and tag ([`crate::revisions`]); its result line is the
+/// `revisions` object with `mirror`, `changed` and `exit_code`.
+async fn with_revisions(
+    ctx: &Context,
+    creds: &Credentials,
+    index: usize,
+    m: &Mirror,
+    req: &crate::preflight::MigrateRequest,
+    set: &RevisionSet,
+    t: &TransferArgs,
+) -> Result<MirrorOutcome, ExitStatus> {
+    let p = &ctx.printer;
+    let result = if t.dry_run {
+        crate::revisions::dry_run(creds, req, set).await
+    } else {
+        let opts = match RunOptions::from_args(t, ExecuteMode::Single, ctx.state_flag.clone()) {
+            Ok(opts) => opts,
+            Err(err) => return Ok(error_outcome(ctx, m, err)),
+        };
+        if let Err(err) = engine::check_backend(&opts) {
+            return Ok(error_outcome(ctx, m, err));
+        }
+        crate::revisions::run(p, creds, req, set, &opts, &format!("m{index}")).await
+    };
+    let (source, dest, run) = match result {
+        Ok(r) => r,
+        Err(err) => return Ok(error_outcome(ctx, m, err)),
+    };
+    if run.interrupted {
+        return Err(ExitStatus::Interrupted);
+    }
+    if !p.json_mode() {
+        run.print(p, &source, &dest);
+    }
+    let count = |action: &str| run.refs.iter().filter(|r| r.action == action).count();
+    let summary = if t.dry_run {
+        format!(
+            "{} refs: {} to update, {} to create",
+            run.refs.len(),
+            count("would update"),
+            count("would create")
+        )
+    } else {
+        format!(
+            "{} refs: {} updated, {} created, {} current, {} skipped, {} failed",
+            run.refs.len(),
+            count("updated"),
+            count("created"),
+            count("current") + count("exists"),
+            count("skipped"),
+            count("failed")
+        )
+    };
+    let changed = run.files_moved() > 0 || count("created") > 0 || count("updated") > 0;
+    Ok(MirrorOutcome {
+        name: m.name.clone(),
+        json: with_fields(run.json(&source, &dest), &m.name, changed, run.exit),
+        exit: run.exit,
+        summary,
+    })
+}
+
 pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
+    let revisions = args
+        .revisions
+        .as_deref()
+        .map(RevisionSet::parse)
+        .transpose()?;
     let all = mirrors_file::load(&args.config)?;
     let selected: Vec<Mirror> = if args.only.is_empty() {
         all
@@ -321,7 +393,7 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
     ));
     let mut outcomes = Vec::new();
     for (i, m) in selected.iter().enumerate() {
-        match one(ctx, &creds, i, m, args.dry_run).await {
+        match one(ctx, &creds, i, m, args.dry_run, revisions.as_ref()).await {
             Ok(outcome) => outcomes.push(outcome),
             Err(status) => {
                 for o in &outcomes {
@@ -342,10 +414,17 @@ pub async fn run(ctx: &Context, args: SyncArgs) -> anyhow::Result<ExitStatus> {
     let to_update = outcomes
         .iter()
         .filter(|o| {
-            o.json["type"] == "plan"
+            let would = |r: &serde_json::Value| {
+                r["action"].as_str().is_some_and(|a| a.starts_with("would"))
+            };
+            (o.json["type"] == "plan"
                 && o.json["settled_by_content"] != true
                 && (o.json["files_to_move"].as_u64() > Some(0)
-                    || o.json["files_to_delete"].as_u64() > Some(0))
+                    || o.json["files_to_delete"].as_u64() > Some(0)))
+                || (o.json["type"] == "revisions"
+                    && o.json["refs"]
+                        .as_array()
+                        .is_some_and(|r| r.iter().any(would)))
         })
         .count();
     let mut lines = vec![format!(
