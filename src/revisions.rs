@@ -17,7 +17,8 @@
 //! 2. **branches**: the source's default branch onto the destination's (HF `main` ↔ ModelScope
 //!    `master`), then every other selected branch onto its namesake, exactly (files the source
 //!    branch lacks are deleted there). A missing HF branch is created from the destination's
-//!    default head first; ModelScope's API cannot create one (warning, skipped).
+//!    default head first; ModelScope's API cannot create one (warning, skipped; its tags are then
+//!    built on the default branch like those of step 1).
 //! 3. **tags at branch heads**: tagged at that destination branch's head after step 2.
 //!
 //! A tag that already exists at the destination is left alone (tags do not move; ModelScope
@@ -163,18 +164,25 @@ impl RevisionsRun {
                 "s"
             },
         )];
-        let width = self.refs.iter().map(|r| r.name.len()).max().unwrap_or(0);
+        let label = |r: &RefOutcome| {
+            if r.dest_name != r.name {
+                format!("{} → {}", r.name, r.dest_name)
+            } else {
+                r.name.clone()
+            }
+        };
+        let width = self
+            .refs
+            .iter()
+            .map(|r| label(r).chars().count())
+            .max()
+            .unwrap_or(0);
         for r in &self.refs {
             let kind = match r.kind {
                 RefKind::Branch => "branch",
                 RefKind::Tag => "tag   ",
             };
-            let target = if r.dest_name != r.name {
-                format!(" → {}", r.dest_name)
-            } else {
-                String::new()
-            };
-            let mut line = format!("  {kind} {:width$}{target}  {}", r.name, r.action);
+            let mut line = format!("  {kind} {:width$}  {}", label(r), r.action);
             if r.files_moved > 0 {
                 line.push_str(&format!(
                     ", {} file{} ({})",
@@ -256,6 +264,12 @@ fn plan_refs(
             ));
             continue;
         }
+        if dest_refs.branch(&b.name).is_none() {
+            if let Some(why) = cannot_create_branch(dest.platform, &b.name) {
+                skipped.push(skip(RefKind::Branch, &b.name, b.commit.clone(), why));
+                continue;
+            }
+        }
         branches.push((b.name.clone(), b.name.clone(), b.commit.clone()));
     }
     let mut tags = Vec::new();
@@ -306,12 +320,17 @@ fn skip(kind: RefKind, name: &str, commit: Option<String>, why: String) -> RefOu
 
 /// The source and destination (types resolved) of `req`, through a preflight of its default
 /// branch (reads only).
+/// Without their revisions: refs are named one by one.
 async fn resolve(req: &MigrateRequest, creds: &Credentials) -> anyhow::Result<(RepoRef, RepoRef)> {
     let mut base = req.clone();
     base.revision = None;
     base.dest_revision = None;
     let plan = preflight(&base, creds).await?;
-    Ok((plan.source, plan.dest))
+    let bare = |r: RepoRef| RepoRef {
+        revision: None,
+        ..r
+    };
+    Ok((bare(plan.source), bare(plan.dest)))
 }
 
 async fn ref_lists(
@@ -358,10 +377,6 @@ pub async fn dry_run(
             detail: None,
         };
         if !exists && dest_name != dest_default {
-            if let Some(why) = cannot_create_branch(dest.platform, dest_name) {
-                refs.push(skip(RefKind::Branch, name, commit.clone(), why));
-                continue;
-            }
             outcome.action = "would create".into();
         }
         let plan = preflight(&step_request(req, name, dest_name, dest_default), creds).await?;
@@ -434,8 +449,9 @@ fn cannot_create_branch(platform: Platform, name: &str) -> Option<String> {
     })
 }
 
-/// The request of one step: `source_rev` onto destination branch `dest_branch`, exactly (files
-/// the source lacks deleted) except on the default branch, which follows `--delete`.
+/// The request of one step: `source_rev` onto destination branch `dest_branch`, exactly: files
+/// the source ref lacks are deleted there (what gives a tag's commit the same files; and the
+/// default branch gets rid of what a tag built on it left).
 fn step_request(
     req: &MigrateRequest,
     source_rev: &str,
@@ -445,9 +461,7 @@ fn step_request(
     let mut r = req.clone();
     r.revision = Some(source_rev.to_string());
     r.dest_revision = (dest_branch != dest_default).then(|| dest_branch.to_string());
-    if dest_branch != dest_default {
-        r.delete = true;
-    }
+    r.delete = true;
     r
 }
 
@@ -534,9 +548,7 @@ pub async fn run(
 
     // 1. Tags whose files no destination branch will hold: built on the default branch.
     for tag in plan.tags.iter().filter(|t| t.at_branch.is_none()) {
-        // The tag's files exactly: what it lacks goes from the default branch for this commit.
-        let mut r = step_request(req, &tag.name, dest_default, dest_default);
-        r.delete = true;
+        let r = step_request(req, &tag.name, dest_default, dest_default);
         let Some(report) = step(p, creds, &r, opts, &next_prefix()).await? else {
             interrupted = true;
             break;
@@ -566,11 +578,6 @@ pub async fn run(
             let exists = dest_refs.branch(dest_name).is_some();
             let mut created = false;
             if !exists && dest_name != dest_default {
-                if let Some(why) = cannot_create_branch(dest.platform, dest_name) {
-                    p.warn(&format!("branch {name} not mirrored: {why}"));
-                    refs.push(skip(RefKind::Branch, name, commit.clone(), why));
-                    continue;
-                }
                 let Some(start) = head_of(dest_default.to_string()).await? else {
                     refs.push(skip(
                         RefKind::Branch,
@@ -760,7 +767,7 @@ mod tests {
             tags: vec![r("v1", "a"), r("v2", "m"), r("v3", "d"), r("v0", "z")],
         };
         let dst = RefList {
-            branches: vec![r("master", "x")],
+            branches: vec![r("dev", "x"), r("master", "x")],
             tags: vec![r("v0", "y")],
         };
         let (plan, skipped) = plan_refs(&RevisionSet::All, &source, &dest, &src, &dst).unwrap();
@@ -781,6 +788,18 @@ mod tests {
             [("v1", None), ("v2", Some("master")), ("v3", Some("dev"))]
         );
         assert_eq!(plan.existing_tags.len(), 1);
+        // A branch ModelScope lacks cannot be made there: its head's tags are built instead.
+        let bare = RefList {
+            branches: vec![r("master", "x")],
+            tags: Vec::new(),
+        };
+        let (plan, skipped) = plan_refs(&RevisionSet::All, &source, &dest, &src, &bare).unwrap();
+        assert_eq!(plan.branches.len(), 1);
+        assert_eq!(skipped.len(), 2);
+        assert!(plan
+            .tags
+            .iter()
+            .all(|t| t.name != "v3" || t.at_branch.is_none()));
         let err = plan_refs(
             &RevisionSet::Only(vec!["nope".into()]),
             &source,

@@ -14,5 +14,6 @@ mod preflight;
 mod race;
 mod render;
 mod repo_types;
+mod revisions;
 mod selection;
 mod support;

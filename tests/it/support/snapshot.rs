@@ -181,6 +181,8 @@ fn filters(ctx: &TestContext) -> Vec<(String, String)> {
             (r"\bap-[0-9A-Za-z]{6,}\b", "[APP_ID]"),
             (r"\b[0-9a-f]{64}\b", "[SHA256]"),
             (r"\b[0-9a-f]{40}\b", "[SHA]"),
+            // A short commit id after `@` (provenance lines: `mirrors hf:ns/x@abc1234`).
+            (r"@[0-9a-f]{7}\b", "@[SHORT_SHA]"),
             (r"\b\d+(\.\d+)? [kMGT]?B/s\b", "[RATE]"),
             (
                 r"\b\d+(\.\d+)?s\b|\b\d+m\d{2}s\b|\b\d+h\d{2}m\b",

@@ -1,0 +1,370 @@
+//! `--revisions`: branches and tags mirrored both ways and re-synced after the source moved, and
+//! the provenance trailer read back by a run with a fresh state directory.
+//!
+//! History is built through the official clients (`refs_edit.py`); the one thing neither client
+//! can do — create a ModelScope branch — goes through the sandbox's admin endpoint, standing in
+//! for a user creating it with git or in the web console.
+
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+
+use crate::our_snapshot;
+use crate::support::{admin_json, root, unique, Output, TestContext};
+
+/// Runs `steps` (refs_edit.py's format) on one repo; returns `{ref name: commit}` afterwards.
+fn history(ctx: &TestContext, platform: &str, repo_id: &str, steps: Value) -> Value {
+    let mut child = ctx
+        .client_command(&root().join("tests/it/refs_edit.py"))
+        .args(["--platform", platform, "--repo-id", repo_id])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running refs_edit.py");
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        steps.to_string().as_bytes(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "refs_edit.py on {platform}:{repo_id} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap()
+}
+
+/// A repo's refs now, `{name: commit}`, read over the hub's API (HF `refs`, ModelScope
+/// `revisions`; the test repos are public).
+fn refs_of(ctx: &TestContext, platform: &str, repo_id: &str) -> Value {
+    let mut out = serde_json::Map::new();
+    if platform == "hf" {
+        let v = admin_json(
+            &ctx.world.hf_endpoint,
+            "GET",
+            &format!("/api/models/{repo_id}/refs"),
+            None,
+        );
+        for r in v["branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(v["tags"].as_array().unwrap())
+        {
+            out.insert(
+                r["name"].as_str().unwrap().into(),
+                r["targetCommit"].clone(),
+            );
+        }
+    } else {
+        let v = admin_json(
+            &ctx.world.ms_endpoint,
+            "GET",
+            &format!("/api/v1/models/{repo_id}/revisions"),
+            None,
+        );
+        let map = &v["Data"]["RevisionMap"];
+        for r in map["Branches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(map["Tags"].as_array().unwrap())
+        {
+            out.insert(
+                r["Revision"].as_str().unwrap().into(),
+                r["CommitId"].clone(),
+            );
+        }
+    }
+    Value::Object(out)
+}
+
+/// The default branch's history: v1 on its first commit, v2 at its head.
+fn default_history(default: &str) -> Value {
+    json!([
+        {"commit": {"branch": default, "files": {"README.md": "# refs\n", "a.txt": "one"}}},
+        {"tag": {"name": "v1", "at": default}},
+        {"commit": {"branch": default, "files": {"a.txt": "two"}}},
+        {"tag": {"name": "v2", "at": default}},
+    ])
+}
+
+/// One commit on `dev` (made from v2), tagged v3: two branches and three tags in all.
+fn dev_history() -> Value {
+    json!([
+        {"commit": {"branch": "dev", "files": {"dev.txt": "dev"}}},
+        {"tag": {"name": "v3", "at": "dev"}},
+    ])
+}
+
+/// The source moved: a new commit on `dev`, tagged v4; the default branch untouched.
+fn moved() -> Value {
+    json!([
+        {"commit": {"branch": "dev", "files": {"dev2.txt": "more"}}},
+        {"tag": {"name": "v4", "at": "dev"}},
+    ])
+}
+
+fn refs_json(out: &Output) -> Value {
+    let v = out
+        .json_lines()
+        .into_iter()
+        .rev()
+        .find(|v| v["type"] == "revisions")
+        .unwrap_or_else(|| panic!("no revisions object:\n{out}"));
+    v["refs"].clone()
+}
+
+fn action(refs: &Value, kind: &str, name: &str) -> String {
+    refs.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == kind && r["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} {name} in {refs}"))["action"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `migrate SOURCE --to TO --revisions all` (local worker): its output and `refs`.
+fn mirror_all(ctx: &TestContext, source: &str, to: &str) -> (Output, Value) {
+    let args = ["migrate", source, "--to", to, "--revisions", "all"];
+    let out = ctx.run(&[&args[..], &["--backend", "local", "--json"]].concat());
+    assert_eq!(out.code, Some(0), "{out}");
+    let refs = refs_json(&out);
+    (out, refs)
+}
+
+/// `sync --config CONFIG --json`: the mirror's `refs`.
+fn resync(ctx: &TestContext, config: &str) -> Value {
+    let out = ctx.run(&["sync", "--config", config, "--json"]);
+    assert_eq!(out.code, Some(0), "{out}");
+    refs_json(&out)
+}
+
+/// `verify SRC@REV DEST@REV` passes.
+fn same(ctx: &TestContext, src: &str, dest: &str, rev: &str, dest_rev: &str) {
+    let out = ctx.run(&[
+        "verify",
+        &format!("{src}@{rev}"),
+        &format!("{dest}@{dest_rev}"),
+    ]);
+    assert_eq!(
+        out.code,
+        Some(0),
+        "{src}@{rev} vs {dest}@{dest_rev}:\n{out}"
+    );
+}
+
+fn mirrors_file(ctx: &TestContext, name: &str, source: &str, dest: &str) -> String {
+    let path = ctx.path("mirrors.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[mirror]]\nname = \"{name}\"\nsource = \"{source}\"\ndest = \"{dest}\"\nbackend = \"local\"\nrevisions = \"all\"\n"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn hf_to_modelscope_tags_cross_a_branch_waits_for_its_creation_and_a_resync_moves_only_dev() {
+    let ctx = TestContext::new();
+    let id = format!("alice/{}", unique("it-refs-hm"));
+    history(&ctx, "hf", &id, default_history("main"));
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([{"branch": {"name": "dev", "from": "v2"}}]),
+    );
+    history(&ctx, "hf", &id, dev_history());
+    let (hf, ms) = (format!("hf:{id}"), format!("ms:{id}"));
+
+    let (out, refs) = mirror_all(&ctx, &hf, "ms");
+    assert_eq!(action(&refs, "branch", "main"), "updated", "{refs}");
+    // ModelScope's API cannot create `dev`: skipped, and its head's tag built on master instead.
+    assert_eq!(action(&refs, "branch", "dev"), "skipped", "{refs}");
+    assert!(
+        out.stderr
+            .contains("ModelScope's API cannot create branches"),
+        "{out}"
+    );
+    for tag in ["v1", "v2", "v3"] {
+        assert_eq!(action(&refs, "tag", tag), "created", "{tag}: {refs}");
+        same(&ctx, &hf, &ms, tag, tag);
+    }
+    same(&ctx, &hf, &ms, "main", "master");
+    assert_eq!(
+        refs_of(&ctx, "ms", &id)["v2"],
+        refs_of(&ctx, "ms", &id)["master"]
+    );
+
+    // Someone creates `dev` on ModelScope; the source moves on `dev` only.
+    ctx.admin(
+        "POST",
+        "/refs",
+        Some(&json!({"platform": "ms", "id": id, "branch": "dev", "start": "master"})),
+    );
+    history(&ctx, "hf", &id, moved());
+    let master_before = refs_of(&ctx, "ms", &id)["master"].clone();
+    let config = mirrors_file(&ctx, "refs", &hf, &ms);
+    let refs = resync(&ctx, &config);
+    assert_eq!(action(&refs, "branch", "main"), "current", "{refs}");
+    assert_eq!(action(&refs, "branch", "dev"), "updated", "{refs}");
+    assert_eq!(action(&refs, "tag", "v4"), "created", "{refs}");
+    for tag in ["v1", "v2", "v3"] {
+        assert_eq!(action(&refs, "tag", tag), "exists", "{refs}");
+    }
+    let after = refs_of(&ctx, "ms", &id);
+    assert_eq!(
+        after["master"], master_before,
+        "an unchanged branch got a commit"
+    );
+    assert_eq!(after["v4"], after["dev"]);
+    same(&ctx, &hf, &ms, "dev", "dev");
+    same(&ctx, &hf, &ms, "v4", "v4");
+
+    // Nothing moved since: a third sync changes nothing, and says so.
+    let out = ctx.run(&["sync", "--config", &config]);
+    assert_eq!(out.code, Some(0), "{out}");
+    our_snapshot!(ctx, out.stdout.clone(), @"
+    done, verified hf:model:alice/it-refs-hm-[N]@main → ms:model:alice/it-refs-hm-[N]@master
+      url:       [MS_ENDPOINT]/models/alice/it-refs-hm-[N]
+      moved:     0 files, 0 B
+      skipped:   2 files, 10 B (already at the destination)
+      time:      [DURATION] ([RATE], local backend)
+      verified:  2 files match the source (re-listed by hubferry)
+    done, verified hf:model:alice/it-refs-hm-[N]@dev → ms:model:alice/it-refs-hm-[N]@dev
+      url:       [MS_ENDPOINT]/models/alice/it-refs-hm-[N]
+      moved:     0 files, 0 B
+      skipped:   4 files, 17 B (already at the destination)
+      time:      [DURATION] ([RATE], local backend)
+      verified:  4 files match the source (re-listed by hubferry)
+    revisions hf:alice/it-refs-hm-[N] → ms:alice/it-refs-hm-[N]: 2 branches, 4 tags
+      branch main → master  current
+      branch dev            current
+      tag    v1             exists
+      tag    v2             exists
+      tag    v3             exists
+      tag    v4             exists
+    sync 1 mirror: 1 current, 0 failed
+      refs  6 refs: 0 updated, 0 created, 6 current, 0 skipped, 0 failed
+    ");
+    assert_eq!(refs_of(&ctx, "ms", &id), after);
+}
+
+#[test]
+fn modelscope_to_hf_creates_branches_and_tags_and_provenance_counts_commits_behind() {
+    let ctx = TestContext::new();
+    let id = format!("alice/{}", unique("it-refs-mh"));
+    // ModelScope's clients cannot create a branch: the admin endpoint makes `dev` from v2.
+    history(&ctx, "ms", &id, default_history("master"));
+    ctx.admin(
+        "POST",
+        "/refs",
+        Some(&json!({"platform": "ms", "id": id, "branch": "dev", "start": "v2"})),
+    );
+    history(&ctx, "ms", &id, dev_history());
+    let (ms, hf) = (format!("ms:{id}"), format!("hf:{id}"));
+
+    let (_, refs) = mirror_all(&ctx, &ms, "hf");
+    assert_eq!(action(&refs, "branch", "master"), "updated", "{refs}");
+    assert_eq!(action(&refs, "branch", "dev"), "created", "{refs}");
+    for tag in ["v1", "v2", "v3"] {
+        assert_eq!(action(&refs, "tag", tag), "created", "{tag}: {refs}");
+        same(&ctx, &ms, &hf, tag, tag);
+    }
+    same(&ctx, &ms, &hf, "master", "main");
+    same(&ctx, &ms, &hf, "dev", "dev");
+    let hf_refs = refs_of(&ctx, "hf", &id);
+    assert_eq!(hf_refs["v3"], hf_refs["dev"]);
+    assert_eq!(hf_refs["v2"], hf_refs["main"]);
+
+    history(&ctx, "ms", &id, moved());
+    let config = mirrors_file(&ctx, "back", &ms, &hf);
+    let refs = resync(&ctx, &config);
+    assert_eq!(action(&refs, "branch", "master"), "current", "{refs}");
+    assert_eq!(action(&refs, "branch", "dev"), "updated", "{refs}");
+    assert_eq!(action(&refs, "tag", "v4"), "created", "{refs}");
+    let after = refs_of(&ctx, "hf", &id);
+    assert_eq!(
+        after["main"], hf_refs["main"],
+        "an unchanged branch got a commit"
+    );
+    assert_eq!(after["v4"], after["dev"]);
+
+    // Provenance, read back with a state directory no run has used: the HF copy's last commit
+    // names the ModelScope commit it mirrors; ModelScope lists no history to count.
+    let fresh = ctx.path("fresh-state");
+    let fresh = fresh.to_str().unwrap();
+    let env = [("HUBFERRY_STATE_DIR", Some(fresh))];
+    let out = ctx.run_with_env(
+        &["verify", &format!("{ms}@dev"), &format!("{hf}@dev")],
+        &env,
+    );
+    assert_eq!(out.code, Some(0), "{out}");
+    assert!(out.stdout.contains(&format!("mirrors {ms}@")), "{out}");
+    assert!(
+        out.stdout.ends_with(", current\n") || out.stdout.contains(", current\n"),
+        "{out}"
+    );
+
+    // The other way round, from HF: commits on the source are counted.
+    let back = format!("alice/{}", unique("it-refs-back"));
+    let out = ctx.run(&[
+        "migrate",
+        &hf,
+        "--to",
+        "ms",
+        "--dest",
+        &back,
+        "--backend",
+        "local",
+        "--json",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([
+            {"commit": {"branch": "main", "files": {"b.txt": "1"}}},
+            {"commit": {"branch": "main", "files": {"b.txt": "2"}}},
+        ]),
+    );
+    let back_ref = format!("ms:{back}");
+    let out = ctx.run_with_env(&["verify", &hf, &back_ref], &env);
+    assert_eq!(out.code, Some(1), "{out}");
+    our_snapshot!(ctx, out.stdout.clone(), @"
+    DIFFERENT hf:model:alice/it-refs-mh-[N]@main ≠ ms:model:alice/it-refs-back-[N]@master: 2 of 3 files match; 0 mismatched, 1 missing, 0 extra
+      missing    b.txt
+      mirrors hf:alice/it-refs-mh-[N]@[SHORT_SHA], 2 commits behind
+      not compared: .gitattributes (platform-generated)
+    ");
+    let config = ctx.path("back.toml");
+    std::fs::write(
+        &config,
+        format!("[[mirror]]\nname = \"back\"\nsource = \"{hf}\"\ndest = \"{back_ref}\"\nbackend = \"local\"\n"),
+    )
+    .unwrap();
+    let out = ctx.run_with_env(
+        &[
+            "sync",
+            "--config",
+            config.to_str().unwrap(),
+            "--dry-run",
+            "--json",
+        ],
+        &env,
+    );
+    assert_eq!(out.code, Some(0), "{out}");
+    let plan = out.last_json();
+    assert_eq!(plan["provenance"]["commits_behind"], 2, "{out}");
+    assert_eq!(plan["provenance"]["source"], hf, "{out}");
+    assert!(out.stderr.contains("2 commits behind"), "{out}");
+}
