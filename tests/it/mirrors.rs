@@ -284,9 +284,9 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
       |
     5 | delet = true
       | ^^^^^
-    unknown field `delet`, expected one of `name`, `source`, `dest`, `backend`, `repo_type`, `revision`, `include`, `exclude`, `delete`, `method`
+    unknown field `delet`, expected one of `name`, `source`, `dest`, `backend`, `repo_type`, `revision`, `include`, `exclude`, `delete`, `method`, `revisions`
 
-    hint: each mirror is a [[mirror]] table with name, source and dest; optional: backend, repo_type, revision, include, exclude, delete, method
+    hint: each mirror is a [[mirror]] table with name, source and dest; optional: backend, repo_type, revision, revisions, include, exclude, delete, method
     ");
 
     // --dry-run --json: one plan object per mirror, carrying its name, and nothing else.
