@@ -253,6 +253,7 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
       small  would move 1 files (34 B)
     ----- stderr -----
     sync: 1 mirror from [TEMP]/mirrors.toml
+    mirror small: mirrors hf:alice/it-sync-[N]@[SHORT_SHA], 1 commit behind
     ");
     let out = ctx.run(&["sync", "--config", &config, "--json"]);
     assert_eq!(out.code, Some(0), "{out}");
