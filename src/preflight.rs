@@ -44,14 +44,14 @@ pub struct MigrateRequest {
     pub to: Option<Platform>,
     /// `--dest NS/NAME`; defaults to the source id.
     pub dest: Option<String>,
-    /// `--repo-type`; must agree with a type given in SOURCE.
+    /// `--repo-type` (settings checked that it agrees with a type given in SOURCE).
     pub repo_type: Option<RepoType>,
     /// `--revision`; overrides a revision given in SOURCE.
     pub revision: Option<String>,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub parallel: bool,
-    /// `--chunk-size` in decimal GB.
+    /// `--chunk-size` in decimal GB (settings checked that it is positive).
     pub chunk_size_gb: Option<f64>,
     pub method: Method,
     pub visibility: VisibilityChoice,
@@ -221,8 +221,9 @@ impl Resolved {
 const SPACES_STAY_HINT: &str =
     "spaces stay on Hugging Face; migrate the model or dataset repos they use instead";
 
-/// Everything that can be refused before any request: direction, types, destination id, globs,
-/// chunk size, and the destination hub's token being set at all.
+/// Everything that can be refused before any request: direction, spaces to ModelScope,
+/// destination id, globs, and the destination hub's token being set at all (`--repo-type` and
+/// `--chunk-size` were checked by [`crate::settings`]).
 fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved, PreflightError> {
     let src_platform = req.source.platform;
     let to = req.to.unwrap_or(src_platform.other());
@@ -232,18 +233,6 @@ fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved
             platform: to.display_name(),
         }
         .into());
-    }
-    if let (Some(a), Some(b)) = (req.repo_type, req.source.repo_type) {
-        if a != b {
-            return Err(PreflightError::new(
-                ErrorKind::BadInput,
-                format!(
-                    "{}: --repo-type {a} contradicts the {b} given in the source",
-                    req.source
-                ),
-                Some("drop --repo-type, or fix the source".to_string()),
-            ));
-        }
     }
     let given_type = req.repo_type.or(req.source.repo_type);
     let dest_id = match &req.dest {
@@ -267,15 +256,6 @@ fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved
             Some("patterns use fnmatch syntax as `hf download --include` does: *, ?, [abc], [!abc], plus {a,b} (docs/cli.md, \"Choosing files\")".to_string()),
         )
     })?;
-    if let Some(gb) = req.chunk_size_gb {
-        if !(gb.is_finite() && gb > 0.0) {
-            return Err(PreflightError::new(
-                ErrorKind::BadInput,
-                format!("--chunk-size must be a positive number of GB, got {gb}"),
-                Some("e.g. --chunk-size 5 for 5 GB chunks".to_string()),
-            ));
-        }
-    }
     let has_dest_token = match to {
         Platform::Hf => creds.hf_token.is_some(),
         Platform::Ms => creds.ms_token.is_some(),
@@ -906,10 +886,6 @@ mod tests {
         req.exclude = vec!["[".into()];
         assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
 
-        let mut req = MigrateRequest::new(src.clone());
-        req.chunk_size_gb = Some(-1.0);
-        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
-
         let mut req = MigrateRequest::new(
             crate::repo_ref::parse_source("hf:spaces/acme/demo", None).unwrap(),
         );
@@ -917,11 +893,6 @@ mod tests {
         let e = run(&req, &c).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BadInput);
         assert!(e.to_string().contains("no spaces"), "{e}");
-
-        let mut req =
-            MigrateRequest::new(crate::repo_ref::parse_source("hf:datasets/acme/x", None).unwrap());
-        req.repo_type = Some(RepoType::Model);
-        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
     }
 
     #[test]

@@ -18,16 +18,16 @@
 use std::time::Instant;
 
 use super::Context;
-use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
+use crate::cli::SyncArgs;
 use crate::credentials::Credentials;
-use crate::engine::{self, ExecuteMode, Executed, RunOptions};
+use crate::engine::{self, Executed, RunOptions};
 use crate::error::{classify, CliError, ExitStatus};
 use crate::mirrors_file::{self, Mirror};
 use crate::plan::Plan;
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
 use crate::report::{ReportContext, Tracker, Verification};
-use crate::settings::{load_credentials, migrate_request};
+use crate::settings::{load_credentials, mirror_request};
 use crate::verify::destination::VerifySpec;
 
 /// What happened to one mirror.
@@ -38,26 +38,6 @@ struct MirrorOutcome {
     json: serde_json::Value,
     exit: ExitStatus,
     summary: String,
-}
-
-fn transfer_args(m: &Mirror, dry_run: bool) -> TransferArgs {
-    TransferArgs {
-        include: m.include.clone(),
-        exclude: m.exclude.clone(),
-        parallel: false,
-        chunk_size: None,
-        method: m.method,
-        private: false,
-        public: false,
-        allow_public_gated: false,
-        delete: m.delete,
-        backend: m.backend,
-        detach: false,
-        dry_run,
-        // `delete = true` in the mirrors file is the confirmation (CI has no terminal to ask).
-        yes: true,
-        concurrency: 4,
-    }
 }
 
 /// The verification of an unchanged mirror, from preflight's own two listings (the same rule as
@@ -104,11 +84,7 @@ fn error_report(m: &Mirror, msg: String) -> serde_json::Value {
     let report = Tracker::default().report(
         ReportContext {
             source: m.source.clone(),
-            dest: format!(
-                "{}:{}",
-                if m.to == PlatformArg::Hf { "hf" } else { "ms" },
-                m.dest_id
-            ),
+            dest: format!("{}:{}", m.to, m.dest_id),
             backend: m.backend.as_str().into(),
             errors: vec![msg],
             ..Default::default()
@@ -129,15 +105,7 @@ async fn one(
 ) -> Result<MirrorOutcome, ExitStatus> {
     let p = &ctx.printer;
     let started = Instant::now();
-    let t = transfer_args(m, dry_run);
-    let req = match migrate_request(
-        &m.source,
-        Some(m.to),
-        Some(&m.dest_id),
-        m.repo_type,
-        m.revision.clone(),
-        &t,
-    ) {
+    let req = match mirror_request(m) {
         Ok(req) => req,
         Err(err) => return Ok(error_outcome(ctx, m, err)),
     };
@@ -196,7 +164,7 @@ async fn one(
                 dest: plan.dest.describe(),
                 dest_url: Some(plan.dest_url.clone()),
                 duration_s: started.elapsed().as_secs_f64(),
-                backend: t.backend.as_str().into(),
+                backend: m.backend.as_str().into(),
                 // Files a content check found already there count as skipped: nothing moves.
                 skipped_by_plan: plan.settled_skips(),
                 ..Default::default()
@@ -226,10 +194,7 @@ async fn one(
             summary,
         });
     }
-    let opts = match RunOptions::from_args(&t, ExecuteMode::Mirror, ctx.state_flag.clone()) {
-        Ok(opts) => opts,
-        Err(err) => return Ok(error_outcome(ctx, m, err)),
-    };
+    let opts = RunOptions::for_mirror(m, dry_run, ctx.state_flag.clone());
     if let Err(err) = engine::check_backend(&opts) {
         return Ok(error_outcome(ctx, m, err));
     }
