@@ -175,8 +175,8 @@ async fn one(
         let summary = if exit == ExitStatus::Success {
             format!(
                 "up to date: {} files ({}) verified, no worker started",
-                report.files_skipped,
-                human_bytes(report.bytes_skipped)
+                report.totals.files_skipped,
+                human_bytes(report.totals.bytes_skipped)
             )
         } else {
             "nothing to move, but NOT verified".to_string()
@@ -216,8 +216,8 @@ async fn one(
                 } else {
                     "FAILED"
                 },
-                report.files_moved,
-                human_bytes(report.bytes_moved)
+                report.totals.files_moved,
+                human_bytes(report.totals.bytes_moved)
             );
             Ok(MirrorOutcome {
                 name: m.name.clone(),
