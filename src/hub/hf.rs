@@ -11,12 +11,13 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use url::Url;
 
+use super::WriteAccess;
 use super::{
     build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoListing,
 };
 use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
-use crate::repo_ref::{Platform, RepoType};
+use crate::repo_ref::{Platform, RepoRef, RepoType};
 
 const P: Platform = Platform::Hf;
 
@@ -127,6 +128,11 @@ impl HfClient {
     /// A client for `base` (e.g. `https://huggingface.co`).
     pub fn new(http: reqwest::Client, base: Url, token: Option<Secret>) -> Self {
         HfClient { http, base, token }
+    }
+
+    /// The HTTP client, endpoint and token, for the requests [`super::Hubs`] makes itself.
+    pub(super) fn parts(&self) -> (&reqwest::Client, &Url, Option<&Secret>) {
+        (&self.http, &self.base, self.token.as_ref())
     }
 
     /// True when a token is configured.
@@ -274,6 +280,71 @@ impl HfClient {
             401 | 403 => Ok(false),
             _ => Err(error_from(P, "GET", &url, resp, hf_message).await),
         }
+    }
+
+    /// Whether `user` (this client's validated token) may create or write `dest`: the namespace
+    /// is the user's or one of its orgs (not one where its role is `read`), the token is not
+    /// read-only, and for an existing repo `auth-check/write` agrees.
+    pub async fn write_access(
+        &self,
+        user: &HfUser,
+        dest: &RepoRef,
+        exists: bool,
+    ) -> Result<WriteAccess, HubError> {
+        let (ns, name) = (dest.namespace(), dest.name());
+        let refused = |message: String, hint: String| Ok(WriteAccess::Refused { message, hint });
+        if user.token_role.as_deref() == Some("read") {
+            return refused(
+                format!("the Hugging Face token of `{}` is read-only, and writing {dest} needs write access", user.name),
+                "create a token with the `write` role and set HF_TOKEN to it".to_string(),
+            );
+        }
+        let mine = user.name.eq_ignore_ascii_case(ns)
+            || user.orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
+        if !mine {
+            let orgs = if user.orgs.is_empty() {
+                "none".to_string()
+            } else {
+                user.orgs.join(", ")
+            };
+            return refused(
+                format!(
+                    "cannot write {dest}: `{ns}` is neither the token's user `{}` nor one of its organizations ({orgs})",
+                    user.name
+                ),
+                format!("check the namespace spelling, or pass --dest {}/{name}", user.name),
+            );
+        }
+        if user
+            .read_only_orgs
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(ns))
+        {
+            return refused(
+                format!(
+                    "cannot write {dest}: `{}` has only the read role in `{ns}`",
+                    user.name
+                ),
+                format!(
+                    "ask an admin of `{ns}` for the write role, or pass --dest {}/{name}",
+                    user.name
+                ),
+            );
+        }
+        if exists
+            && !self
+                .auth_check(dest.repo_type_or_model(), &dest.id, true)
+                .await?
+        {
+            return refused(
+                format!("user `{}` may not write to the existing {dest}", user.name),
+                format!(
+                    "ask an admin of `{ns}` for write access, or pass --dest {}/{name}",
+                    user.name
+                ),
+            );
+        }
+        Ok(WriteAccess::Granted)
     }
 
     /// `GET /api/{type}s?author=NS&full=true`, all pages (`full` adds `lastModified`).

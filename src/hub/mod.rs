@@ -19,7 +19,7 @@ use url::Url;
 use crate::repo_ref::Platform;
 
 pub use hf::HfClient;
-pub use hubs::{ms_git_basic, Hubs};
+pub use hubs::{ms_git_basic, Hubs, Identities, RepoFacts, WriteAccess};
 pub use ms::MsClient;
 
 /// One repo of an owner's listing (either hub), with what the inventory shows.

@@ -12,12 +12,13 @@ use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
 
+use super::WriteAccess;
 use super::{
     build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoListing,
 };
 use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
-use crate::repo_ref::{Platform, RepoType};
+use crate::repo_ref::{Platform, RepoRef, RepoType};
 
 const P: Platform = Platform::Ms;
 /// `repo/files` answers at most this many entries; exactly this many means truncated.
@@ -106,6 +107,11 @@ impl MsClient {
     /// A client for `base` (e.g. `https://www.modelscope.cn`).
     pub fn new(http: reqwest::Client, base: Url, token: Option<Secret>) -> Self {
         MsClient { http, base, token }
+    }
+
+    /// The HTTP client, endpoint and token, for the requests [`super::Hubs`] makes itself.
+    pub(super) fn parts(&self) -> (&reqwest::Client, &Url, Option<&Secret>) {
+        (&self.http, &self.base, self.token.as_ref())
     }
 
     /// True when a token is configured.
@@ -496,6 +502,37 @@ fn ms_message(_headers: &HeaderMap, body: &str) -> String {
                 .find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_string))
         })
         .unwrap_or_else(|| body.trim().chars().take(200).collect())
+}
+
+/// Whether `user` (the validated token's) may create or write `dest`. ModelScope has no API
+/// listing a user's organizations: a namespace other than the user's is accepted when named in
+/// `orgs` (`HUBFERRY_MS_ORGS`), or, with a warning, when the repo already exists (the worker's
+/// first write then checks); otherwise refused, since a typo would only surface as a 403 inside
+/// the container.
+pub fn write_access(user: &MsUser, dest: &RepoRef, exists: bool, orgs: &[String]) -> WriteAccess {
+    let (ns, name) = (dest.namespace(), dest.name());
+    let known_org = orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
+    if user.username.eq_ignore_ascii_case(ns) || known_org {
+        return WriteAccess::Granted;
+    }
+    if exists {
+        return WriteAccess::Unknown {
+            warning: format!(
+                "ModelScope cannot say whether `{}` may write to the existing {dest}; the run will tell",
+                user.username
+            ),
+        };
+    }
+    WriteAccess::Refused {
+        message: format!(
+            "cannot create {dest}: `{ns}` is not the token's user `{}`, and ModelScope cannot tell whether `{}` may create repositories there",
+            user.username, user.username
+        ),
+        hint: format!(
+            "check the namespace spelling or pass --dest {}/{name}; if `{ns}` is a ModelScope organization you belong to, set HUBFERRY_MS_ORGS={ns}",
+            user.username
+        ),
+    }
 }
 
 #[cfg(test)]
