@@ -14,27 +14,24 @@
 use serde_json::Value;
 use url::Url;
 
-use super::{build_url, error_from, send_with_retry, HubError, HubErrorKind, Hubs};
-use crate::credentials::Secret;
+use super::{build_url, error_from, send_with_retry, Endpoint, HubError, HubErrorKind, Hubs};
 use crate::repo_ref::{Platform, RepoType};
 
 pub use super::RepoListing;
 
 impl Hubs {
-    fn endpoint(&self, platform: Platform) -> (&reqwest::Client, &Url, Option<&Secret>) {
+    fn endpoint(&self, platform: Platform) -> &Endpoint {
         match platform {
-            Platform::Hf => self.hf.parts(),
-            Platform::Ms => self.ms.parts(),
+            Platform::Hf => self.hf.endpoint(),
+            Platform::Ms => self.ms.endpoint(),
         }
     }
 
+    /// `req` with `platform`'s token, the way that hub's client sends it.
     fn authed(&self, platform: Platform, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match (self.endpoint(platform).2, platform) {
-            (Some(t), Platform::Hf) => req.bearer_auth(t.expose()),
-            (Some(t), Platform::Ms) => req
-                .bearer_auth(t.expose())
-                .header("Cookie", format!("m_session_id={}", t.expose())),
-            (None, _) => req,
+        match platform {
+            Platform::Hf => self.hf.authed(req),
+            Platform::Ms => self.ms.authed(req),
         }
     }
 
@@ -48,7 +45,7 @@ impl Hubs {
         path: &str,
     ) -> Url {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
-        let base = self.endpoint(platform).1;
+        let base = &self.endpoint(platform).base;
         match platform {
             Platform::Hf => {
                 let mut segs: Vec<&str> = match repo_type {
@@ -80,7 +77,7 @@ impl Hubs {
         offset: u64,
     ) -> Result<reqwest::Response, HubError> {
         let url = self.file_url(platform, repo_type, id, revision, path);
-        let http = self.endpoint(platform).0;
+        let http = &self.endpoint(platform).http;
         let resp = send_with_retry(platform, "GET", &url, || {
             let req = self.authed(platform, http.get(url.clone()));
             if offset > 0 {
@@ -142,7 +139,7 @@ impl Hubs {
         id: &str,
     ) -> Result<(), HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
-        let (http, base, _) = self.endpoint(platform);
+        let Endpoint { http, base, .. } = self.endpoint(platform);
         let (url, body) = match platform {
             Platform::Hf => {
                 let mut body = serde_json::json!({"name": name, "organization": ns});

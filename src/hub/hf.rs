@@ -11,10 +11,10 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use url::Url;
 
-use super::WriteAccess;
 use super::{
     build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoListing,
 };
+use super::{Endpoint, WriteAccess};
 use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
 use crate::repo_ref::{Platform, RepoRef, RepoType};
@@ -24,9 +24,7 @@ const P: Platform = Platform::Hf;
 /// A client for one HF endpoint, with or without a token.
 #[derive(Clone)]
 pub struct HfClient {
-    http: reqwest::Client,
-    base: Url,
-    token: Option<Secret>,
+    ep: Endpoint,
 }
 
 /// The token's identity.
@@ -127,17 +125,19 @@ struct LfsJson {
 impl HfClient {
     /// A client for `base` (e.g. `https://huggingface.co`).
     pub fn new(http: reqwest::Client, base: Url, token: Option<Secret>) -> Self {
-        HfClient { http, base, token }
+        HfClient {
+            ep: Endpoint { http, base, token },
+        }
     }
 
-    /// The HTTP client, endpoint and token, for the requests [`super::Hubs`] makes itself.
-    pub(super) fn parts(&self) -> (&reqwest::Client, &Url, Option<&Secret>) {
-        (&self.http, &self.base, self.token.as_ref())
+    /// The endpoint, for the requests [`super::Hubs`] makes itself.
+    pub(super) fn endpoint(&self) -> &Endpoint {
+        &self.ep
     }
 
     /// True when a token is configured.
     pub fn has_token(&self) -> bool {
-        self.token.is_some()
+        self.ep.token.is_some()
     }
 
     /// The web URL of a repo (`{base}/datasets/ns/name`).
@@ -147,18 +147,22 @@ impl HfClient {
             RepoType::Dataset => "datasets/",
             RepoType::Space => "spaces/",
         };
-        format!("{}/{prefix}{id}", self.base.as_str().trim_end_matches('/'))
+        format!(
+            "{}/{prefix}{id}",
+            self.ep.base.as_str().trim_end_matches('/')
+        )
+    }
+
+    /// The Hub takes the token as a Bearer.
+    pub(super) fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.ep.token {
+            Some(t) => req.bearer_auth(t.expose()),
+            None => req,
+        }
     }
 
     async fn get(&self, url: &Url) -> Result<reqwest::Response, HubError> {
-        send_with_retry(P, "GET", url, || {
-            let req = self.http.get(url.clone());
-            match &self.token {
-                Some(t) => req.bearer_auth(t.expose()),
-                None => req,
-            }
-        })
-        .await
+        send_with_retry(P, "GET", url, || self.authed(self.ep.http.get(url.clone()))).await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -175,7 +179,7 @@ impl HfClient {
 
     /// `GET /api/whoami-v2`: the user, their orgs and the token's role. 401 = bad token.
     pub async fn whoami(&self) -> Result<HfUser, HubError> {
-        let url = build_url(&self.base, &["api", "whoami-v2"], &[]);
+        let url = build_url(&self.ep.base, &["api", "whoami-v2"], &[]);
         let (w, _): (WhoamiJson, _) = self.get_json(&url).await?;
         let read_only_orgs = w
             .orgs
@@ -204,7 +208,7 @@ impl HfClient {
         if let Some(rev) = revision {
             segs.extend(["revision", rev]);
         }
-        let url = build_url(&self.base, &segs, &[]);
+        let url = build_url(&self.ep.base, &segs, &[]);
         let (r, _): (RepoJson, _) = self.get_json(&url).await.map_err(repo_not_found_is_404)?;
         Ok(HfRepoInfo {
             id: r.id,
@@ -224,7 +228,7 @@ impl HfClient {
     ) -> Result<Vec<FileEntry>, HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let mut url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", repo_type.plural(), ns, name, "tree", revision],
             &[("recursive", "true"), ("expand", "false")],
         );
@@ -273,7 +277,7 @@ impl HfClient {
         if write {
             segs.push("write");
         }
-        let url = build_url(&self.base, &segs, &[]);
+        let url = build_url(&self.ep.base, &segs, &[]);
         let resp = self.get(&url).await?;
         match resp.status().as_u16() {
             200..=299 => Ok(true),
@@ -354,7 +358,7 @@ impl HfClient {
         author: &str,
     ) -> Result<Vec<RepoListing>, HubError> {
         let mut url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", repo_type.plural()],
             &[("author", author), ("full", "true"), ("limit", "1000")],
         );
