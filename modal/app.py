@@ -14,7 +14,6 @@
 # CLI turns them into progress and a report.
 
 import json
-import time
 from pathlib import Path
 
 import modal
@@ -100,25 +99,11 @@ def transfer(job: dict) -> dict:
 
 
 def failed_result(job: dict, error: BaseException) -> dict:
-    """A protocol-v1 `result` event for a job whose container failed without reporting."""
-    return {
-        "hubferry": 1,
-        "type": "result",
-        "job": job["job"],
-        "ts": time.time(),
-        "status": "failed",
-        "files_moved": 0,
-        "bytes_moved": 0,
-        "files_skipped": 0,
-        "bytes_skipped": 0,
-        "files_failed": 0,
-        "files_deleted": 0,
-        "duration_s": 0.0,
-        "dest_url": None,
-        "verified": False,
-        "fallback_used": False,
-        "error": f"container failed: {type(error).__name__}: {error}"[:2000],
-    }
+    """Prints and returns the protocol-v1 `result` event of a job whose container failed without
+    reporting: the worker's own result shape (`hubferry_worker.job_driver.result_fields`)."""
+    from hubferry_worker.job_driver import emit_failed_result
+
+    return emit_failed_result(job["job"], error)
 
 
 def fan_out(jobs: list[dict]) -> list[dict]:
@@ -130,7 +115,6 @@ def fan_out(jobs: list[dict]) -> list[dict]:
     for job, outcome in zip(jobs, outcomes, strict=True):
         if isinstance(outcome, BaseException):
             outcome = failed_result(job, outcome)
-            print(json.dumps(outcome), flush=True)
         results.append(outcome)
     return results
 

@@ -81,12 +81,8 @@ impl RunStatus {
 #[serde(deny_unknown_fields)]
 pub struct JobResult {
     pub status: RunStatus,
-    pub files_moved: u64,
-    pub bytes_moved: u64,
-    pub files_skipped: u64,
-    pub bytes_skipped: u64,
-    pub files_failed: u64,
-    pub files_deleted: u64,
+    #[serde(flatten)]
+    pub totals: crate::totals::Totals,
     pub duration_s: f64,
     pub dest_url: Option<String>,
     pub verified: bool,

@@ -40,6 +40,7 @@ pub mod settings;
 pub mod summary;
 pub mod tls;
 pub mod tools;
+pub mod totals;
 pub mod tty_echo;
 pub mod type_check;
 pub mod verify;

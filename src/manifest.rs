@@ -187,7 +187,8 @@ pub enum Merged {
 }
 
 /// Walks two path-sorted file lists (a [`Manifest`]'s files) in path order, each path once. The one
-/// merge behind verification ([`crate::verify`]) and the pair check.
+/// merge behind the planner ([`crate::plan::plan_transfer`]), verification ([`crate::verify`])
+/// and the pair check.
 pub fn merge_sorted<'a>(
     left: &'a [FileEntry],
     right: &'a [FileEntry],

@@ -22,9 +22,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::cli::{Backend, MethodArg, PlatformArg, RepoTypeArg};
 use crate::error::CliError;
-use crate::repo_ref::{self, Platform};
+use crate::plan::Method;
+use crate::repo_ref::{self, Platform, RepoType};
+use crate::settings::Backend;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,22 +58,23 @@ struct MirrorToml {
     revisions: Option<String>,
 }
 
-/// One validated mirror.
+/// One validated mirror, in domain values ([`crate::settings::mirror_request`] makes it a
+/// preflight request).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mirror {
     pub name: String,
     pub source: String,
     /// The destination hub.
-    pub to: PlatformArg,
+    pub to: Platform,
     /// The destination `ns/name`.
     pub dest_id: String,
     pub backend: Backend,
-    pub repo_type: Option<RepoTypeArg>,
+    pub repo_type: Option<RepoType>,
     pub revision: Option<String>,
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub delete: bool,
-    pub method: MethodArg,
+    pub method: Method,
     /// Branches and tags to mirror besides the default branch (`revisions`).
     pub revisions: Option<crate::revisions::RevisionSet>,
 }
@@ -149,9 +151,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Mirror>, CliError> {
             };
             let repo_type = match m.repo_type.as_deref() {
                 None => None,
-                Some("model") => Some(RepoTypeArg::Model),
-                Some("dataset") => Some(RepoTypeArg::Dataset),
-                Some("space") => Some(RepoTypeArg::Space),
+                Some("model") => Some(RepoType::Model),
+                Some("dataset") => Some(RepoType::Dataset),
+                Some("space") => Some(RepoType::Space),
                 Some(other) => {
                     return Err(bad(
                         format!("unknown repo_type `{other}`"),
@@ -160,9 +162,9 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Mirror>, CliError> {
                 }
             };
             let method = match m.method.as_deref() {
-                None | Some("auto") => MethodArg::Auto,
-                Some("api") => MethodArg::Api,
-                Some("git") => MethodArg::Git,
+                None | Some("auto") => Method::Auto,
+                Some("api") => Method::Api,
+                Some("git") => Method::Git,
                 Some(other) => {
                     return Err(bad(
                         format!("unknown method `{other}`"),
@@ -188,10 +190,7 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Mirror>, CliError> {
             Ok(Mirror {
                 name: m.name.clone(),
                 source: m.source.clone(),
-                to: match dest.platform {
-                    Platform::Hf => PlatformArg::Hf,
-                    Platform::Ms => PlatformArg::Ms,
-                },
+                to: dest.platform,
                 dest_id: dest.id,
                 backend,
                 repo_type,
@@ -232,11 +231,11 @@ delete = true
         )
         .unwrap();
         assert_eq!(m.len(), 2);
-        assert_eq!(m[0].to, PlatformArg::Ms);
+        assert_eq!(m[0].to, Platform::Ms);
         assert_eq!(m[0].dest_id, "acme-org/qwen-small");
         assert_eq!(m[0].backend, Backend::Local);
         assert_eq!(m[1].backend, Backend::Modal);
-        assert_eq!(m[1].repo_type, Some(RepoTypeArg::Dataset));
+        assert_eq!(m[1].repo_type, Some(RepoType::Dataset));
         assert!(m[1].delete);
     }
 

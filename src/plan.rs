@@ -20,7 +20,9 @@ use std::collections::BinaryHeap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::manifest::{sameness, FileEntry, Manifest, Sameness, PLATFORM_FILES};
+use crate::manifest::{
+    merge_sorted, sameness, FileEntry, Manifest, Merged, Sameness, PLATFORM_FILES,
+};
 use crate::printer::human_bytes;
 use crate::repo_ref::RepoRef;
 
@@ -175,28 +177,11 @@ pub fn plan_transfer(
             .push("--delete runs as one whole-repo job, so --parallel is not used".to_string());
     }
     let (s, d) = (&source.files, &dest.files);
-    let (mut i, mut j) = (0usize, 0usize);
-    while i < s.len() || j < d.len() {
-        let ord = match (s.get(i), d.get(j)) {
-            (Some(x), Some(y)) => x.path.cmp(&y.path),
-            (Some(_), None) => std::cmp::Ordering::Less,
-            _ => std::cmp::Ordering::Greater,
-        };
-        match ord {
-            std::cmp::Ordering::Less => {
-                if !filter.matches(&s[i].path) {
-                    t.excluded += 1;
-                } else if PLATFORM_FILES.contains(&s[i].path.as_str()) {
-                    // The destination hub writes its own; the worker never copies it.
-                    t.to_skip.push(i as u32);
-                    t.bytes_to_skip += s[i].size;
-                } else {
-                    t.to_move.push(i as u32);
-                    t.bytes_to_move += s[i].size;
-                }
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
+    for step in merge_sorted(s, d) {
+        let (i, same_at_dest) = match step {
+            Merged::Left(i) => (i, false),
+            Merged::Both(i, j) => (i, sameness(&s[i], &d[j]) == Sameness::Same),
+            Merged::Right(j) => {
                 let path = d[j].path.as_str();
                 if filter.matches(path) && !PLATFORM_FILES.contains(&path) {
                     t.dest_extra += 1;
@@ -204,23 +189,19 @@ pub fn plan_transfer(
                         t.to_delete.push(j as u32);
                     }
                 }
-                j += 1;
+                continue;
             }
-            std::cmp::Ordering::Equal => {
-                if !filter.matches(&s[i].path) {
-                    t.excluded += 1;
-                } else if PLATFORM_FILES.contains(&s[i].path.as_str())
-                    || sameness(&s[i], &d[j]) == Sameness::Same
-                {
-                    t.to_skip.push(i as u32);
-                    t.bytes_to_skip += s[i].size;
-                } else {
-                    t.to_move.push(i as u32);
-                    t.bytes_to_move += s[i].size;
-                }
-                i += 1;
-                j += 1;
-            }
+        };
+        let path = s[i].path.as_str();
+        if !filter.matches(path) {
+            t.excluded += 1;
+        } else if PLATFORM_FILES.contains(&path) || same_at_dest {
+            // A platform file is skipped: the destination hub writes its own.
+            t.to_skip.push(i as u32);
+            t.bytes_to_skip += s[i].size;
+        } else {
+            t.to_move.push(i as u32);
+            t.bytes_to_move += s[i].size;
         }
     }
     let (chunks, size, warning) = split_into_chunks(&s[..], &t.to_move, t.bytes_to_move, chunking);

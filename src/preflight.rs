@@ -23,7 +23,7 @@
 use std::time::Instant;
 
 use crate::credentials::Credentials;
-use crate::hub::{self, HfClient, HubError, HubErrorKind, Hubs, MsClient};
+use crate::hub::{HubErrorKind, Hubs, Identities, RepoFacts, WriteAccess};
 use crate::manifest::{Manifest, PLATFORM_FILES};
 use crate::plan::{
     plan_transfer, ChunkSettings, Method, PathFilter, Plan, PlanOptions, Transfer, Visibility,
@@ -44,7 +44,7 @@ pub struct MigrateRequest {
     pub to: Option<Platform>,
     /// `--dest NS/NAME`; defaults to the source id.
     pub dest: Option<String>,
-    /// `--repo-type`; must agree with a type given in SOURCE.
+    /// `--repo-type` (settings checked that it agrees with a type given in SOURCE).
     pub repo_type: Option<RepoType>,
     /// `--revision`; overrides a revision given in SOURCE.
     pub revision: Option<String>,
@@ -54,7 +54,7 @@ pub struct MigrateRequest {
     pub include: Vec<String>,
     pub exclude: Vec<String>,
     pub parallel: bool,
-    /// `--chunk-size` in decimal GB.
+    /// `--chunk-size` in decimal GB (settings checked that it is positive).
     pub chunk_size_gb: Option<f64>,
     pub method: Method,
     pub visibility: VisibilityChoice,
@@ -85,37 +85,18 @@ impl MigrateRequest {
     }
 }
 
-/// Who the tokens belong to (validated), per hub.
-#[derive(Debug, Clone, Default)]
-struct Identities {
-    hf: Option<hub::hf::HfUser>,
-    ms: Option<hub::ms::MsUser>,
-}
-
-/// What preflight learnt about one repo.
-struct RepoFacts {
-    repo_type: RepoType,
-    private: bool,
-    gated: bool,
-    /// Commit the revision points at, when known.
-    sha: Option<String>,
-    /// HF disables repos (legal or abuse reasons); their files cannot be read.
-    disabled: bool,
-}
-
 /// Runs every check and returns the plan; see the module header for the steps and decisions.
 pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan, PreflightError> {
     let started = Instant::now();
-    let Hubs { hf, ms } = Hubs::new(creds);
+    let hubs = Hubs::new(creds);
 
     let resolved = resolve_request(req, creds)?;
 
     // Tokens and the source, concurrently.
     let (ids, source_facts) = tokio::join!(
-        validate_tokens(&hf, &ms),
+        validate_tokens(&hubs),
         source_facts(
-            &hf,
-            &ms,
+            &hubs,
             &req.source,
             resolved.given_type,
             resolved.revision.as_deref()
@@ -126,13 +107,13 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
     check_source_movable(req, resolved.to, &source_facts)?;
     let source_revision = resolved.source_revision(req);
     let (source, dest) = resolved.repos(req, source_facts.repo_type);
-    check_gated_access(&hf, &ids, &source, &source_facts).await?;
+    check_gated_access(&hubs, &ids, &source, &source_facts).await?;
 
     // Listings and the destination, concurrently.
     let (source_manifest, dest_state) =
-        list_source_and_dest(&hf, &ms, &source, &dest, &source_facts).await?;
+        list_source_and_dest(&hubs, &source, &dest, &source_facts).await?;
     let mut warnings = Vec::new();
-    warnings.extend(check_writable(&hf, creds, &ids, &dest, dest_state.facts.is_some()).await?);
+    warnings.extend(check_writable(&hubs, creds, &ids, &dest, dest_state.facts.is_some()).await?);
 
     let (dest_visibility, visibility_note) = decide_visibility(
         req,
@@ -155,10 +136,7 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
         &mut warnings,
     );
     let repo_type = source_facts.repo_type;
-    let dest_url = match resolved.to {
-        Platform::Hf => hf.web_url(repo_type, &dest.id),
-        Platform::Ms => ms.web_url(repo_type, &dest.id),
-    };
+    let dest_url = hubs.web_url(resolved.to, repo_type, &dest.id);
     Ok(Plan {
         source,
         source_sha: source_facts.sha,
@@ -229,8 +207,9 @@ impl Resolved {
 const SPACES_STAY_HINT: &str =
     "spaces stay on Hugging Face; migrate the model or dataset repos they use instead";
 
-/// Everything that can be refused before any request: direction, types, destination id, globs,
-/// chunk size, and the destination hub's token being set at all.
+/// Everything that can be refused before any request: direction, spaces to ModelScope,
+/// destination id, globs, and the destination hub's token being set at all (`--repo-type` and
+/// `--chunk-size` were checked by [`crate::settings`]).
 fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved, PreflightError> {
     let src_platform = req.source.platform;
     let to = req.to.unwrap_or(src_platform.other());
@@ -240,18 +219,6 @@ fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved
             platform: to.display_name(),
         }
         .into());
-    }
-    if let (Some(a), Some(b)) = (req.repo_type, req.source.repo_type) {
-        if a != b {
-            return Err(PreflightError::new(
-                ErrorKind::BadInput,
-                format!(
-                    "{}: --repo-type {a} contradicts the {b} given in the source",
-                    req.source
-                ),
-                Some("drop --repo-type, or fix the source".to_string()),
-            ));
-        }
     }
     let given_type = req.repo_type.or(req.source.repo_type);
     let dest_id = match &req.dest {
@@ -275,20 +242,8 @@ fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved
             Some("patterns use fnmatch syntax as `hf download --include` does: *, ?, [abc], [!abc], plus {a,b} (docs/cli.md, \"Choosing files\")".to_string()),
         )
     })?;
-    if let Some(gb) = req.chunk_size_gb {
-        if !(gb.is_finite() && gb > 0.0) {
-            return Err(PreflightError::new(
-                ErrorKind::BadInput,
-                format!("--chunk-size must be a positive number of GB, got {gb}"),
-                Some("e.g. --chunk-size 5 for 5 GB chunks".to_string()),
-            ));
-        }
-    }
-    let has_dest_token = match to {
-        Platform::Hf => creds.hf_token.is_some(),
-        Platform::Ms => creds.ms_token.is_some(),
-    };
-    if !has_dest_token {
+    let (_, dest_token) = creds.hub(to);
+    if dest_token.is_none() {
         let dest_preview = RepoRef {
             platform: to,
             repo_type: given_type,
@@ -332,39 +287,44 @@ fn check_source_movable(
     Ok(())
 }
 
-/// A gated HF source needs a token whose user has been granted access.
+/// A gated source needs a token whose user has been granted access, where the hub can tell
+/// ([`Platform::checks_gated_access`]).
 async fn check_gated_access(
-    hf: &HfClient,
+    hubs: &Hubs,
     ids: &Identities,
     source: &RepoRef,
     facts: &RepoFacts,
 ) -> Result<(), PreflightError> {
-    if source.platform != Platform::Hf || !facts.gated {
+    let platform = source.platform;
+    if !facts.gated || !platform.checks_gated_access() {
         return Ok(());
     }
-    let repo_type = facts.repo_type;
-    if !hf.has_token() {
+    let url = hubs.web_url(platform, facts.repo_type, &source.id);
+    if !hubs.has_token(platform) {
         return Err(PreflightError::new(
             ErrorKind::Credentials,
-            format!("{source} is gated, and reading its files needs a Hugging Face token"),
+            format!(
+                "{source} is gated, and reading its files needs a {} token",
+                platform.display_name()
+            ),
             Some(format!(
-                "set HF_TOKEN to a token of a user granted access on {}",
-                hf.web_url(repo_type, &source.id)
+                "set {} to a token of a user granted access on {url}",
+                platform.token_var()
             )),
         ));
     }
-    match hf.auth_check(repo_type, &source.id, false).await {
+    match hubs
+        .may_read_gated(platform, facts.repo_type, &source.id)
+        .await
+    {
         Ok(true) => Ok(()),
         Ok(false) => Err(PreflightError::new(
             ErrorKind::Permission,
             format!(
                 "{source} is gated and {} has not been granted access",
-                who(ids, Platform::Hf)
+                ids.describe(platform)
             ),
-            Some(format!(
-                "request access on {}",
-                hf.web_url(repo_type, &source.id)
-            )),
+            Some(format!("request access on {url}")),
         )),
         Err(e) => Err(hub_error("checking access to the gated source", source, e)),
     }
@@ -373,25 +333,17 @@ async fn check_gated_access(
 /// The source's files (at the resolved commit when known) and the destination's state, fetched
 /// concurrently.
 async fn list_source_and_dest(
-    hf: &HfClient,
-    ms: &MsClient,
+    hubs: &Hubs,
     source: &RepoRef,
     dest: &RepoRef,
     source_facts: &RepoFacts,
 ) -> Result<(Manifest, DestState), PreflightError> {
-    let list_rev = source_facts
-        .sha
-        .clone()
-        .unwrap_or_else(|| source.revision.clone().unwrap_or_default());
     let source_listing = async {
-        if source.platform == Platform::Hf && source_facts.sha.is_none() {
-            return Ok(Vec::new()); // a repo without commits has no files
-        }
-        list(hf, ms, source, &list_rev)
+        hubs.source_files(source, source_facts)
             .await
             .map_err(|e| hub_error("listing the source files", source, e))
     };
-    let (source_files, dest_state) = tokio::join!(source_listing, dest_state(hf, ms, dest));
+    let (source_files, dest_state) = tokio::join!(source_listing, dest_state(hubs, dest));
     Ok((Manifest::from_entries(source_files?), dest_state?))
 }
 
@@ -500,35 +452,10 @@ fn diff_and_chunk(
     transfer
 }
 
-fn who(ids: &Identities, p: Platform) -> String {
-    match p {
-        Platform::Hf => ids
-            .hf
-            .as_ref()
-            .map_or("your token".into(), |u| format!("user `{}`", u.name)),
-        Platform::Ms => ids
-            .ms
-            .as_ref()
-            .map_or("your token".into(), |u| format!("user `{}`", u.username)),
-    }
-}
-
 /// Validates whichever tokens are set (both concurrently).
-async fn validate_tokens(hf: &HfClient, ms: &MsClient) -> Result<Identities, PreflightError> {
-    let hf_check = async {
-        if !hf.has_token() {
-            return Ok(None);
-        }
-        hf.whoami().await.map(Some)
-    };
-    let ms_check = async {
-        if !ms.has_token() {
-            return Ok(None);
-        }
-        ms.login().await.map(Some)
-    };
-    let (h, m) = tokio::join!(hf_check, ms_check);
-    let classify = |p: Platform, e: HubError| {
+async fn validate_tokens(hubs: &Hubs) -> Result<Identities, PreflightError> {
+    hubs.identities().await.map_err(|e| {
+        let p = e.platform;
         if e.kind == HubErrorKind::Unauthorized {
             PreflightError::new(
                 ErrorKind::Credentials,
@@ -553,10 +480,6 @@ async fn validate_tokens(hf: &HfClient, ms: &MsClient) -> Result<Identities, Pre
             )
             .with_source(e)
         }
-    };
-    Ok(Identities {
-        hf: h.map_err(|e| classify(Platform::Hf, e))?,
-        ms: m.map_err(|e| classify(Platform::Ms, e))?,
     })
 }
 
@@ -564,8 +487,7 @@ async fn validate_tokens(hf: &HfClient, ms: &MsClient) -> Result<Identities, Pre
 /// under which the repo exists. An id that exists under two types is a usage error: picking one
 /// silently could move (or later retire) the other repository.
 async fn source_facts(
-    hf: &HfClient,
-    ms: &MsClient,
+    hubs: &Hubs,
     source: &RepoRef,
     given: Option<RepoType>,
     revision: Option<&str>,
@@ -574,7 +496,8 @@ async fn source_facts(
     let lookups = candidates.iter().map(|&t| async move {
         (
             t,
-            repo_facts(hf, ms, source.platform, t, &source.id, revision).await,
+            hubs.repo_facts(source.platform, t, &source.id, revision)
+                .await,
         )
     });
     let results = join_all(lookups).await;
@@ -614,10 +537,10 @@ async fn source_facts(
         return Err(hub_error("reading the source", source, e));
     }
     let kinds: Vec<&str> = candidates.iter().map(|t| t.as_str()).collect();
-    let token_note = match source.platform {
-        Platform::Hf if !hf.has_token() => "; if it is private, set HF_TOKEN",
-        Platform::Ms if !ms.has_token() => "; if it is private, set MODELSCOPE_API_TOKEN",
-        _ => "; if it is private, check that your token's user can read it",
+    let token_note = if hubs.has_token(source.platform) {
+        "; if it is private, check that your token's user can read it".to_string()
+    } else {
+        format!("; if it is private, set {}", source.platform.token_var())
     };
     Err(PreflightError::new(
         ErrorKind::NotFound,
@@ -656,71 +579,19 @@ async fn join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) 
         .collect()
 }
 
-async fn repo_facts(
-    hf: &HfClient,
-    ms: &MsClient,
-    platform: Platform,
-    t: RepoType,
-    id: &str,
-    revision: Option<&str>,
-) -> Result<RepoFacts, HubError> {
-    match platform {
-        Platform::Hf => {
-            let info = hf.repo_info(t, id, revision).await?;
-            Ok(RepoFacts {
-                repo_type: t,
-                private: info.private,
-                gated: info.gated,
-                sha: info.sha,
-                disabled: info.disabled,
-            })
-        }
-        Platform::Ms => {
-            let info = ms.repo_info(t, id).await?;
-            let rev = revision.unwrap_or(Platform::Ms.default_revision());
-            // The commit id is informational on ModelScope (listings take the branch name).
-            let sha = ms.resolve_revision(t, id, rev).await.ok().flatten();
-            Ok(RepoFacts {
-                repo_type: t,
-                private: info.private,
-                gated: info.gated,
-                sha,
-                disabled: false,
-            })
-        }
-    }
-}
-
-async fn list(
-    hf: &HfClient,
-    ms: &MsClient,
-    r: &RepoRef,
-    revision: &str,
-) -> Result<Vec<crate::manifest::FileEntry>, HubError> {
-    let t = r.repo_type_or_model();
-    match r.platform {
-        Platform::Hf => hf.list_files(t, &r.id, revision).await,
-        Platform::Ms => ms.list_files(t, &r.id, revision).await,
-    }
-}
-
 struct DestState {
     facts: Option<RepoFacts>,
     manifest: Manifest,
 }
 
 /// The destination's metadata and files; an absent repo (or branch) is empty.
-async fn dest_state(
-    hf: &HfClient,
-    ms: &MsClient,
-    dest: &RepoRef,
-) -> Result<DestState, PreflightError> {
+async fn dest_state(hubs: &Hubs, dest: &RepoRef) -> Result<DestState, PreflightError> {
     let t = dest.repo_type_or_model();
     let branch = dest
         .revision
         .as_deref()
         .filter(|b| *b != dest.platform.default_revision());
-    let facts = match repo_facts(hf, ms, dest.platform, t, &dest.id, branch).await {
+    let facts = match hubs.repo_facts(dest.platform, t, &dest.id, branch).await {
         Ok(f) => f,
         Err(e) if e.kind == HubErrorKind::NotFound => {
             return Ok(DestState {
@@ -730,142 +601,38 @@ async fn dest_state(
         }
         Err(e) => return Err(hub_error("reading the destination", dest, e)),
     };
-    let files = match dest.platform {
-        Platform::Hf => match &facts.sha {
-            Some(sha) => hf.list_files(t, &dest.id, sha).await,
-            None => Ok(Vec::new()),
-        },
-        Platform::Ms => match ms
-            .list_files(
-                t,
-                &dest.id,
-                branch.unwrap_or(dest.platform.default_revision()),
-            )
-            .await
-        {
-            Err(e) if e.kind == HubErrorKind::NotFound => Ok(Vec::new()),
-            other => other,
-        },
-    }
-    .map_err(|e| hub_error("listing the destination files", dest, e))?;
+    let files = hubs
+        .list_existing(dest.platform, t, &dest.id, facts.listing_point.as_deref())
+        .await
+        .map_err(|e| hub_error("listing the destination files", dest, e))?;
     Ok(DestState {
         facts: Some(facts),
         manifest: Manifest::from_entries(files),
     })
 }
 
-/// Fails unless the token's user can create or write `dest` (see the module header); returns a
-/// warning when the hub gives no way to check.
+/// Fails unless the token's user can create or write `dest` (the hub's rules: see the module
+/// header); returns a warning when the hub gives no way to check.
 async fn check_writable(
-    hf: &HfClient,
+    hubs: &Hubs,
     creds: &Credentials,
     ids: &Identities,
     dest: &RepoRef,
     exists: bool,
 ) -> Result<Option<String>, PreflightError> {
-    let ns = dest.namespace();
-    let name = dest.name();
-    match dest.platform {
-        Platform::Hf => {
-            let user = ids
-                .hf
-                .as_ref()
-                .expect("the destination token was validated");
-            if user.token_role.as_deref() == Some("read") {
-                return Err(PreflightError::new(
-                    ErrorKind::Permission,
-                    format!("the Hugging Face token of `{}` is read-only, and writing {dest} needs write access", user.name),
-                    Some("create a token with the `write` role and set HF_TOKEN to it".to_string()),
-                ));
-            }
-            let mine = user.name.eq_ignore_ascii_case(ns)
-                || user.orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
-            if !mine {
-                let orgs = if user.orgs.is_empty() {
-                    "none".to_string()
-                } else {
-                    user.orgs.join(", ")
-                };
-                return Err(PreflightError::new(
-                    ErrorKind::Permission,
-                    format!(
-                        "cannot write {dest}: `{ns}` is neither the token's user `{}` nor one of its organizations ({orgs})",
-                        user.name
-                    ),
-                    Some(format!("check the namespace spelling, or pass --dest {}/{name}", user.name)),
-                ));
-            }
-            if user
-                .read_only_orgs
-                .iter()
-                .any(|o| o.eq_ignore_ascii_case(ns))
-            {
-                return Err(PreflightError::new(
-                    ErrorKind::Permission,
-                    format!(
-                        "cannot write {dest}: `{}` has only the read role in `{ns}`",
-                        user.name
-                    ),
-                    Some(format!(
-                        "ask an admin of `{ns}` for the write role, or pass --dest {}/{name}",
-                        user.name
-                    )),
-                ));
-            }
-            if exists {
-                match hf
-                    .auth_check(dest.repo_type_or_model(), &dest.id, true)
-                    .await
-                {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        return Err(PreflightError::new(
-                            ErrorKind::Permission,
-                            format!("user `{}` may not write to the existing {dest}", user.name),
-                            Some(format!(
-                                "ask an admin of `{ns}` for write access, or pass --dest {}/{name}",
-                                user.name
-                            )),
-                        ))
-                    }
-                    Err(e) => {
-                        return Err(hub_error(
-                            "checking write access to the destination",
-                            dest,
-                            e,
-                        ))
-                    }
-                }
-            }
-            Ok(None)
-        }
-        Platform::Ms => {
-            let user = ids
-                .ms
-                .as_ref()
-                .expect("the destination token was validated");
-            let known_org = creds.ms_orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
-            if user.username.eq_ignore_ascii_case(ns) || known_org {
-                return Ok(None);
-            }
-            if exists {
-                return Ok(Some(format!(
-                    "ModelScope cannot say whether `{}` may write to the existing {dest}; the run will tell",
-                    user.username
-                )));
-            }
-            Err(PreflightError::new(
-                ErrorKind::Permission,
-                format!(
-                    "cannot create {dest}: `{ns}` is not the token's user `{}`, and ModelScope cannot tell whether `{}` may create repositories there",
-                    user.username, user.username
-                ),
-                Some(format!(
-                    "check the namespace spelling or pass --dest {}/{name}; if `{ns}` is a ModelScope organization you belong to, set HUBFERRY_MS_ORGS={ns}",
-                    user.username
-                )),
-            ))
-        }
+    match hubs.write_access(ids, dest, exists, &creds.ms_orgs).await {
+        Ok(WriteAccess::Granted) => Ok(None),
+        Ok(WriteAccess::Unknown { warning }) => Ok(Some(warning)),
+        Ok(WriteAccess::Refused { message, hint }) => Err(PreflightError::new(
+            ErrorKind::Permission,
+            message,
+            Some(hint),
+        )),
+        Err(e) => Err(hub_error(
+            "checking write access to the destination",
+            dest,
+            e,
+        )),
     }
 }
 
@@ -922,10 +689,6 @@ mod tests {
         req.exclude = vec!["[".into()];
         assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
 
-        let mut req = MigrateRequest::new(src.clone());
-        req.chunk_size_gb = Some(-1.0);
-        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
-
         let mut req = MigrateRequest::new(
             crate::repo_ref::parse_source("hf:spaces/acme/demo", None).unwrap(),
         );
@@ -933,11 +696,6 @@ mod tests {
         let e = run(&req, &c).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::BadInput);
         assert!(e.to_string().contains("no spaces"), "{e}");
-
-        let mut req =
-            MigrateRequest::new(crate::repo_ref::parse_source("hf:datasets/acme/x", None).unwrap());
-        req.repo_type = Some(RepoType::Model);
-        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
     }
 
     #[test]

@@ -59,6 +59,14 @@ impl Platform {
         }
     }
 
+    /// The environment variable hubferry reads this hub's token from first.
+    pub fn token_var(self) -> &'static str {
+        match self {
+            Platform::Hf => "HF_TOKEN",
+            Platform::Ms => "MODELSCOPE_API_TOKEN",
+        }
+    }
+
     /// How to give hubferry a valid token for this hub.
     pub fn token_hint(self) -> String {
         match self {

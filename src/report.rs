@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ExitStatus;
 use crate::events::{self as ev, ChunkPos, Event, EventBody, FileStatus, JobResult, RunStatus};
 use crate::printer::{human_bytes, human_duration, Printer, Tone};
+use crate::totals::Totals;
 
 /// What the orchestrator found when it re-listed the destination itself.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -41,12 +42,9 @@ pub struct Report {
     /// Destination as `platform:type:ns/name@revision`.
     pub dest: String,
     pub dest_url: Option<String>,
-    pub files_moved: u64,
-    pub bytes_moved: u64,
-    pub files_skipped: u64,
-    pub bytes_skipped: u64,
-    pub files_failed: u64,
-    pub files_deleted: u64,
+    /// The jobs' totals added up, with the files the plan found at the destination as skipped.
+    #[serde(flatten)]
+    pub totals: Totals,
     pub duration_s: f64,
     /// Bytes moved per second of wall time.
     pub throughput_bps: f64,
@@ -169,7 +167,7 @@ impl Tracker {
             EventBody::Fallback(ev::Fallback { .. }) => job.fallback = true,
             EventBody::Verify(ev::Verify { ok, .. }) => job.verify_ok = Some(*ok),
             EventBody::Result(result) => {
-                job.bytes_done = job.bytes_done.max(result.bytes_moved);
+                job.bytes_done = job.bytes_done.max(result.totals.bytes_moved);
                 job.result = Some(result.clone());
                 job.result_ts = Some(event.ts);
             }
@@ -210,12 +208,7 @@ impl Tracker {
             source: ctx.source,
             dest: ctx.dest,
             dest_url: ctx.dest_url,
-            files_moved: 0,
-            bytes_moved: 0,
-            files_skipped: ctx.skipped_by_plan.0,
-            bytes_skipped: ctx.skipped_by_plan.1,
-            files_failed: 0,
-            files_deleted: 0,
+            totals: Totals::skipped(ctx.skipped_by_plan.0, ctx.skipped_by_plan.1),
             duration_s: ctx.duration_s,
             throughput_bps: 0.0,
             fallback_used: false,
@@ -233,12 +226,7 @@ impl Tracker {
             r.fallback_used |= job.fallback;
             match &job.result {
                 Some(res) => {
-                    r.files_moved += res.files_moved;
-                    r.bytes_moved += res.bytes_moved;
-                    r.files_skipped += res.files_skipped;
-                    r.bytes_skipped += res.bytes_skipped;
-                    r.files_failed += res.files_failed;
-                    r.files_deleted += res.files_deleted;
+                    r.totals += res.totals;
                     r.fallback_used |= res.fallback_used;
                     if r.dest_url.is_none() {
                         r.dest_url.clone_from(&res.dest_url);
@@ -263,7 +251,7 @@ impl Tracker {
             }
         }
         if r.duration_s > 0.0 {
-            r.throughput_bps = r.bytes_moved as f64 / r.duration_s;
+            r.throughput_bps = r.totals.bytes_moved as f64 / r.duration_s;
         }
         // No jobs at all means nothing had to move (an up-to-date destination).
         let workers_ok = ok_jobs == self.jobs.len();
@@ -378,19 +366,19 @@ impl Report {
         }
         lines.push(format!(
             "  moved:     {} files, {}",
-            self.files_moved,
-            human_bytes(self.bytes_moved)
+            self.totals.files_moved,
+            human_bytes(self.totals.bytes_moved)
         ));
         lines.push(format!(
             "  skipped:   {} files, {} (already at the destination)",
-            self.files_skipped,
-            human_bytes(self.bytes_skipped)
+            self.totals.files_skipped,
+            human_bytes(self.totals.bytes_skipped)
         ));
-        if self.files_failed > 0 {
-            lines.push(format!("  failed:    {} files", self.files_failed));
+        if self.totals.files_failed > 0 {
+            lines.push(format!("  failed:    {} files", self.totals.files_failed));
         }
-        if self.files_deleted > 0 {
-            lines.push(format!("  deleted:   {} files", self.files_deleted));
+        if self.totals.files_deleted > 0 {
+            lines.push(format!("  deleted:   {} files", self.totals.files_deleted));
         }
         lines.push(format!(
             "  time:      {} ({}/s, {} backend{})",
@@ -497,7 +485,7 @@ mod tests {
         }
         let r = t.report(ReportContext::default(), ok_verification());
         assert_eq!(
-            (r.status, r.verified, r.bytes_moved),
+            (r.status, r.verified, r.totals.bytes_moved),
             (RunStatus::Ok, true, 12)
         );
         assert_eq!(r.exit_code(), 0);

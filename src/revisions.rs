@@ -676,15 +676,15 @@ fn moved(
         kind,
         name: name.to_string(),
         dest_name: dest_name.to_string(),
-        action: if report.files_moved > 0 || report.files_deleted > 0 {
+        action: if report.totals.files_moved > 0 || report.totals.files_deleted > 0 {
             "updated".into()
         } else {
             "current".into()
         },
         source_commit: commit,
         dest_commit: None,
-        files_moved: report.files_moved,
-        bytes_moved: report.bytes_moved,
+        files_moved: report.totals.files_moved,
+        bytes_moved: report.totals.bytes_moved,
         detail: None,
     }
 }

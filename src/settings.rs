@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::cli::{MethodArg, PlatformArg, RepoTypeArg, TransferArgs};
 use crate::credentials::Credentials;
 use crate::error::CliError;
+use crate::mirrors_file::Mirror;
 use crate::plan::{Method, VisibilityChoice};
 use crate::preflight::MigrateRequest;
 use crate::repo_ref::{self, Platform, RepoRef, RepoType};
@@ -147,19 +148,7 @@ pub fn migrate_request(
     revision: Option<String>,
     t: &TransferArgs,
 ) -> anyhow::Result<MigrateRequest> {
-    let to = to.map(Platform::from);
-    let source = repo_ref::parse_source(source, to)?;
-    let dest = match dest {
-        Some(d) => Some(repo_ref::parse_dest_id(d)?),
-        None => None,
-    };
     Ok(MigrateRequest {
-        source,
-        to,
-        dest,
-        repo_type: repo_type_arg.map(RepoType::from),
-        revision,
-        dest_revision: None,
         include: t.include.clone(),
         exclude: t.exclude.clone(),
         parallel: t.parallel,
@@ -174,23 +163,157 @@ pub fn migrate_request(
         },
         allow_public_gated: t.allow_public_gated,
         delete: t.delete,
+        ..request(
+            source,
+            to.map(Platform::from),
+            dest,
+            repo_type_arg.map(RepoType::from),
+            revision,
+        )?
     })
+}
+
+/// The preflight request of one mirror of a mirrors file (a `sync` step): its selection, method
+/// and `delete`, every other option at its default.
+pub fn mirror_request(m: &Mirror) -> anyhow::Result<MigrateRequest> {
+    Ok(MigrateRequest {
+        include: m.include.clone(),
+        exclude: m.exclude.clone(),
+        method: m.method,
+        // `delete = true` in the mirrors file is the confirmation (CI has no terminal to ask).
+        delete: m.delete,
+        ..request(
+            &m.source,
+            Some(m.to),
+            Some(&m.dest_id),
+            m.repo_type,
+            m.revision.clone(),
+        )?
+    })
+}
+
+impl RunOptions {
+    /// How `sync` runs one mirror: on the mirror's backend, attached, four local workers at most.
+    pub fn for_mirror(m: &Mirror, dry_run: bool, state_flag: Option<PathBuf>) -> Self {
+        RunOptions {
+            backend: m.backend,
+            detach: false,
+            dry_run,
+            concurrency: 4,
+            mode: ExecuteMode::Mirror,
+            state_flag,
+        }
+    }
+}
+
+/// A request with the source, destination, type and revision parsed and checked, every transfer
+/// option at its default.
+fn request(
+    source: &str,
+    to: Option<Platform>,
+    dest: Option<&str>,
+    repo_type: Option<RepoType>,
+    revision: Option<String>,
+) -> anyhow::Result<MigrateRequest> {
+    let source = repo_ref::parse_source(source, to)?;
+    check_repo_type(&source, repo_type, &source.to_string())?;
+    let dest = match dest {
+        Some(d) => Some(repo_ref::parse_dest_id(d)?),
+        None => None,
+    };
+    Ok(MigrateRequest {
+        to,
+        dest,
+        repo_type,
+        revision,
+        ..MigrateRequest::new(source)
+    })
+}
+
+/// `--repo-type` must agree with a type the reference itself gives (`hf:datasets/…`, a URL): the
+/// one check of it, for every command that takes the flag.
+fn check_repo_type(r: &RepoRef, repo_type: Option<RepoType>, input: &str) -> Result<(), CliError> {
+    match (repo_type, r.repo_type) {
+        (Some(t), Some(given)) if t != given => Err(CliError::bad_input(format!(
+            "{input}: --repo-type {t} contradicts the {given} given in the reference"
+        ))
+        .with_hint("drop --repo-type, or fix the reference")),
+        _ => Ok(()),
+    }
 }
 
 /// Parses a `platform:ns/name` (or URL) argument, applying `--repo-type`.
 pub fn parse_ref(s: &str, repo_type: Option<RepoTypeArg>) -> anyhow::Result<RepoRef> {
     let mut r = repo_ref::parse_source(s, None)?;
-    if let Some(t) = repo_type {
-        let t = RepoType::from(t);
-        if r.repo_type.is_some_and(|given| given != t) {
-            return Err(CliError::bad_input(format!(
-                "{s}: --repo-type {} contradicts the type in the reference",
-                t.as_str()
-            ))
-            .with_hint("drop --repo-type, or fix the reference")
-            .into());
-        }
-        r.repo_type = Some(t);
-    }
+    let repo_type = repo_type.map(RepoType::from);
+    check_repo_type(&r, repo_type, s)?;
+    r.repo_type = repo_type.or(r.repo_type);
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{classify, ExitStatus};
+    use clap::Parser;
+
+    fn migrate_args(argv: &[&str]) -> crate::cli::MigrateArgs {
+        let argv = [&["hubferry", "migrate"], argv].concat();
+        match crate::cli::Cli::parse_from(argv).command {
+            crate::cli::Command::Migrate(args) => args,
+            _ => unreachable!(),
+        }
+    }
+
+    fn request_of(argv: &[&str]) -> anyhow::Result<MigrateRequest> {
+        let a = migrate_args(argv);
+        migrate_request(&a.source, a.to, None, a.repo_type, None, &a.transfer)
+    }
+
+    #[test]
+    fn repo_type_is_checked_against_the_reference_once_for_every_command() {
+        let err = request_of(&["hf:datasets/acme/x", "--repo-type", "model"]).unwrap_err();
+        assert_eq!(classify(&err).0, ExitStatus::BadInput);
+        assert!(err.to_string().contains("contradicts"), "{err}");
+        let req = request_of(&["hf:acme/x", "--repo-type", "dataset"]).unwrap();
+        assert_eq!(
+            (req.repo_type, req.source.repo_type),
+            (Some(RepoType::Dataset), None)
+        );
+
+        let err = parse_ref("hf:datasets/acme/x", Some(RepoTypeArg::Model)).unwrap_err();
+        assert_eq!(classify(&err).0, ExitStatus::BadInput);
+        let r = parse_ref("hf:acme/x", Some(RepoTypeArg::Dataset)).unwrap();
+        assert_eq!(r.repo_type, Some(RepoType::Dataset));
+    }
+
+    #[test]
+    fn chunk_size_must_be_positive() {
+        for bad in ["--chunk-size=-1", "--chunk-size=0", "--chunk-size=NaN"] {
+            let a = migrate_args(&["hf:acme/x", "--parallel", bad]);
+            let err = RunOptions::from_args(&a.transfer, ExecuteMode::Single, None).unwrap_err();
+            assert_eq!(classify(&err).0, ExitStatus::BadInput, "{bad}");
+        }
+        let a = migrate_args(&["hf:acme/x", "--parallel", "--chunk-size", "1e-9"]);
+        assert!(RunOptions::from_args(&a.transfer, ExecuteMode::Single, None).is_ok());
+    }
+
+    #[test]
+    fn a_mirror_becomes_the_request_its_fields_say() {
+        let m = &crate::mirrors_file::parse(
+            "[[mirror]]\nname = \"a\"\nsource = \"ms:x/a\"\ndest = \"hf:y/b\"\nrepo_type = \"dataset\"\nmethod = \"git\"\ndelete = true\n",
+            "m.toml",
+        )
+        .unwrap()[0];
+        let req = mirror_request(m).unwrap();
+        assert_eq!(req.to, Some(Platform::Hf));
+        assert_eq!(req.dest.as_deref(), Some("y/b"));
+        assert_eq!(req.repo_type, Some(RepoType::Dataset));
+        assert_eq!((req.method, req.delete), (Method::Git, true));
+        let opts = RunOptions::for_mirror(m, true, None);
+        assert_eq!(
+            (opts.backend, opts.dry_run, opts.detach),
+            (Backend::Modal, true, false)
+        );
+    }
 }

@@ -159,24 +159,63 @@ def execute(job: Job, creds: Credentials, emitter: Emitter, verify_only: bool = 
         status = "partial"
     else:
         status = "failed"
-    result = dict(
-        status=status,
-        files_moved=s.files_moved,
-        bytes_moved=s.bytes_moved,
-        files_skipped=s.files_skipped,
-        bytes_skipped=s.bytes_skipped,
-        files_failed=s.files_failed,
-        files_deleted=s.files_deleted,
+    result = result_fields(
+        status,
+        error,
+        stats=s,
         duration_s=round(time.monotonic() - started, 3),
         dest_url=runner.dest_url,
         verified=runner.verified,
         fallback_used=runner.fallback_used,
-        error=error,
     )
     emitter.emit("result", **result)
     result["staging_peak_bytes"] = runner.staging.peak_reserved
     result["staging_measured_bytes"] = measured
     return result
+
+
+# The counts of a `result` event (the orchestrator's `Totals`, src/totals.rs).
+TOTALS = (
+    "files_moved",
+    "bytes_moved",
+    "files_skipped",
+    "bytes_skipped",
+    "files_failed",
+    "files_deleted",
+)
+
+
+def result_fields(
+    status: str,
+    error: str | None,
+    *,
+    stats: object | None = None,
+    duration_s: float = 0.0,
+    dest_url: str | None = None,
+    verified: bool = False,
+    fallback_used: bool = False,
+) -> dict:
+    """The fields of a `result` event, the one place they are put together: the totals are
+    `stats`' (a pipeline `Stats`), or zero for a job that never got to count anything."""
+    totals = {name: getattr(stats, name) if stats is not None else 0 for name in TOTALS}
+    return dict(
+        status=status,
+        **totals,
+        duration_s=duration_s,
+        dest_url=dest_url,
+        verified=verified,
+        fallback_used=fallback_used,
+        error=error,
+    )
+
+
+def emit_failed_result(job_id: str, error: BaseException, env: dict | None = None) -> dict:
+    """Emits (on stdout) and returns the `result` event of a job whose container failed without
+    reporting one: failed, nothing counted, the exception as its error (scrubbed of the tokens
+    in `env`, like every event, and with its `seq`)."""
+    emitter = Emitter(job_id, secrets=Credentials.from_env(env).secrets())
+    message = f"container failed: {type(error).__name__}: {error}"[:2000]
+    return emitter.emit("result", **result_fields("failed", message))
 
 
 def run_job(job: dict | Job, env: dict | None = None, verify_only: bool = False) -> dict:

@@ -15,7 +15,9 @@ use crate::error::{classify, CliError, ExitStatus};
 use crate::preflight::preflight;
 use crate::printer::{human_bytes, human_duration, Tone};
 use crate::repo_ref::Platform;
+use crate::report::Report;
 use crate::settings::{load_credentials, migrate_request};
+use crate::totals::Totals;
 
 /// One line of work: a source and its optional destination id.
 #[derive(Debug, Clone)]
@@ -36,13 +38,26 @@ struct Outcome {
     status: String,
     exit_code: u8,
     verified: bool,
-    files_moved: u64,
-    bytes_moved: u64,
-    files_skipped: u64,
-    bytes_skipped: u64,
+    /// The repository's report's totals; a row shows what moved and what was skipped.
+    #[serde(flatten, serialize_with = "moved_and_skipped")]
+    totals: Totals,
     duration_s: f64,
     dest_url: Option<String>,
     error: Option<String>,
+}
+
+impl Outcome {
+    /// Takes the status, totals and errors of the repository's report.
+    fn record(&mut self, report: &Report) {
+        self.status = report.status.as_str().into();
+        self.exit_code = report.exit_code();
+        self.verified = report.verified;
+        self.totals = report.totals;
+        self.duration_s = report.duration_s;
+        if !report.errors.is_empty() {
+            self.error = Some(report.errors.join("; "));
+        }
+    }
 }
 
 fn empty_as_null<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
@@ -51,6 +66,17 @@ fn empty_as_null<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Er
     } else {
         s.serialize_str(value)
     }
+}
+
+/// A row's share of [`Totals`] in JSON: failed and deleted files are in each repository's report.
+fn moved_and_skipped<S: serde::Serializer>(t: &Totals, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(4))?;
+    map.serialize_entry("files_moved", &t.files_moved)?;
+    map.serialize_entry("bytes_moved", &t.bytes_moved)?;
+    map.serialize_entry("files_skipped", &t.files_skipped)?;
+    map.serialize_entry("bytes_skipped", &t.bytes_skipped)?;
+    map.end()
 }
 
 fn read_entries(args: &BatchArgs) -> anyhow::Result<Vec<Entry>> {
@@ -155,10 +181,7 @@ fn not_started(entry: Entry) -> Outcome {
         status: "not_started".into(),
         exit_code: ExitStatus::Interrupted.code(),
         verified: false,
-        files_moved: 0,
-        bytes_moved: 0,
-        files_skipped: 0,
-        bytes_skipped: 0,
+        totals: Totals::default(),
         duration_s: 0.0,
         dest_url: None,
         error: Some("interrupted before it started".into()),
@@ -183,10 +206,7 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
         status: "error".into(),
         exit_code: 1,
         verified: false,
-        files_moved: 0,
-        bytes_moved: 0,
-        files_skipped: 0,
-        bytes_skipped: 0,
+        totals: Totals::default(),
         duration_s: 0.0,
         dest_url: None,
         error: None,
@@ -260,17 +280,7 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
     match engine::execute(&s.ctx.printer, &plan, creds, &s.opts, &prefix).await {
         Ok(Executed::Report(report)) | Ok(Executed::Interrupted(report)) => {
             report.print(p);
-            outcome.status = report.status.as_str().into();
-            outcome.exit_code = report.exit_code();
-            outcome.verified = report.verified;
-            outcome.files_moved = report.files_moved;
-            outcome.bytes_moved = report.bytes_moved;
-            outcome.files_skipped = report.files_skipped;
-            outcome.bytes_skipped = report.bytes_skipped;
-            outcome.duration_s = report.duration_s;
-            if !report.errors.is_empty() {
-                outcome.error = Some(report.errors.join("; "));
-            }
+            outcome.record(&report);
             outcome
         }
         Ok(Executed::Detached { .. }) => outcome,
@@ -336,8 +346,8 @@ fn print_summary(ctx: &Context, outcomes: &[Outcome], status: ExitStatus) {
             "{:<w$} {word}{} {:>8} {:>10} {:>8}",
             route(o),
             " ".repeat(pad),
-            o.files_moved,
-            human_bytes(o.bytes_moved),
+            o.totals.files_moved,
+            human_bytes(o.totals.bytes_moved),
             human_duration(o.duration_s)
         ));
         if let Some(err) = &o.error {
@@ -413,6 +423,56 @@ mod tests {
         });
         o.exit_code = code;
         o
+    }
+
+    #[test]
+    fn a_row_carries_the_totals_of_the_report_sync_prints() {
+        use crate::events::{parse_line, Line};
+        use crate::report::{ReportContext, Tracker};
+        let mut tracker = Tracker::expecting(["r0c0".to_string(), "r0c1".to_string()]);
+        for (job, moved, skipped) in [("r0c0", 3, 1), ("r0c1", 2, 4)] {
+            let line = format!(
+                r#"{{"hubferry":1,"type":"result","job":"{job}","ts":1.0,"seq":9,"status":"ok","files_moved":{moved},"bytes_moved":{},"files_skipped":{skipped},"bytes_skipped":7,"files_failed":0,"files_deleted":1,"duration_s":1.0,"dest_url":"u","verified":true,"fallback_used":false,"error":null}}"#,
+                moved * 100
+            );
+            let Line::Event(e) = parse_line(&line) else {
+                panic!("{line}")
+            };
+            tracker.apply(&e);
+        }
+        let ctx = ReportContext {
+            skipped_by_plan: (10, 1000),
+            ..Default::default()
+        };
+        let report = tracker.report(ctx, None);
+        assert_eq!(
+            report.totals,
+            Totals {
+                files_moved: 5,
+                bytes_moved: 500,
+                files_skipped: 15,
+                bytes_skipped: 1014,
+                files_failed: 0,
+                files_deleted: 2,
+            }
+        );
+        // What sync prints for a mirror (the report object) and batch's row agree on every count
+        // the row shows.
+        let mut row = outcome(0);
+        row.record(&report);
+        let (row, mirror) = (
+            serde_json::to_value(&row).unwrap(),
+            serde_json::to_value(&report).unwrap(),
+        );
+        for key in [
+            "files_moved",
+            "bytes_moved",
+            "files_skipped",
+            "bytes_skipped",
+        ] {
+            assert_eq!(row[key], mirror[key], "{key}");
+        }
+        assert!(row.get("files_deleted").is_none() && mirror["files_deleted"] == 2);
     }
 
     #[test]

@@ -20,7 +20,8 @@ use super::Context;
 use crate::cli::InventoryArgs;
 use crate::credentials::Credentials;
 use crate::error::{CliError, ExitStatus};
-use crate::hub::content::{HubAccess, RepoListing};
+use crate::hub::content::RepoListing;
+use crate::hub::Hubs;
 use crate::printer::{human_bytes, Printer, Tone};
 use crate::repo_ref::{Platform, RepoRef, RepoType};
 use crate::verify::pair::{check_pair, try_side};
@@ -262,10 +263,10 @@ pub async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<ExitStatu
         return Err(CliError::bad_input("--dest-namespace needs --check-backup").into());
     }
     let types = platform.candidate_types(args.repo_type.map(RepoType::from));
-    let hub = HubAccess::new(&creds, platform);
+    let hubs = Hubs::new(&creds);
     let mut listings = Vec::new();
     for t in types {
-        let found = hub.list_repos(t, &ns).await.map_err(|e| {
+        let found = hubs.list_repos(platform, t, &ns).await.map_err(|e| {
             CliError::new(
                 ExitStatus::Failure,
                 format!(

@@ -12,8 +12,7 @@
 use super::Context;
 use crate::cli::RetireArgs;
 use crate::error::{CliError, ExitStatus};
-use crate::hub::content::HubAccess;
-use crate::hub::HubErrorKind;
+use crate::hub::{HubErrorKind, Hubs};
 use crate::printer::Tone;
 use crate::repo_ref::Platform;
 use crate::settings::parse_ref;
@@ -88,8 +87,8 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
         ));
         return Ok(ExitStatus::Success);
     };
-    let hub = HubAccess::new(&creds, src.repo.platform);
-    if !hub.has_token() {
+    let hubs = Hubs::new(&creds);
+    if !hubs.has_token(src.repo.platform) {
         return Err(CliError::new(
             ExitStatus::Credentials,
             format!(
@@ -104,7 +103,7 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
         })
         .into());
     }
-    if let Err(e) = hub.delete_repo(kind, confirm).await {
+    if let Err(e) = hubs.delete_repo(src.repo.platform, kind, confirm).await {
         let console = matches!(
             (src.repo.platform, e.kind),
             (

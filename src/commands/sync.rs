@@ -18,9 +18,9 @@
 use std::time::Instant;
 
 use super::Context;
-use crate::cli::{PlatformArg, SyncArgs, TransferArgs};
+use crate::cli::SyncArgs;
 use crate::credentials::Credentials;
-use crate::engine::{self, ExecuteMode, Executed, RunOptions};
+use crate::engine::{self, Executed, RunOptions};
 use crate::error::{classify, CliError, ExitStatus};
 use crate::mirrors_file::{self, Mirror};
 use crate::plan::Plan;
@@ -28,7 +28,7 @@ use crate::preflight::preflight;
 use crate::printer::{human_bytes, Tone};
 use crate::report::{ReportContext, Tracker, Verification};
 use crate::revisions::RevisionSet;
-use crate::settings::{load_credentials, migrate_request};
+use crate::settings::{load_credentials, mirror_request};
 use crate::verify::destination::VerifySpec;
 
 /// What happened to one mirror.
@@ -39,26 +39,6 @@ struct MirrorOutcome {
     json: serde_json::Value,
     exit: ExitStatus,
     summary: String,
-}
-
-fn transfer_args(m: &Mirror, dry_run: bool) -> TransferArgs {
-    TransferArgs {
-        include: m.include.clone(),
-        exclude: m.exclude.clone(),
-        parallel: false,
-        chunk_size: None,
-        method: m.method,
-        private: false,
-        public: false,
-        allow_public_gated: false,
-        delete: m.delete,
-        backend: m.backend,
-        detach: false,
-        dry_run,
-        // `delete = true` in the mirrors file is the confirmation (CI has no terminal to ask).
-        yes: true,
-        concurrency: 4,
-    }
 }
 
 /// The verification of an unchanged mirror, from preflight's own two listings (the same rule as
@@ -105,11 +85,7 @@ fn error_report(m: &Mirror, msg: String) -> serde_json::Value {
     let report = Tracker::default().report(
         ReportContext {
             source: m.source.clone(),
-            dest: format!(
-                "{}:{}",
-                if m.to == PlatformArg::Hf { "hf" } else { "ms" },
-                m.dest_id
-            ),
+            dest: format!("{}:{}", m.to, m.dest_id),
             backend: m.backend.as_str().into(),
             errors: vec![msg],
             ..Default::default()
@@ -131,15 +107,7 @@ async fn one(
 ) -> Result<MirrorOutcome, ExitStatus> {
     let p = &ctx.printer;
     let started = Instant::now();
-    let t = transfer_args(m, dry_run);
-    let req = match migrate_request(
-        &m.source,
-        Some(m.to),
-        Some(&m.dest_id),
-        m.repo_type,
-        m.revision.clone(),
-        &t,
-    ) {
+    let req = match mirror_request(m) {
         Ok(req) => req,
         Err(err) => return Ok(error_outcome(ctx, m, err)),
     };
@@ -155,7 +123,7 @@ async fn one(
         Err(err) => return Ok(error_outcome(ctx, m, err)),
     };
     if let Some(set) = revisions.or(m.revisions.as_ref()) {
-        return with_revisions(ctx, creds, index, m, &req, set, &t).await;
+        return with_revisions(ctx, creds, index, m, &req, set, dry_run).await;
     }
     let plan = match preflight(&req, creds).await {
         Ok(plan) => plan,
@@ -213,7 +181,7 @@ async fn one(
                 dest: plan.dest.describe(),
                 dest_url: Some(plan.dest_url.clone()),
                 duration_s: started.elapsed().as_secs_f64(),
-                backend: t.backend.as_str().into(),
+                backend: m.backend.as_str().into(),
                 // Files a content check found already there count as skipped: nothing moves.
                 skipped_by_plan: plan.settled_skips(),
                 ..Default::default()
@@ -224,8 +192,8 @@ async fn one(
         let summary = if exit == ExitStatus::Success {
             format!(
                 "up to date: {} files ({}) verified, no worker started",
-                report.files_skipped,
-                human_bytes(report.bytes_skipped)
+                report.totals.files_skipped,
+                human_bytes(report.totals.bytes_skipped)
             )
         } else {
             "nothing to move, but NOT verified".to_string()
@@ -243,10 +211,7 @@ async fn one(
             summary,
         });
     }
-    let opts = match RunOptions::from_args(&t, ExecuteMode::Mirror, ctx.state_flag.clone()) {
-        Ok(opts) => opts,
-        Err(err) => return Ok(error_outcome(ctx, m, err)),
-    };
+    let opts = RunOptions::for_mirror(m, dry_run, ctx.state_flag.clone());
     if let Err(err) = engine::check_backend(&opts) {
         return Ok(error_outcome(ctx, m, err));
     }
@@ -268,8 +233,8 @@ async fn one(
                 } else {
                     "FAILED"
                 },
-                report.files_moved,
-                human_bytes(report.bytes_moved)
+                report.totals.files_moved,
+                human_bytes(report.totals.bytes_moved)
             );
             Ok(MirrorOutcome {
                 name: m.name.clone(),
@@ -304,15 +269,15 @@ async fn with_revisions(
     m: &Mirror,
     req: &crate::preflight::MigrateRequest,
     set: &RevisionSet,
-    t: &TransferArgs,
+    dry_run: bool,
 ) -> Result<MirrorOutcome, ExitStatus> {
     let p = &ctx.printer;
-    let result = if t.dry_run {
+    let result = if dry_run {
         crate::revisions::dry_run(creds, req, set).await
     } else {
-        let opts = match RunOptions::from_args(t, ExecuteMode::Single, ctx.state_flag.clone()) {
-            Ok(opts) => opts,
-            Err(err) => return Ok(error_outcome(ctx, m, err)),
+        let opts = RunOptions {
+            mode: crate::settings::ExecuteMode::Single,
+            ..RunOptions::for_mirror(m, false, ctx.state_flag.clone())
         };
         if let Err(err) = engine::check_backend(&opts) {
             return Ok(error_outcome(ctx, m, err));
@@ -330,7 +295,7 @@ async fn with_revisions(
         run.print(p, &source, &dest);
     }
     let count = |action: &str| run.refs.iter().filter(|r| r.action == action).count();
-    let summary = if t.dry_run {
+    let summary = if dry_run {
         format!(
             "{} refs: {} to update, {} to create",
             run.refs.len(),

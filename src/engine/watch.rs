@@ -325,9 +325,9 @@ impl<'a> View<'a> {
                 p.status(&format!(
                     "{chunk}finished: {} ({} files moved, {}, {} skipped, {})",
                     result.status.as_str(),
-                    result.files_moved,
-                    human_bytes(result.bytes_moved),
-                    result.files_skipped,
+                    result.totals.files_moved,
+                    human_bytes(result.totals.bytes_moved),
+                    result.totals.files_skipped,
                     crate::printer::human_duration(result.duration_s)
                 ));
             }

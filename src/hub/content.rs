@@ -8,60 +8,45 @@
 //! - ModelScope: `GET /api/v1/{models|datasets}/ns/name/repo?Revision=&FilePath=`,
 //!   `DELETE /api/v1/{models|datasets}/ns/name`.
 //!
-//! Listings are the hub clients' (`HfClient::list_repos`, `MsClient::list_repos`).
+//! Listings are the hub clients' (`HfClient::list_repos`, `MsClient::list_repos`). These are
+//! methods of [`Hubs`], the one interface to both hubs, like those in `hubs.rs`.
 
 use serde_json::Value;
 use url::Url;
 
-use super::{build_url, error_from, send_with_retry, HfClient, HubError, HubErrorKind, MsClient};
-use crate::credentials::{Credentials, Secret};
+use super::{build_url, error_from, send_with_retry, Endpoint, HubError, HubErrorKind, Hubs};
 use crate::repo_ref::{Platform, RepoType};
 
 pub use super::RepoListing;
 
-/// Raw access to one hub: content, listings, deletion.
-#[derive(Clone)]
-pub struct HubAccess {
-    pub platform: Platform,
-    http: reqwest::Client,
-    base: Url,
-    token: Option<Secret>,
-}
-
-impl HubAccess {
-    /// Access to `platform` with the endpoint and token from `creds`.
-    pub fn new(creds: &Credentials, platform: Platform) -> Self {
-        let (base, token) = match platform {
-            Platform::Hf => (creds.hf_endpoint.clone(), creds.hf_token.clone()),
-            Platform::Ms => (creds.ms_endpoint.clone(), creds.ms_token.clone()),
-        };
-        HubAccess {
-            platform,
-            http: super::http_client(),
-            base,
-            token,
+impl Hubs {
+    fn endpoint(&self, platform: Platform) -> &Endpoint {
+        match platform {
+            Platform::Hf => self.hf.endpoint(),
+            Platform::Ms => self.ms.endpoint(),
         }
     }
 
-    /// True when a token is configured.
-    pub fn has_token(&self) -> bool {
-        self.token.is_some()
-    }
-
-    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match (&self.token, self.platform) {
-            (Some(t), Platform::Hf) => req.bearer_auth(t.expose()),
-            (Some(t), Platform::Ms) => req
-                .bearer_auth(t.expose())
-                .header("Cookie", format!("m_session_id={}", t.expose())),
-            (None, _) => req,
+    /// `req` with `platform`'s token, the way that hub's client sends it.
+    fn authed(&self, platform: Platform, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match platform {
+            Platform::Hf => self.hf.authed(req),
+            Platform::Ms => self.ms.authed(req),
         }
     }
 
     /// The URL a file's content is served at.
-    pub fn file_url(&self, repo_type: RepoType, id: &str, revision: &str, path: &str) -> Url {
+    pub fn file_url(
+        &self,
+        platform: Platform,
+        repo_type: RepoType,
+        id: &str,
+        revision: &str,
+        path: &str,
+    ) -> Url {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
-        match self.platform {
+        let base = &self.endpoint(platform).base;
+        match platform {
             Platform::Hf => {
                 let mut segs: Vec<&str> = match repo_type {
                     RepoType::Model => vec![],
@@ -70,10 +55,10 @@ impl HubAccess {
                 };
                 segs.extend([ns, name, "resolve", revision]);
                 segs.extend(path.split('/'));
-                build_url(&self.base, &segs, &[])
+                build_url(base, &segs, &[])
             }
             Platform::Ms => build_url(
-                &self.base,
+                base,
                 &["api", "v1", repo_type.plural(), ns, name, "repo"],
                 &[("Revision", revision), ("FilePath", path)],
             ),
@@ -84,15 +69,17 @@ impl HubAccess {
     /// `offset > 0`; the caller checks for `206`). Redirects (HF's LFS CDN) are followed.
     pub async fn open_file(
         &self,
+        platform: Platform,
         repo_type: RepoType,
         id: &str,
         revision: &str,
         path: &str,
         offset: u64,
     ) -> Result<reqwest::Response, HubError> {
-        let url = self.file_url(repo_type, id, revision, path);
-        let resp = send_with_retry(self.platform, "GET", &url, || {
-            let req = self.authed(self.http.get(url.clone()));
+        let url = self.file_url(platform, repo_type, id, revision, path);
+        let http = &self.endpoint(platform).http;
+        let resp = send_with_retry(platform, "GET", &url, || {
+            let req = self.authed(platform, http.get(url.clone()));
             if offset > 0 {
                 req.header("Range", format!("bytes={offset}-"))
             } else {
@@ -101,7 +88,7 @@ impl HubAccess {
         })
         .await?;
         if !resp.status().is_success() {
-            return Err(error_from(self.platform, "GET", &url, resp, hub_message).await);
+            return Err(error_from(platform, "GET", &url, resp, hub_message).await);
         }
         Ok(resp)
     }
@@ -109,15 +96,18 @@ impl HubAccess {
     /// The whole content of a (small) file.
     pub async fn fetch_file(
         &self,
+        platform: Platform,
         repo_type: RepoType,
         id: &str,
         revision: &str,
         path: &str,
     ) -> Result<Vec<u8>, HubError> {
-        let url = self.file_url(repo_type, id, revision, path);
-        let resp = self.open_file(repo_type, id, revision, path, 0).await?;
+        let url = self.file_url(platform, repo_type, id, revision, path);
+        let resp = self
+            .open_file(platform, repo_type, id, revision, path, 0)
+            .await?;
         let bytes = resp.bytes().await.map_err(|e| HubError {
-            platform: self.platform,
+            platform,
             kind: HubErrorKind::Network,
             status: None,
             method: "GET",
@@ -131,49 +121,43 @@ impl HubAccess {
     /// listing).
     pub async fn list_repos(
         &self,
+        platform: Platform,
         repo_type: RepoType,
         owner: &str,
     ) -> Result<Vec<RepoListing>, HubError> {
-        let (http, base, token) = (self.http.clone(), self.base.clone(), self.token.clone());
-        match self.platform {
-            Platform::Hf => {
-                HfClient::new(http, base, token)
-                    .list_repos(repo_type, owner)
-                    .await
-            }
-            Platform::Ms => {
-                MsClient::new(http, base, token)
-                    .list_repos(repo_type, owner)
-                    .await
-            }
+        match platform {
+            Platform::Hf => self.hf.list_repos(repo_type, owner).await,
+            Platform::Ms => self.ms.list_repos(repo_type, owner).await,
         }
     }
 
     /// Deletes a whole repository (needs a token with write access to it).
-    pub async fn delete_repo(&self, repo_type: RepoType, id: &str) -> Result<(), HubError> {
+    pub async fn delete_repo(
+        &self,
+        platform: Platform,
+        repo_type: RepoType,
+        id: &str,
+    ) -> Result<(), HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
-        let (url, body) = match self.platform {
+        let Endpoint { http, base, .. } = self.endpoint(platform);
+        let (url, body) = match platform {
             Platform::Hf => {
                 let mut body = serde_json::json!({"name": name, "organization": ns});
                 if repo_type != RepoType::Model {
                     body["type"] = repo_type.as_str().into();
                 }
                 (
-                    build_url(&self.base, &["api", "repos", "delete"], &[]),
+                    build_url(base, &["api", "repos", "delete"], &[]),
                     Some(body),
                 )
             }
             Platform::Ms => (
-                build_url(
-                    &self.base,
-                    &["api", "v1", repo_type.plural(), ns, name],
-                    &[],
-                ),
+                build_url(base, &["api", "v1", repo_type.plural(), ns, name], &[]),
                 None,
             ),
         };
-        let resp = send_with_retry(self.platform, "DELETE", &url, || {
-            let req = self.authed(self.http.delete(url.clone()));
+        let resp = send_with_retry(platform, "DELETE", &url, || {
+            let req = self.authed(platform, http.delete(url.clone()));
             match &body {
                 Some(b) => req.json(b),
                 None => req,
@@ -181,7 +165,7 @@ impl HubAccess {
         })
         .await?;
         if !resp.status().is_success() {
-            return Err(error_from(self.platform, "DELETE", &url, resp, hub_message).await);
+            return Err(error_from(platform, "DELETE", &url, resp, hub_message).await);
         }
         Ok(())
     }
@@ -254,24 +238,25 @@ mod tests {
 
     #[test]
     fn file_urls() {
-        let creds_base = Url::parse("http://h/").unwrap();
-        let hf = HubAccess {
-            platform: Platform::Hf,
-            http: reqwest::Client::new(),
-            base: creds_base.clone(),
-            token: None,
+        let env = |k: &str| match k {
+            "HF_ENDPOINT" | "MODELSCOPE_ENDPOINT" => Some("http://h/".to_string()),
+            _ => None,
         };
+        let hubs =
+            Hubs::new(&crate::credentials::Credentials::from_sources(env, |_| None).unwrap());
         assert_eq!(
-            hf.file_url(RepoType::Dataset, "a/b", "main", "dir/x y.txt")
-                .as_str(),
+            hubs.file_url(
+                Platform::Hf,
+                RepoType::Dataset,
+                "a/b",
+                "main",
+                "dir/x y.txt"
+            )
+            .as_str(),
             "http://h/datasets/a/b/resolve/main/dir/x%20y.txt"
         );
-        let ms = HubAccess {
-            platform: Platform::Ms,
-            ..hf
-        };
         assert_eq!(
-            ms.file_url(RepoType::Model, "a/b", "master", "dir/x.txt")
+            hubs.file_url(Platform::Ms, RepoType::Model, "a/b", "master", "dir/x.txt")
                 .as_str(),
             "http://h/api/v1/models/a/b/repo?Revision=master&FilePath=dir%2Fx.txt"
         );

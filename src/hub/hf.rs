@@ -14,9 +14,10 @@ use url::Url;
 use super::{
     build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoListing,
 };
+use super::{Endpoint, WriteAccess};
 use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
-use crate::repo_ref::{Platform, RepoType};
+use crate::repo_ref::{Platform, RepoRef, RepoType};
 
 const P: Platform = Platform::Hf;
 
@@ -25,9 +26,7 @@ mod refs;
 /// A client for one HF endpoint, with or without a token.
 #[derive(Clone)]
 pub struct HfClient {
-    http: reqwest::Client,
-    base: Url,
-    token: Option<Secret>,
+    ep: Endpoint,
 }
 
 /// The token's identity.
@@ -128,12 +127,19 @@ struct LfsJson {
 impl HfClient {
     /// A client for `base` (e.g. `https://huggingface.co`).
     pub fn new(http: reqwest::Client, base: Url, token: Option<Secret>) -> Self {
-        HfClient { http, base, token }
+        HfClient {
+            ep: Endpoint { http, base, token },
+        }
+    }
+
+    /// The endpoint, for the requests [`super::Hubs`] makes itself.
+    pub(super) fn endpoint(&self) -> &Endpoint {
+        &self.ep
     }
 
     /// True when a token is configured.
     pub fn has_token(&self) -> bool {
-        self.token.is_some()
+        self.ep.token.is_some()
     }
 
     /// The web URL of a repo (`{base}/datasets/ns/name`).
@@ -143,18 +149,22 @@ impl HfClient {
             RepoType::Dataset => "datasets/",
             RepoType::Space => "spaces/",
         };
-        format!("{}/{prefix}{id}", self.base.as_str().trim_end_matches('/'))
+        format!(
+            "{}/{prefix}{id}",
+            self.ep.base.as_str().trim_end_matches('/')
+        )
+    }
+
+    /// The Hub takes the token as a Bearer.
+    pub(super) fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.ep.token {
+            Some(t) => req.bearer_auth(t.expose()),
+            None => req,
+        }
     }
 
     async fn get(&self, url: &Url) -> Result<reqwest::Response, HubError> {
-        send_with_retry(P, "GET", url, || {
-            let req = self.http.get(url.clone());
-            match &self.token {
-                Some(t) => req.bearer_auth(t.expose()),
-                None => req,
-            }
-        })
-        .await
+        send_with_retry(P, "GET", url, || self.authed(self.ep.http.get(url.clone()))).await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -171,7 +181,7 @@ impl HfClient {
 
     /// `GET /api/whoami-v2`: the user, their orgs and the token's role. 401 = bad token.
     pub async fn whoami(&self) -> Result<HfUser, HubError> {
-        let url = build_url(&self.base, &["api", "whoami-v2"], &[]);
+        let url = build_url(&self.ep.base, &["api", "whoami-v2"], &[]);
         let (w, _): (WhoamiJson, _) = self.get_json(&url).await?;
         let read_only_orgs = w
             .orgs
@@ -200,7 +210,7 @@ impl HfClient {
         if let Some(rev) = revision {
             segs.extend(["revision", rev]);
         }
-        let url = build_url(&self.base, &segs, &[]);
+        let url = build_url(&self.ep.base, &segs, &[]);
         let (r, _): (RepoJson, _) = self.get_json(&url).await.map_err(repo_not_found_is_404)?;
         Ok(HfRepoInfo {
             id: r.id,
@@ -220,7 +230,7 @@ impl HfClient {
     ) -> Result<Vec<FileEntry>, HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let mut url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", repo_type.plural(), ns, name, "tree", revision],
             &[("recursive", "true"), ("expand", "false")],
         );
@@ -269,13 +279,78 @@ impl HfClient {
         if write {
             segs.push("write");
         }
-        let url = build_url(&self.base, &segs, &[]);
+        let url = build_url(&self.ep.base, &segs, &[]);
         let resp = self.get(&url).await?;
         match resp.status().as_u16() {
             200..=299 => Ok(true),
             401 | 403 => Ok(false),
             _ => Err(error_from(P, "GET", &url, resp, hf_message).await),
         }
+    }
+
+    /// Whether `user` (this client's validated token) may create or write `dest`: the namespace
+    /// is the user's or one of its orgs (not one where its role is `read`), the token is not
+    /// read-only, and for an existing repo `auth-check/write` agrees.
+    pub async fn write_access(
+        &self,
+        user: &HfUser,
+        dest: &RepoRef,
+        exists: bool,
+    ) -> Result<WriteAccess, HubError> {
+        let (ns, name) = (dest.namespace(), dest.name());
+        let refused = |message: String, hint: String| Ok(WriteAccess::Refused { message, hint });
+        if user.token_role.as_deref() == Some("read") {
+            return refused(
+                format!("the Hugging Face token of `{}` is read-only, and writing {dest} needs write access", user.name),
+                "create a token with the `write` role and set HF_TOKEN to it".to_string(),
+            );
+        }
+        let mine = user.name.eq_ignore_ascii_case(ns)
+            || user.orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
+        if !mine {
+            let orgs = if user.orgs.is_empty() {
+                "none".to_string()
+            } else {
+                user.orgs.join(", ")
+            };
+            return refused(
+                format!(
+                    "cannot write {dest}: `{ns}` is neither the token's user `{}` nor one of its organizations ({orgs})",
+                    user.name
+                ),
+                format!("check the namespace spelling, or pass --dest {}/{name}", user.name),
+            );
+        }
+        if user
+            .read_only_orgs
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(ns))
+        {
+            return refused(
+                format!(
+                    "cannot write {dest}: `{}` has only the read role in `{ns}`",
+                    user.name
+                ),
+                format!(
+                    "ask an admin of `{ns}` for the write role, or pass --dest {}/{name}",
+                    user.name
+                ),
+            );
+        }
+        if exists
+            && !self
+                .auth_check(dest.repo_type_or_model(), &dest.id, true)
+                .await?
+        {
+            return refused(
+                format!("user `{}` may not write to the existing {dest}", user.name),
+                format!(
+                    "ask an admin of `{ns}` for write access, or pass --dest {}/{name}",
+                    user.name
+                ),
+            );
+        }
+        Ok(WriteAccess::Granted)
     }
 
     /// `GET /api/{type}s?author=NS&full=true`, all pages (`full` adds `lastModified`).
@@ -285,7 +360,7 @@ impl HfClient {
         author: &str,
     ) -> Result<Vec<RepoListing>, HubError> {
         let mut url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", repo_type.plural()],
             &[("author", author), ("full", "true"), ("limit", "1000")],
         );

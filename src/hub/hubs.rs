@@ -3,10 +3,12 @@
 //! repo types exist, how an empty repo lists, where a listing is taken) is decided here, not at
 //! each call site.
 
+use super::hf::HfUser;
+use super::ms::MsUser;
 use super::{http_client, HfClient, HubError, HubErrorKind, MsClient};
 use crate::credentials::Credentials;
 use crate::manifest::FileEntry;
-use crate::repo_ref::{Platform, RepoType};
+use crate::repo_ref::{Platform, RepoRef, RepoType};
 
 /// The repo types each hub has, in the order a type is detected when the user does not say it.
 const HF_TYPES: &[RepoType] = &[RepoType::Model, RepoType::Dataset, RepoType::Space];
@@ -47,6 +49,12 @@ impl Platform {
         }
     }
 
+    /// Whether the hub can say if a token's user may read a gated repo: HF grants access per user
+    /// and answers `auth-check`; ModelScope has no such check (the worker's download tells).
+    pub fn checks_gated_access(self) -> bool {
+        self == Platform::Hf
+    }
+
     /// `given`, else every type this hub has, in detection order.
     pub fn candidate_types(self, given: Option<RepoType>) -> Vec<RepoType> {
         match given {
@@ -60,6 +68,53 @@ impl Platform {
 pub fn ms_git_basic(token: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(format!("oauth2:{token}"))
+}
+
+/// What a hub says about one repo (at one revision).
+#[derive(Debug, Clone)]
+pub struct RepoFacts {
+    pub repo_type: RepoType,
+    pub private: bool,
+    pub gated: bool,
+    /// Commit the revision points at, when known (informational on ModelScope).
+    pub sha: Option<String>,
+    /// HF disables repos (legal or abuse reasons); their files cannot be read.
+    pub disabled: bool,
+    /// What its files are listed at (see [`Hubs::listing_point`]): `None` for a repo without
+    /// commits.
+    pub listing_point: Option<String>,
+}
+
+/// Who the tokens belong to (validated), per hub; `None` where no token is set.
+#[derive(Debug, Clone, Default)]
+pub struct Identities {
+    pub hf: Option<HfUser>,
+    pub ms: Option<MsUser>,
+}
+
+impl Identities {
+    /// How messages name the token's user on `platform`: ``user `alice` ``, or "your token".
+    pub fn describe(&self, platform: Platform) -> String {
+        let name = match platform {
+            Platform::Hf => self.hf.as_ref().map(|u| u.name.as_str()),
+            Platform::Ms => self.ms.as_ref().map(|u| u.username.as_str()),
+        };
+        name.map_or("your token".into(), |n| format!("user `{n}`"))
+    }
+}
+
+/// A hub's answer to whether the token's user may create or write a repo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteAccess {
+    Granted,
+    /// The hub gives no way to check; the warning says so (the run's first write will tell).
+    Unknown {
+        warning: String,
+    },
+    Refused {
+        message: String,
+        hint: String,
+    },
 }
 
 /// Clients of both hubs with the endpoints and tokens of one set of credentials.
@@ -87,6 +142,121 @@ impl Hubs {
         match platform {
             Platform::Hf => self.hf.has_token(),
             Platform::Ms => self.ms.has_token(),
+        }
+    }
+
+    /// A repo's page on its hub.
+    pub fn web_url(&self, platform: Platform, t: RepoType, id: &str) -> String {
+        match platform {
+            Platform::Hf => self.hf.web_url(t, id),
+            Platform::Ms => self.ms.web_url(t, id),
+        }
+    }
+
+    /// Validates whichever tokens are set, both at once (HF `whoami-v2`; ModelScope login and
+    /// `users/me`); the error names the hub that refused.
+    pub async fn identities(&self) -> Result<Identities, HubError> {
+        let hf = async {
+            match self.hf.has_token() {
+                true => self.hf.whoami().await.map(Some),
+                false => Ok(None),
+            }
+        };
+        let ms = async {
+            match self.ms.has_token() {
+                true => self.ms.login().await.map(Some),
+                false => Ok(None),
+            }
+        };
+        let (hf, ms) = tokio::join!(hf, ms);
+        Ok(Identities { hf: hf?, ms: ms? })
+    }
+
+    /// The repo's type, visibility, gating and the commit `revision` (default branch when `None`)
+    /// points at. ModelScope's commit comes from a second request and is informational: its
+    /// listings take the revision's name.
+    pub async fn repo_facts(
+        &self,
+        platform: Platform,
+        t: RepoType,
+        id: &str,
+        revision: Option<&str>,
+    ) -> Result<RepoFacts, HubError> {
+        match platform {
+            Platform::Hf => {
+                let info = self.hf.repo_info(t, id, revision).await?;
+                Ok(RepoFacts {
+                    repo_type: t,
+                    private: info.private,
+                    gated: info.gated,
+                    listing_point: info.sha.clone(),
+                    sha: info.sha,
+                    disabled: info.disabled,
+                })
+            }
+            Platform::Ms => {
+                let info = self.ms.repo_info(t, id).await?;
+                let rev = revision.unwrap_or(platform.default_revision());
+                let sha = self.ms.resolve_revision(t, id, rev).await.ok().flatten();
+                Ok(RepoFacts {
+                    repo_type: t,
+                    private: info.private,
+                    gated: info.gated,
+                    sha,
+                    disabled: false,
+                    listing_point: Some(rev.to_string()),
+                })
+            }
+        }
+    }
+
+    /// A source's files, at its commit when the hub gave one: none for a repo without commits.
+    pub async fn source_files(
+        &self,
+        source: &RepoRef,
+        facts: &RepoFacts,
+    ) -> Result<Vec<FileEntry>, HubError> {
+        let Some(at) = facts.sha.as_ref().or(facts.listing_point.as_ref()) else {
+            return Ok(Vec::new());
+        };
+        let t = source.repo_type_or_model();
+        self.list_files(source.platform, t, &source.id, at).await
+    }
+
+    /// Whether the token's user has been granted access to a gated repo (only asked of a hub that
+    /// [`Platform::checks_gated_access`]).
+    pub async fn may_read_gated(
+        &self,
+        platform: Platform,
+        t: RepoType,
+        id: &str,
+    ) -> Result<bool, HubError> {
+        match platform {
+            Platform::Hf => self.hf.auth_check(t, id, false).await,
+            Platform::Ms => Ok(true),
+        }
+    }
+
+    /// Whether the validated token of `dest`'s hub may create or write `dest`; each hub's rules
+    /// are its client's (`HfClient::write_access`, `ms::write_access`). `ms_orgs` is
+    /// `HUBFERRY_MS_ORGS`.
+    pub async fn write_access(
+        &self,
+        ids: &Identities,
+        dest: &RepoRef,
+        exists: bool,
+        ms_orgs: &[String],
+    ) -> Result<WriteAccess, HubError> {
+        const VALIDATED: &str = "the destination token was validated";
+        match dest.platform {
+            Platform::Hf => {
+                let user = ids.hf.as_ref().expect(VALIDATED);
+                self.hf.write_access(user, dest, exists).await
+            }
+            Platform::Ms => {
+                let user = ids.ms.as_ref().expect(VALIDATED);
+                Ok(super::ms::write_access(user, dest, exists, ms_orgs))
+            }
         }
     }
 

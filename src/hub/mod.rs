@@ -20,8 +20,16 @@ use url::Url;
 use crate::repo_ref::Platform;
 
 pub use hf::HfClient;
-pub use hubs::{ms_git_basic, Hubs};
+pub use hubs::{ms_git_basic, Hubs, Identities, RepoFacts, WriteAccess};
 pub use ms::MsClient;
+
+/// One hub's endpoint as its client holds it: the shared HTTP client, the base URL, the token.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: Url,
+    pub(crate) token: Option<crate::credentials::Secret>,
+}
 
 /// One repo of an owner's listing (either hub), with what the inventory shows.
 #[derive(Debug, Clone, PartialEq, Eq)]

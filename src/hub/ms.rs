@@ -15,9 +15,10 @@ use url::Url;
 use super::{
     build_url, error_from, json_body, send_with_retry, HubError, HubErrorKind, RepoListing,
 };
+use super::{Endpoint, WriteAccess};
 use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
-use crate::repo_ref::{Platform, RepoType};
+use crate::repo_ref::{Platform, RepoRef, RepoType};
 
 const P: Platform = Platform::Ms;
 
@@ -32,9 +33,7 @@ const PAGE_CONCURRENCY: usize = 8;
 /// A client for one ModelScope endpoint, with or without a token.
 #[derive(Clone)]
 pub struct MsClient {
-    http: reqwest::Client,
-    base: Url,
-    token: Option<Secret>,
+    ep: Endpoint,
 }
 
 /// The token's identity.
@@ -107,25 +106,33 @@ struct Legacy<T> {
 impl MsClient {
     /// A client for `base` (e.g. `https://www.modelscope.cn`).
     pub fn new(http: reqwest::Client, base: Url, token: Option<Secret>) -> Self {
-        MsClient { http, base, token }
+        MsClient {
+            ep: Endpoint { http, base, token },
+        }
+    }
+
+    /// The endpoint, for the requests [`super::Hubs`] makes itself.
+    pub(super) fn endpoint(&self) -> &Endpoint {
+        &self.ep
     }
 
     /// True when a token is configured.
     pub fn has_token(&self) -> bool {
-        self.token.is_some()
+        self.ep.token.is_some()
     }
 
     /// The web URL of a repo (`{base}/models/ns/name`).
     pub fn web_url(&self, repo_type: RepoType, id: &str) -> String {
         format!(
             "{}/{}/{id}",
-            self.base.as_str().trim_end_matches('/'),
+            self.ep.base.as_str().trim_end_matches('/'),
             repo_type.plural()
         )
     }
 
-    fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.token {
+    /// ModelScope takes the token as a Bearer and as its session cookie.
+    pub(super) fn authed(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.ep.token {
             Some(t) => req
                 .bearer_auth(t.expose())
                 .header("Cookie", format!("m_session_id={}", t.expose())),
@@ -135,7 +142,7 @@ impl MsClient {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &Url) -> Result<T, HubError> {
         let resp =
-            send_with_retry(P, "GET", url, || self.authed(self.http.get(url.clone()))).await?;
+            send_with_retry(P, "GET", url, || self.authed(self.ep.http.get(url.clone()))).await?;
         if !resp.status().is_success() {
             return Err(error_from(P, "GET", url, resp, ms_message).await);
         }
@@ -144,7 +151,7 @@ impl MsClient {
 
     /// `POST /api/v1/login` then `GET /openapi/v1/users/me`. A refused token is `Unauthorized`.
     pub async fn login(&self) -> Result<MsUser, HubError> {
-        let Some(token) = &self.token else {
+        let Some(token) = &self.ep.token else {
             return Err(HubError {
                 platform: P,
                 kind: HubErrorKind::Unauthorized,
@@ -154,10 +161,12 @@ impl MsClient {
                 message: "no token".into(),
             });
         };
-        let url = build_url(&self.base, &["api", "v1", "login"], &[]);
+        let url = build_url(&self.ep.base, &["api", "v1", "login"], &[]);
         let body = serde_json::json!({ "AccessToken": token.expose() });
-        let resp =
-            send_with_retry(P, "POST", &url, || self.http.post(url.clone()).json(&body)).await?;
+        let resp = send_with_retry(P, "POST", &url, || {
+            self.ep.http.post(url.clone()).json(&body)
+        })
+        .await?;
         if !resp.status().is_success() {
             let mut e = error_from(P, "POST", &url, resp, ms_message).await;
             // ModelScope refuses a bad token at login with 400, not 401.
@@ -166,7 +175,7 @@ impl MsClient {
             }
             return Err(e);
         }
-        let url = build_url(&self.base, &["openapi", "v1", "users", "me"], &[]);
+        let url = build_url(&self.ep.base, &["openapi", "v1", "users", "me"], &[]);
         let me: Value = self.get_json(&url).await?;
         let data = me.get("data").unwrap_or(&me);
         let username = ["username", "Username", "name", "Name"]
@@ -190,7 +199,7 @@ impl MsClient {
     pub async fn repo_info(&self, repo_type: RepoType, id: &str) -> Result<MsRepoInfo, HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let url = build_url(
-            &self.base,
+            &self.ep.base,
             &["openapi", "v1", repo_type.plural(), ns, name],
             &[],
         );
@@ -211,7 +220,7 @@ impl MsClient {
             }
             Err(e) if e.kind == HubErrorKind::NotFound => {
                 let url = build_url(
-                    &self.base,
+                    &self.ep.base,
                     &["api", "v1", repo_type.plural(), ns, name],
                     &[],
                 );
@@ -238,7 +247,7 @@ impl MsClient {
     ) -> Result<Option<String>, HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", "v1", repo_type.plural(), ns, name, "revisions"],
             &[],
         );
@@ -282,7 +291,7 @@ impl MsClient {
             query.push(("Root", r));
         }
         let url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", "v1", "models", ns, name, "repo", "files"],
             &query,
         );
@@ -370,7 +379,7 @@ impl MsClient {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let (page_s, size_s) = (page.to_string(), TREE_PAGE.to_string());
         let url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", "v1", "datasets", ns, name, "repo", "tree"],
             &[
                 ("Revision", revision),
@@ -457,7 +466,7 @@ impl MsClient {
         for page in 1..=(3000 / SIZE) {
             let (p, s) = (page.to_string(), SIZE.to_string());
             let url = build_url(
-                &self.base,
+                &self.ep.base,
                 &["openapi", "v1", repo_type.plural()],
                 &[("owner", owner), ("page_number", &p), ("page_size", &s)],
             );
@@ -498,6 +507,37 @@ fn ms_message(_headers: &HeaderMap, body: &str) -> String {
                 .find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_string))
         })
         .unwrap_or_else(|| body.trim().chars().take(200).collect())
+}
+
+/// Whether `user` (the validated token's) may create or write `dest`. ModelScope has no API
+/// listing a user's organizations: a namespace other than the user's is accepted when named in
+/// `orgs` (`HUBFERRY_MS_ORGS`), or, with a warning, when the repo already exists (the worker's
+/// first write then checks); otherwise refused, since a typo would only surface as a 403 inside
+/// the container.
+pub fn write_access(user: &MsUser, dest: &RepoRef, exists: bool, orgs: &[String]) -> WriteAccess {
+    let (ns, name) = (dest.namespace(), dest.name());
+    let known_org = orgs.iter().any(|o| o.eq_ignore_ascii_case(ns));
+    if user.username.eq_ignore_ascii_case(ns) || known_org {
+        return WriteAccess::Granted;
+    }
+    if exists {
+        return WriteAccess::Unknown {
+            warning: format!(
+                "ModelScope cannot say whether `{}` may write to the existing {dest}; the run will tell",
+                user.username
+            ),
+        };
+    }
+    WriteAccess::Refused {
+        message: format!(
+            "cannot create {dest}: `{ns}` is not the token's user `{}`, and ModelScope cannot tell whether `{}` may create repositories there",
+            user.username, user.username
+        ),
+        hint: format!(
+            "check the namespace spelling or pass --dest {}/{name}; if `{ns}` is a ModelScope organization you belong to, set HUBFERRY_MS_ORGS={ns}",
+            user.username
+        ),
+    }
 }
 
 #[cfg(test)]

@@ -23,7 +23,6 @@ use sha1::Digest as _;
 use crate::credentials::Credentials;
 use crate::error::hub_error;
 use crate::error::CliError;
-use crate::hub::content::HubAccess;
 use crate::hub::{HubErrorKind, Hubs};
 use crate::manifest::{
     sameness, FileEntry, GitOid, Manifest, Sameness, Sha256, PLATFORM_FILES, REWRITTEN_FILES,
@@ -292,8 +291,7 @@ pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow:
     }
     out.platform_files = platform_files.into_iter().collect();
 
-    let src_hub = Arc::new(HubAccess::new(creds, src.repo.platform));
-    let dest_hub = Arc::new(HubAccess::new(creds, dest.repo.platform));
+    let hubs = Arc::new(Hubs::new(creds));
     let (src_at, dest_at) = (
         Arc::new(src.listed_at.clone()),
         Arc::new(dest.listed_at.clone()),
@@ -302,30 +300,31 @@ pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow:
     let permits = Arc::new(tokio::sync::Semaphore::new(CONTENT_CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     for (a, b, kind) in pending {
-        let (src_hub, dest_hub) = (src_hub.clone(), dest_hub.clone());
+        let hubs = hubs.clone();
         let (src_at, dest_at) = (src_at.clone(), dest_at.clone());
         let (src_ref, dest_ref) = (src_ref.clone(), dest_ref.clone());
         let permits = permits.clone();
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let fetch = |hub: &HubAccess, r: &RepoRef, at: &str, path: &str| {
-                let (hub, r, at, path) = (hub.clone(), r.clone(), at.to_string(), path.to_string());
+            let fetch = |r: &RepoRef, at: &str, path: &str| {
+                let (hubs, r, at, path) =
+                    (hubs.clone(), r.clone(), at.to_string(), path.to_string());
                 async move {
-                    hub.fetch_file(r.repo_type_or_model(), &r.id, &at, &path)
+                    hubs.fetch_file(r.platform, r.repo_type_or_model(), &r.id, &at, &path)
                         .await
                         .map_err(|e| hub_error(&format!("downloading {path} of"), &r, e))
                 }
             };
             let settled = match kind {
                 Pending::SizeOnly => {
-                    let data = fetch(&src_hub, &src_ref, &src_at, &a.path).await?;
+                    let data = fetch(&src_ref, &src_at, &a.path).await?;
                     let (sha, oid) = content_ids(&data);
                     let src_ok =
                         ids_agree(&a, &sha, &oid).unwrap_or(true) && data.len() as u64 == a.size;
                     let dest_ok = match ids_agree(&b, &sha, &oid) {
                         Some(ok) => ok,
                         None => {
-                            let other = fetch(&dest_hub, &dest_ref, &dest_at, &b.path).await?;
+                            let other = fetch(&dest_ref, &dest_at, &b.path).await?;
                             other == data
                         }
                     };
@@ -337,8 +336,8 @@ pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow:
                 }
                 Pending::Readme => {
                     let (x, y) = tokio::try_join!(
-                        fetch(&src_hub, &src_ref, &src_at, &a.path),
-                        fetch(&dest_hub, &dest_ref, &dest_at, &b.path)
+                        fetch(&src_ref, &src_at, &a.path),
+                        fetch(&dest_ref, &dest_at, &b.path)
                     )?;
                     if x == y {
                         Settled::Match

@@ -17,7 +17,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "modal"))
 
-from hubferry_worker import events, job, license, manifest, retry, staging  # noqa: E402
+from hubferry_worker import (  # noqa: E402
+    events,
+    job,
+    job_driver,
+    license,
+    manifest,
+    pipeline,
+    retry,
+    staging,
+)
 
 BASE_JOB = {
     "hubferry_job": 1,
@@ -252,3 +261,20 @@ def test_modelscope_commit_throttle_is_waited_out_on_its_own_budget():
         r.call("commit", None, _flaky([RateLimitError("slow down", retry_after=3600)]))
     too_long = retry.classify(retry.WaitTooLong("the hub asks to wait 3600s"))
     assert not too_long.retryable and "3600s" in too_long.reason
+
+
+def test_a_failed_container_reports_the_result_a_worker_would(capsys):
+    """app.py's failed_result goes through the worker's own result helper: the same fields as a
+    normal result, zero totals, a `seq`, and the error scrubbed of the tokens."""
+    normal = job_driver.result_fields("ok", None, stats=pipeline.Stats(files_moved=2))
+    assert normal["files_moved"] == 2
+    event = job_driver.emit_failed_result(
+        "r0c1", RuntimeError("boom hf_canary_123"), env={"HF_TOKEN": "hf_canary_123"}
+    )
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == event
+    events.validate(event)
+    assert event["seq"] == 1 and event["job"] == "r0c1" and event["status"] == "failed"
+    assert set(event) - set(events.COMMON) == set(normal)
+    assert all(event[name] == 0 for name in job_driver.TOTALS)
+    assert event["error"] == "container failed: RuntimeError: boom ***"

@@ -12,7 +12,7 @@ use super::bytes_bar;
 use super::local::{check_file, Local};
 use crate::credentials::Credentials;
 use crate::error::{CliError, ExitStatus};
-use crate::hub::content::HubAccess;
+use crate::hub::Hubs;
 use crate::manifest::FileEntry;
 use crate::printer::Printer;
 use crate::verify::pair::Side;
@@ -32,7 +32,7 @@ pub(super) async fn download(
     dir: &Path,
     todo: &[FileEntry],
 ) -> anyhow::Result<u64> {
-    let hub = Arc::new(HubAccess::new(creds, src.repo.platform));
+    let hub = Arc::new(Hubs::new(creds));
     let total: u64 = todo.iter().map(|f| f.size).sum();
     let bar = bytes_bar(p, total);
     let fetched = Arc::new(AtomicU64::new(0));
@@ -83,7 +83,7 @@ pub(super) async fn download(
 }
 
 async fn fetch_one(
-    hub: &HubAccess,
+    hub: &Hubs,
     src: &Side,
     dir: &Path,
     entry: &FileEntry,
@@ -111,6 +111,7 @@ async fn fetch_one(
         if offset < entry.size || entry.size == 0 {
             let resp = match hub
                 .open_file(
+                    src.repo.platform,
                     src.repo.repo_type_or_model(),
                     &src.repo.id,
                     &src.listed_at,

@@ -39,7 +39,7 @@ impl HfClient {
     /// `GET /api/{type}s/{id}/refs`.
     pub async fn refs(&self, t: RepoType, id: &str) -> Result<RefList, HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
-        let url = build_url(&self.base, &["api", t.plural(), ns, name, "refs"], &[]);
+        let url = build_url(&self.ep.base, &["api", t.plural(), ns, name, "refs"], &[]);
         let (r, _): (RefsJson, _) = self.get_json(&url).await.map_err(repo_not_found_is_404)?;
         let named = |v: Vec<RefJson>| {
             v.into_iter()
@@ -67,7 +67,7 @@ impl HfClient {
     ) -> Result<Vec<CommitInfo>, HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let mut url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", t.plural(), ns, name, "commits", revision],
             &[],
         );
@@ -107,7 +107,7 @@ impl HfClient {
     ) -> Result<(), HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", t.plural(), ns, name, "branch", branch],
             &[],
         );
@@ -126,7 +126,7 @@ impl HfClient {
     ) -> Result<(), HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", t.plural(), ns, name, "tag", commit],
             &[],
         );
@@ -136,10 +136,7 @@ impl HfClient {
 
     /// One POST, not retried (creating a ref twice is refused, not repeated).
     async fn post(&self, url: &url::Url, body: serde_json::Value) -> Result<(), HubError> {
-        let mut req = self.http.post(url.clone()).json(&body);
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t.expose());
-        }
+        let req = self.authed(self.ep.http.post(url.clone()).json(&body));
         let resp = req.send().await.map_err(|e| {
             HubError::new(
                 P,

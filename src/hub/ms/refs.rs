@@ -31,7 +31,7 @@ impl MsClient {
     pub async fn refs(&self, t: RepoType, id: &str) -> Result<RefList, HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", "v1", t.plural(), ns, name, "revisions"],
             &[],
         );
@@ -74,7 +74,7 @@ impl MsClient {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let url = match t {
             RepoType::Dataset => build_url(
-                &self.base,
+                &self.ep.base,
                 &["api", "v1", "datasets", ns, name, "repo", "tree"],
                 &[
                     ("Revision", revision),
@@ -84,7 +84,7 @@ impl MsClient {
                 ],
             ),
             _ => build_url(
-                &self.base,
+                &self.ep.base,
                 &["api", "v1", "models", ns, name, "repo", "files"],
                 &[("Revision", revision), ("Recursive", "False")],
             ),
@@ -116,13 +116,13 @@ impl MsClient {
     ) -> Result<(), HubError> {
         let (ns, name) = id.split_once('/').unwrap_or((id, ""));
         let url = build_url(
-            &self.base,
+            &self.ep.base,
             &["api", "v1", t.plural(), ns, name, "repo", "tag"],
             &[],
         );
         let body = serde_json::json!({ "TagName": tag, "Ref": at });
         let resp = self
-            .authed(self.http.post(url.clone()).json(&body))
+            .authed(self.ep.http.post(url.clone()).json(&body))
             .send()
             .await
             .map_err(|e| {
