@@ -8,6 +8,7 @@
 pub mod cli;
 mod cli_examples;
 pub mod color;
+pub mod cards;
 pub mod commands;
 pub mod completions;
 pub mod credentials;

@@ -147,12 +147,25 @@ pub struct PlanObject {
     pub to_move: Vec<FileObject>,
     pub to_skip: Vec<FileObject>,
     pub to_delete: Vec<FileObject>,
+    /// The source's README mapped for the destination hub (null: it moves as it is).
+    pub card: Option<CardObject>,
     /// `sync --dry-run` only: the mirror's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mirror: Option<String>,
     /// `sync --dry-run` only: the files listed proved equal by a content check.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub settled_by_content: Option<bool>,
+}
+
+/// A README's front matter mapped for the other hub (src/cards.rs).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardObject {
+    pub path: String,
+    /// One entry per changed field (`before` null: added).
+    pub changes: Vec<crate::cards::CardChange>,
+    /// The destination already holds exactly this card.
+    pub at_dest: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
