@@ -29,6 +29,7 @@ pub mod plan;
 pub mod preflight;
 pub mod printer;
 pub mod render;
+pub mod repo_outcomes;
 pub mod repo_ref;
 pub mod report;
 pub mod run_dirs;
