@@ -17,7 +17,7 @@
 //! The source is never changed: the mapped text travels in the job (`options.card`,
 //! docs/job-file.md) and the worker writes it as the destination's `README.md`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::manifest::{FileEntry, Manifest};
 use crate::repo_ref::{Platform, RepoRef};
@@ -85,7 +85,8 @@ const LICENSE_ALIASES: &[(&str, &str)] = &[
 ];
 
 /// One front-matter field the mapping changed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CardChange {
     pub field: String,
     /// The value before (null: the field was added).
@@ -157,7 +158,8 @@ fn key_block<'a>(body: &'a str, key: &str) -> Option<(usize, usize, &'a str)> {
     let mut found: Option<(usize, &str)> = None;
     for line in body.split_inclusive('\n') {
         if let Some((start, value)) = found {
-            let continues = line.starts_with(' ') || line.starts_with('\t') || line.starts_with('-');
+            let continues =
+                line.starts_with(' ') || line.starts_with('\t') || line.starts_with('-');
             if !continues {
                 return Some((start, offset, value));
             }
@@ -362,9 +364,9 @@ pub async fn plan_card(
         git_oid: Some(git_oid),
         lfs: false,
     };
-    let at_dest = dest_manifest.get(CARD_PATH).is_some_and(|d| {
-        crate::manifest::sameness(&entry, d) == crate::manifest::Sameness::Same
-    });
+    let at_dest = dest_manifest
+        .get(CARD_PATH)
+        .is_some_and(|d| crate::manifest::sameness(&entry, d) == crate::manifest::Sameness::Same);
     Ok(Some(CardPlan {
         path: CARD_PATH.into(),
         text: mapped.text,

@@ -5,10 +5,10 @@
 //! verified, 1 failed or not verified, 2 bad input, 3 credentials/permission, 4 partial,
 //! 130 interrupted.
 
+pub mod cards;
 pub mod cli;
 mod cli_examples;
 pub mod color;
-pub mod cards;
 pub mod commands;
 pub mod completions;
 pub mod credentials;
@@ -25,6 +25,7 @@ pub mod log_replay;
 pub mod manifest;
 pub mod mcp;
 pub mod mirrors_file;
+pub mod org_plan;
 pub mod plan;
 pub mod preflight;
 pub mod printer;

@@ -110,4 +110,3 @@ pub fn print_summary(p: &Printer, kind: &str, outcomes: &[Outcome], status: Exit
     ));
     p.out(&lines.join("\n"));
 }
-

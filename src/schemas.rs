@@ -267,6 +267,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("error", of::<ErrorObject>()),
         ("check", of::<CheckObject>()),
         ("doctor", of::<DoctorObject>()),
+        ("org-plan-line", of::<crate::org_plan::PlanLine>()),
     ]
 }
 

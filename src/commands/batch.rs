@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use super::Context;
 use crate::cli::{BatchArgs, PlatformArg, RepoTypeArg, TransferArgs};
 use crate::credentials::Credentials;
@@ -14,6 +13,7 @@ use crate::preflight::preflight;
 use crate::repo_outcomes::{overall, print_summary, Outcome};
 use crate::repo_ref::Platform;
 use crate::settings::{load_credentials, migrate_request};
+use anyhow::Context as _;
 
 /// One line of work: a source and its optional destination id.
 #[derive(Debug, Clone)]
