@@ -193,7 +193,7 @@ def parse_job(raw: Any) -> Job:
         set(opts.card) != {"path", "text"}
         or not all(isinstance(opts.card[k], str) for k in ("path", "text"))
     ):
-        raise JobError("job file: options.card must be {\"path\": str, \"text\": str}")
+        raise JobError('job file: options.card must be {"path": str, "text": str}')
     for name in ("staging_budget_bytes", "download_workers", "upload_workers", "commit_max_files"):
         if getattr(opts, name) < 1:
             raise JobError(f"job file: options.{name} must be at least 1")
