@@ -117,7 +117,24 @@ fn an_org_is_planned_applied_and_applied_again_with_nothing_to_do() {
             .contains("shares no file"),
         "{out}"
     );
-    our_snapshot!(ctx, Output { stdout: String::new(), ..out }, @"");
+    our_snapshot!(ctx, Output { stdout: String::new(), ..out }, @"
+    exit: 0
+    ----- stdout -----
+    ----- stderr -----
+    planning hf:acme → ms:acme-ms…
+    ACTION     SOURCE                       DEST                        VISIBILITY          FILES      BYTES      ETA
+    create     hf:acme/org-[N]-gated        ms:acme-ms/org-[N]-gated    gated → private         3       68 B [DURATION]
+    up-to-date hf:acme/org-[N]-mirrored     ms:acme-ms/org-[N]-mirrored public → public         -          -        -
+    create     hf:acme/org-[N]-priv         ms:acme-ms/org-[N]-priv     private → private       3       67 B [DURATION]
+    create     hf:acme/org-[N]-pub          ms:acme-ms/org-[N]-pub      public → public         2     3.1 kB [DURATION]
+        card README.md:
+          + tasks: [text-generation]
+    conflict   hf:acme/org-[N]-taken        ms:acme-ms/org-[N]-taken    public → public         -          -        -
+        ms:acme-ms/org-[N]-taken exists and shares no file with hf:acme/org-[N]-taken: the name is taken by another repository (hint: delete or rename it, or plan with another --dest-namespace)
+    skip-space hf:spaces/acme/org-[N]-space -                           public → -              -          -        -
+        ModelScope has no spaces; migrate the models and datasets it uses
+    6 repositories: 3 create, 0 update, 1 up-to-date, 1 conflict, 1 skip-space; 3.2 kB to move
+    ");
 
     // migrate --dry-run shows the same card diff before anything moves.
     let dry = ctx.run_with_env(
@@ -261,7 +278,14 @@ fn a_bad_plan_file_is_refused_before_anything_moves() {
     let plan = ctx.path("plan.jsonl");
     std::fs::write(&plan, "{\"hubferry_plan\": 7, \"source\": \"hf:a/b\"}\n").unwrap();
     let out = ctx.run(&["apply", plan.to_str().unwrap(), "--backend", "local"]);
-    our_snapshot!(ctx, out, @"");
+    our_snapshot!(ctx, out, @"
+    exit: 2
+    ----- stdout -----
+    ----- stderr -----
+    error: [TEMP]/plan.jsonl:1: plan format version 7 is not one this hubferry reads (1)
+
+    hint: write the plan again with this hubferry: `hubferry plan …`
+    ");
     let out = ctx.run(&["plan", "hf:acme", "--to", "hf:other"]);
     assert_eq!(out.code, Some(2), "{out}");
 }
