@@ -318,6 +318,15 @@ pub fn map_card(text: &str, from: Platform, to: Platform) -> Option<MappedCard> 
     })
 }
 
+/// True when `dest` is `source`'s README as [`map_card`] writes it for the other hub (a copy
+/// `migrate` made: `verify` reports it as rewritten, not mismatched).
+pub fn is_mapped_card(source: &[u8], dest: &[u8], from: Platform, to: Platform) -> bool {
+    let Ok(text) = std::str::from_utf8(source) else {
+        return false;
+    };
+    map_card(text, from, to).is_some_and(|m| m.text.as_bytes() == dest)
+}
+
 /// The source's card mapped for `dest`, when the source has a `README.md` whose front matter
 /// reads differently there. Reads the README from the source (one small download); `Err` is a
 /// warning: a README that cannot be read moves as it is.
@@ -486,6 +495,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(diff_lines(&m.changes), ["+ tasks: [text-summarization]"]);
+    }
+
+    #[test]
+    fn a_copy_holding_the_mapped_card_is_recognised() {
+        let src = "---\npipeline_tag: fill-mask\n---\n";
+        let copy = map_card(src, Platform::Hf, Platform::Ms).unwrap().text;
+        assert!(is_mapped_card(
+            src.as_bytes(),
+            copy.as_bytes(),
+            Platform::Hf,
+            Platform::Ms
+        ));
+        assert!(!is_mapped_card(
+            src.as_bytes(),
+            b"---\n---\n",
+            Platform::Hf,
+            Platform::Ms
+        ));
+        assert!(!is_mapped_card(
+            src.as_bytes(),
+            src.as_bytes(),
+            Platform::Hf,
+            Platform::Ms
+        ));
     }
 
     #[test]
