@@ -164,6 +164,7 @@ fn plan(n: usize) {
         warnings: vec![],
         dest_url: String::new(),
         preflight_s: 0.0,
+        card: None,
     };
     let t = Instant::now();
     let tuning = JobTuning::default();

@@ -110,6 +110,20 @@ pub enum Command {
     /// other hub (missing / partial / verified).
     #[command(after_help = crate::cli_examples::INVENTORY)]
     Inventory(InventoryArgs),
+    /// Plan the migration of every repository of a user or organization: one JSON line each.
+    ///
+    /// Each line says what `apply` would do (create, update, up-to-date, conflict, skip-space),
+    /// with files, bytes, ETA, the source commit, visibility on both sides and the README
+    /// front-matter changes. On a terminal it prints a table; redirected (or with --json) the
+    /// JSON lines, the table then going to stderr.
+    #[command(after_help = crate::cli_examples::ORG_PLAN)]
+    Plan(OrgPlanArgs),
+    /// Carry out a plan file written by `hubferry plan`, exactly as planned.
+    ///
+    /// A line whose source moved since it was planned is refused (write the plan again); the
+    /// others go on. Running it again finishes what is left. Exit codes as for `batch`.
+    #[command(after_help = crate::cli_examples::APPLY)]
+    Apply(ApplyArgs),
     /// Print a shell completion script for hubferry on stdout.
     #[command(after_help = crate::cli_examples::COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -360,6 +374,54 @@ pub struct InventoryArgs {
     /// Only repos of this type.
     #[arg(long, value_enum)]
     pub repo_type: Option<RepoTypeArg>,
+}
+
+/// `plan --type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OrgTypeArg {
+    Model,
+    Dataset,
+    /// Models, datasets and (on Hugging Face) spaces.
+    #[default]
+    All,
+}
+
+#[derive(Debug, Args)]
+pub struct OrgPlanArgs {
+    /// The user or organization whose repositories to plan: `hf:NS` or `ms:NS`.
+    pub owner: String,
+    /// The destination: `ms`, `hf`, or with a namespace `ms:NS` / `hf:NS` [default namespace: the owner's].
+    #[arg(long, value_name = "HUB[:NS]")]
+    pub to: String,
+    /// Which repositories.
+    #[arg(long = "type", value_enum, default_value_t)]
+    pub repo_type: OrgTypeArg,
+    /// Only repositories whose name matches this glob (`bert-*`).
+    #[arg(long = "match", value_name = "GLOB")]
+    pub name_glob: Option<String>,
+    /// Destination namespace (the same as `--to HUB:NS`).
+    #[arg(long, value_name = "NS")]
+    pub dest_namespace: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// The plan file (`hubferry plan … > plan.jsonl`).
+    pub plan: PathBuf,
+    /// How many repositories migrate at once.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub jobs: usize,
+    /// Where the worker runs.
+    #[arg(long, value_enum, default_value_t, env = "HUBFERRY_BACKEND")]
+    pub backend: Backend,
+    /// How many worker processes (local) or `modal run` clients run at once, per repository.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        env = "HUBFERRY_CONCURRENCY"
+    )]
+    pub concurrency: usize,
 }
 
 #[derive(Debug, Args)]

@@ -78,6 +78,17 @@ Examples:
   hubferry inventory alice --on hf
   hubferry inventory acme --on hf --check-backup --dest-namespace acme-ms";
 
+pub const ORG_PLAN: &str = "\
+Examples:
+  hubferry plan hf:acme --to ms:acme-org > plan.jsonl   # review it, then:
+  hubferry apply plan.jsonl --jobs 2
+  hubferry plan hf:acme --to ms --type model --match 'bert-*'";
+
+pub const APPLY: &str = "\
+Examples:
+  hubferry apply plan.jsonl
+  hubferry apply plan.jsonl --jobs 4 --backend local    # run again to finish what is left";
+
 pub const COMPLETIONS: &str = "\
 Examples:
   hubferry completions bash > ~/.local/share/bash-completion/completions/hubferry

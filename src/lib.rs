@@ -5,6 +5,7 @@
 //! verified, 1 failed or not verified, 2 bad input, 3 credentials/permission, 4 partial,
 //! 130 interrupted.
 
+pub mod cards;
 pub mod cli;
 mod cli_examples;
 pub mod color;
@@ -24,11 +25,13 @@ pub mod log_replay;
 pub mod manifest;
 pub mod mcp;
 pub mod mirrors_file;
+pub mod org_plan;
 pub mod plan;
 pub mod preflight;
 pub mod printer;
 pub mod provenance;
 pub mod render;
+pub mod repo_outcomes;
 pub mod repo_ref;
 pub mod report;
 pub mod revisions;

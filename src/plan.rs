@@ -337,6 +337,9 @@ pub struct Plan {
     pub dest_url: String,
     /// How long preflight took, seconds.
     pub preflight_s: f64,
+    /// The source's README mapped for the destination hub, when its front matter reads
+    /// differently there ([`crate::cards`]).
+    pub card: Option<crate::cards::CardPlan>,
 }
 
 impl Plan {
@@ -399,7 +402,10 @@ impl Plan {
                 .files
                 .iter()
                 .filter(|f| filter.matches(&f.path) && !PLATFORM_FILES.contains(&f.path.as_str()))
-                .cloned()
+                .map(|f| match &self.card {
+                    Some(card) if card.path == f.path => card.entry.clone(),
+                    _ => f.clone(),
+                })
                 .collect(),
         }
     }
@@ -447,6 +453,7 @@ impl Serialize for Plan {
             to_move: Vec<&'a FileEntry>,
             to_skip: Vec<&'a FileEntry>,
             to_delete: Vec<&'a FileEntry>,
+            card: &'a Option<crate::cards::CardPlan>,
         }
         let t = &self.transfer;
         View {
@@ -483,6 +490,7 @@ impl Serialize for Plan {
             to_move: self.files_to_move().collect(),
             to_skip: self.files_to_skip().collect(),
             to_delete: self.files_to_delete().collect(),
+            card: &self.card,
         }
         .serialize(s)
     }

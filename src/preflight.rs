@@ -127,12 +127,34 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
         warnings.push(format!("{source} has no files at {source_revision}"));
     }
 
+    let card_revision = source_facts
+        .sha
+        .clone()
+        .unwrap_or_else(|| source_revision.clone());
+    let card = if resolved.filter.matches(crate::cards::CARD_PATH) {
+        crate::cards::plan_card(
+            creds,
+            &source,
+            &card_revision,
+            &dest,
+            &source_manifest,
+            &dest_state.manifest,
+        )
+        .await
+        .unwrap_or_else(|warning| {
+            warnings.push(warning);
+            None
+        })
+    } else {
+        None
+    };
     let transfer = diff_and_chunk(
         req,
         &resolved.filter,
         &source,
         &source_manifest,
-        &dest_state,
+        &crate::cards::dest_for_diff(&dest_state.manifest, &source_manifest, card.as_ref()),
+        dest_state.facts.is_some(),
         &mut warnings,
     );
     let repo_type = source_facts.repo_type;
@@ -160,6 +182,7 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
         warnings,
         dest_url,
         preflight_s: started.elapsed().as_secs_f64(),
+        card,
     })
 }
 
@@ -415,12 +438,13 @@ fn diff_and_chunk(
     filter: &PathFilter,
     source: &RepoRef,
     source_manifest: &Manifest,
-    dest_state: &DestState,
+    dest_manifest: &Manifest,
+    dest_exists: bool,
     warnings: &mut Vec<String>,
 ) -> Transfer {
     let mut transfer = plan_transfer(
         source_manifest,
-        &dest_state.manifest,
+        dest_manifest,
         filter,
         req.delete,
         ChunkSettings::from_gb(req.parallel, req.chunk_size_gb),
@@ -437,7 +461,7 @@ fn diff_and_chunk(
             "--include/--exclude leave none of the {content_files} files of {source}"
         ));
     }
-    if transfer.chunks.is_empty() && dest_state.facts.is_none() {
+    if transfer.chunks.is_empty() && !dest_exists {
         // Nothing to copy into a repo that does not exist yet (an empty source, or a filter that
         // leaves nothing): one empty job still creates it, so the copy exists and verifies.
         transfer.chunks.push(crate::plan::Chunk {

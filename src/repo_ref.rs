@@ -97,7 +97,7 @@ impl fmt::Display for Platform {
 }
 
 /// The kind of repository. ModelScope has no spaces (its "studios" are not migrated).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RepoType {
     Model,

@@ -147,6 +147,8 @@ pub struct PlanObject {
     pub to_move: Vec<FileObject>,
     pub to_skip: Vec<FileObject>,
     pub to_delete: Vec<FileObject>,
+    /// The source's README mapped for the destination hub (null: it moves as it is).
+    pub card: Option<CardObject>,
     /// `sync --dry-run` only: the mirror's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mirror: Option<String>,
@@ -157,6 +159,17 @@ pub struct PlanObject {
     /// it names nothing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<crate::provenance::Provenance>,
+}
+
+/// A README's front matter mapped for the other hub (src/cards.rs).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardObject {
+    pub path: String,
+    /// One entry per changed field (`before` null: added).
+    pub changes: Vec<crate::cards::CardChange>,
+    /// The destination already holds exactly this card.
+    pub at_dest: bool,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -258,6 +271,7 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("error", of::<ErrorObject>()),
         ("check", of::<CheckObject>()),
         ("doctor", of::<DoctorObject>()),
+        ("org-plan-line", of::<crate::org_plan::PlanLine>()),
     ]
 }
 

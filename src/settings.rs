@@ -251,6 +251,102 @@ pub fn parse_ref(s: &str, repo_type: Option<RepoTypeArg>) -> anyhow::Result<Repo
     Ok(r)
 }
 
+/// `hubferry plan OWNER --to HUB[:NS]`: the owner, the destination hub and namespace, the types
+/// to list and the name filter, checked before any request.
+pub fn org_request(args: &crate::cli::OrgPlanArgs) -> anyhow::Result<crate::org_plan::OrgRequest> {
+    use crate::cli::OrgTypeArg;
+    let hub_and_ns = |text: &str, what: &str| -> anyhow::Result<(Platform, Option<String>)> {
+        let (hub, ns) = match text.split_once(':') {
+            Some((h, n)) => (h, Some(n.trim().trim_end_matches('/').to_string())),
+            None => (text, None),
+        };
+        let platform = Platform::parse(hub.trim()).ok_or_else(|| {
+            CliError::bad_input(format!("{what} `{text}`: `{hub}` is not a hub"))
+                .with_hint("write hf:NAMESPACE or ms:NAMESPACE (e.g. `hubferry plan hf:acme --to ms:acme-org`)")
+        })?;
+        if let Some(ns) = &ns {
+            if ns.is_empty()
+                || ns.contains('/')
+                || repo_ref::parse_dest_id(&format!("{ns}/x")).is_err()
+            {
+                return Err(CliError::bad_input(format!(
+                    "{what} `{text}`: `{ns}` is not a user or organization name"
+                ))
+                .with_hint("pass the namespace alone, e.g. hf:acme")
+                .into());
+            }
+        }
+        Ok((platform, ns))
+    };
+    let (platform, owner) = hub_and_ns(&args.owner, "owner")?;
+    let owner = owner.ok_or_else(|| {
+        CliError::bad_input(format!("owner `{}` names no namespace", args.owner))
+            .with_hint("write hf:NAMESPACE or ms:NAMESPACE")
+    })?;
+    let (to, to_ns) = hub_and_ns(&args.to, "--to")?;
+    if to == platform {
+        return Err(
+            CliError::bad_input(format!("--to {} is the owner's own hub", args.to))
+                .with_hint("plan toward the other hub: hf → ms or ms → hf")
+                .into(),
+        );
+    }
+    let dest_namespace = match (to_ns, &args.dest_namespace) {
+        (Some(a), Some(b)) if !a.eq_ignore_ascii_case(b) => {
+            return Err(CliError::bad_input(format!(
+                "--to {} and --dest-namespace {b} name different namespaces",
+                args.to
+            ))
+            .with_hint("give the destination namespace once")
+            .into())
+        }
+        (Some(a), _) => a,
+        (None, Some(b)) => {
+            hub_and_ns(&format!("{to}:{b}"), "--dest-namespace")?;
+            b.clone()
+        }
+        (None, None) => owner.clone(),
+    };
+    let given = match args.repo_type {
+        OrgTypeArg::Model => Some(RepoType::Model),
+        OrgTypeArg::Dataset => Some(RepoType::Dataset),
+        OrgTypeArg::All => None,
+    };
+    let name_filter = match &args.name_glob {
+        Some(g) => crate::selection::Selection::new(std::slice::from_ref(g), &[]).map_err(|e| {
+            CliError::bad_input(format!("--match {g}: {e}"))
+                .with_hint("a glob as --include takes: *, ?, [abc], {a,b}")
+        })?,
+        None => crate::selection::Selection::all(),
+    };
+    Ok(crate::org_plan::OrgRequest {
+        platform,
+        owner,
+        to,
+        dest_namespace,
+        types: platform.candidate_types(given),
+        name_filter,
+    })
+}
+
+/// The run options of `hubferry apply` (each line runs as one repository of a batch).
+pub fn apply_run_options(
+    args: &crate::cli::ApplyArgs,
+    state_flag: Option<PathBuf>,
+) -> anyhow::Result<RunOptions> {
+    if args.jobs == 0 || args.concurrency == 0 {
+        return Err(CliError::bad_input("--jobs and --concurrency must be at least 1").into());
+    }
+    Ok(RunOptions {
+        backend: args.backend,
+        detach: false,
+        dry_run: false,
+        concurrency: args.concurrency,
+        mode: ExecuteMode::Batch,
+        state_flag,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

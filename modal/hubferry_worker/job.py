@@ -63,6 +63,8 @@ class Options:
     upload_workers: int = 4
     commit_max_files: int = 200
     verify: bool = True
+    # The README the orchestrator mapped for the destination hub ({"path", "text"}; empty: none).
+    card: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -187,6 +189,11 @@ def parse_job(raw: Any) -> Job:
         raise JobError(
             f"job file: options.visibility must be source|private|public, got {opts.visibility!r}"
         )
+    if opts.card and (
+        set(opts.card) != {"path", "text"}
+        or not all(isinstance(opts.card[k], str) for k in ("path", "text"))
+    ):
+        raise JobError('job file: options.card must be {"path": str, "text": str}')
     for name in ("staging_budget_bytes", "download_workers", "upload_workers", "commit_max_files"):
         if getattr(opts, name) < 1:
             raise JobError(f"job file: options.{name} must be at least 1")

@@ -104,6 +104,13 @@ class Runner:
         return 2 if self.use_git else 1
 
     def _transform(self, entry: Entry, local: Path) -> str | None:
+        card = self.opts.card
+        if card and entry.path == card["path"]:
+            # The orchestrator mapped the card's front matter for this hub (src/cards.rs).
+            local.write_bytes(card["text"].encode("utf-8", errors="surrogateescape"))
+            note = f"{entry.path} front matter mapped for {PLATFORM_NAMES[self.job.dest.platform]}"
+            self.emitter.emit("warning", code="card-mapped", message=note)
+            return note
         if self.job.dest.platform != "hf" or self.job.source.platform == "hf":
             return None
         if entry.path != "README.md":
@@ -389,7 +396,9 @@ class Runner:
         final = {}
         for e in manifest:
             d = dest_files.get(e.path)
-            rewritten = e.path == "README.md" and self.job.dest.platform == "hf"
+            rewritten = e.path == "README.md" and (
+                self.job.dest.platform == "hf" or bool(self.opts.card)
+            )
             if d is None or (same_content(e, d) is not None and not rewritten):
                 continue
             self.staging.reserve(e.size)

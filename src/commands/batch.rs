@@ -4,79 +4,23 @@
 
 use std::sync::Arc;
 
-use anyhow::Context as _;
-use serde::Serialize;
-
 use super::Context;
 use crate::cli::{BatchArgs, PlatformArg, RepoTypeArg, TransferArgs};
 use crate::credentials::Credentials;
 use crate::engine::{self, ExecuteMode, Executed, RunOptions};
 use crate::error::{classify, CliError, ExitStatus};
 use crate::preflight::preflight;
-use crate::printer::{human_bytes, human_duration, Tone};
+use crate::repo_outcomes::{overall, print_summary, Outcome};
 use crate::repo_ref::Platform;
-use crate::report::Report;
 use crate::settings::{load_credentials, migrate_request};
 use crate::totals::Totals;
+use anyhow::Context as _;
 
 /// One line of work: a source and its optional destination id.
 #[derive(Debug, Clone)]
 struct Entry {
     source: String,
     dest: Option<String>,
-}
-
-/// One repository's outcome in the summary.
-#[derive(Debug, Clone, Serialize)]
-struct Outcome {
-    source: String,
-    /// Empty when preflight refused the line before a destination was known (`null` in JSON).
-    #[serde(serialize_with = "empty_as_null")]
-    dest: String,
-    /// `ok`, `failed`, `partial`, `skipped`, `error` (preflight refused) or `not_started`
-    /// (Ctrl-C came first).
-    status: String,
-    exit_code: u8,
-    verified: bool,
-    /// The repository's report's totals; a row shows what moved and what was skipped.
-    #[serde(flatten, serialize_with = "moved_and_skipped")]
-    totals: Totals,
-    duration_s: f64,
-    dest_url: Option<String>,
-    error: Option<String>,
-}
-
-impl Outcome {
-    /// Takes the status, totals and errors of the repository's report.
-    fn record(&mut self, report: &Report) {
-        self.status = report.status.as_str().into();
-        self.exit_code = report.exit_code();
-        self.verified = report.verified;
-        self.totals = report.totals;
-        self.duration_s = report.duration_s;
-        if !report.errors.is_empty() {
-            self.error = Some(report.errors.join("; "));
-        }
-    }
-}
-
-fn empty_as_null<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
-    if value.is_empty() {
-        s.serialize_none()
-    } else {
-        s.serialize_str(value)
-    }
-}
-
-/// A row's share of [`Totals`] in JSON: failed and deleted files are in each repository's report.
-fn moved_and_skipped<S: serde::Serializer>(t: &Totals, s: S) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(Some(4))?;
-    map.serialize_entry("files_moved", &t.files_moved)?;
-    map.serialize_entry("bytes_moved", &t.bytes_moved)?;
-    map.serialize_entry("files_skipped", &t.files_skipped)?;
-    map.serialize_entry("bytes_skipped", &t.bytes_skipped)?;
-    map.end()
 }
 
 fn read_entries(args: &BatchArgs) -> anyhow::Result<Vec<Entry>> {
@@ -166,7 +110,7 @@ pub async fn run(ctx: &Context, args: BatchArgs) -> anyhow::Result<ExitStatus> {
     outcomes.sort_by_key(|(i, _)| *i);
     let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
     let status = overall(&outcomes);
-    print_summary(ctx, &outcomes, status);
+    print_summary(&ctx.printer, "batch_report", &outcomes, status);
     if crate::interrupt::interrupted() {
         return Ok(ExitStatus::Interrupted);
     }
@@ -286,81 +230,6 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
         Ok(Executed::Detached { .. }) => outcome,
         Err(err) => fail(outcome, err),
     }
-}
-
-/// The batch's exit status: [`crate::error::overall`] over the repositories'.
-fn overall(outcomes: &[Outcome]) -> ExitStatus {
-    crate::error::overall(outcomes.iter().map(|o| ExitStatus::from_code(o.exit_code)))
-}
-
-fn print_summary(ctx: &Context, outcomes: &[Outcome], status: ExitStatus) {
-    let p = &ctx.printer;
-    let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
-    let ok = outcomes.iter().filter(|o| o.exit_code == 0).count();
-    if p.json_mode() {
-        p.json(&serde_json::json!({
-            "type": "batch_report",
-            "status": match status {
-                ExitStatus::Success => "ok",
-                ExitStatus::Partial => "partial",
-                _ => "failed",
-            },
-            "repos_total": outcomes.len(),
-            "repos_ok": ok,
-            "repos_skipped": count("skipped"),
-            "repos_failed": outcomes.len() - ok,
-            "exit_code": status.code(),
-            "repos": outcomes,
-        }));
-        return;
-    }
-    let route = |o: &Outcome| {
-        let dest = if o.dest.is_empty() { "?" } else { &o.dest };
-        format!("{} → {dest}", o.source)
-    };
-    const ROUTE_HEADER: &str = "SOURCE → DEST";
-    // Rust pads by chars, which is the terminal width for repo ids (no wide characters in them).
-    let w = outcomes
-        .iter()
-        .map(|o| route(o).chars().count())
-        .chain([ROUTE_HEADER.chars().count()])
-        .max()
-        .unwrap_or(0);
-    let mut lines = vec![
-        String::new(),
-        format!(
-            "{ROUTE_HEADER:<w$} {:<9} {:>8} {:>10} {:>8}",
-            "STATUS", "FILES", "BYTES", "TIME"
-        ),
-    ];
-    for o in outcomes {
-        let word = match o.status.as_str() {
-            "ok" if o.verified => p.paint("ok", Tone::Good),
-            "skipped" => p.paint("skipped", Tone::Dim),
-            "partial" => p.paint("partial", Tone::Warn),
-            other => p.paint(other, Tone::Bad),
-        };
-        // Pad by the plain word's width: colour codes have no width.
-        let pad = 9usize.saturating_sub(o.status.len());
-        lines.push(format!(
-            "{:<w$} {word}{} {:>8} {:>10} {:>8}",
-            route(o),
-            " ".repeat(pad),
-            o.totals.files_moved,
-            human_bytes(o.totals.bytes_moved),
-            human_duration(o.duration_s)
-        ));
-        if let Some(err) = &o.error {
-            lines.push(format!("    {err}"));
-        }
-    }
-    lines.push(format!(
-        "{ok}/{} done ({} skipped), {} failed",
-        outcomes.len(),
-        count("skipped"),
-        outcomes.len() - ok
-    ));
-    p.out(&lines.join("\n"));
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ mod download;
 mod inventory;
 mod mcp;
 mod migrate;
+mod org_apply;
+mod org_plan;
 mod parse_events;
 mod retire;
 mod sync;
@@ -38,6 +40,8 @@ pub async fn run(cli: Cli, printer: Printer) -> anyhow::Result<ExitStatus> {
         Command::Retire(args) => retire::run(&ctx, args).await,
         Command::Download(args) => download::run(&ctx, args).await,
         Command::Inventory(args) => inventory::run(&ctx, args).await,
+        Command::Plan(args) => org_plan::run(&ctx, args).await,
+        Command::Apply(args) => org_apply::run(&ctx, args).await,
         Command::Completions(args) => crate::completions::completions(args.shell),
         Command::Man => crate::completions::man(),
         Command::Mcp => mcp::run(&ctx).await,

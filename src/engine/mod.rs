@@ -22,7 +22,7 @@ use crate::verify::destination::{self as verify, VerifySpec};
 use crate::workers::{self, Children};
 use watch::{watch, WatchOptions, WatchOutcome};
 
-pub use print_plan::print_plan;
+pub use print_plan::{card_lines, print_plan};
 
 /// Environment variables passed through to workers as they are when set (not secrets).
 const PASSTHROUGH_ENV: &[&str] = &["HF_HUB_DISABLE_XET"];

@@ -26,6 +26,25 @@ fn skip_summary<'a>(skipped: impl Iterator<Item = &'a FileEntry>) -> String {
     out
 }
 
+/// The card's front-matter diff (cards.rs), indented under the plan.
+pub fn card_lines(plan: &Plan) -> Vec<String> {
+    let Some(card) = &plan.card else {
+        return Vec::new();
+    };
+    let state = if card.at_dest {
+        "already at the destination"
+    } else {
+        "the source stays as it is"
+    };
+    let mut lines = vec![format!(
+        "  card {} for {} ({state}):",
+        card.path,
+        plan.dest.platform.display_name()
+    )];
+    lines.extend(card.diff_lines().into_iter().map(|l| format!("    {l}")));
+    lines
+}
+
 /// Prints the plan: the full plan for `--dry-run` (JSON object or text on stdout), otherwise a
 /// short summary on stderr before the run starts.
 pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
@@ -73,12 +92,16 @@ pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
         for f in plan.files_to_delete() {
             lines.push(format!("  - {}", f.path));
         }
+        lines.extend(card_lines(plan));
         lines.push(format!("  url: {}", plan.dest_url));
         lines.push("dry run: nothing was moved".into());
         p.out(&lines.join("\n"));
     } else {
         p.status(&head);
         p.status(&body);
+        for line in card_lines(plan) {
+            p.status(&line);
+        }
     }
     for w in &plan.warnings {
         p.warn(w);

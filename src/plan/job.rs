@@ -76,6 +76,10 @@ impl Plan {
                 visibility: self.dest_visibility,
                 allow_public_gated: self.options.allow_public_gated,
                 delete_paths: DeletePaths(self),
+                card: self.card.as_ref().map(|c| JobCard {
+                    path: &c.path,
+                    text: &c.text,
+                }),
                 tuning,
             },
         }
@@ -125,8 +129,17 @@ struct JobOptions<'a> {
     visibility: Visibility,
     allow_public_gated: bool,
     delete_paths: DeletePaths<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    card: Option<JobCard<'a>>,
     #[serde(flatten)]
     tuning: &'a JobTuning,
+}
+
+/// `options.card`: the README the worker writes instead of the source's bytes.
+#[derive(Debug, Serialize)]
+struct JobCard<'a> {
+    path: &'a str,
+    text: &'a str,
 }
 
 /// The destination paths the plan deletes, written straight from its manifest.
@@ -236,6 +249,7 @@ mod tests {
             warnings: vec![],
             dest_url: "http://ms/datasets/acme-ms/data".into(),
             preflight_s: 0.1,
+            card: None,
         }
     }
 

@@ -341,8 +341,9 @@ pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow:
                     )?;
                     if x == y {
                         Settled::Match
-                    } else if without_license_lines(&x).is_some()
-                        && without_license_lines(&x) == without_license_lines(&y)
+                    } else if (without_license_lines(&x).is_some()
+                        && without_license_lines(&x) == without_license_lines(&y))
+                        || crate::cards::is_mapped_card(&x, &y, src_ref.platform, dest_ref.platform)
                     {
                         Settled::Rewritten
                     } else {

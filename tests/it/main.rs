@@ -10,6 +10,7 @@ mod locks;
 mod logs;
 mod migrate;
 mod mirrors;
+mod org;
 mod preflight;
 mod race;
 mod render;

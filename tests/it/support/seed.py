@@ -7,7 +7,7 @@ Usage: seed.py --platform hf|ms --repo-id NS/NAME [--repo-type model|dataset] [-
 Endpoints and tokens come from the environment (HF_ENDPOINT/HF_TOKEN, MODELSCOPE_ENDPOINT/
 MODELSCOPE_API_TOKEN). The first form seeds a deterministic sample and prints one JSON line:
 {"files": {path: size}, "bytes": total}. The second reads a list of repos with exact contents:
-[{"platform": "hf"|"ms", "id": "ns/name", "type": "model"|"dataset", "private": bool,
+[{"platform": "hf"|"ms", "id": "ns/name", "type": "model"|"dataset"|"space", "private": bool,
   "files": {"path": "text"}, "many": N}] (`many` adds N small generated files).
 """
 
@@ -53,7 +53,8 @@ def seed_hf(repo_id: str, repo_type: str, private: bool, folder: Path) -> None:
     # Through Xet, as against the Hub; the client reads this switch from its constants module.
     constants.HF_HUB_DISABLE_XET = False
     api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"])
-    api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+    sdk = "static" if repo_type == "space" else None
+    api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=sdk)
     if any(folder.iterdir()):
         api.upload_folder(repo_id=repo_id, repo_type=repo_type, folder_path=folder)
 
