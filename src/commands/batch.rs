@@ -45,6 +45,26 @@ struct Outcome {
     error: Option<String>,
 }
 
+impl Outcome {
+    /// The outcome as `batch --json` prints it (docs/schemas/batch_report.json).
+    fn published(&self) -> crate::schemas::BatchRepoOutcome {
+        crate::schemas::BatchRepoOutcome {
+            source: self.source.clone(),
+            dest: (!self.dest.is_empty()).then(|| self.dest.clone()),
+            status: self.status.clone(),
+            exit_code: self.exit_code,
+            verified: self.verified,
+            files_moved: self.files_moved,
+            bytes_moved: self.bytes_moved,
+            files_skipped: self.files_skipped,
+            bytes_skipped: self.bytes_skipped,
+            duration_s: self.duration_s,
+            dest_url: self.dest_url.clone(),
+            error: self.error.clone(),
+        }
+    }
+}
+
 fn empty_as_null<S: serde::Serializer>(value: &str, s: S) -> Result<S::Ok, S::Error> {
     if value.is_empty() {
         s.serialize_none()
@@ -288,20 +308,22 @@ fn print_summary(ctx: &Context, outcomes: &[Outcome], status: ExitStatus) {
     let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
     let ok = outcomes.iter().filter(|o| o.exit_code == 0).count();
     if p.json_mode() {
-        p.json(&serde_json::json!({
-            "type": "batch_report",
-            "status": match status {
+        let report = crate::schemas::BatchReportObject {
+            kind: "batch_report".into(),
+            status: match status {
                 ExitStatus::Success => "ok",
                 ExitStatus::Partial => "partial",
                 _ => "failed",
-            },
-            "repos_total": outcomes.len(),
-            "repos_ok": ok,
-            "repos_skipped": count("skipped"),
-            "repos_failed": outcomes.len() - ok,
-            "exit_code": status.code(),
-            "repos": outcomes,
-        }));
+            }
+            .into(),
+            repos_total: outcomes.len() as u64,
+            repos_ok: ok as u64,
+            repos_skipped: count("skipped") as u64,
+            repos_failed: (outcomes.len() - ok) as u64,
+            exit_code: status.code(),
+            repos: outcomes.iter().map(Outcome::published).collect(),
+        };
+        p.json(&serde_json::to_value(report).unwrap_or_default());
         return;
     }
     let route = |o: &Outcome| {
