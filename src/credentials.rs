@@ -3,8 +3,12 @@
 //! Sources, first hit wins (empty values count as unset):
 //! - HF token: `HF_TOKEN`, `HUGGING_FACE_HUB_TOKEN`, then the token file `$HF_TOKEN_PATH`, else
 //!   `$HF_HOME/token`, else `$XDG_CACHE_HOME/huggingface/token`, else `~/.cache/huggingface/token`.
-//! - ModelScope token: `MODELSCOPE_API_TOKEN`, then `MODELSCOPE_TOKEN` (the seed script's name). The
-//!   SDK's pickled cookie jar in `~/.modelscope/credentials` is not read.
+//! - ModelScope token: `MODELSCOPE_API_TOKEN`, then `MODELSCOPE_TOKEN` (the seed script's name), then
+//!   the login `modelscope login` saved: the `m_session_id` cookie in
+//!   `$MODELSCOPE_HOME/credentials/cookies` (default `~/.modelscope/credentials/cookies`), unless it
+//!   has expired — as the SDK's `HubConfig` reads it. As in the SDK, a `MODELSCOPE_API_TOKEN` that is
+//!   set but empty means "no token" and turns the saved login off. The jar is a pickle; it is read
+//!   as data by [`crate::cookie_jar`], never unpickled.
 //! - Endpoints: `HF_ENDPOINT` (default `https://huggingface.co`); `MODELSCOPE_ENDPOINT`, else
 //!   `MODELSCOPE_DOMAIN` as `https://DOMAIN`, else `https://www.modelscope.cn`.
 //! - `HUBFERRY_MS_ORGS`: comma-separated ModelScope organizations the user may create repos in
@@ -20,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 use url::Url;
 
+use crate::cookie_jar::{read_saved_login, SavedLogin};
 use crate::repo_ref::Platform;
 
 /// A token. `Debug` and `Display` print `***`; only [`Secret::expose`] gives the value.
@@ -56,6 +61,8 @@ pub enum TokenSource {
     Env(&'static str),
     DotEnv(&'static str),
     File(PathBuf),
+    /// The cookie jar `modelscope login` wrote.
+    SavedLogin(PathBuf),
 }
 
 impl fmt::Display for TokenSource {
@@ -64,6 +71,7 @@ impl fmt::Display for TokenSource {
             TokenSource::Env(var) => write!(f, "${var}"),
             TokenSource::DotEnv(var) => write!(f, "{var} in .env"),
             TokenSource::File(path) => write!(f, "{}", path.display()),
+            TokenSource::SavedLogin(path) => write!(f, "`modelscope login` ({})", path.display()),
         }
     }
 }
@@ -81,6 +89,8 @@ pub struct Credentials {
     pub ms_endpoint: Url,
     /// Organizations named in `HUBFERRY_MS_ORGS`.
     pub ms_orgs: Vec<String>,
+    /// Why a saved `modelscope login` was not used (expired, unreadable), for `doctor`.
+    pub ms_saved_login_note: Option<String>,
 }
 
 /// A malformed endpoint variable.
@@ -145,10 +155,41 @@ impl Credentials {
                 None => (None, None),
             },
         };
+        let mut ms_saved_login_note = None;
         let (ms_token, ms_token_source) =
             match token_from(&["MODELSCOPE_API_TOKEN", "MODELSCOPE_TOKEN"]) {
                 Some((t, s)) => (Some(t), Some(s)),
-                None => (None, None),
+                None if env("MODELSCOPE_API_TOKEN").is_some() => (None, None),
+                None => {
+                    let path = ms_saved_login_file(&|k| get(k).map(|(v, _)| v));
+                    let now = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs() as i64);
+                    match path.as_deref().map(|p| read_saved_login(p, now)) {
+                        Some(SavedLogin::Token(t)) => {
+                            (Some(Secret::new(t)), path.map(TokenSource::SavedLogin))
+                        }
+                        Some(SavedLogin::Expired) => {
+                            ms_saved_login_note = path.map(|p| {
+                                format!(
+                                    "the `modelscope login` saved in {} has expired",
+                                    p.display()
+                                )
+                            });
+                            (None, None)
+                        }
+                        Some(SavedLogin::Unreadable(why)) => {
+                            ms_saved_login_note = path.map(|p| {
+                                format!(
+                                    "{} is not a cookie jar hubferry can read ({why})",
+                                    p.display()
+                                )
+                            });
+                            (None, None)
+                        }
+                        Some(SavedLogin::Absent) | None => (None, None),
+                    }
+                }
             };
         let hf_endpoint = match get("HF_ENDPOINT") {
             Some((v, _)) => parse_endpoint("HF_ENDPOINT", &v)?,
@@ -183,6 +224,7 @@ impl Credentials {
             hf_endpoint,
             ms_endpoint,
             ms_orgs,
+            ms_saved_login_note,
         })
     }
 
@@ -256,6 +298,16 @@ fn hf_token_file(get: &dyn Fn(&'static str) -> Option<String>) -> Option<PathBuf
         None => PathBuf::from(get("HOME")?).join(".cache"),
     };
     Some(cache.join("huggingface").join("token"))
+}
+
+/// Where `modelscope login` saves the session cookie, following `modelscope_hub.config.HubConfig`
+/// (`config_dir` is `$MODELSCOPE_HOME`, else `~/.modelscope`; not the cache directory).
+fn ms_saved_login_file(get: &dyn Fn(&'static str) -> Option<String>) -> Option<PathBuf> {
+    let config_dir = match get("MODELSCOPE_HOME") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(get("HOME")?).join(".modelscope"),
+    };
+    Some(config_dir.join("credentials").join("cookies"))
 }
 
 fn read_token_file(path: &Path) -> Option<Secret> {
@@ -398,6 +450,40 @@ mod tests {
 
         let c = creds(&[("HOME", h.join("nowhere").to_str().unwrap())], &[]);
         assert!(c.hf_token.is_none());
+    }
+
+    #[test]
+    fn the_saved_modelscope_login_comes_after_the_variables() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path().to_str().unwrap();
+        let jar = home.path().join(".modelscope/credentials/cookies");
+        std::fs::create_dir_all(jar.parent().unwrap()).unwrap();
+        std::fs::write(&jar, crate::cookie_jar::sdk_like_jar("ms_saved", b"N")).unwrap();
+        let c = creds(&[("HOME", h)], &[]);
+        assert_eq!(c.ms_token.as_ref().unwrap().expose(), "ms_saved");
+        assert_eq!(
+            c.ms_token_source,
+            Some(TokenSource::SavedLogin(jar.clone()))
+        );
+        let c = creds(&[("HOME", h), ("MODELSCOPE_TOKEN", "ms_env")], &[]);
+        assert_eq!(c.ms_token.as_ref().unwrap().expose(), "ms_env");
+        // Set but empty: no token, as in the SDK.
+        let c = creds(&[("HOME", h), ("MODELSCOPE_API_TOKEN", "")], &[]);
+        assert!(c.ms_token.is_none());
+        // MODELSCOPE_HOME moves it; an expired cookie is named, not used.
+        let other = home.path().join("elsewhere/credentials/cookies");
+        std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+        std::fs::write(&other, crate::cookie_jar::sdk_like_jar("ms_old", b"K\x01")).unwrap();
+        let elsewhere = home.path().join("elsewhere");
+        let c = creds(
+            &[
+                ("HOME", h),
+                ("MODELSCOPE_HOME", elsewhere.to_str().unwrap()),
+            ],
+            &[],
+        );
+        assert!(c.ms_token.is_none());
+        assert!(c.ms_saved_login_note.unwrap().contains("has expired"));
     }
 
     #[test]

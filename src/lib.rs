@@ -11,6 +11,7 @@ mod cli_examples;
 pub mod color;
 pub mod commands;
 pub mod completions;
+pub mod cookie_jar;
 pub mod credentials;
 pub mod engine;
 pub mod error;

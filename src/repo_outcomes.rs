@@ -29,6 +29,24 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The outcome as `--json` prints it (docs/schemas/batch_report.json).
+    fn published(&self) -> crate::schemas::BatchRepoOutcome {
+        crate::schemas::BatchRepoOutcome {
+            source: self.source.clone(),
+            dest: (!self.dest.is_empty()).then(|| self.dest.clone()),
+            status: self.status.clone(),
+            exit_code: self.exit_code,
+            verified: self.verified,
+            files_moved: self.totals.files_moved,
+            bytes_moved: self.totals.bytes_moved,
+            files_skipped: self.totals.files_skipped,
+            bytes_skipped: self.totals.bytes_skipped,
+            duration_s: self.duration_s,
+            dest_url: self.dest_url.clone(),
+            error: self.error.clone(),
+        }
+    }
+
     /// Takes the status, totals and errors of the repository's report.
     pub fn record(&mut self, report: &Report) {
         self.status = report.status.as_str().into();
@@ -72,20 +90,22 @@ pub fn print_summary(p: &Printer, kind: &str, outcomes: &[Outcome], status: Exit
     let count = |s: &str| outcomes.iter().filter(|o| o.status == s).count();
     let ok = outcomes.iter().filter(|o| o.exit_code == 0).count();
     if p.json_mode() {
-        p.json(&serde_json::json!({
-            "type": kind,
-            "status": match status {
+        let report = crate::schemas::BatchReportObject {
+            kind: kind.into(),
+            status: match status {
                 ExitStatus::Success => "ok",
                 ExitStatus::Partial => "partial",
                 _ => "failed",
-            },
-            "repos_total": outcomes.len(),
-            "repos_ok": ok,
-            "repos_skipped": count("skipped"),
-            "repos_failed": outcomes.len() - ok,
-            "exit_code": status.code(),
-            "repos": outcomes,
-        }));
+            }
+            .into(),
+            repos_total: outcomes.len() as u64,
+            repos_ok: ok as u64,
+            repos_skipped: count("skipped") as u64,
+            repos_failed: (outcomes.len() - ok) as u64,
+            exit_code: status.code(),
+            repos: outcomes.iter().map(Outcome::published).collect(),
+        };
+        p.json(&serde_json::to_value(report).unwrap_or_default());
         return;
     }
     let route = |o: &Outcome| {

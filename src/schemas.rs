@@ -259,6 +259,229 @@ pub struct FileObject {
     pub lfs: bool,
 }
 
+/// `{"type": "detached", …}`: `migrate --detach --json`, once the Modal app is launched.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DetachedObject {
+    /// Always `detached`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub run_id: String,
+    /// Always `running` at launch.
+    pub status: String,
+    pub app_ids: Vec<String>,
+    /// The worker job ids, one per chunk.
+    pub jobs: Vec<String>,
+    pub source: String,
+    pub dest: String,
+    pub dest_url: Option<String>,
+}
+
+/// `{"type": "run", …}`: one line per recorded detached run (`runs --json`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunObject {
+    /// Always `run`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub run_id: String,
+    /// Unix seconds.
+    pub created_at: f64,
+    /// `running`, `ended`, `stopped` (or what the record last said).
+    pub state: String,
+    pub source: String,
+    pub dest: String,
+    pub backend: String,
+    pub app_ids: Vec<String>,
+}
+
+/// `{"type": "run_progress", …}`: `logs RUN --json` without `-f` on a run that has not ended.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunProgressObject {
+    /// Always `run_progress`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub run_id: String,
+    /// `running` or `stopped`.
+    pub state: String,
+    pub jobs_done: u64,
+    pub jobs_total: u64,
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+}
+
+/// `{"type": "run_status", …}`: `status RUN --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunStatusObject {
+    /// Always `run_status`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub run_id: String,
+    /// `running`, `ended` or `stopped`.
+    pub state: String,
+    pub source: String,
+    pub dest: String,
+    /// The run's Modal apps and the state `modal app list` gives each.
+    pub apps: Vec<AppState>,
+    /// The report, once the run has ended and it was rebuilt.
+    pub report: Option<crate::report::Report>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppState {
+    pub app_id: String,
+    pub state: String,
+}
+
+/// `{"type": "run_stopped", …}`: `stop RUN --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunStoppedObject {
+    /// Always `run_stopped`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub run_id: String,
+    pub app_ids: Vec<String>,
+}
+
+/// `{"type": "verify", …}`: `verify SRC DEST --json`, the pair check with both sides named.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct VerifyObject {
+    /// Always `verify`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `hf:model:ns/name@rev`.
+    pub source: String,
+    pub dest: String,
+    #[serde(flatten)]
+    pub check: crate::verify::pair::PairCheck,
+}
+
+/// `{"type": "inventory", …}`: `inventory NS --json`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryObject {
+    /// Always `inventory`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub namespace: String,
+    /// `hf` or `ms`.
+    pub on: String,
+    pub repos: Vec<InventoryRow>,
+    /// Sum of the sizes known.
+    pub total_bytes: u64,
+    /// With `--check-backup`: where the copies were looked for, and how many were found in which state.
+    pub backup: Option<BackupSummary>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryRow {
+    pub id: String,
+    /// `model`, `dataset` or `space`.
+    pub repo_type: String,
+    pub private: bool,
+    pub gated: bool,
+    pub files: Option<u64>,
+    pub bytes: Option<u64>,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    /// With `--check-backup`: `verified`, `partial`, `missing`, `n/a` or `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
+    /// The copy looked for on the other hub.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_repo: Option<String>,
+    /// With a `partial` backup: what differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackupSummary {
+    pub namespace: String,
+    pub on: String,
+    pub verified: u64,
+    pub partial: u64,
+    pub missing: u64,
+}
+
+/// `{"type": "retire", …}`: `retire SRC --json`, after the copy was verified.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetireObject {
+    /// Always `retire`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub source: String,
+    /// The verified copy that stays.
+    pub copy: String,
+    pub verified: bool,
+    pub deleted: bool,
+    /// True without `--confirm`: what would happen.
+    pub would_delete: bool,
+}
+
+/// `{"type": "batch_report", …}`: the last line of `batch --json` (and, as `apply_report`, of
+/// `apply --json`).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchReportObject {
+    /// `batch_report`, or `apply_report` from `apply`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `ok`, `partial` or `failed`.
+    pub status: String,
+    pub repos_total: u64,
+    pub repos_ok: u64,
+    pub repos_skipped: u64,
+    pub repos_failed: u64,
+    pub exit_code: u8,
+    pub repos: Vec<BatchRepoOutcome>,
+}
+
+/// One repository's outcome in a batch.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRepoOutcome {
+    pub source: String,
+    /// Null when preflight refused the line before a destination was known.
+    pub dest: Option<String>,
+    /// `ok`, `failed`, `partial`, `skipped`, `error` (preflight refused) or `not_started`
+    /// (Ctrl-C came first).
+    pub status: String,
+    pub exit_code: u8,
+    pub verified: bool,
+    pub files_moved: u64,
+    pub bytes_moved: u64,
+    pub files_skipped: u64,
+    pub bytes_skipped: u64,
+    pub duration_s: f64,
+    pub dest_url: Option<String>,
+    pub error: Option<String>,
+}
+
+/// The fields `sync --json` adds to each mirror's report line (a dry run prints plans, which
+/// carry `mirror` and `settled_by_content` in plan.json). sync.json is report.json with these
+/// fields required and `status` also `error` (the mirror could not run; docs/mirrors.md).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SyncFields {
+    /// The mirror's name in the mirrors file.
+    pub mirror: String,
+    /// Whether the mirror moved (or, dry, would move or delete) anything.
+    pub changed: bool,
+    /// The exit code this mirror alone would give.
+    pub exit_code: u8,
+}
+
 /// Every published schema: file stem in docs/schemas/ and the schema.
 pub fn all() -> Vec<(&'static str, serde_json::Value)> {
     fn of<T: JsonSchema>() -> serde_json::Value {
@@ -272,7 +495,52 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("check", of::<CheckObject>()),
         ("doctor", of::<DoctorObject>()),
         ("org-plan-line", of::<crate::org_plan::PlanLine>()),
+        ("detached", of::<DetachedObject>()),
+        ("run", of::<RunObject>()),
+        ("run_progress", of::<RunProgressObject>()),
+        ("run_status", of::<RunStatusObject>()),
+        ("run_stopped", of::<RunStoppedObject>()),
+        ("verify", of::<VerifyObject>()),
+        ("inventory", of::<InventoryObject>()),
+        ("retire", of::<RetireObject>()),
+        ("batch_report", of::<BatchReportObject>()),
+        (
+            "sync",
+            sync_report_schema(of::<crate::report::Report>(), of::<SyncFields>()),
+        ),
     ]
+}
+
+/// report.json, with [`SyncFields`] added (required) and `error` allowed as a `status`.
+fn sync_report_schema(
+    mut report: serde_json::Value,
+    fields: serde_json::Value,
+) -> serde_json::Value {
+    report["title"] = "SyncReport".into();
+    report["description"] =
+        "One mirror's line of `sync --json`: its report, with the mirror's name, whether anything changed, and its exit code; `status` is `error` when the mirror could not run.".into();
+    if let (Some(props), Some(added)) = (
+        report["properties"].as_object_mut(),
+        fields["properties"].as_object(),
+    ) {
+        for (name, schema) in added {
+            props.insert(name.clone(), schema.clone());
+        }
+        props.insert(
+            "status".into(),
+            serde_json::json!({
+                "anyOf": [{"$ref": "#/$defs/RunStatus"}, {"const": "error"}],
+                "description": "the run's status, or `error` when the mirror could not run",
+            }),
+        );
+    }
+    if let (Some(required), Some(added)) = (
+        report["required"].as_array_mut(),
+        fields["required"].as_array(),
+    ) {
+        required.extend(added.iter().cloned());
+    }
+    report
 }
 
 #[cfg(test)]

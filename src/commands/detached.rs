@@ -12,6 +12,7 @@ use crate::error::{CliError, ExitStatus};
 use crate::printer::Tone;
 use crate::report::{ReportContext, Tracker};
 use crate::run_records;
+use crate::schemas::{AppState, RunObject, RunProgressObject, RunStatusObject, RunStoppedObject};
 use crate::tools;
 use crate::verify::destination as verify;
 use crate::workers::{self, Children};
@@ -22,16 +23,16 @@ pub async fn list(ctx: &Context) -> anyhow::Result<ExitStatus> {
     refresh_running(ctx, &mut records).await;
     if p.json_mode() {
         for r in &records {
-            p.json(&serde_json::json!({
-                "type": "run",
-                "run_id": r.run_id,
-                "created_at": r.created_at,
-                "state": r.state,
-                "source": r.source,
-                "dest": r.dest,
-                "backend": r.backend,
-                "app_ids": r.app_ids,
-            }));
+            p.json(&serde_json::to_value(RunObject {
+                kind: "run".into(),
+                run_id: r.run_id.clone(),
+                created_at: r.created_at,
+                state: r.state.clone(),
+                source: r.source.clone(),
+                dest: r.dest.clone(),
+                backend: r.backend.clone(),
+                app_ids: r.app_ids.clone(),
+            })?);
         }
         return Ok(ExitStatus::Success);
     }
@@ -120,16 +121,15 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
             .count();
         // A run stopped with `hubferry stop` is not "running", whatever its workers last said.
         let stopped = record.state == "stopped";
-        let summary = serde_json::json!({
-            "type": "run_progress",
-            "run_id": record.run_id,
-            "state": if stopped { "stopped" } else { "running" },
-            "jobs_done": finished,
-            "jobs_total": record.jobs.len(),
-            "bytes_done": bytes_done,
-            "bytes_total": bytes_total,
-        });
-        p.json(&summary);
+        p.json(&serde_json::to_value(RunProgressObject {
+            kind: "run_progress".into(),
+            run_id: record.run_id.clone(),
+            state: if stopped { "stopped" } else { "running" }.into(),
+            jobs_done: finished as u64,
+            jobs_total: record.jobs.len() as u64,
+            bytes_done,
+            bytes_total,
+        })?);
         let (state_word, next) = if stopped {
             (
                 "stopped",
@@ -291,15 +291,21 @@ pub async fn status(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
     let apps = app_states(&modal, &record.app_ids).await?;
     let overall = current_state(&record, &apps);
     let p = &ctx.printer;
-    p.json(&serde_json::json!({
-        "type": "run_status",
-        "run_id": record.run_id,
-        "state": overall,
-        "source": record.source,
-        "dest": record.dest,
-        "apps": apps.iter().map(|(id, s)| serde_json::json!({"app_id": id, "state": s})).collect::<Vec<_>>(),
-        "report": record.report,
-    }));
+    p.json(&serde_json::to_value(RunStatusObject {
+        kind: "run_status".into(),
+        run_id: record.run_id.clone(),
+        state: overall.to_string(),
+        source: record.source.clone(),
+        dest: record.dest.clone(),
+        apps: apps
+            .iter()
+            .map(|(id, s)| AppState {
+                app_id: id.to_string(),
+                state: s.to_string(),
+            })
+            .collect(),
+        report: record.report.clone(),
+    })?);
     p.out(&format!("{}: {overall}", record.run_id));
     p.out(&format!("  {} → {}", record.source, record.dest));
     for (id, s) in &apps {
@@ -361,7 +367,7 @@ pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
         .into());
     }
     if !stopped_any {
-        p.json(&serde_json::json!({"type": "run_stopped", "run_id": record.run_id, "app_ids": record.app_ids}));
+        p.json(&run_stopped(&record));
         p.out(&format!(
             "{} is not running (state: {}); nothing to stop",
             record.run_id, record.state
@@ -370,10 +376,19 @@ pub async fn stop(ctx: &Context, args: RunArg) -> anyhow::Result<ExitStatus> {
     }
     record.state = "stopped".into();
     run_records::save(state, &record)?;
-    p.json(&serde_json::json!({"type": "run_stopped", "run_id": record.run_id, "app_ids": record.app_ids}));
+    p.json(&run_stopped(&record));
     p.out(&format!(
         "{} stopped; files already committed stay at the destination — re-run the migration to finish it",
         record.run_id
     ));
     Ok(ExitStatus::Success)
+}
+
+fn run_stopped(record: &run_records::RunRecord) -> serde_json::Value {
+    serde_json::to_value(RunStoppedObject {
+        kind: "run_stopped".into(),
+        run_id: record.run_id.clone(),
+        app_ids: record.app_ids.clone(),
+    })
+    .unwrap_or_default()
 }

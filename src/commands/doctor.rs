@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::DoctorArgs;
+use crate::credentials::TokenSource;
 use crate::error::ExitStatus;
 use crate::hub::Hubs;
 use crate::printer::Tone;
@@ -93,10 +94,14 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
                 }
             }));
             checks.push(cred(if !ms.has_token() {
+                let detail = match &creds.ms_saved_login_note {
+                    Some(note) => format!("no ModelScope token: {note}"),
+                    None => "no ModelScope token (MODELSCOPE_API_TOKEN, MODELSCOPE_TOKEN or `modelscope login`)".to_owned(),
+                };
                 fail(
                     "modelscope token",
-                    "no ModelScope token (MODELSCOPE_API_TOKEN or MODELSCOPE_TOKEN)",
-                    "create an access token at https://modelscope.cn/my/myaccesstoken and export MODELSCOPE_API_TOKEN=…",
+                    detail,
+                    "create an access token at https://modelscope.cn/my/myaccesstoken and export MODELSCOPE_API_TOKEN=… (or run `modelscope login`)",
                 )
             } else {
                 match ms.login().await {
@@ -112,9 +117,13 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
                                 .collect(),
                             endpoint: creds.ms_base(),
                         });
+                        let from_login = match &creds.ms_token_source {
+                            Some(source @ TokenSource::SavedLogin(_)) => format!(" (from {source})"),
+                            _ => String::new(),
+                        };
                         ok(
                             "modelscope token",
-                            format!("{} at {}", user.username, creds.ms_base()),
+                            format!("{} at {}{from_login}", user.username, creds.ms_base()),
                         )
                     }
                     Err(err) => fail(

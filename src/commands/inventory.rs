@@ -24,6 +24,7 @@ use crate::hub::content::RepoListing;
 use crate::hub::Hubs;
 use crate::printer::{human_bytes, Printer, Tone};
 use crate::repo_ref::{Platform, RepoRef, RepoType};
+use crate::schemas::{BackupSummary, InventoryObject, InventoryRow};
 use crate::verify::pair::{check_pair, try_side};
 
 /// Repos examined at once.
@@ -57,6 +58,24 @@ struct Row {
 }
 
 impl Row {
+    /// The row as `inventory --json` prints it (docs/schemas/inventory.json).
+    fn published(&self) -> InventoryRow {
+        InventoryRow {
+            id: self.id.clone(),
+            repo_type: self.repo_type.into(),
+            private: self.private,
+            gated: self.gated,
+            files: self.files.map(|n| n as u64),
+            bytes: self.bytes,
+            created: self.created.clone(),
+            updated: self.updated.clone(),
+            backup: self.backup.map(str::to_owned),
+            backup_repo: self.backup_repo.clone(),
+            backup_detail: self.backup_detail.clone(),
+            error: self.error.clone(),
+        }
+    }
+
     fn visibility(&self) -> &'static str {
         match (self.private, self.gated) {
             (false, false) => "public",
@@ -318,20 +337,20 @@ pub async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<ExitStatu
         (order(a.repo_type), a.id.to_lowercase()).cmp(&(order(b.repo_type), b.id.to_lowercase()))
     });
     let count = |s: &str| rows.iter().filter(|r| r.backup == Some(s)).count();
-    p.json(&serde_json::json!({
-        "type": "inventory",
-        "namespace": ns,
-        "on": platform.as_str(),
-        "repos": rows,
-        "total_bytes": rows.iter().filter_map(|r| r.bytes).sum::<u64>(),
-        "backup": args.check_backup.then(|| serde_json::json!({
-            "namespace": backup_ns,
-            "on": platform.other().as_str(),
-            "verified": count("verified"),
-            "partial": count("partial"),
-            "missing": count("missing"),
-        })),
-    }));
+    p.json(&serde_json::to_value(InventoryObject {
+        kind: "inventory".into(),
+        namespace: ns.to_string(),
+        on: platform.as_str().into(),
+        repos: rows.iter().map(Row::published).collect(),
+        total_bytes: rows.iter().filter_map(|r| r.bytes).sum::<u64>(),
+        backup: backup_ns.map(|namespace| BackupSummary {
+            namespace,
+            on: platform.other().as_str().into(),
+            verified: count("verified") as u64,
+            partial: count("partial") as u64,
+            missing: count("missing") as u64,
+        }),
+    })?);
     print_table(p, &ns, platform, &rows, args.check_backup);
     if rows.is_empty() {
         // The hubs list an unknown namespace as empty rather than refusing it.

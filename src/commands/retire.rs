@@ -69,14 +69,7 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
     }
     let kind = src.repo.repo_type_or_model();
     let Some(confirm) = &args.confirm else {
-        p.json(&serde_json::json!({
-            "type": "retire",
-            "source": src.describe(),
-            "copy": copy.describe(),
-            "verified": true,
-            "deleted": false,
-            "would_delete": true,
-        }));
+        p.json(&retire_object(&src.describe(), &copy.describe(), false));
         p.out(&format!(
             "would delete {} {} ({} files; its copy at {} is verified)\n  nothing was deleted: re-run with --confirm {} to delete it",
             kind.as_str(),
@@ -133,14 +126,7 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
         .with_hint("check it on the hub's web page; deletion may take a moment to show")
         .into());
     }
-    p.json(&serde_json::json!({
-        "type": "retire",
-        "source": src.describe(),
-        "copy": copy.describe(),
-        "verified": true,
-        "deleted": true,
-        "would_delete": false,
-    }));
+    p.json(&retire_object(&src.describe(), &copy.describe(), true));
     p.out(&format!(
         "{} {} (verified copy kept at {})",
         p.paint("deleted", Tone::Warn),
@@ -148,4 +134,18 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
         copy.describe()
     ));
     Ok(ExitStatus::Success)
+}
+
+/// The `retire` line of `--json` (docs/schemas/retire.json): the copy was verified; `deleted`
+/// says whether the source is gone or only would be (no `--confirm`).
+fn retire_object(source: &str, copy: &str, deleted: bool) -> serde_json::Value {
+    serde_json::to_value(crate::schemas::RetireObject {
+        kind: "retire".into(),
+        source: source.to_owned(),
+        copy: copy.to_owned(),
+        verified: true,
+        deleted,
+        would_delete: !deleted,
+    })
+    .unwrap_or_default()
 }

@@ -116,16 +116,16 @@ pub async fn detach(
         report: None,
     };
     run_records::save(state, &record)?;
-    p.json(&serde_json::json!({
-        "type": "detached",
-        "run_id": run_id,
-        "status": "running",
-        "app_ids": [app_id],
-        "jobs": rendered.job_ids,
-        "source": record.source,
-        "dest": record.dest,
-        "dest_url": record.dest_url,
-    }));
+    p.json(&serde_json::to_value(crate::schemas::DetachedObject {
+        kind: "detached".into(),
+        run_id: run_id.clone(),
+        status: "running".into(),
+        app_ids: vec![app_id.clone()],
+        jobs: rendered.job_ids.clone(),
+        source: record.source.clone(),
+        dest: record.dest.clone(),
+        dest_url: record.dest_url.clone(),
+    })?);
     p.out(&format!(
         "{} {run_id} (Modal app {app_id})\n  follow: hubferry logs {run_id} -f\n  status: hubferry status {run_id}\n  stop:   hubferry stop {run_id}",
         p.paint("detached", Tone::Good)

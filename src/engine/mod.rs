@@ -2,6 +2,7 @@
 //! destination and build the report ([`execute`]); or launch on Modal and record the run
 //! ([`detach`]). The engine takes a printer and [`RunOptions`], never a command's context.
 
+mod chunk_bars;
 pub mod detach;
 mod print_plan;
 pub mod watch;

@@ -1,12 +1,12 @@
 //! Watching a run: runner messages → tracker, progress bars (terminal), plain lines (pipes and CI)
 //! or NDJSON (`--json`); Ctrl-C handling.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
+use super::chunk_bars::ChunkBars;
 use crate::events::{self as ev, Event, EventBody, FileStatus};
 use crate::printer::{human_bytes, Printer, Tone};
 use crate::report::Tracker;
@@ -169,6 +169,7 @@ pub async fn watch(
                     for job in &jobs {
                         out.tracker.mark_ended(job, why);
                     }
+                    view.jobs_ended(&out.tracker);
                 }
             }
         }
@@ -181,8 +182,8 @@ pub async fn watch(
 struct View<'a> {
     printer: &'a Printer,
     overall: Option<ProgressBar>,
-    per_job: HashMap<String, ProgressBar>,
-    per_job_bars: bool,
+    /// Per-chunk bars (chunked runs on a terminal).
+    chunks: Option<ChunkBars>,
     expected_bytes: u64,
     last_plain: Instant,
     last_plain_figures: (u64, u64),
@@ -206,11 +207,11 @@ impl<'a> View<'a> {
             bar.enable_steady_tick(Duration::from_millis(250));
             bar
         });
+        let chunks = (per_job_bars && printer.progress_enabled()).then(|| ChunkBars::new(printer));
         Self {
             printer,
             overall,
-            per_job: HashMap::new(),
-            per_job_bars,
+            chunks,
             expected_bytes,
             last_plain: Instant::now(),
             last_plain_figures: (u64::MAX, 0),
@@ -236,27 +237,27 @@ impl<'a> View<'a> {
                 bytes_total,
                 ..
             }) => {
-                let what = if chunk.count > 1 {
-                    format!("chunk {}/{} ", chunk.index + 1, chunk.count)
+                let route = format!(
+                    "{}:{} → {}:{}",
+                    source.platform, source.repo_id, dest.platform, dest.repo_id
+                );
+                if self.chunks.is_some() {
+                    // The chunk's bar says it started; one line for the run, not one per chunk.
+                    let started = tracker.jobs.values().filter(|j| j.first_ts.is_some());
+                    if started.count() == 1 {
+                        p.status(&format!("started: {route} ({} chunks)", tracker.jobs.len()));
+                    }
                 } else {
-                    String::new()
-                };
-                p.status(&format!(
-                    "{what}started: {}:{} → {}:{} ({files_total} file{}, {})",
-                    source.platform,
-                    source.repo_id,
-                    dest.platform,
-                    dest.repo_id,
-                    if *files_total == 1 { "" } else { "s" },
-                    human_bytes(*bytes_total)
-                ));
-                if self.per_job_bars && p.progress_enabled() {
-                    let bar = p.multi().add(ProgressBar::new(*bytes_total));
-                    bar.set_style(bytes_style(
-                        "{prefix:>10} [{bar:30}] {size}/{total_size} {msg}",
+                    let what = if chunk.count > 1 {
+                        format!("chunk {}/{} ", chunk.index + 1, chunk.count)
+                    } else {
+                        String::new()
+                    };
+                    p.status(&format!(
+                        "{what}started: {route} ({files_total} file{}, {})",
+                        if *files_total == 1 { "" } else { "s" },
+                        human_bytes(*bytes_total)
                     ));
-                    bar.set_prefix(format!("chunk {}", chunk.index + 1));
-                    self.per_job.insert(job.clone(), bar);
                 }
             }
             EventBody::File(ev::File {
@@ -339,12 +340,8 @@ impl<'a> View<'a> {
             bar.set_length(total);
             bar.set_position(done.min(total));
         }
-        if let (Some(bar), Some(state)) = (self.per_job.get(job), tracker.jobs.get(job)) {
-            bar.set_length(state.bytes_total);
-            bar.set_position(state.bytes_done.min(state.bytes_total));
-            if let Some(result) = &state.result {
-                bar.finish_with_message(result.status.as_str().to_owned());
-            }
+        if let Some(chunks) = &mut self.chunks {
+            chunks.update(p, tracker);
         }
         // Without a terminal, a progress line every few seconds keeps CI logs alive but short;
         // figures that did not move (a commit being retried) are not repeated.
@@ -363,9 +360,16 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Workers ended: chunks they left without a result are failed, not running.
+    fn jobs_ended(&mut self, tracker: &Tracker) {
+        if let Some(chunks) = &mut self.chunks {
+            chunks.update(self.printer, tracker);
+        }
+    }
+
     fn finish(&mut self) {
-        for bar in self.per_job.values() {
-            bar.finish_and_clear();
+        if let Some(chunks) = &mut self.chunks {
+            chunks.finish(self.printer);
         }
         if let Some(bar) = &self.overall {
             bar.finish_and_clear();
@@ -384,7 +388,7 @@ fn interrupt_warning(workers_keep_running: bool) -> String {
 }
 
 /// A bar style for byte counts. An empty bar (a chunk of empty files) shows `0 B/0 B`, full.
-fn bytes_style(template: &str) -> ProgressStyle {
+pub(super) fn bytes_style(template: &str) -> ProgressStyle {
     crate::printer::bytes_style(template).with_key(
         "eta_or_dash",
         |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {

@@ -53,7 +53,8 @@ impl Side {
 }
 
 /// The outcome of comparing two sides. Path lists are sorted.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct PairCheck {
     pub ok: bool,
     /// Files at the source (platform files excluded).
@@ -373,13 +374,13 @@ pub async fn check_pair(creds: &Credentials, src: &Side, dest: &Side) -> anyhow:
 
 /// Prints a pair check: one JSON object, or a verdict and the differing paths.
 pub fn print_check(p: &Printer, src: &Side, dest: &Side, c: &PairCheck) {
-    let mut json = serde_json::to_value(c).unwrap_or_default();
-    if let Some(map) = json.as_object_mut() {
-        map.insert("type".into(), "verify".into());
-        map.insert("source".into(), src.describe().into());
-        map.insert("dest".into(), dest.describe().into());
-    }
-    p.json(&json);
+    let json = crate::schemas::VerifyObject {
+        kind: "verify".into(),
+        source: src.describe(),
+        dest: dest.describe(),
+        check: c.clone(),
+    };
+    p.json(&serde_json::to_value(json).unwrap_or_default());
     let by: Vec<String> = c
         .matched_by
         .iter()

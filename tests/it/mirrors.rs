@@ -577,6 +577,66 @@ fn api_download_resumes_a_broken_file_with_a_range_request() {
 }
 
 #[test]
+fn api_download_of_an_hf_lfs_file_follows_the_hubs_redirect_to_its_cdn() {
+    let ctx = TestContext::new();
+    let repo = unique("it-download-redirect");
+    let id = format!("alice/{repo}");
+    ctx.seed("hf", &id, &["--lfs-mb", "1"]);
+    let dir = ctx.path("copy");
+    let dir_s = dir.display().to_string();
+    let out = ctx.run(&[
+        "download",
+        &format!("hf:{id}"),
+        "--local-dir",
+        &dir_s,
+        "--method",
+        "api",
+        "--json",
+    ]);
+    assert_eq!(out.code, Some(0), "{out}");
+    download_done(&out, "api");
+    assert_eq!(
+        std::fs::metadata(dir.join("weights/model.safetensors"))
+            .unwrap()
+            .len(),
+        1024 * 1024,
+        "{out}"
+    );
+    // As on the Hub: resolve answers 302, the bytes come from the CDN on another origin.
+    let log = admin_json(&ctx.world.admin, "GET", "/requests?platform=hf", None);
+    let of_repo = |route: &str| -> Vec<Value> {
+        log["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["route"] == route && e["method"] == "GET")
+            .filter(|e| {
+                let path = e["path"].as_str().unwrap_or("");
+                let query = e["query"].as_str().unwrap_or("");
+                path.contains(&repo) || query.contains(&repo)
+            })
+            .cloned()
+            .collect()
+    };
+    let resolves = of_repo("resolve");
+    assert!(
+        resolves
+            .iter()
+            .any(|e| e["status"] == 302
+                && e["path"].as_str().unwrap().ends_with("model.safetensors")),
+        "{resolves:?}"
+    );
+    let bridged = of_repo("bridge");
+    assert!(
+        bridged
+            .iter()
+            .any(|e| e["status"] == 200 && e["bytes_out"] == 1024 * 1024),
+        "{bridged:?}"
+    );
+    ctx.assert_no_canaries();
+}
+
+#[test]
 fn inventory_lists_an_org_with_visibility_sizes_and_backup_states() {
     let ctx = TestContext::new();
     let (public, private, gated) = (

@@ -30,12 +30,26 @@ SCHEMA_OF_TYPE = {
     "error": "error",
     "check": "check",
     "doctor": "doctor",
+    "detached": "detached",
+    "run": "run",
+    "run_progress": "run_progress",
+    "run_status": "run_status",
+    "run_stopped": "run_stopped",
+    "verify": "verify",
+    "inventory": "inventory",
+    "retire": "retire",
+    "batch_report": "batch_report",
 }
 
 
 def validate(obj: dict) -> str | None:
     """Validates one `--json` object against docs/schemas; returns the schema used, if any."""
-    name = "event" if "hubferry" in obj else SCHEMA_OF_TYPE.get(obj.get("type"))
+    if "hubferry" in obj:
+        name = "event"
+    elif obj.get("type") == "report" and "mirror" in obj:
+        name = "sync"
+    else:
+        name = SCHEMA_OF_TYPE.get(obj.get("type"))
     if name is None:
         return None
     schema = json.loads((SCHEMAS / f"{name}.json").read_text())

@@ -7,6 +7,9 @@ and permissions; restart persistence; multipart LFS uploads.
 
 from __future__ import annotations
 
+import http.client
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -135,6 +138,57 @@ def test_resolve_headers_range_and_reupload_skips(sandbox, tmp_path):
         assert resp.status == 206
         assert resp.headers["Content-Range"] == f"bytes 1000-1999/{len(files['big.bin'])}"
         assert resp.read() == files["big.bin"][1000:2000]
+
+
+def test_lfs_resolve_redirects_to_another_origin_as_the_hub_does(sandbox, tmp_path):
+    """HEAD and GET `resolve` of an LFS file answer 302 with the metadata clients read; the bytes
+    are at the `Location`, on another origin, served without the token. A small file is inline."""
+    files = {"small.txt": b"inline\n", "w.bin": bytes(range(256)) * 800}
+    write_tree(tmp_path / "src", files)
+    got = run_hf(
+        sandbox,
+        """
+        from huggingface_hub import get_hf_file_metadata, hf_hub_url
+        api.create_repo("alice/bridge")
+        commit = api.upload_folder(repo_id="alice/bridge", folder_path=A["src"]).oid
+        meta = get_hf_file_metadata(hf_hub_url("alice/bridge", "w.bin"))
+        out({"commit": commit, "location": meta.location, "size": meta.size, "etag": meta.etag})
+    """,
+        {"src": str(tmp_path / "src")},
+    )
+    bridge = sandbox["hf_bridge"]
+    assert bridge.split(":")[-1] != sandbox["hf_endpoint"].split(":")[-1], "another origin"
+    assert got["location"].startswith(bridge + "/"), got
+    assert [got["size"], got["etag"]] == [len(files["w.bin"]), sha256(files["w.bin"])]
+    host, port = urllib.parse.urlsplit(sandbox["hf_endpoint"]).netloc.split(":")
+    auth = {"Authorization": f"Bearer {world.HF_USERS['alice']}"}
+    for method in ("HEAD", "GET"):
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        conn.request(method, "/alice/bridge/resolve/main/w.bin", headers=auth)
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 302, (method, resp.status)
+        assert resp.headers["X-Linked-Size"] == str(len(files["w.bin"]))
+        assert resp.headers["X-Linked-Etag"] == f'"{sha256(files["w.bin"])}"'
+        assert resp.headers["X-Repo-Commit"] == got["commit"]
+        assert len(resp.headers["X-Xet-Hash"]) == 64
+        assert resp.headers["Location"] == got["location"]
+        conn.close()
+    with urllib.request.urlopen(got["location"], timeout=30) as resp:
+        assert resp.read() == files["w.bin"]
+    ranged = urllib.request.Request(got["location"], headers={"Range": "bytes=10-19"})
+    with urllib.request.urlopen(ranged, timeout=30) as resp:
+        assert resp.status == 206 and resp.read() == files["w.bin"][10:20]
+    path, query = got["location"].split("?", 1)
+    forged = f"{path.rsplit('/', 1)[0]}/{'0' * 32}?{query}"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(forged, timeout=30)
+    assert err.value.code == 403
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("GET", "/alice/bridge/resolve/main/small.txt")
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.read() == files["small.txt"]
+    conn.close()
 
 
 def test_revisions_branches_tags_and_deletions(sandbox, tmp_path):

@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod schemas;
 pub mod snapshot;
 
 use std::io::{BufRead, BufReader};
@@ -166,14 +167,17 @@ pub struct Output {
 }
 
 impl Output {
-    /// stdout as JSON lines (panics on a non-JSON line: `--json` promises NDJSON only).
+    /// stdout as JSON lines (panics on a non-JSON line: `--json` promises NDJSON only), each
+    /// validated against its schema in docs/schemas ([`schemas::check`]).
     pub fn json_lines(&self) -> Vec<Value> {
         self.stdout
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| {
-                serde_json::from_str(l)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}\n{self}"))
+                let value: Value = serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {l}\n{self}"));
+                schemas::check(&value);
+                value
             })
             .collect()
     }

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from .admin import make_admin_handler
 from .faults import FaultSet
+from .hf_bridge import make_bridge_handler
 from .httpbase import BaseHandler, Config, HttpError, HubContext, HubServer, Stats, env_flag
 from .shaping import Link
 from .store import Store
@@ -131,6 +132,10 @@ def main(argv=None) -> int:
             ctx.extra["xet"] = xet
         hubs[platform] = ctx
         servers.append(server)
+    # The CDN LFS files redirect to: another origin, on the HF link (hf_bridge.py).
+    bridge = HubServer((args.host, 0), make_bridge_handler(hubs["hf"]), hubs["hf"])
+    hubs["hf"].extra["bridge_url"] = f"http://{args.host}:{bridge.server_address[1]}"
+    servers.append(bridge)
     if xet is not None:
         relay = HubServer(
             (args.host, 0), make_cas_proxy_handler(hubs["hf"], xet.cas.url), hubs["hf"]
@@ -154,6 +159,7 @@ def main(argv=None) -> int:
         "ms_endpoint": hubs["ms"].endpoint,
         "admin": f"http://{args.host}:{admin.server_address[1]}",
         "xet_cas": xet.public_url if xet else None,
+        "hf_bridge": hubs["hf"].extra["bridge_url"],
     }
     sys.stdout.write(json.dumps(ready) + "\n")
     sys.stdout.flush()

@@ -23,6 +23,7 @@ import uuid
 from urllib.parse import urlencode
 
 from .gitattributes import GITATTRIBUTES_LINE, lfs_patterns, lfs_patterns_of, matches_lfs
+from .hf_bridge import bridge_url
 from .httpbase import HttpError, check_sig, sign
 from .store import (
     SHA256_RE,
@@ -51,8 +52,10 @@ def resolve(h, repo_type: str, repo_id: str, rev: str, path: str) -> None:
     sha = h.commit_or_404(repo, rev)
     try:
         entry = repo.entry(sha, path)
-        # A HEAD needs the metadata only: a Xet-uploaded file is not reconstructed for it.
-        fileobj = io.BytesIO() if h.method == "HEAD" else repo.open(sha, path)[1]
+        location = bridge_url(h.ctx, entry.sha256, repo_id, path) if entry.lfs else None
+        # A HEAD, or a redirect, needs the metadata only: a Xet-uploaded file is not
+        # reconstructed for it.
+        fileobj = io.BytesIO() if h.method == "HEAD" or location else repo.open(sha, path)[1]
     except EntryNotFound:
         # The commit header lets the client cache the file's absence for that commit.
         raise HttpError(
@@ -71,6 +74,10 @@ def resolve(h, repo_type: str, repo_id: str, rev: str, path: str) -> None:
         headers.update(xet_headers(h, repo_type, repo_id, sha, entry.sha256))
     else:
         headers["ETag"] = f'"{entry.blob_oid}"'
+    if location:
+        # As the Hub: an LFS file's bytes are on the CDN; the metadata clients read is on the 302.
+        headers["Location"] = location
+        return h.send_bytes(302, b"", "", headers)
     h.send_file(fileobj, entry.size, headers, repo_id=repo_id, path=path)
 
 
