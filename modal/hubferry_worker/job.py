@@ -63,6 +63,8 @@ class Options:
     upload_workers: int = 4
     commit_max_files: int = 200
     verify: bool = True
+    # Stream each blob's download straight into its upload where the destination allows it.
+    stream: bool = True
 
 
 @dataclass
