@@ -26,6 +26,19 @@ fn skip_summary<'a>(skipped: impl Iterator<Item = &'a FileEntry>) -> String {
     out
 }
 
+/// The downloads and uploads each container runs at once, as the plan chose them.
+fn streams_line(plan: &Plan) -> String {
+    let s = plan.streams();
+    let plural = |n: u32| if n == 1 { "" } else { "s" };
+    format!(
+        "  streams per container: {} download{}, {} upload{}",
+        s.downloads,
+        plural(s.downloads),
+        s.uploads,
+        plural(s.uploads)
+    )
+}
+
 /// Prints the plan: the full plan for `--dry-run` (JSON object or text on stdout), otherwise a
 /// short summary on stderr before the run starts.
 pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
@@ -55,6 +68,9 @@ pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
     );
     if dry_run {
         let mut lines = vec![head, body];
+        if !t.to_move.is_empty() {
+            lines.push(streams_line(plan));
+        }
         for chunk in &t.chunks {
             lines.push(format!(
                 "  chunk {:>3}: {} file{}, {}",

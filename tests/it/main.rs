@@ -15,4 +15,5 @@ mod race;
 mod render;
 mod repo_types;
 mod selection;
+mod streams;
 mod support;
