@@ -22,7 +22,6 @@ from .staging import DiskSampler, bytes_of
 PROGRESS_EVERY_S = 0.5
 
 
-
 def peak_rss_bytes() -> int:
     """The most memory this process has held: VmHWM, which starts afresh at exec (ru_maxrss
     does not: a worker forked from a large parent would report the parent's size)."""
@@ -34,6 +33,7 @@ def peak_rss_bytes() -> int:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
 
 def quiet_sdks() -> None:
     """Progress bars of both SDKs would flood container logs; `progress` events replace them.

@@ -118,9 +118,11 @@ class Runner:
     def _source_stream(self, entry: Entry) -> Iterator:
         with contextlib.ExitStack() as stack:
             try:
-                reader = stack.enter_context(
-                    self.src_hub.open_stream(self.job.source, self.source_revision, entry)
-                )
+                # The SDK's own retries while connecting are the download's.
+                with self.retrier.context("download", entry.path):
+                    reader = stack.enter_context(
+                        self.src_hub.open_stream(self.job.source, self.source_revision, entry)
+                    )
             except Exception as exc:
                 if self._can_fallback() and _is_http(exc, 403):
                     self._engage_fallback(

@@ -356,8 +356,7 @@ class Pipeline:
             stats.seen(stats.uploading, src.path, n)
 
         try:
-            with metered_reads(seen):
-                pending = self.retrier.call("upload", src.path, lambda: self._stream_fn(src))
+            pending = self._stream_attempts(item, seen)
         except SwitchToGit:
             # The API refused the download: this file takes the staged git path instead.
             for stage in (stats.downloading, stats.uploading):
@@ -367,7 +366,7 @@ class Pipeline:
         except Exception as exc:  # noqa: BLE001 - the file fails, the job goes on
             for stage in (stats.downloading, stats.uploading):
                 stats.end(stage, src.path)
-            self._fail(item, exc, "upload")
+            self._fail(item, exc, "download" if isinstance(exc, HashMismatch) else "upload")
             self._settled()
             return
         self._trace("streamed", item)
@@ -379,6 +378,34 @@ class Pipeline:
             stats.uploading.pop(src.path, None)
         self._commit_q.put((item, pending))
         self._settled()
+
+    def _stream_attempts(self, item: Item, seen: Callable[[int], None]) -> PendingOp:
+        """The streamed transfer with its retries: hub errors are retried as uploads; bytes that
+        arrived wrong (the stream's hash check) start the file again as a download, as a corrupt
+        staged copy does, up to the retrier's attempts."""
+        src = item.src
+        while True:
+            try:
+                with metered_reads(seen):
+                    return self.retrier.call(
+                        "upload",
+                        src.path,
+                        lambda: self._stream_fn(src),
+                        retry_if=lambda exc: not isinstance(exc, HashMismatch),
+                    )
+            except HashMismatch as exc:
+                item.refetches += 1
+                if item.refetches >= self.retrier.max_attempts:
+                    raise
+                self.emitter.emit(
+                    "retry",
+                    op="download",
+                    path=src.path,
+                    attempt=item.refetches,
+                    wait_s=0.0,
+                    reason=str(exc),
+                    status=None,
+                )
 
     def _upload_stage(self, item: Item) -> None:
         self._trace("upload-start", item)
