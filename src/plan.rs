@@ -27,8 +27,10 @@ use crate::printer::human_bytes;
 use crate::repo_ref::RepoRef;
 
 mod job;
+mod streams;
 
 pub use job::{JobFile, JobTuning};
+pub use streams::Streams;
 
 /// At most this many chunks (containers) per repository.
 pub const MAX_CHUNKS: usize = 100;
@@ -447,6 +449,7 @@ impl Serialize for Plan {
             eta_s: f64,
             chunk_size_bytes: u64,
             chunks: &'a [Chunk],
+            streams: streams::Streams,
             options: &'a PlanOptions,
             warnings: &'a [String],
             preflight_s: f64,
@@ -484,6 +487,7 @@ impl Serialize for Plan {
             eta_s: (t.eta_s * 10.0).round() / 10.0,
             chunk_size_bytes: t.chunk_size_bytes,
             chunks: &t.chunks,
+            streams: self.streams(),
             options: &self.options,
             warnings: &self.warnings,
             preflight_s: (self.preflight_s * 1000.0).round() / 1000.0,

@@ -141,6 +141,9 @@ pub struct PlanObject {
     pub eta_s: f64,
     pub chunk_size_bytes: u64,
     pub chunks: Vec<ChunkObject>,
+    /// Downloads and uploads each container runs at once (the jobs' `download_workers` and
+    /// `upload_workers`), chosen from the plan (docs/job-file.md, "Streams").
+    pub streams: StreamsObject,
     pub options: PlanOptionsObject,
     pub warnings: Vec<String>,
     pub preflight_s: f64,
@@ -217,6 +220,13 @@ pub struct ChunkObject {
     pub index: u64,
     pub file_count: u64,
     pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StreamsObject {
+    pub downloads: u64,
+    pub uploads: u64,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]

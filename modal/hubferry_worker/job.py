@@ -65,6 +65,8 @@ class Options:
     verify: bool = True
     # The README the orchestrator mapped for the destination hub ({"path", "text"}; empty: none).
     card: dict = field(default_factory=dict)
+    # Stream each blob's download straight into its upload where the destination allows it.
+    stream: bool = True
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,19 @@ from .retry import SdkRetryObserver
 from .staging import DiskSampler, bytes_of
 
 PROGRESS_EVERY_S = 0.5
+
+
+def peak_rss_bytes() -> int:
+    """The most memory this process has held: VmHWM, which starts afresh at exec (ru_maxrss
+    does not: a worker forked from a large parent would report the parent's size)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def quiet_sdks() -> None:
@@ -142,6 +156,7 @@ def execute(job: Job, creds: Credentials, emitter: Emitter, verify_only: bool = 
         f"staging peak {runner.staging.peak_reserved} bytes of budget {runner.staging.budget}"
         f" (measured on disk: {measured} bytes)"
     )
+    emitter.log(f"peak RSS {peak_rss_bytes()} bytes")
     if error is None and s.files_failed:
         failed = ", ".join(f"{p} ({r})" for p, r in sorted(s.failures.items())[:5])
         more = f" and {s.files_failed - 5} more" if s.files_failed > 5 else ""

@@ -94,19 +94,21 @@ def current_meter() -> Callable[[int], None] | None:
 
 
 class VerifyingReader:
-    """Upload body that hashes the staged file as it is read and withholds the final chunk until
-    the sha256 matches `expected`: a corrupt staged file can never complete an upload, so a
-    content-addressed hub never stores wrong bytes under the manifest's oid. One read serves both
-    the upload and the integrity check. Bytes read (and verified, for the last chunk) go to the
-    meter of `metered_reads`, if one is set."""
+    """Upload body that hashes its source (a staged file, or a download streaming in) as it is
+    read and withholds the final chunk until the sha256 matches `expected`: corrupt bytes can never
+    complete an upload, so a content-addressed hub never stores wrong bytes under the manifest's
+    oid. One read serves both the upload and the integrity check. Bytes read (and verified, for
+    the last chunk) go to the meter of `metered_reads`, if one is set. `what` names the source in
+    errors."""
 
     CHUNK = 1024 * 1024
 
-    def __init__(self, f, size: int, expected: str, path: str):
+    def __init__(self, f, size: int, expected: str, path: str, what: str = "staged copy"):
         self.f = f
         self.size = size
         self.expected = expected
         self.path = path
+        self.what = what
         self.pos = 0
         self.mismatch: str | None = None
         self._sha = hashlib.sha256()
@@ -122,23 +124,37 @@ class VerifyingReader:
 
     def _check(self) -> None:
         if self._sha.hexdigest() != self.expected:
-            self.mismatch = f"{self.path}: sha256 mismatch in the staged copy; fetching again"
+            self.mismatch = f"{self.path}: sha256 mismatch in the {self.what}; fetching again"
             raise ContentMismatch(self.mismatch)
 
     def read(self, n: int = -1) -> bytes:
         chunk = self.f.read(self.CHUNK)
         if not chunk:
             if self.pos != self.size:
-                self.mismatch = f"{self.path}: staged copy has {self.pos} of {self.size} bytes"
+                self.mismatch = f"{self.path}: {self.what} has {self.pos} of {self.size} bytes"
                 raise ContentMismatch(self.mismatch)
             return b""
         self._sha.update(chunk)
         self.pos += len(chunk)
         if self.pos >= self.size:
             if self.pos > self.size:
-                self.mismatch = f"{self.path}: staged copy is larger than {self.size} bytes"
+                self.mismatch = f"{self.path}: {self.what} is larger than {self.size} bytes"
                 raise ContentMismatch(self.mismatch)
             self._check()
         if self._meter is not None:
             self._meter(self.pos)
         return chunk
+
+
+class ChunkReader:
+    """A file-like `read()` over an iterator of byte chunks (an HTTP response body being
+    downloaded): each read hands over the next chunk, so nothing beyond one chunk is buffered."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+
+    def read(self, n: int = -1) -> bytes:
+        for chunk in self._chunks:
+            if chunk:
+                return chunk
+        return b""

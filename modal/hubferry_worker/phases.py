@@ -7,8 +7,10 @@ job_driver.py.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from .events import Emitter
@@ -98,6 +100,44 @@ class Runner:
                 )
                 raise SwitchToGit() from None
             raise
+
+    def _streamable(self, item: Item) -> bool:
+        """A file streams from its download into its upload (nothing staged) when the job allows
+        it, the API path is in use, both hubs can (a destination that takes the sha256 before the
+        bytes: ModelScope), and no decision needs the content first (a destination file at the
+        same path that listings cannot compare is downloaded and hashed to decide the skip)."""
+        if not self.opts.stream or self.use_git:
+            return False
+        if not hasattr(self.dest_hub, "stream_upload") or not hasattr(self.src_hub, "open_stream"):
+            return False
+        if item.dest is not None and same_content(item.src, item.dest) is not False:
+            return False
+        return self.dest_hub.can_stream(self.job.dest, item.src)
+
+    @contextlib.contextmanager
+    def _source_stream(self, entry: Entry) -> Iterator:
+        with contextlib.ExitStack() as stack:
+            try:
+                # The SDK's own retries while connecting are the download's.
+                with self.retrier.context("download", entry.path):
+                    reader = stack.enter_context(
+                        self.src_hub.open_stream(self.job.source, self.source_revision, entry)
+                    )
+            except Exception as exc:
+                if self._can_fallback() and _is_http(exc, 403):
+                    self._engage_fallback(
+                        f"Hugging Face API answered 403 downloading {entry.path} from"
+                        f" {self.job.source} (storage lock or download restriction);"
+                        " switching to git + git-lfs"
+                    )
+                    raise SwitchToGit() from None
+                raise
+            yield reader
+
+    def _stream(self, entry: Entry):
+        if self.use_git:
+            raise SwitchToGit()
+        return self.dest_hub.stream_upload(self.job.dest, entry, lambda: self._source_stream(entry))
 
     def _reserve_factor(self) -> int:
         # git-lfs stores the object and the checked-out copy while a file is being pulled.
@@ -482,6 +522,8 @@ class Runner:
             download_workers=self.opts.download_workers,
             upload_workers=self.opts.upload_workers,
             commit_max_files=self._commit_max_actions(),
+            stream=self._stream,
+            streamable=self._streamable,
         )
         if self.staging.budget < max((e.size for e in manifest), default=0):
             self.emitter.emit(

@@ -1,6 +1,12 @@
 """The transfer pipeline: a download pool and an upload pool joined by the staging budget, and a
 committer that lands uploaded files in batches.
 
+Streamed files (the destination takes a blob's sha256 before its bytes: ModelScope) skip the
+staging area: an upload worker opens the download and PUTs its bytes as they arrive, hashing them on
+the way and withholding the last chunk unless the hash matches (hubs.ms.stream_upload), so a file
+moves in max(download, upload) instead of their sum, with one chunk of memory per stream. Everything
+else goes the staged way:
+
 download (pool, slow start) → integrity check against the source manifest (small files: hashed
 here; large files with a known sha256: hashed while they upload, and a corrupt copy is fetched
 again before its upload can complete) → [post-download skip] → upload (pool: the blob goes up ahead
@@ -131,6 +137,8 @@ class Pipeline:
         download_workers: int,
         upload_workers: int,
         commit_max_files: int,
+        stream: Callable[[Entry], PendingOp] | None = None,
+        streamable: Callable[[Item], bool] = lambda item: False,
     ):
         self.emitter = emitter
         self.retrier = retrier
@@ -147,6 +155,8 @@ class Pipeline:
         self.download_workers = download_workers
         self.upload_workers = upload_workers
         self.commit_max_files = commit_max_files
+        self._stream_fn = stream
+        self._streamable = streamable
         self.committed: list[Entry] = []  # final entries of files that landed (for verification)
         self._commit_q: queue.Queue = queue.Queue()
         # Slow start: one download at first, one more slot per finished download. Parallel
@@ -176,7 +186,10 @@ class Pipeline:
             # millions of files); a slot frees when its item settles.
             for it in sorted(items, key=lambda it: -it.src.size):
                 self._inflight.acquire()
-                down.submit(self._guarded, self._download_stage, it)
+                if self._stream_fn is not None and self._streamable(it):
+                    up.submit(self._guarded, self._stream_stage, it)
+                else:
+                    down.submit(self._guarded, self._download_stage, it)
             with self._settle:
                 while self._unsettled > 0:
                     self._settle.wait()
@@ -329,6 +342,70 @@ class Pipeline:
             self._settled()
             return
         self._up.submit(self._guarded, self._upload_stage, item)
+
+    def _stream_stage(self, item: Item) -> None:
+        """Download and upload at once (see the module header); counted in both stages."""
+        self._trace("stream-start", item)
+        src = item.src
+        stats = self.stats
+        for stage in (stats.downloading, stats.uploading):
+            stats.begin(stage, src.path, src.size)
+
+        def seen(n: int) -> None:
+            stats.seen(stats.downloading, src.path, n)
+            stats.seen(stats.uploading, src.path, n)
+
+        try:
+            pending = self._stream_attempts(item, seen)
+        except SwitchToGit:
+            # The API refused the download: this file takes the staged git path instead.
+            for stage in (stats.downloading, stats.uploading):
+                stats.end(stage, src.path)
+            self._down.submit(self._guarded, self._download_stage, item)
+            return
+        except Exception as exc:  # noqa: BLE001 - the file fails, the job goes on
+            for stage in (stats.downloading, stats.uploading):
+                stats.end(stage, src.path)
+            self._fail(item, exc, "download" if isinstance(exc, HashMismatch) else "upload")
+            self._settled()
+            return
+        self._trace("streamed", item)
+        item.final = Entry(src.path, src.size, src.sha256, src.git_oid)
+        with stats.lock:
+            stats.bytes_downloaded += src.size
+            stats.bytes_uploaded += src.size
+            stats.downloading.pop(src.path, None)
+            stats.uploading.pop(src.path, None)
+        self._commit_q.put((item, pending))
+        self._settled()
+
+    def _stream_attempts(self, item: Item, seen: Callable[[int], None]) -> PendingOp:
+        """The streamed transfer with its retries: hub errors are retried as uploads; bytes that
+        arrived wrong (the stream's hash check) start the file again as a download, as a corrupt
+        staged copy does, up to the retrier's attempts."""
+        src = item.src
+        while True:
+            try:
+                with metered_reads(seen):
+                    return self.retrier.call(
+                        "upload",
+                        src.path,
+                        lambda: self._stream_fn(src),
+                        retry_if=lambda exc: not isinstance(exc, HashMismatch),
+                    )
+            except HashMismatch as exc:
+                item.refetches += 1
+                if item.refetches >= self.retrier.max_attempts:
+                    raise
+                self.emitter.emit(
+                    "retry",
+                    op="download",
+                    path=src.path,
+                    attempt=item.refetches,
+                    wait_s=0.0,
+                    reason=str(exc),
+                    status=None,
+                )
 
     def _upload_stage(self, item: Item) -> None:
         self._trace("upload-start", item)

@@ -121,7 +121,7 @@ pub async fn execute(
         );
         return Ok(Executed::Report(report));
     }
-    let jobs = plan.job_files(job_prefix, &JobTuning::default());
+    let jobs = plan.job_files(job_prefix, &JobTuning::for_plan(plan));
     let env = child_env(creds);
     let rendered = render::render(&jobs, &AppSettings::for_env(&env))?;
     if t.detach {

@@ -45,6 +45,19 @@ pub fn card_lines(plan: &Plan) -> Vec<String> {
     lines
 }
 
+/// The downloads and uploads each container runs at once, as the plan chose them.
+fn streams_line(plan: &Plan) -> String {
+    let s = plan.streams();
+    let plural = |n: u32| if n == 1 { "" } else { "s" };
+    format!(
+        "  streams per container: {} download{}, {} upload{}",
+        s.downloads,
+        plural(s.downloads),
+        s.uploads,
+        plural(s.uploads)
+    )
+}
+
 /// Prints the plan: the full plan for `--dry-run` (JSON object or text on stdout), otherwise a
 /// short summary on stderr before the run starts.
 pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
@@ -74,6 +87,9 @@ pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
     );
     if dry_run {
         let mut lines = vec![head, body];
+        if !t.to_move.is_empty() {
+            lines.push(streams_line(plan));
+        }
         for chunk in &t.chunks {
             lines.push(format!(
                 "  chunk {:>3}: {} file{}, {}",

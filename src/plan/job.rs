@@ -7,7 +7,8 @@ use serde_json::Value;
 use super::{Method, Plan, Visibility};
 use crate::repo_ref::RepoRef;
 
-/// Worker knobs that do not come from the command line; the defaults suit one Modal container.
+/// Worker knobs that do not come from the command line; the defaults suit one Modal container,
+/// [`JobTuning::for_plan`] sets the streams the plan chose.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobTuning {
     pub staging_budget_bytes: u64,
@@ -25,6 +26,19 @@ impl Default for JobTuning {
             upload_workers: 4,
             commit_max_files: 200,
             verify: true,
+        }
+    }
+}
+
+impl JobTuning {
+    /// The defaults, with the downloads and uploads per container the plan chose
+    /// ([`Plan::streams`]).
+    pub fn for_plan(plan: &Plan) -> Self {
+        let streams = plan.streams();
+        JobTuning {
+            download_workers: streams.downloads,
+            upload_workers: streams.uploads,
+            ..JobTuning::default()
         }
     }
 }

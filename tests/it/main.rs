@@ -17,4 +17,5 @@ mod render;
 mod repo_types;
 mod revisions;
 mod selection;
+mod streams;
 mod support;

@@ -245,6 +245,7 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
     ----- stdout -----
     plan hf:model:alice/it-sync-[N]@main → ms:model:alice/it-sync-[N]@master (exists, public)
       move 1 file (34 B), skip 5 (524.6 kB), platform files 1 (.gitattributes), delete 0; 1 chunk; eta [DURATION]
+      streams per container: 1 download, 1 upload
       chunk   1: 1 file, 34 B
       + config.json (34 B)
       url: [MS_ENDPOINT]/models/alice/it-sync-[N]

@@ -130,6 +130,7 @@ fn dry_run_plans_both_directions() {
     ----- stdout -----
     plan hf:model:alice/pf-tiny-[N]@main → ms:model:alice/pf-tiny-[N]@master (exists, public)
       move 4 files (11 B), skip 1 (150.0 kB), platform files 1 (.gitattributes), delete 1; 1 chunk; eta [DURATION]
+      streams per container: 4 downloads, 4 uploads
       chunk   1: 4 files, 11 B
       + README.md (7 B)
       + config.json (2 B)

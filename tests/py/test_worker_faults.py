@@ -163,7 +163,8 @@ def test_dropped_connection_is_resumed(sandbox, tmp_path):
     files = {"big.bin": bytes(range(256)) * (16 * 4096)}  # 16 MiB
     ws.seed_hf(sandbox, tmp_path, "alice/drop", files)
     fault(sandbox, kind="drop", file="big.bin", after_bytes=12 * ws.MB, platform="hf")
-    job = ws.make_job(("hf", "alice/drop", "model"), ("ms", "alice/drop", "model"))
+    # Staged (stream=False): a streamed file cannot resume, its ModelScope PUT could not either.
+    job = ws.make_job(("hf", "alice/drop", "model"), ("ms", "alice/drop", "model"), stream=False)
     run = ws.run_worker(sandbox, tmp_path, job, env=ws.XET_OFF)
     assert run.result["status"] == "ok" and run.result["verified"]
     assert any("resum" in e["reason"] and e["path"] == "big.bin" for e in run.of("retry")), (
@@ -188,7 +189,8 @@ def test_corrupted_byte_is_detected_and_fetched_again(sandbox, tmp_path, directi
     seed = ws.seed_hf if direction == "hf" else ws.seed_ms
     seed(sandbox, tmp_path, repo, files)
     fault(sandbox, kind="corrupt", file="w.bin", platform=direction)
-    job = ws.make_job((direction, repo, "model"), (other, repo, "model"))
+    # The staged path (test_worker_streams.py covers a corrupt stream).
+    job = ws.make_job((direction, repo, "model"), (other, repo, "model"), stream=False)
     # An HF download is corrupted on the classic LFS path only (Xet clients read the CAS).
     run = ws.run_worker(sandbox, tmp_path, job, env=ws.XET_OFF if direction == "hf" else None)
     assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
@@ -255,6 +257,7 @@ def test_staging_budget_is_never_exceeded(sandbox, tmp_path):
         staging_budget_bytes=budget,
         download_workers=4,
         upload_workers=2,
+        stream=False,  # the staging budget holds for staged files (streamed ones use none)
     )
     run = ws.run_worker(sandbox, tmp_path, job)
     assert run.result["status"] == "ok" and run.result["verified"]

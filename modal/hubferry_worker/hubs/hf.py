@@ -14,7 +14,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, hf_hub_download
+from huggingface_hub import (
+    CommitOperationAdd,
+    CommitOperationDelete,
+    HfApi,
+    constants,
+    hf_hub_download,
+    hf_hub_url,
+)
 from huggingface_hub._local_folder import get_local_download_paths
 from huggingface_hub.errors import (
     GatedRepoError,
@@ -22,14 +29,16 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.hf_api import RepoFile
+from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
 from ..job import Credentials, Endpoint
-from ..manifest import ContentMismatch, Entry, current_meter
+from ..manifest import ChunkReader, ContentMismatch, Entry, current_meter
 from ..staging import bytes_of
 from . import PendingOp, RepoState
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 INLINE_IN_MEMORY_MAX = 1024 * 1024
+STREAM_CHUNK = 1024 * 1024
 READ_POLL_S = 0.25
 
 
@@ -135,6 +144,35 @@ class HfHub:
         paths.metadata_path.unlink(missing_ok=True)
         paths.lock_path.unlink(missing_ok=True)
         return Path(local)
+
+    @contextmanager
+    def open_stream(self, ep: Endpoint, revision: str, entry: Entry) -> Iterator[ChunkReader]:
+        """The file's bytes as they arrive, for an upload that streams them on (nothing staged).
+
+        A plain GET of `resolve`, as huggingface_hub's own non-Xet download does (`http_get`): the
+        Hub answers a Xet-stored file with a redirect to its CAS bridge, which serves the
+        reconstructed bytes over HTTP. hf_xet itself downloads to a path only (its stream classes
+        are not used by huggingface_hub 2.4.0), so its multi-range reconstruction is not used here.
+        The body is read one STREAM_CHUNK at a time: memory stays flat whatever the file size.
+        No resume: a broken stream fails the attempt and the caller starts the file again (the
+        ModelScope PUT it feeds cannot resume either)."""
+        url = hf_hub_url(
+            ep.repo_id,
+            entry.path,
+            repo_type=ep.repo_type,
+            revision=revision,
+            endpoint=self.endpoint,
+        )
+        with http_stream_backoff(
+            "GET",
+            url,
+            headers=build_hf_headers(token=self.token),
+            timeout=constants.HF_HUB_DOWNLOAD_TIMEOUT,
+            follow_redirects=True,
+            retry_on_status_codes=(408, 429, 500, 502, 503, 504),
+        ) as response:
+            hf_raise_for_status(response)
+            yield ChunkReader(response.iter_bytes(chunk_size=STREAM_CHUNK))
 
     def download_probe(self, root: Path, path: str) -> Callable[[], int]:
         """Measures how much of `path` a running `download` into root has written. The SDK

@@ -14,7 +14,8 @@ import base64
 import glob
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from modelscope_hub._upload import _upload_mode
@@ -23,12 +24,25 @@ from modelscope_hub.constants import COMMIT_MAX_ACTIONS_PER_REQUEST
 from modelscope_hub.errors import NotExistError
 
 from ..job import Credentials, Endpoint
-from ..manifest import ContentMismatch, Entry, VerifyingReader, hash_file
+from ..manifest import ChunkReader, ContentMismatch, Entry, VerifyingReader, hash_file
 from ..staging import bytes_of
 from . import PendingOp, RepoState
 
 DEFAULT_ENDPOINT = "https://modelscope.cn"
 PRIVATE, PUBLIC = 1, 5
+STREAM_CHUNK = 1024 * 1024
+
+
+def _lfs_op(entry: Entry) -> dict:
+    return {
+        "action": "create",
+        "path": entry.path,
+        "type": "lfs",
+        "size": entry.size,
+        "sha256": entry.sha256,
+        "content": "",
+        "encoding": "",
+    }
 
 
 class MsHub:
@@ -139,15 +153,7 @@ class MsHub:
                         if body is not None and body.mismatch:
                             raise ContentMismatch(body.mismatch) from None
                         raise
-            op = {
-                "action": "create",
-                "path": entry.path,
-                "type": "lfs",
-                "size": entry.size,
-                "sha256": entry.sha256,
-                "content": "",
-                "encoding": "",
-            }
+            op = _lfs_op(entry)
         else:
             content = Path(local).read_bytes()
             if expected_sha256 and hashlib.sha256(content).hexdigest() != expected_sha256:
@@ -162,6 +168,45 @@ class MsHub:
                 "encoding": "base64",
             }
         return PendingOp(entry.path, entry.size, op, False)
+
+    def can_stream(self, ep: Endpoint, entry: Entry) -> bool:
+        """Whether `entry` can go up straight from its download (`stream_upload`): a blob (LFS)
+        file whose sha256 the source listing gives, since the LFS batch call takes the oid before
+        any byte. Inline files are committed from their content and are staged."""
+        return bool(entry.sha256) and _upload_mode(entry.path, entry.size, ep.repo_type) == "lfs"
+
+    def stream_upload(self, ep: Endpoint, entry: Entry, source: Callable) -> PendingOp:
+        """Uploads the blob while its download streams in: `source()` opens the download (a
+        context manager yielding a reader). The bytes are hashed as they pass and the final chunk
+        is withheld unless the sha256 matches the manifest (VerifyingReader), so the PUT of a
+        corrupt or short stream never completes and no commit can reference it (ContentMismatch:
+        the caller starts the file again). A blob the hub already stores is not read at all."""
+        legacy = self.api.legacy
+        urls = legacy.validate_blobs(
+            ep.repo_id, ep.repo_type, [{"oid": entry.sha256, "size": entry.size}]
+        )
+        url = urls.get(entry.sha256)
+        if url:
+            with source() as reader:
+                body = VerifyingReader(reader, entry.size, entry.sha256, entry.path, "download")
+                try:
+                    legacy.upload_blob(url, body, entry.size)
+                except Exception:
+                    if body.mismatch:
+                        raise ContentMismatch(body.mismatch) from None
+                    raise
+                if body.pos != entry.size or body.mismatch:
+                    raise ContentMismatch(f"{entry.path}: the upload ended before the download")
+        return PendingOp(entry.path, entry.size, _lfs_op(entry), False)
+
+    @contextmanager
+    def open_stream(self, ep: Endpoint, revision: str, entry: Entry) -> Iterator[ChunkReader]:
+        """The file's bytes as they arrive (`legacy.download_stream`, one GET, no resume)."""
+        response = self.api.legacy.download_stream(ep.repo_id, ep.repo_type, entry.path, revision)
+        try:
+            yield ChunkReader(response.iter_content(chunk_size=STREAM_CHUNK))
+        finally:
+            response.close()
 
     def delete_op(self, path: str) -> dict:
         return {
