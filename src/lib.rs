@@ -10,6 +10,7 @@ mod cli_examples;
 pub mod color;
 pub mod commands;
 pub mod completions;
+pub mod cost;
 pub mod credentials;
 pub mod engine;
 pub mod error;

@@ -173,6 +173,7 @@ pub fn migrate_request(
         },
         allow_public_gated: t.allow_public_gated,
         delete: t.delete,
+        sizing: crate::cost::Sizing::default(),
     })
 }
 
