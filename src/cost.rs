@@ -43,6 +43,7 @@ pub const MAX_CONTAINERS: usize = 100;
 
 /// Per-second prices, US dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Prices {
     pub cpu_core_s: f64,
     pub mem_gib_s: f64,
@@ -95,6 +96,7 @@ impl Prices {
 
 /// What one container requests (Modal bills max(request, usage); hubferry prices the request).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ContainerSize {
     pub cpu: f64,
     pub memory_gib: f64,
@@ -123,6 +125,7 @@ pub enum RateSource {
 
 /// The throughput model's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Rates {
     /// Bytes per second one container moves on its own.
     pub container_bps: f64,
@@ -171,8 +174,7 @@ pub enum CostBackend {
 }
 
 /// What the chunk count is chosen for (`--parallel` without `--chunk-size`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
-#[serde(rename_all = "lowercase", tag = "target", content = "within_s")]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Target {
     /// The earliest finish; of the chunk counts that reach it, the one with fewest container-seconds.
     #[default]
@@ -182,6 +184,17 @@ pub enum Target {
     /// The fewest container-seconds among the chunk counts estimated to finish within this many
     /// seconds (the fastest, with a warning, when none does).
     Within(f64),
+}
+
+impl Target {
+    /// `fastest`, `cheapest` or `within`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Fastest => "fastest",
+            Target::Cheapest => "cheapest",
+            Target::Within(_) => "within",
+        }
+    }
 }
 
 /// Everything the estimate needs besides the chunks.
@@ -215,29 +228,74 @@ impl Sizing {
 
 /// The plan's estimate (`estimate` in the `--dry-run --json` plan object).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Estimate {
     /// Seconds until the last chunk is done.
     pub eta_s: f64,
     /// Container-seconds of all chunks, their starts included.
     pub container_s: f64,
-    /// Estimated Modal cost in US dollars; null for the local backend (no Modal charges).
-    pub cost_usd: Option<f64>,
+    /// Estimated Modal cost in US dollars; 0 for the local backend (no Modal charges: not
+    /// applicable, as the human plan says).
+    pub cost_usd: f64,
     pub backend: CostBackend,
     pub prices: Prices,
     pub container: ContainerSize,
     pub rates: Rates,
-    /// What the chunk count was chosen for; null when it was not chosen (one chunk, or `--chunk-size`).
-    pub target: Option<Target>,
+    /// What the chunk count was chosen for (`fastest`, `cheapest`, `within`); null when it was
+    /// not chosen (no `--parallel`, or `--chunk-size`).
+    pub target: Option<String>,
+    /// The time budget of `--within`, seconds.
+    pub within_s: Option<f64>,
     /// One line: how many chunks and why.
     pub chunk_choice: Option<String>,
 }
 
 impl Estimate {
-    /// Cost of `container_s` container-seconds on `backend` (None: local, nothing to pay).
-    pub fn cost_of(sizing: &Sizing, container_s: f64) -> Option<f64> {
-        (sizing.backend == CostBackend::Modal)
-            .then(|| container_s * sizing.prices.per_container_s(sizing.container))
+    /// Cost of `container_s` container-seconds on `sizing.backend` (local: 0, nothing to pay).
+    pub fn cost_under(sizing: &Sizing, container_s: f64) -> f64 {
+        match sizing.backend {
+            CostBackend::Modal => container_s * sizing.prices.per_container_s(sizing.container),
+            CostBackend::Local => 0.0,
+        }
     }
+}
+
+impl Estimate {
+    /// The cost of `container_s` at this estimate's prices and container size (local: 0).
+    pub fn cost_of(&self, container_s: f64) -> f64 {
+        match self.backend {
+            CostBackend::Modal => container_s * self.prices.per_container_s(self.container),
+            CostBackend::Local => 0.0,
+        }
+    }
+}
+
+/// The plan's estimate as the report repeats it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReportEstimate {
+    pub eta_s: f64,
+    pub container_s: f64,
+    /// 0 for the local backend.
+    pub cost_usd: f64,
+    pub backend: CostBackend,
+    /// Where the plan's rates came from.
+    pub source: RateSource,
+}
+
+impl ReportEstimate {
+    pub fn of(e: &Estimate) -> Self {
+        ReportEstimate {
+            eta_s: round1(e.eta_s),
+            container_s: round1(e.container_s),
+            cost_usd: e.cost_usd,
+            backend: e.backend,
+            source: e.rates.source,
+        }
+    }
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
 }
 
 /// One chunk as the model sees it.
@@ -272,12 +330,13 @@ pub fn estimate(chunks: &[ChunkLoad], sizing: &Sizing) -> Estimate {
     Estimate {
         eta_s,
         container_s,
-        cost_usd: Estimate::cost_of(sizing, container_s),
+        cost_usd: Estimate::cost_under(sizing, container_s),
         backend: sizing.backend,
         prices: sizing.prices,
         container: sizing.container,
         rates: sizing.rates(),
         target: None,
+        within_s: None,
         chunk_choice: None,
     }
 }

@@ -180,7 +180,8 @@ impl Transfer {
             })
             .collect();
         let estimate = Estimate {
-            target: self.estimate.target,
+            target: self.estimate.target.take(),
+            within_s: self.estimate.within_s,
             chunk_choice: self.estimate.chunk_choice.take(),
             ..cost::estimate(&loads, &self.sizing)
         };
@@ -279,7 +280,11 @@ pub fn plan_transfer(
             bytes: 0,
         });
     }
-    t.estimate.target = split.target;
+    t.estimate.target = split.target.map(|t| t.name().to_string());
+    t.estimate.within_s = match split.target {
+        Some(cost::Target::Within(s)) => Some(s),
+        _ => None,
+    };
     t.estimate.chunk_choice = split.choice;
     t.reestimate();
     t

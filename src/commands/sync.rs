@@ -46,6 +46,8 @@ fn transfer_args(m: &Mirror, dry_run: bool) -> TransferArgs {
         exclude: m.exclude.clone(),
         parallel: false,
         chunk_size: None,
+        target: None,
+        within: None,
         method: m.method,
         private: false,
         public: false,
@@ -137,7 +139,11 @@ async fn one(
         m.repo_type,
         m.revision.clone(),
         &t,
-    ) {
+    )
+    .and_then(|mut req| {
+        req.sizing = crate::settings::sizing(&t, ctx.state_flag.clone(), &req)?;
+        Ok(req)
+    }) {
         Ok(req) => req,
         Err(err) => return Ok(error_outcome(ctx, m, err)),
     };

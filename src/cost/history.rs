@@ -33,6 +33,11 @@ pub struct Sample {
     pub wall_s: f64,
 }
 
+/// How samples name a direction: `hf->ms`.
+pub fn direction(from: crate::repo_ref::Platform, to: crate::repo_ref::Platform) -> String {
+    format!("{}->{}", from.as_str(), to.as_str())
+}
+
 /// The history file of a state directory.
 pub fn path(state: &Path) -> PathBuf {
     state.join("throughput.jsonl")
