@@ -500,9 +500,14 @@ impl Report {
         let estimate = self.estimate.as_ref();
         if self.backend == "local" {
             return Some(format!(
-                "  cost:      not applicable (local backend, no Modal charges); workers ran {actual:.1} s{}",
+                "  cost:      not applicable (local backend, no Modal charges); workers ran {}{}",
+                human_duration(actual),
                 estimate
-                    .map(|e| format!(" (estimated {:.1} s, eta {})", e.container_s, human_duration(e.eta_s)))
+                    .map(|e| format!(
+                        " (estimated {}, eta {})",
+                        human_duration(e.container_s),
+                        human_duration(e.eta_s)
+                    ))
                     .unwrap_or_default()
             ));
         }

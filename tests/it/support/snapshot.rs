@@ -182,6 +182,9 @@ fn filters(ctx: &TestContext) -> Vec<(String, String)> {
             (r"\b[0-9a-f]{64}\b", "[SHA256]"),
             (r"\b[0-9a-f]{40}\b", "[SHA]"),
             (r"\b\d+(\.\d+)? [kMGT]?B/s\b", "[RATE]"),
+            // Container-seconds and dollars follow measured times (docs/cost.md).
+            (r"\b\d+(\.\d+)? container-s\b", "[N] container-s"),
+            (r"\$\d+(\.\d+)?", "[USD]"),
             (
                 r"\b\d+(\.\d+)?s\b|\b\d+m\d{2}s\b|\b\d+h\d{2}m\b",
                 "[DURATION]",
