@@ -382,11 +382,12 @@ pub fn choose_chunks(
     };
     let fastest = || {
         let best = candidates.iter().map(|c| c.1).fold(f64::INFINITY, f64::min);
-        // Within 1% of the earliest finish counts as as fast: more chunks would only cost more.
+        // Within 2% or 1 s of the earliest finish counts as as fast (the model is no finer):
+        // more chunks would only cost more.
         let near: Vec<_> = candidates
             .iter()
             .copied()
-            .filter(|c| c.1 <= best * 1.01 + 0.05)
+            .filter(|c| c.1 <= best + (best * 0.02).max(1.0))
             .collect();
         cheapest_of(&near)
     };
@@ -492,7 +493,7 @@ fn fastest_reason(
     } else if sizing.running(n) < n || n == sizing.running(hi) {
         "as many as run at once".to_string()
     } else {
-        "more chunks would add start-up time without finishing sooner".to_string()
+        "more would finish at most 2% or 1 s sooner and add container-seconds".to_string()
     };
     format!("{head}: {why}")
 }
@@ -522,7 +523,7 @@ pub fn parse_duration(text: &str) -> Result<f64, String> {
         total += v * unit;
         number.clear();
     }
-    if !number.is_empty() || !(total.is_finite() && total > 0.0) {
+    if !(number.is_empty() && total.is_finite() && total > 0.0) {
         return Err(bad());
     }
     Ok(total)
@@ -536,5 +537,79 @@ pub fn human_usd(usd: f64) -> String {
         format!("${usd:.3}")
     } else {
         format!("${usd:.5}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_as_within_takes_them() {
+        for (text, want) in [
+            ("45", Some(45.0)),
+            ("45s", Some(45.0)),
+            ("30m", Some(1800.0)),
+            ("1h30m", Some(5400.0)),
+            ("2h", Some(7200.0)),
+            ("0", None),
+            ("30", Some(30.0)),
+            ("m", None),
+            ("10x", None),
+            ("5m3", None),
+            ("", None),
+        ] {
+            assert_eq!(parse_duration(text).ok(), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn cost_and_eta_follow_the_shared_link() {
+        // (chunks of 1 GB, link MB/s) → (eta s, container-s): 50 MB/s per container, 15 s start.
+        let modal = |link_mb: f64| Sizing {
+            rates: Some(Rates {
+                link_bps: link_mb * 1e6,
+                ..Rates::defaults(CostBackend::Modal)
+            }),
+            ..Sizing::default()
+        };
+        for (n, link, (eta, cs)) in [
+            (1, 450.0, (35.0, 35.0)),
+            (3, 450.0, (35.0, 105.0)),
+            // Three chunks on a 60 MB/s link: 20 MB/s each.
+            (3, 60.0, (65.0, 195.0)),
+        ] {
+            let chunks = vec![
+                ChunkLoad {
+                    bytes: 1_000_000_000,
+                    files: 0
+                };
+                n
+            ];
+            let (e, c) = time_and_container_s(&chunks, &modal(link));
+            assert!(
+                (e - eta).abs() < 1e-9 && (c - cs).abs() < 1e-9,
+                "{n} {link}: {e} {c}"
+            );
+            let est = estimate(&chunks, &modal(link));
+            let per_s = 2.0 * PRICE_CPU_CORE_S + 4.0 * PRICE_MEM_GIB_S;
+            assert!((est.cost_usd - cs * per_s).abs() < 1e-12);
+        }
+        let local = Sizing {
+            backend: CostBackend::Local,
+            concurrency: 1,
+            ..Sizing::default()
+        };
+        let chunks = vec![
+            ChunkLoad {
+                bytes: 500_000_000,
+                files: 0
+            };
+            2
+        ];
+        let est = estimate(&chunks, &local);
+        assert_eq!(est.cost_usd, 0.0, "nothing to pay Modal");
+        // One worker at a time: the two chunks run one after the other.
+        assert!((est.eta_s - (15.0 + 20.0)).abs() < 1e-9, "{}", est.eta_s);
     }
 }
