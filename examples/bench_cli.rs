@@ -110,6 +110,17 @@ fn plan(n: usize) {
     );
     let planned = t.elapsed();
 
+    // The default --parallel plan: the chunk count chosen for the fastest finish, then estimated.
+    let t = Instant::now();
+    let targeted = plan_transfer(
+        &source,
+        &dest,
+        &filter,
+        false,
+        ChunkSettings::from_gb(true, None),
+    );
+    let chosen = t.elapsed();
+
     let max_files = transfer
         .chunks
         .iter()
@@ -133,6 +144,15 @@ fn plan(n: usize) {
         transfer.chunks.len(),
         min_b as f64 / 1e9,
         max_b as f64 / 1e9
+    );
+    println!(
+        "plan: diff + chunk count for --target fastest + estimate {:.3} s ({} chunks, eta {:.0} s, {:.0} container-s, ${:.2}: {})",
+        chosen.as_secs_f64(),
+        targeted.chunks.len(),
+        targeted.estimate.eta_s,
+        targeted.estimate.container_s,
+        targeted.estimate.cost_usd,
+        targeted.estimate.chunk_choice.as_deref().unwrap_or("-")
     );
     println!(
         "plan: total planning {:.3} s; peak RSS {:.0} MB",

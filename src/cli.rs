@@ -170,6 +170,19 @@ pub enum MethodArg {
 
 pub use crate::settings::Backend;
 
+/// What `--parallel` chooses the chunk count for (`--target`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TargetArg {
+    /// The earliest finish, with as few containers as reach it.
+    Fastest,
+    /// The fewest container-seconds.
+    Cheapest,
+}
+
+fn parse_within(text: &str) -> Result<f64, String> {
+    crate::cost::parse_duration(text)
+}
+
 /// Options shared by `migrate` and `batch` that shape the transfer.
 #[derive(Debug, Args, Clone)]
 pub struct TransferArgs {
@@ -185,6 +198,12 @@ pub struct TransferArgs {
     /// Target chunk size in decimal GB for --parallel (raised automatically to stay within 100 chunks).
     #[arg(long, value_name = "GB", requires = "parallel")]
     pub chunk_size: Option<f64>,
+    /// With --parallel: choose the chunk count for the earliest finish or the fewest container-seconds [default: fastest].
+    #[arg(long, value_enum, requires = "parallel", conflicts_with_all = ["chunk_size", "within"])]
+    pub target: Option<TargetArg>,
+    /// With --parallel: the fewest container-seconds estimated to finish within DURATION (45s, 30m, 2h).
+    #[arg(long, value_name = "DURATION", requires = "parallel", conflicts_with = "chunk_size", value_parser = parse_within)]
+    pub within: Option<f64>,
     /// Transfer method.
     #[arg(long, value_enum, default_value_t)]
     pub method: MethodArg,

@@ -12,6 +12,7 @@ pub mod color;
 pub mod commands;
 pub mod completions;
 pub mod cookie_jar;
+pub mod cost;
 pub mod credentials;
 pub mod engine;
 pub mod error;

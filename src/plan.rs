@@ -12,14 +12,19 @@
 //! with a warning) and at the file count. Files are packed longest-processing-time first on a cost of
 //! `size + FILE_OVERHEAD_BYTES`, so many small files spread over chunks instead of piling onto one.
 //!
-//! ETA: [`STARTUP_S`] plus, for the slowest chunk, bytes at [`RATE_BPS`] per container and
-//! [`PER_FILE_S`] per file. Chunks run concurrently; without `--parallel` there is one chunk.
+//! With `--parallel` and no `--chunk-size`, the chunk count is chosen for the target instead
+//! ([`crate::cost::choose_chunks`]: fastest, cheapest, or cheapest within a time), still at least
+//! enough chunks for [`MAX_FILES_PER_CHUNK`] and at most [`MAX_CHUNKS`].
+//!
+//! ETA and cost: [`crate::cost`]'s model over the chunks (chunks share the hubs' links); without
+//! `--parallel` there is one chunk.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cost::{self, ChunkLoad, Estimate, Sizing, Workload};
 use crate::manifest::{
     merge_sorted, sameness, FileEntry, Manifest, Merged, Sameness, PLATFORM_FILES,
 };
@@ -40,12 +45,6 @@ pub const MAX_FILES_PER_CHUNK: usize = 1000;
 pub const FILE_OVERHEAD_BYTES: u64 = 2_000_000;
 /// Default `--chunk-size` in decimal GB.
 pub const DEFAULT_CHUNK_SIZE_GB: f64 = 10.0;
-/// Assumed throughput of one container (download + upload pipelined), bytes per second.
-pub const RATE_BPS: f64 = 50e6;
-/// Assumed per-file cost in seconds (requests, commit share).
-pub const PER_FILE_S: f64 = 0.05;
-/// Assumed container start and worker set-up time in seconds.
-pub const STARTUP_S: f64 = 15.0;
 
 /// How the worker moves files (`--method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -108,20 +107,28 @@ pub use crate::selection::Selection as PathFilter;
 pub struct ChunkSettings {
     /// `--parallel`: several chunks; otherwise exactly one.
     pub parallel: bool,
-    /// `--chunk-size` in bytes (decimal GB × 10⁹); tiny values are allowed.
-    pub chunk_size_bytes: u64,
+    /// `--chunk-size` in bytes (decimal GB × 10⁹); tiny values are allowed. None: the chunk count
+    /// is chosen for `sizing.target`.
+    pub chunk_size_bytes: Option<u64>,
+    /// The model the ETA, the cost and a chosen chunk count come from.
+    pub sizing: Sizing,
 }
 
 impl ChunkSettings {
-    /// From the command line's decimal GB (default [`DEFAULT_CHUNK_SIZE_GB`]); at least 1 byte.
+    /// From the command line's decimal GB (at least 1 byte), default rates and target.
     pub fn from_gb(parallel: bool, chunk_size_gb: Option<f64>) -> Self {
-        let gb = chunk_size_gb
-            .filter(|g| g.is_finite() && *g > 0.0)
-            .unwrap_or(DEFAULT_CHUNK_SIZE_GB);
         ChunkSettings {
             parallel,
-            chunk_size_bytes: ((gb * 1e9) as u64).max(1),
+            chunk_size_bytes: chunk_size_gb
+                .filter(|g| g.is_finite() && *g > 0.0)
+                .map(|gb| ((gb * 1e9) as u64).max(1)),
+            sizing: Sizing::default(),
         }
+    }
+
+    /// The same settings under `sizing`.
+    pub fn with_sizing(self, sizing: Sizing) -> Self {
+        ChunkSettings { sizing, ..self }
     }
 }
 
@@ -152,10 +159,45 @@ pub struct Transfer {
     pub bytes_to_move: u64,
     pub bytes_to_skip: u64,
     pub chunks: Vec<Chunk>,
-    /// The chunk size actually used (raised when the cap on chunks forced it).
+    /// The chunk size actually used (raised when the cap on chunks forced it; bytes over the
+    /// chosen count when the count was chosen for a target).
     pub chunk_size_bytes: u64,
+    /// [`Self::estimate`]'s ETA.
     pub eta_s: f64,
+    /// ETA, container-seconds, cost, the rates used and why this many chunks.
+    pub estimate: Estimate,
+    /// What the estimate was made under ([`Transfer::reestimate`] uses it again).
+    pub sizing: Sizing,
     pub warnings: Vec<String>,
+}
+
+impl Transfer {
+    /// Estimates the chunks as they are now (after a caller added or changed one), keeping
+    /// what the chunk choice said.
+    pub fn reestimate(&mut self) {
+        let loads: Vec<ChunkLoad> = self
+            .chunks
+            .iter()
+            .map(|c| ChunkLoad {
+                bytes: c.bytes,
+                files: c.file_count,
+            })
+            .collect();
+        let estimate = Estimate {
+            target: self.estimate.target.take(),
+            within_s: self.estimate.within_s,
+            chunk_choice: self.estimate.chunk_choice.take(),
+            ..cost::estimate(&loads, &self.sizing)
+        };
+        self.eta_s = estimate.eta_s;
+        self.estimate = estimate;
+    }
+}
+
+impl Default for Estimate {
+    fn default() -> Self {
+        cost::estimate(&[], &Sizing::default())
+    }
 }
 
 /// Computes the diff of `source` against `dest` within `filter`, the delete candidates, the chunk
@@ -168,7 +210,10 @@ pub fn plan_transfer(
     chunking: ChunkSettings,
 ) -> Transfer {
     let mut t = Transfer {
-        chunk_size_bytes: chunking.chunk_size_bytes,
+        chunk_size_bytes: chunking
+            .chunk_size_bytes
+            .unwrap_or((DEFAULT_CHUNK_SIZE_GB * 1e9) as u64),
+        sizing: chunking.sizing,
         ..Transfer::default()
     };
     let mut chunking = chunking;
@@ -206,10 +251,10 @@ pub fn plan_transfer(
             t.bytes_to_move += s[i].size;
         }
     }
-    let (chunks, size, warning) = split_into_chunks(&s[..], &t.to_move, t.bytes_to_move, chunking);
-    t.chunks = chunks;
-    t.chunk_size_bytes = size;
-    t.warnings.extend(warning);
+    let split = split_into_chunks(&s[..], &t.to_move, t.bytes_to_move, chunking);
+    t.chunks = split.chunks;
+    t.chunk_size_bytes = split.size.unwrap_or(t.chunk_size_bytes);
+    t.warnings.extend(split.warning);
     if t.chunks.is_empty() && !t.to_delete.is_empty() {
         t.chunks.push(Chunk {
             index: 0,
@@ -218,46 +263,90 @@ pub fn plan_transfer(
             bytes: 0,
         });
     }
-    t.eta_s = eta_seconds(&t.chunks);
+    t.estimate.target = split.target.map(|t| t.name().to_string());
+    t.estimate.within_s = match split.target {
+        Some(cost::Target::Within(s)) => Some(s),
+        _ => None,
+    };
+    t.estimate.chunk_choice = split.choice;
+    t.reestimate();
     t
 }
 
-/// Seconds until the slowest chunk is done, under the assumptions in the module header.
-pub fn eta_seconds(chunks: &[Chunk]) -> f64 {
-    if chunks.is_empty() {
-        return 0.0;
-    }
-    let slowest = chunks
-        .iter()
-        .map(|c| c.bytes as f64 / RATE_BPS + c.file_count as f64 * PER_FILE_S)
-        .fold(0.0, f64::max);
-    STARTUP_S + slowest
+/// The chunks, the chunk size used (None: nothing was split), a warning when the chunk size had
+/// to be raised or a time budget cannot be met, and what the count was chosen for and why.
+struct Split {
+    chunks: Vec<Chunk>,
+    size: Option<u64>,
+    warning: Option<String>,
+    target: Option<cost::Target>,
+    choice: Option<String>,
 }
 
-/// Splits `to_move` (indices into `files`) into size-balanced chunks; returns the chunks, the chunk
-/// size used, and a warning when the chunk size had to be raised.
+/// Splits `to_move` (indices into `files`) into size-balanced chunks.
 fn split_into_chunks(
     files: &[FileEntry],
     to_move: &[u32],
     bytes: u64,
     chunking: ChunkSettings,
-) -> (Vec<Chunk>, u64, Option<String>) {
+) -> Split {
+    let mut split = Split {
+        chunks: Vec::new(),
+        size: None,
+        warning: None,
+        target: None,
+        choice: None,
+    };
     if to_move.is_empty() {
-        return (Vec::new(), chunking.chunk_size_bytes, None);
+        return split;
     }
-    let mut warning = None;
-    let mut size = chunking.chunk_size_bytes;
-    let count = if !chunking.parallel {
-        1
-    } else {
+    let by_files = to_move.len().div_ceil(MAX_FILES_PER_CHUNK);
+    let count = match (chunking.parallel, chunking.chunk_size_bytes) {
+        (false, _) => 1,
+        (true, None) => {
+            let largest = to_move
+                .iter()
+                .map(|&i| files[i as usize].size)
+                .max()
+                .unwrap_or(0);
+            let workload = Workload {
+                bytes,
+                files: to_move.len(),
+                largest,
+            };
+            let (n, why, warning) = cost::choose_chunks(workload, by_files, &chunking.sizing);
+            split.size = Some(bytes.div_ceil(n as u64).max(1));
+            split.warning = warning;
+            split.target = Some(chunking.sizing.target);
+            split.choice = Some(why);
+            n
+        }
+        (true, Some(size)) => {
+            let n = count_by_size(to_move.len(), bytes, size, by_files, &mut split);
+            split.choice = Some(format!(
+                "{n} chunk{} from --chunk-size {}",
+                if n == 1 { "" } else { "s" },
+                human_bytes(size)
+            ));
+            n
+        }
+    };
+    split.chunks = pack(files, to_move, bytes, count);
+    split
+}
+
+/// The chunk count for a given chunk size, raising the size (with a warning) when the count would
+/// pass [`MAX_CHUNKS`].
+fn count_by_size(files: usize, bytes: u64, size: u64, by_files: usize, split: &mut Split) -> usize {
+    let mut size = size;
+    let count = {
         let by_bytes = bytes.div_ceil(size).max(1) as usize;
-        let by_files = to_move.len().div_ceil(MAX_FILES_PER_CHUNK);
         let wanted = by_bytes.max(by_files);
         // Chunks never outnumber files: the cap (and its warning) matters only above MAX_CHUNKS files.
-        if wanted.min(to_move.len()) > MAX_CHUNKS {
+        if wanted.min(files) > MAX_CHUNKS {
             let raised = bytes.div_ceil(MAX_CHUNKS as u64).max(size);
             if raised > size {
-                warning = Some(format!(
+                split.warning = Some(format!(
                     "chunk size raised from {} to {} so the plan stays within {MAX_CHUNKS} containers",
                     human_bytes(size),
                     human_bytes(raised)
@@ -265,16 +354,21 @@ fn split_into_chunks(
                 size = raised;
             }
         }
-        wanted.min(MAX_CHUNKS).min(to_move.len())
+        wanted.min(MAX_CHUNKS).min(files)
     };
+    split.size = Some(size);
+    count
+}
+
+/// Packs `to_move` into `count` chunks, longest processing time first.
+fn pack(files: &[FileEntry], to_move: &[u32], bytes: u64, count: usize) -> Vec<Chunk> {
     if count == 1 {
-        let chunk = Chunk {
+        return vec![Chunk {
             index: 0,
             files: to_move.to_vec(),
             file_count: to_move.len(),
             bytes,
-        };
-        return (vec![chunk], size, warning);
+        }];
     }
     // Longest processing time first: biggest cost to the least loaded chunk.
     let cost = |i: u32| files[i as usize].size + FILE_OVERHEAD_BYTES;
@@ -299,7 +393,7 @@ fn split_into_chunks(
         c.files.sort_unstable();
         c.file_count = c.files.len();
     }
-    (chunks, size, warning)
+    chunks
 }
 
 /// What the user asked for that the jobs carry along.
@@ -447,6 +541,7 @@ impl Serialize for Plan {
             files_excluded: usize,
             dest_extra: usize,
             eta_s: f64,
+            estimate: &'a Estimate,
             chunk_size_bytes: u64,
             chunks: &'a [Chunk],
             streams: streams::Streams,
@@ -485,6 +580,7 @@ impl Serialize for Plan {
             files_excluded: t.excluded,
             dest_extra: t.dest_extra,
             eta_s: (t.eta_s * 10.0).round() / 10.0,
+            estimate: &t.estimate,
             chunk_size_bytes: t.chunk_size_bytes,
             chunks: &t.chunks,
             streams: self.streams(),
@@ -516,7 +612,8 @@ mod tests {
     fn settings(parallel: bool, bytes: u64) -> ChunkSettings {
         ChunkSettings {
             parallel,
-            chunk_size_bytes: bytes,
+            chunk_size_bytes: Some(bytes),
+            sizing: Sizing::default(),
         }
     }
 
@@ -732,21 +829,67 @@ mod tests {
 
     #[test]
     fn eta_follows_the_slowest_chunk() {
-        let chunks = [
-            Chunk {
-                index: 0,
-                files: vec![],
-                file_count: 10,
-                bytes: 500_000_000,
-            },
-            Chunk {
-                index: 1,
-                files: vec![],
-                file_count: 1,
-                bytes: 50_000_000,
-            },
-        ];
-        assert!((eta_seconds(&chunks) - (STARTUP_S + 10.0 + 0.5)).abs() < 1e-9);
+        let m = Manifest::from_entries(vec![
+            entry("a.bin", 500_000_000, Some(1), None),
+            entry("b.bin", 50_000_000, Some(2), None),
+        ]);
+        let t = plan_transfer(
+            &m,
+            &Manifest::default(),
+            &PathFilter::all(),
+            false,
+            settings(true, 1),
+        );
+        assert_eq!(t.chunks.len(), 2);
+        // Two chunks at 50 MB/s each (the default link is wider): the 500 MB one sets the ETA.
+        let want = cost::DEFAULT_STARTUP_S + 10.0 + cost::DEFAULT_PER_FILE_S;
+        assert!((t.eta_s - want).abs() < 1e-9, "{}", t.eta_s);
+        assert_eq!(t.estimate.eta_s, t.eta_s);
+        assert_eq!(
+            t.estimate.chunk_choice.as_deref(),
+            Some("2 chunks from --chunk-size 1 B")
+        );
+    }
+
+    #[test]
+    fn without_a_chunk_size_the_target_chooses_the_count() {
+        // 16 files of 300 MB; per container 50 MB/s by default, links (default 450 MB/s) shared.
+        let m = manifest(16, |_| 300_000_000);
+        let plan = |target, link_bps: f64| {
+            let sizing = Sizing {
+                target,
+                rates: Some(cost::Rates {
+                    link_bps,
+                    ..cost::Rates::defaults(cost::CostBackend::Modal)
+                }),
+                ..Sizing::default()
+            };
+            plan_transfer(
+                &m,
+                &Manifest::default(),
+                &PathFilter::all(),
+                false,
+                ChunkSettings::from_gb(true, None).with_sizing(sizing),
+            )
+        };
+        let t = plan(cost::Target::Fastest, 150e6);
+        assert_eq!(t.chunks.len(), 3, "3 × 50 MB/s fill a 150 MB/s link");
+        check_partition(&t, &m);
+        assert!(t
+            .estimate
+            .chunk_choice
+            .as_deref()
+            .unwrap()
+            .contains("fill the hubs' shared"));
+        assert_eq!(t.chunk_size_bytes, 1_600_000_000);
+        assert_eq!(plan(cost::Target::Cheapest, 150e6).chunks.len(), 1);
+        // 4.8 GB: 15 s + 96 s on one chunk, 15 s + 48 s on two; 70 s allows two.
+        let within = plan(cost::Target::Within(70.0), 1e12);
+        assert_eq!(within.chunks.len(), 2, "{:?}", within.estimate);
+        assert!(within.warnings.is_empty());
+        let impossible = plan(cost::Target::Within(5.0), 150e6);
+        assert_eq!(impossible.chunks.len(), 3, "the fastest when none fits");
+        assert!(impossible.warnings[0].contains("no chunk count finishes within 5.0s"));
     }
 
     #[test]

@@ -61,6 +61,8 @@ pub struct MigrateRequest {
     pub delete: bool,
     /// Allows a private or gated source to end up public (`--public --allow-public-gated`).
     pub allow_public_gated: bool,
+    /// The throughput and price model, and the target a `--parallel` chunk count is chosen for.
+    pub sizing: crate::cost::Sizing,
 }
 
 impl MigrateRequest {
@@ -81,6 +83,7 @@ impl MigrateRequest {
             visibility: VisibilityChoice::Source,
             delete: false,
             allow_public_gated: false,
+            sizing: crate::cost::Sizing::default(),
         }
     }
 }
@@ -447,7 +450,7 @@ fn diff_and_chunk(
         dest_manifest,
         filter,
         req.delete,
-        ChunkSettings::from_gb(req.parallel, req.chunk_size_gb),
+        ChunkSettings::from_gb(req.parallel, req.chunk_size_gb).with_sizing(req.sizing),
     );
     let is_content =
         |i: &u32| !PLATFORM_FILES.contains(&source_manifest.files[*i as usize].path.as_str());
@@ -470,7 +473,7 @@ fn diff_and_chunk(
             file_count: 0,
             bytes: 0,
         });
-        transfer.eta_s = crate::plan::eta_seconds(&transfer.chunks);
+        transfer.reestimate();
     }
     warnings.extend(transfer.warnings.iter().cloned());
     transfer

@@ -62,6 +62,18 @@ pub struct Report {
     /// Modal app ids this run used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub app_ids: Vec<String>,
+    /// Seconds the workers ran, summed over the chunks that reported (each worker's own clock:
+    /// Modal also bills each container's start, which no worker sees). Absent when no worker ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_s: Option<f64>,
+    /// `container_s` at the prices and container size the plan's estimate used, US dollars; 0 for
+    /// the local backend (no Modal charges). Absent when no worker ran or without an estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+    /// What the plan estimated before the run (`eta_s`, `container_s`, `cost_usd`, the rates'
+    /// `source`); absent when the run had no plan estimate (a record from an older hubferry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<crate::cost::ReportEstimate>,
     /// Each finished job's (label, first event, result) worker times, for the CI summary only.
     #[serde(skip)]
     pub job_spans: Vec<(String, f64, f64, bool)>,
@@ -191,6 +203,18 @@ impl Tracker {
         self.jobs.values().all(|j| j.result.is_some())
     }
 
+    /// The workers' own seconds (their `result` events' `duration_s`) over the jobs that reported.
+    pub fn worker_seconds(&self) -> WorkerSeconds {
+        self.jobs.values().filter_map(|j| j.result.as_ref()).fold(
+            WorkerSeconds::default(),
+            |acc, r| WorkerSeconds {
+                reported: acc.reported + 1,
+                sum: acc.sum + r.duration_s,
+                slowest: acc.slowest.max(r.duration_s),
+            },
+        )
+    }
+
     /// Sum of bytes done and bytes total over all jobs.
     pub fn bytes(&self) -> (u64, u64) {
         self.jobs.values().fold((0, 0), |(done, total), j| {
@@ -219,8 +243,16 @@ impl Tracker {
             errors: ctx.errors,
             run_id: ctx.run_id,
             app_ids: ctx.app_ids,
+            container_s: None,
+            cost_usd: None,
+            estimate: ctx.estimate.as_ref().map(crate::cost::ReportEstimate::of),
             job_spans: crate::summary::job_spans(self),
         };
+        let worker_s = self.worker_seconds();
+        if worker_s.reported > 0 {
+            r.container_s = Some(worker_s.sum);
+            r.cost_usd = ctx.estimate.as_ref().map(|e| e.cost_of(worker_s.sum));
+        }
         let mut ok_jobs = 0;
         for (id, job) in &self.jobs {
             r.fallback_used |= job.fallback;
@@ -291,6 +323,14 @@ impl Tracker {
     }
 }
 
+/// [`Tracker::worker_seconds`]: how many jobs reported, their seconds in all and the slowest's.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct WorkerSeconds {
+    pub reported: u32,
+    pub sum: f64,
+    pub slowest: f64,
+}
+
 /// The worker's error code for refusing a public destination of a private or gated source.
 pub const DEST_EXISTS_PUBLIC: &str = "[dest-exists-public]";
 
@@ -308,6 +348,9 @@ pub struct ReportContext {
     pub interrupted: bool,
     /// Files and bytes the plan found at the destination, which no worker reports.
     pub skipped_by_plan: (u64, u64),
+    /// The plan's estimate: shown next to the actual container-seconds, and its prices give the
+    /// actual cost.
+    pub estimate: Option<crate::cost::Estimate>,
 }
 
 impl Report {
@@ -391,6 +434,9 @@ impl Report {
                 String::new()
             }
         ));
+        if let Some(line) = self.cost_line() {
+            lines.push(line);
+        }
         if self.fallback_used {
             lines.push("  method:    fell back to git for some files".into());
         }
@@ -430,6 +476,46 @@ impl Report {
             lines.push(format!("  run:       {id}"));
         }
         lines
+    }
+}
+
+impl Report {
+    /// `cost: …` with the actual container-seconds and cost next to the plan's estimate; None when
+    /// no worker ran.
+    fn cost_line(&self) -> Option<String> {
+        use crate::cost::human_usd;
+        let actual = self.container_s?;
+        let estimate = self.estimate.as_ref();
+        if self.backend == "local" {
+            return Some(format!(
+                "  cost:      not applicable (local backend, no Modal charges); workers ran {}{}",
+                human_duration(actual),
+                estimate
+                    .map(|e| format!(
+                        " (estimated {}, eta {})",
+                        human_duration(e.container_s),
+                        human_duration(e.eta_s)
+                    ))
+                    .unwrap_or_default()
+            ));
+        }
+        let cost = self
+            .cost_usd
+            .map(|c| format!(", {}", human_usd(c)))
+            .unwrap_or_default();
+        let planned = estimate
+            .map(|e| {
+                format!(
+                    " (estimated {:.1} container-s, {}, eta {})",
+                    e.container_s,
+                    human_usd(e.cost_usd),
+                    human_duration(e.eta_s)
+                )
+            })
+            .unwrap_or_default();
+        Some(format!(
+            "  cost:      {actual:.1} container-s{cost}{planned}"
+        ))
     }
 }
 

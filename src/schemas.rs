@@ -139,6 +139,8 @@ pub struct PlanObject {
     /// Destination files the source lacks (kept unless `--delete`).
     pub dest_extra: u64,
     pub eta_s: f64,
+    /// ETA, container-seconds, cost, the rates used, and why this many chunks (docs/cost.md).
+    pub estimate: crate::cost::Estimate,
     pub chunk_size_bytes: u64,
     pub chunks: Vec<ChunkObject>,
     /// Downloads and uploads each container runs at once (the jobs' `download_workers` and

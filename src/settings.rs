@@ -4,7 +4,8 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{MethodArg, PlatformArg, RepoTypeArg, TransferArgs};
+use crate::cli::{MethodArg, PlatformArg, RepoTypeArg, TargetArg, TransferArgs};
+use crate::cost::{self, CostBackend, Sizing, Target};
 use crate::credentials::Credentials;
 use crate::error::CliError;
 use crate::mirrors_file::Mirror;
@@ -170,6 +171,70 @@ pub fn migrate_request(
             repo_type_arg.map(RepoType::from),
             revision,
         )?
+    })
+}
+
+/// The cost model of `req` run as `t` asks: backend, target, prices (the environment may
+/// override them) and the rates measured on this user's previous runs in the same direction
+/// (the state directory's throughput history), if any.
+pub fn sizing(
+    t: &TransferArgs,
+    state_flag: Option<PathBuf>,
+    req: &MigrateRequest,
+) -> anyhow::Result<Sizing> {
+    let target = match (t.target, t.within) {
+        (_, Some(seconds)) => Target::Within(seconds),
+        (Some(TargetArg::Cheapest), None) => Target::Cheapest,
+        (Some(TargetArg::Fastest) | None, None) => Target::Fastest,
+    };
+    sizing_of(t.backend, t.concurrency, target, state_flag, req)
+}
+
+/// The cost model of one mirror of a mirrors file: its backend, the fastest target, the
+/// history in the state directory.
+pub fn mirror_sizing(
+    m: &Mirror,
+    state_flag: Option<PathBuf>,
+    req: &MigrateRequest,
+) -> anyhow::Result<Sizing> {
+    let concurrency = RunOptions::for_mirror(m, false, None).concurrency;
+    sizing_of(m.backend, concurrency, Target::Fastest, state_flag, req)
+}
+
+fn sizing_of(
+    backend_choice: Backend,
+    concurrency: usize,
+    target: Target,
+    state_flag: Option<PathBuf>,
+    req: &MigrateRequest,
+) -> anyhow::Result<Sizing> {
+    let prices = cost::Prices::from_env().map_err(|e| {
+        CliError::bad_input(e).with_hint(format!(
+            "unset it, or give dollars per second as a number, e.g. {}={}",
+            cost::ENV_PRICE_CPU,
+            cost::PRICE_CPU_CORE_S
+        ))
+    })?;
+    let backend = match backend_choice {
+        Backend::Modal => CostBackend::Modal,
+        Backend::Local => CostBackend::Local,
+    };
+    let to = req.to.unwrap_or(req.source.platform.other());
+    let direction = cost::history::direction(req.source.platform, to);
+    // Without a state directory there is no history: the defaults apply.
+    let rates = crate::run_records::state_dir(state_flag)
+        .ok()
+        .and_then(|dir| cost::history::rates(&cost::history::load(&dir), backend, &direction));
+    Ok(Sizing {
+        backend,
+        concurrency: match backend_choice {
+            Backend::Modal => cost::MAX_CONTAINERS,
+            Backend::Local => concurrency,
+        },
+        target,
+        rates,
+        prices,
+        container: cost::ContainerSize::default(),
     })
 }
 

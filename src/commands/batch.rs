@@ -184,7 +184,11 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
         s.repo_type,
         None,
         &s.transfer,
-    ) {
+    )
+    .and_then(|mut req| {
+        req.sizing = crate::settings::sizing(&s.transfer, s.ctx.state_flag.clone(), &req)?;
+        Ok(req)
+    }) {
         Ok(req) => req,
         Err(err) => return fail(outcome, err),
     };

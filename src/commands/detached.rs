@@ -171,6 +171,7 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
             errors,
             interrupted: false,
             skipped_by_plan: record.skipped_by_plan,
+            estimate: serde_json::from_value(record.plan["estimate"].clone()).ok(),
         },
         verification,
     );

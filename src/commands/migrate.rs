@@ -9,13 +9,13 @@ use crate::engine::{self, ExecuteMode, Executed, RunOptions};
 use crate::error::{CliError, ExitStatus};
 use crate::plan::Plan;
 use crate::preflight::preflight;
-use crate::settings::{load_credentials, migrate_request};
+use crate::settings::{load_credentials, migrate_request, sizing};
 
 pub async fn run(ctx: &Context, mut args: MigrateArgs) -> anyhow::Result<ExitStatus> {
     (args.transfer.detach, args.transfer.dry_run) = (args.detach, args.dry_run);
     let creds = load_credentials()?;
     ctx.printer.redact(&creds.secrets());
-    let req = migrate_request(
+    let mut req = migrate_request(
         &args.source,
         args.to,
         args.dest.as_deref(),
@@ -28,6 +28,7 @@ pub async fn run(ctx: &Context, mut args: MigrateArgs) -> anyhow::Result<ExitSta
         .as_deref()
         .map(crate::revisions::RevisionSet::parse)
         .transpose()?;
+    req.sizing = sizing(&args.transfer, ctx.state_flag.clone(), &req)?;
     let opts = RunOptions::from_args(&args.transfer, ExecuteMode::Single, ctx.state_flag.clone())?;
     engine::check_backend(&opts)?;
     let _lock =

@@ -107,7 +107,10 @@ async fn one(
 ) -> Result<MirrorOutcome, ExitStatus> {
     let p = &ctx.printer;
     let started = Instant::now();
-    let req = match mirror_request(m) {
+    let req = match mirror_request(m).and_then(|mut req| {
+        req.sizing = crate::settings::mirror_sizing(m, ctx.state_flag.clone(), &req)?;
+        Ok(req)
+    }) {
         Ok(req) => req,
         Err(err) => return Ok(error_outcome(ctx, m, err)),
     };

@@ -72,6 +72,7 @@ fn report_context(
         dest_url: Some(plan.dest_url.clone()),
         duration_s: started.elapsed().as_secs_f64(),
         backend: t.backend.as_str().into(),
+        estimate: Some(plan.transfer.estimate.clone()),
         ..Default::default()
     }
 }
@@ -190,11 +191,47 @@ pub async fn execute(
         },
         verification,
     );
+    if !outcome.interrupted {
+        record_throughput(p, t, plan, &outcome.tracker, &report);
+    }
     Ok(if outcome.interrupted {
         Executed::Interrupted(report)
     } else {
         Executed::Report(report)
     })
+}
+
+/// Adds a finished run's throughput to the state directory's history, which the next plan's ETA
+/// and chunk choice use ([`crate::cost::history`]). Only runs that moved bytes and ended ok count.
+fn record_throughput(p: &Printer, t: &RunOptions, plan: &Plan, tracker: &Tracker, report: &Report) {
+    use crate::cost::{history, CostBackend};
+    let worker_s = tracker.worker_seconds();
+    if report.status != crate::events::RunStatus::Ok
+        || report.totals.bytes_moved == 0
+        || worker_s.slowest <= 0.0
+    {
+        return;
+    }
+    let sample = history::Sample {
+        at: crate::run_records::now_s(),
+        backend: match t.backend {
+            Backend::Modal => CostBackend::Modal,
+            Backend::Local => CostBackend::Local,
+        },
+        direction: history::direction(plan.source.platform, plan.dest.platform),
+        bytes: report.totals.bytes_moved,
+        files: report.totals.files_moved,
+        chunks: report.chunks,
+        transfer_s: worker_s.slowest,
+        wall_s: report.duration_s,
+    };
+    let saved = crate::run_records::state_dir(t.state_flag.clone())
+        .and_then(|dir| history::record(&dir, &sample));
+    if let Err(err) = saved {
+        p.warn(&format!(
+            "the run's throughput was not recorded for later ETAs: {err:#}"
+        ));
+    }
 }
 
 /// `modal run` failed before any worker ran: an error naming Modal's message, not a report.

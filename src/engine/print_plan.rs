@@ -1,5 +1,6 @@
 //! The plan as the user sees it before a run: the whole plan for `--dry-run`, else two lines.
 
+use crate::cost::{human_usd, CostBackend, Estimate, RateSource};
 use crate::manifest::{FileEntry, PLATFORM_FILES};
 use crate::plan::Plan;
 use crate::printer::{human_bytes, human_duration, Printer, Tone};
@@ -58,6 +59,47 @@ fn streams_line(plan: &Plan) -> String {
     )
 }
 
+/// `estimate: …`: the container-seconds and their cost (or why there is none), and where the
+/// rates came from.
+fn estimate_line(e: &Estimate) -> String {
+    let rates = match e.rates.source {
+        RateSource::Measured => format!(
+            "rates measured on {} earlier run{}",
+            e.rates.runs,
+            if e.rates.runs == 1 { "" } else { "s" }
+        ),
+        RateSource::Default => "default rates (no earlier run in this direction)".to_string(),
+    };
+    match e.backend {
+        CostBackend::Modal => format!(
+            "  estimate: {:.1} container-s ≈ {} at {} ({} cores, {:.1} GiB each); {rates}",
+            e.container_s,
+            human_usd(e.cost_usd),
+            if e.prices.overridden {
+                "the prices set in HUBFERRY_PRICE_*"
+            } else {
+                "Modal's published prices"
+            },
+            e.container.cpu,
+            e.container.memory_gib
+        ),
+        CostBackend::Local => {
+            format!("  estimate: cost not applicable (local backend, no Modal charges); {rates}")
+        }
+    }
+}
+
+/// `rates: …`: the model's parameters (dry runs only).
+fn rates_line(e: &Estimate) -> String {
+    format!(
+        "  rates:    {}/s per container, {}/s shared by all chunks, {} start, {:.2}s per file",
+        human_bytes(e.rates.container_bps as u64),
+        human_bytes(e.rates.link_bps as u64),
+        human_duration(e.rates.startup_s),
+        e.rates.per_file_s
+    )
+}
+
 /// Prints the plan: the full plan for `--dry-run` (JSON object or text on stdout), otherwise a
 /// short summary on stderr before the run starts.
 pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
@@ -85,10 +127,20 @@ pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
         if t.chunks.len() == 1 { "" } else { "s" },
         human_duration(t.eta_s)
     );
+    let mut summary = vec![head, body];
+    if !t.chunks.is_empty() {
+        summary.push(estimate_line(&t.estimate));
+    }
+    if let Some(why) = &t.estimate.chunk_choice {
+        summary.push(format!("  chunks:   {why}"));
+    }
     if dry_run {
-        let mut lines = vec![head, body];
+        let mut lines = summary;
         if !t.to_move.is_empty() {
             lines.push(streams_line(plan));
+        }
+        if !t.chunks.is_empty() {
+            lines.push(rates_line(&t.estimate));
         }
         for chunk in &t.chunks {
             lines.push(format!(
@@ -113,10 +165,8 @@ pub fn print_plan(p: &Printer, plan: &Plan, dry_run: bool) {
         lines.push("dry run: nothing was moved".into());
         p.out(&lines.join("\n"));
     } else {
-        p.status(&head);
-        p.status(&body);
-        for line in card_lines(plan) {
-            p.status(&line);
+        for line in summary.iter().chain(&card_lines(plan)) {
+            p.status(line);
         }
     }
     for w in &plan.warnings {

@@ -214,7 +214,8 @@ mod tests {
     fn settings(parallel: bool, bytes: u64) -> ChunkSettings {
         ChunkSettings {
             parallel,
-            chunk_size_bytes: bytes,
+            chunk_size_bytes: Some(bytes),
+            sizing: crate::cost::Sizing::default(),
         }
     }
 

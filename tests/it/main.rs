@@ -2,6 +2,7 @@
 
 mod batch;
 mod cli;
+mod cost;
 mod detach;
 mod doctor;
 mod faults;

@@ -182,6 +182,8 @@ fn an_empty_repository_migrates_to_an_empty_verified_copy() {
     ----- stdout -----
     plan hf:model:alice/it-nomatch-[N]@main → ms:model:alice/it-nomatch-[N]@master (new, public)
       move 0 files (0 B), skip 0 (0 B), delete 0; 1 chunk; eta [DURATION]
+      estimate: [N] container-s ≈ [USD] at Modal's published prices (2 cores, 4.0 GiB each); default rates (no earlier run in this direction)
+      rates:    [RATE] per container, [RATE] shared by all chunks, [DURATION] start, [DURATION] per file
       chunk   1: 0 files, 0 B
       url: [MS_ENDPOINT]/models/alice/it-nomatch-[N]
     dry run: nothing was moved
@@ -468,6 +470,7 @@ fn delete_asks_for_yes_then_removes_what_the_source_lacks() {
     ----- stderr -----
     plan hf:model:alice/it-del-b-[N]@main → ms:model:alice/it-del-x-[N]@master (exists, public)
       move 0 files (0 B), skip 7 (655.6 kB), platform files 1 (.gitattributes), delete 2; 1 chunk; eta [DURATION]
+      estimate: cost not applicable (local backend, no Modal charges); rates measured on 1 earlier run
     error: refusing to delete 2 file(s) at ms:model:alice/it-del-x-[N]@master without confirmation
 
     hint: pass --yes to confirm, or drop --delete

@@ -184,6 +184,9 @@ fn filters(ctx: &TestContext) -> Vec<(String, String)> {
             // A short commit id after `@` (provenance lines: `mirrors hf:ns/x@abc1234`).
             (r"@[0-9a-f]{7}\b", "@[SHORT_SHA]"),
             (r"\b\d+(\.\d+)? [kMGT]?B/s\b", "[RATE]"),
+            // Container-seconds and dollars follow measured times (docs/cost.md).
+            (r"\b\d+(\.\d+)? container-s\b", "[N] container-s"),
+            (r"\$\d+(\.\d+)?", "[USD]"),
             (
                 r"\b\d+(\.\d+)?s\b|\b\d+m\d{2}s\b|\b\d+h\d{2}m\b",
                 "[DURATION]",

@@ -1,0 +1,239 @@
+//! Throughput measured on this user's previous runs: one JSON line per finished run in
+//! `<state dir>/throughput.jsonl`, and the [`Rates`] the next plan derives from them.
+//!
+//! A sample holds what the model needs and nothing about the repository: backend, direction,
+//! bytes, files, chunks, the slowest worker's seconds (`transfer_s`) and the run's wall seconds.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use super::{CostBackend, RateSource, Rates, DEFAULT_MODAL_LINK_BPS, DEFAULT_PER_FILE_S};
+
+/// Samples kept in the file (older ones are dropped when it grows past twice this).
+const KEPT: usize = 100;
+/// Samples a plan looks at: the most recent ones of its backend and direction.
+const CONSIDERED: usize = 20;
+
+/// One finished run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Unix seconds.
+    pub at: f64,
+    pub backend: CostBackend,
+    /// `hf->ms` or `ms->hf`.
+    pub direction: String,
+    pub bytes: u64,
+    pub files: u64,
+    pub chunks: u32,
+    /// The slowest worker's own seconds (first event to result).
+    pub transfer_s: f64,
+    /// The run's wall seconds (start of the workers to the end of verification).
+    pub wall_s: f64,
+}
+
+/// How samples name a direction: `hf->ms`.
+pub fn direction(from: crate::repo_ref::Platform, to: crate::repo_ref::Platform) -> String {
+    format!("{}->{}", from.as_str(), to.as_str())
+}
+
+/// The history file of a state directory.
+pub fn path(state: &Path) -> PathBuf {
+    state.join("throughput.jsonl")
+}
+
+/// Appends `sample` (creating the directory, private to the user); trims the file when long.
+pub fn record(state: &Path, sample: &Sample) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(state)
+        .with_context(|| format!("creating the state directory {}", state.display()))?;
+    let file = path(state);
+    let mut samples = load(state);
+    samples.push(sample.clone());
+    if samples.len() > 2 * KEPT {
+        let keep = samples.split_off(samples.len() - KEPT);
+        let tmp = state.join(".throughput.jsonl.tmp");
+        let mut text = String::new();
+        for s in &keep {
+            text.push_str(&serde_json::to_string(s)?);
+            text.push('\n');
+        }
+        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &file).with_context(|| format!("writing {}", file.display()))?;
+        return Ok(());
+    }
+    let mut out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&file)
+        .with_context(|| format!("writing {}", file.display()))?;
+    writeln!(out, "{}", serde_json::to_string(sample)?)
+        .with_context(|| format!("writing {}", file.display()))
+}
+
+/// Every readable sample, oldest first (a missing file or a line from another version is skipped).
+pub fn load(state: &Path) -> Vec<Sample> {
+    let Ok(text) = std::fs::read_to_string(path(state)) else {
+        return Vec::new();
+    };
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<Sample>(l).ok())
+        .filter(|s| s.bytes > 0 && s.transfer_s > 0.0 && s.chunks > 0)
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    Some(if v.len().is_multiple_of(2) {
+        (v[mid - 1] + v[mid]) / 2.0
+    } else {
+        v[mid]
+    })
+}
+
+/// The rates the samples of `backend` and `direction` give, or None without any (docs/cost.md):
+/// - per container: the median of one-chunk runs' rates, else the best of several-chunk runs'
+///   rate per chunk;
+/// - shared link: the median aggregate of several-chunk runs that moved clearly less than their
+///   chunks could on their own (the links bound them), else the larger of the default and the
+///   best aggregate seen (the local backend: the per-container rate, one machine's link);
+/// - start-up: the median of wall time minus the slowest worker's time.
+///
+/// A sample's rate is its bytes over its slowest worker's time less the default per-file cost.
+pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Option<Rates> {
+    let recent: Vec<&Sample> = samples
+        .iter()
+        .rev()
+        .filter(|s| s.backend == backend && s.direction == direction)
+        .take(CONSIDERED)
+        .collect();
+    if recent.is_empty() {
+        return None;
+    }
+    let rate = |s: &Sample| {
+        let per_file = s.files as f64 * DEFAULT_PER_FILE_S / f64::from(s.chunks);
+        s.bytes as f64 / (s.transfer_s - per_file).max(s.transfer_s * 0.1)
+    };
+    let singles: Vec<f64> = recent
+        .iter()
+        .filter(|s| s.chunks == 1)
+        .map(|s| rate(s))
+        .collect();
+    let multis: Vec<(f64, u32)> = recent
+        .iter()
+        .filter(|s| s.chunks > 1)
+        .map(|s| (rate(s), s.chunks))
+        .collect();
+    let container_bps = median(singles).unwrap_or_else(|| {
+        multis
+            .iter()
+            .map(|(agg, n)| agg / f64::from(*n))
+            .fold(0.0, f64::max)
+    });
+    let bound: Vec<f64> = multis
+        .iter()
+        .filter(|(agg, n)| *agg < 0.8 * f64::from(*n) * container_bps)
+        .map(|(agg, _)| *agg)
+        .collect();
+    let best_agg = multis.iter().map(|(agg, _)| *agg).fold(0.0, f64::max);
+    let link_bps = median(bound).unwrap_or(match backend {
+        CostBackend::Modal => DEFAULT_MODAL_LINK_BPS.max(best_agg),
+        CostBackend::Local => container_bps.max(best_agg),
+    });
+    let startup_s = median(
+        recent
+            .iter()
+            .map(|s| (s.wall_s - s.transfer_s).clamp(0.0, 600.0))
+            .collect(),
+    )
+    .unwrap_or(super::DEFAULT_STARTUP_S);
+    Some(Rates {
+        container_bps,
+        link_bps: link_bps.max(container_bps),
+        startup_s,
+        per_file_s: DEFAULT_PER_FILE_S,
+        source: RateSource::Measured,
+        runs: recent.len() as u32,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(chunks: u32, bytes: u64, transfer_s: f64, wall_s: f64) -> Sample {
+        Sample {
+            at: 1.0,
+            backend: CostBackend::Modal,
+            direction: "hf->ms".into(),
+            bytes,
+            files: 0,
+            chunks,
+            transfer_s,
+            wall_s,
+        }
+    }
+
+    #[test]
+    fn rates_come_from_the_matching_runs_only() {
+        let mut other = sample(1, 1_000, 1.0, 2.0);
+        other.direction = "ms->hf".into();
+        let mut local = sample(1, 1_000, 1.0, 2.0);
+        local.backend = CostBackend::Local;
+        assert_eq!(rates(&[other, local], CostBackend::Modal, "hf->ms"), None);
+    }
+
+    #[test]
+    fn shared_links_are_learned_from_runs_the_links_held_back() {
+        // (samples) → (per container, shared link, start-up) in MB/s and s.
+        let cases: Vec<(Vec<Sample>, (f64, f64, f64))> = vec![
+            // One chunk at 40 MB/s, 5 s of start and verification: the link stays the default.
+            (vec![sample(1, 400_000_000, 10.0, 15.0)], (40.0, 450.0, 5.0)),
+            // Three chunks that together moved only 40 MB/s: the links, not the containers.
+            (
+                vec![
+                    sample(1, 400_000_000, 10.0, 15.0),
+                    sample(3, 2_400_000_000, 60.0, 70.0),
+                ],
+                (40.0, 40.0, 7.5),
+            ),
+            // Three chunks and nothing else: each chunk at least a third of the aggregate.
+            (
+                vec![sample(3, 2_400_000_000, 60.0, 64.0)],
+                (40.0 / 3.0, 450.0, 4.0),
+            ),
+        ];
+        for (samples, (c, l, start)) in cases {
+            let r = rates(&samples, CostBackend::Modal, "hf->ms").unwrap();
+            assert!((r.container_bps / 1e6 - c).abs() < 1e-6, "{r:?}");
+            assert!((r.link_bps / 1e6 - l).abs() < 1e-6, "{r:?}");
+            assert!((r.startup_s - start).abs() < 1e-9, "{r:?}");
+            assert_eq!(
+                (r.source, r.runs),
+                (RateSource::Measured, samples.len() as u32)
+            );
+        }
+    }
+
+    #[test]
+    fn samples_append_and_the_file_stays_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..(2 * KEPT + 1) {
+            record(dir.path(), &sample(1, 1 + i as u64, 1.0, 2.0)).unwrap();
+        }
+        let all = load(dir.path());
+        assert_eq!(all.len(), KEPT);
+        assert_eq!(
+            all.last().unwrap().bytes,
+            2 * KEPT as u64 + 1,
+            "newest kept"
+        );
+        std::fs::write(path(dir.path()), "not json\n").unwrap();
+        assert!(load(dir.path()).is_empty(), "unreadable lines are skipped");
+    }
+}
