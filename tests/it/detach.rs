@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::our_snapshot;
-use crate::support::{unique, TestContext};
+use crate::support::{distinct_content_seed, unique, TestContext};
 
 #[test]
 fn detach_then_logs_follow_reaches_the_same_verified_report() {
@@ -92,7 +92,9 @@ fn detach_then_logs_follow_reaches_the_same_verified_report() {
 fn stop_ends_a_detached_run_and_its_report_says_so() {
     let ctx = TestContext::new();
     let repo = unique("it-stop");
-    ctx.seed("hf", &format!("alice/{repo}"), &[]);
+    // Bytes of its own: a blob ModelScope holds already is not read from the source at all.
+    let content = distinct_content_seed().to_string();
+    ctx.seed("hf", &format!("alice/{repo}"), &["--seed", &content]);
     // The big file's download hangs, so the run is still going when we stop it. Any method: with
     // Xet the client only asks `resolve` for metadata (HEAD) and reads the bytes from the CAS.
     ctx.fault(serde_json::json!({

@@ -1,6 +1,9 @@
-//! `kill -9` of hubferry and of a worker at download, at upload and just after the first commit.
+//! `kill -9` of hubferry and of a worker mid-transfer and just after the first commit.
 //! Each kill is triggered by the worker's own JSON events (never a timed sleep); a latency fault on
-//! the repo's download or upload requests keeps the run inside the phase being killed. Then: no
+//! the repo's download requests keeps the run inside the transfer being killed. Into ModelScope a
+//! blob streams from its download into its upload (no separate upload phase, nothing staged), so
+//! the transfer point covers both; a kill between a blob's upload and its commit, with the
+//! destination's link shaped, is tests/py/test_worker_kill.py's. Then: no
 //! process of the run survives, and a re-run verifies and moves exactly the bytes that were not
 //! committed (counted from the destination listing after the kill). Each case prints the bytes its
 //! re-run moved.
@@ -14,12 +17,13 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::selection::helper;
-use crate::support::{admin_json, admin_request, unique, wait_bounded, TestContext};
+use crate::support::{
+    admin_json, admin_request, distinct_content_seed, unique, wait_bounded, TestContext,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Point {
     Download,
-    Upload,
     FirstCommit,
 }
 
@@ -32,27 +36,15 @@ enum Victim {
 fn triggered(point: Point, event: &Value) -> bool {
     match point {
         Point::Download => event["type"] == "start",
-        Point::Upload => {
-            let (done, total) = (
-                event["bytes_done"].as_u64().unwrap_or(0),
-                event["bytes_total"].as_u64().unwrap_or(0),
-            );
-            event["type"] == "progress" && total > 0 && done * 2 >= total && done < total
-        }
         Point::FirstCommit => event["type"] == "commit",
     }
 }
 
 /// The latency fault that holds the run inside `point` (none for the commit).
-fn hold(ctx: &TestContext, point: Point, repo: &str, dest: &str) -> Option<u64> {
+fn hold(ctx: &TestContext, point: Point, repo: &str) -> Option<u64> {
     let spec = match point {
         Point::Download => {
             json!({"kind": "latency", "ms": 4000, "platform": "hf", "path": format!("{repo}/resolve/")})
-        }
-        Point::Upload => {
-            // The LFS batch call opens every upload (a blob the hub stores already needs no PUT).
-            json!({"kind": "latency", "ms": 4000, "platform": "ms", "method": "POST",
-                "path": format!("{dest}/info/lfs/objects/batch")})
         }
         Point::FirstCommit => return None,
     };
@@ -105,10 +97,18 @@ impl Source {
     }
 }
 
-/// One source repo for every case: a 2 MB safetensors and two ~0.5 MB shards, one chunk each.
+/// A source repo of a 2 MB safetensors and two ~0.5 MB shards, one chunk each, with bytes no
+/// other repo has: ModelScope (and its stand-in) stores a blob once, and a streamed upload of a
+/// blob it holds already reads nothing from the source, so a case on content an earlier case
+/// uploaded would have no download or upload to stop in.
 fn seeded(ctx: &TestContext) -> Source {
     let id = format!("alice/{}", unique("it-kill"));
-    let seed = ctx.seed("hf", &id, &["--lfs-mb", "2", "--extra-files", "2"]);
+    let content = distinct_content_seed().to_string();
+    let seed = ctx.seed(
+        "hf",
+        &id,
+        &["--lfs-mb", "2", "--extra-files", "2", "--seed", &content],
+    );
     let sizes = seed["files"]
         .as_object()
         .unwrap()
@@ -158,7 +158,7 @@ fn kill_and_rerun(
         "--json",
     ];
     let what = format!("kill -9 of {victim:?} at {point:?} ({backend})");
-    let fault = hold(ctx, point, &src.id, &dest);
+    let fault = hold(ctx, point, &src.id);
     let err_path = ctx.path(&format!("kill-{}.err", unique("e")));
     let mut cmd = ctx.command(&args);
     cmd.stdout(Stdio::piped())
@@ -257,20 +257,24 @@ fn kill_and_rerun(
 #[test]
 fn kill_9_of_hubferry_leaves_no_orphan_and_a_rerun_moves_only_the_rest() {
     let ctx = TestContext::new();
-    let src = seeded(&ctx);
-    for point in [Point::Download, Point::Upload, Point::FirstCommit] {
-        kill_and_rerun(&ctx, &src, "local", point, Victim::Hubferry);
+    for point in [Point::Download, Point::FirstCommit] {
+        kill_and_rerun(&ctx, &seeded(&ctx), "local", point, Victim::Hubferry);
     }
-    kill_and_rerun(&ctx, &src, "modal", Point::Download, Victim::Hubferry);
+    kill_and_rerun(
+        &ctx,
+        &seeded(&ctx),
+        "modal",
+        Point::Download,
+        Victim::Hubferry,
+    );
     ctx.assert_no_canaries();
 }
 
 #[test]
 fn kill_9_of_a_worker_fails_the_run_and_a_rerun_moves_only_the_rest() {
     let ctx = TestContext::new();
-    let src = seeded(&ctx);
-    for point in [Point::Download, Point::Upload, Point::FirstCommit] {
-        kill_and_rerun(&ctx, &src, "local", point, Victim::Worker);
+    for point in [Point::Download, Point::FirstCommit] {
+        kill_and_rerun(&ctx, &seeded(&ctx), "local", point, Victim::Worker);
     }
     ctx.assert_no_canaries();
 }

@@ -269,6 +269,7 @@ fn modal_refusing_the_credentials_is_a_credentials_error() {
     ----- stderr -----
     plan hf:model:alice/it-badmodal-[N]@main → ms:model:alice/it-badmodal-[N]@master (new, public)
       move 6 files (105.1 kB), skip 0 (0 B), platform files 1 (.gitattributes), delete 0; 1 chunk; eta [DURATION]
+      estimate: [N] container-s ≈ [USD] at Modal's published prices (2 cores, 4.0 GiB each); default rates (no earlier run in this direction)
     warning: modal: Token ID or secret is invalid
     error: the run could not start on Modal: modal: Token ID or secret is invalid
 

@@ -245,7 +245,9 @@ fn sync_moves_everything_then_nothing_without_a_worker_then_only_the_changed_fil
     ----- stdout -----
     plan hf:model:alice/it-sync-[N]@main → ms:model:alice/it-sync-[N]@master (exists, public)
       move 1 file (34 B), skip 5 (524.6 kB), platform files 1 (.gitattributes), delete 0; 1 chunk; eta [DURATION]
+      estimate: cost not applicable (local backend, no Modal charges); rates measured on 1 earlier run
       streams per container: 1 download, 1 upload
+      rates:    [RATE] per container, [RATE] shared by all chunks, [DURATION] start, [DURATION] per file
       chunk   1: 1 file, 34 B
       + config.json (34 B)
       url: [MS_ENDPOINT]/models/alice/it-sync-[N]

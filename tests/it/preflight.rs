@@ -130,7 +130,9 @@ fn dry_run_plans_both_directions() {
     ----- stdout -----
     plan hf:model:alice/pf-tiny-[N]@main → ms:model:alice/pf-tiny-[N]@master (exists, public)
       move 4 files (11 B), skip 1 (150.0 kB), platform files 1 (.gitattributes), delete 1; 1 chunk; eta [DURATION]
+      estimate: [N] container-s ≈ [USD] at Modal's published prices (2 cores, 4.0 GiB each); default rates (no earlier run in this direction)
       streams per container: 4 downloads, 4 uploads
+      rates:    [RATE] per container, [RATE] shared by all chunks, [DURATION] start, [DURATION] per file
       chunk   1: 4 files, 11 B
       + README.md (7 B)
       + config.json (2 B)

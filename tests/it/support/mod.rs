@@ -608,3 +608,10 @@ pub fn unique_names() -> Vec<(String, String)> {
         .unwrap_or_else(|e| e.into_inner())
         .clone()
 }
+
+/// A `seed.py --seed` value no other call in this test process returns: the repo's random bytes
+/// are then its own (three digits, so the sample README keeps its length).
+pub fn distinct_content_seed() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(100);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
