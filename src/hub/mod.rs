@@ -210,29 +210,47 @@ pub(crate) async fn send_with_retry(
             }
             Err(err) => {
                 if attempt >= attempts || !(err.is_connect() || err.is_timeout()) {
-                    let what = if err.is_timeout() {
-                        "timed out".to_string()
-                    } else if err.is_connect() {
-                        format!(
-                            "could not connect to {}{}",
-                            url.origin().ascii_serialization(),
-                            crate::tls::certificate_note(&err)
-                        )
-                    } else {
-                        err.without_url().to_string()
-                    };
-                    return Err(HubError::new(
-                        platform,
-                        HubErrorKind::Network,
-                        method,
-                        url,
-                        what,
-                    ));
+                    return Err(transport_error(platform, method, url, err));
                 }
                 tokio::time::sleep(retry::backoff(attempt, Duration::ZERO)).await;
             }
         }
     }
+}
+
+/// Sends a request once (a write that must not be repeated, such as creating a ref); transport
+/// failure is a `Network` error worded as [`send_with_retry`]'s.
+pub(crate) async fn send_once(
+    platform: Platform,
+    method: &'static str,
+    url: &Url,
+    req: RequestBuilder,
+) -> Result<Response, HubError> {
+    req.send()
+        .await
+        .map_err(|err| transport_error(platform, method, url, err))
+}
+
+/// A request that got no response: timed out, could not connect (with the certificate problem,
+/// if that was it), or failed in transit.
+fn transport_error(
+    platform: Platform,
+    method: &'static str,
+    url: &Url,
+    err: reqwest::Error,
+) -> HubError {
+    let what = if err.is_timeout() {
+        "timed out".to_string()
+    } else if err.is_connect() {
+        format!(
+            "could not connect to {}{}",
+            url.origin().ascii_serialization(),
+            crate::tls::certificate_note(&err)
+        )
+    } else {
+        err.without_url().to_string()
+    };
+    HubError::new(platform, HubErrorKind::Network, method, url, what)
 }
 
 /// Turns a non-success response into a [`HubError`] with the hub's message (`message` picks it from

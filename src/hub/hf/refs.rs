@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{build_url, error_from, hf_message, next_page, repo_not_found_is_404, HfClient, P};
 use crate::hub::refs::{CommitInfo, NamedRef, RefList};
-use crate::hub::HubError;
+use crate::hub::{send_once, HubError};
 use crate::repo_ref::RepoType;
 
 #[derive(Deserialize)]
@@ -137,15 +137,7 @@ impl HfClient {
     /// One POST, not retried (creating a ref twice is refused, not repeated).
     async fn post(&self, url: &url::Url, body: serde_json::Value) -> Result<(), HubError> {
         let req = self.authed(self.ep.http.post(url.clone()).json(&body));
-        let resp = req.send().await.map_err(|e| {
-            HubError::new(
-                P,
-                crate::hub::HubErrorKind::Network,
-                "POST",
-                url,
-                e.without_url().to_string(),
-            )
-        })?;
+        let resp = send_once(P, "POST", url, req).await?;
         if !resp.status().is_success() {
             return Err(error_from(P, "POST", url, resp, hf_message).await);
         }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::{build_url, error_from, ms_message, Legacy, MsClient, P};
 use crate::hub::refs::{CommitInfo, NamedRef, RefList};
-use crate::hub::{HubError, HubErrorKind};
+use crate::hub::{send_once, HubError, HubErrorKind};
 use crate::repo_ref::RepoType;
 
 #[derive(Deserialize)]
@@ -121,19 +121,8 @@ impl MsClient {
             &[],
         );
         let body = serde_json::json!({ "TagName": tag, "Ref": at });
-        let resp = self
-            .authed(self.ep.http.post(url.clone()).json(&body))
-            .send()
-            .await
-            .map_err(|e| {
-                HubError::new(
-                    P,
-                    HubErrorKind::Network,
-                    "POST",
-                    &url,
-                    e.without_url().to_string(),
-                )
-            })?;
+        let req = self.authed(self.ep.http.post(url.clone()).json(&body));
+        let resp = send_once(P, "POST", &url, req).await?;
         if !resp.status().is_success() {
             return Err(error_from(P, "POST", &url, resp, ms_message).await);
         }
