@@ -331,7 +331,7 @@ pub fn is_mapped_card(source: &[u8], dest: &[u8], from: Platform, to: Platform) 
 /// reads differently there. Reads the README from the source (one small download); `Err` is a
 /// warning: a README that cannot be read moves as it is.
 pub async fn plan_card(
-    creds: &crate::credentials::Credentials,
+    hubs: &crate::hub::Hubs,
     source: &RepoRef,
     source_revision: &str,
     dest: &RepoRef,
@@ -344,7 +344,6 @@ pub async fn plan_card(
     if entry.size > MAX_CARD_BYTES || source.platform == dest.platform {
         return Ok(None);
     }
-    let hubs = crate::hub::Hubs::new(creds);
     let bytes = hubs
         .fetch_file(
             source.platform,

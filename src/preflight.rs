@@ -136,7 +136,7 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
         .unwrap_or_else(|| source_revision.clone());
     let card = if resolved.filter.matches(crate::cards::CARD_PATH) {
         crate::cards::plan_card(
-            creds,
+            &hubs,
             &source,
             &card_revision,
             &dest,
