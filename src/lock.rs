@@ -64,9 +64,7 @@ fn now_unix() -> u64 {
 
 /// `ms:alice/x` for the destination of `req`.
 pub fn dest_key(req: &MigrateRequest) -> String {
-    let platform = req.to.unwrap_or_else(|| req.source.platform.other());
-    let id = req.dest.clone().unwrap_or_else(|| req.source.id.clone());
-    format!("{platform}:{id}")
+    format!("{}:{}", req.to, req.dest_id())
 }
 
 fn lock_path(state: &Path, key: &str) -> PathBuf {

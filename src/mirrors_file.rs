@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::error::CliError;
 use crate::plan::Method;
-use crate::repo_ref::{self, Platform, RepoType};
+use crate::repo_ref::{self, Platform, RepoId, RepoRef, RepoType};
 use crate::settings::Backend;
 
 #[derive(Debug, Deserialize)]
@@ -63,11 +63,14 @@ struct MirrorToml {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mirror {
     pub name: String,
-    pub source: String,
+    /// The source as the file writes it (reports show it so).
+    pub source_text: String,
+    /// The source, parsed and checked to be on the other hub than `to`.
+    pub source: RepoRef,
     /// The destination hub.
     pub to: Platform,
     /// The destination `ns/name`.
-    pub dest_id: String,
+    pub dest_id: RepoId,
     pub backend: Backend,
     pub repo_type: Option<RepoType>,
     pub revision: Option<String>,
@@ -118,12 +121,12 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Mirror>, CliError> {
                     "give every mirror a unique name",
                 ));
             }
-            let dest = repo_ref::parse_source(&m.dest, None).map_err(|e| {
-                bad(
-                    format!("dest: {e}"),
-                    "write the destination with its hub prefix, e.g. ms:org/name or hf:org/name",
-                )
-            })?;
+            let dest_hint =
+                "write the destination with its hub prefix, e.g. ms:org/name or hf:org/name";
+            let dest = repo_ref::parse_source(&m.dest, None)
+                .map_err(|e| bad(format!("dest: {e}"), dest_hint))?;
+            let dest_id = repo_ref::parse_dest_id(&dest.id)
+                .map_err(|e| bad(format!("dest: {e}"), dest_hint))?;
             let source = repo_ref::parse_source(&m.source, None).map_err(|e| {
                 bad(
                     format!("source: {e}"),
@@ -161,6 +164,12 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Mirror>, CliError> {
                     ))
                 }
             };
+            crate::settings::check_repo_type(&source, repo_type, &m.source).map_err(|e| {
+                CliError {
+                    message: format!("{origin}: mirror `{}`: {}", m.name, e.message),
+                    ..e
+                }
+            })?;
             let method = match m.method.as_deref() {
                 None | Some("auto") => Method::Auto,
                 Some("api") => Method::Api,
@@ -189,9 +198,10 @@ pub fn parse(text: &str, origin: &str) -> Result<Vec<Mirror>, CliError> {
             }
             Ok(Mirror {
                 name: m.name.clone(),
-                source: m.source.clone(),
+                source_text: m.source.clone(),
+                source,
                 to: dest.platform,
-                dest_id: dest.id,
+                dest_id,
                 backend,
                 repo_type,
                 revision: m.revision.clone(),
@@ -232,11 +242,27 @@ delete = true
         .unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(m[0].to, Platform::Ms);
-        assert_eq!(m[0].dest_id, "acme-org/qwen-small");
+        assert_eq!(m[0].dest_id.as_str(), "acme-org/qwen-small");
         assert_eq!(m[0].backend, Backend::Local);
         assert_eq!(m[1].backend, Backend::Modal);
         assert_eq!(m[1].repo_type, Some(RepoType::Dataset));
         assert!(m[1].delete);
+    }
+
+    #[test]
+    fn a_repo_type_that_contradicts_the_source_is_refused_when_the_file_is_read() {
+        let e = parse(
+            "[[mirror]]\nname = \"d\"\nsource = \"hf:datasets/acme/d\"\ndest = \"ms:acme/d\"\nrepo_type = \"model\"\n",
+            "m.toml",
+        )
+        .unwrap_err();
+        assert!(
+            e.message.starts_with("m.toml: mirror `d`: "),
+            "{}",
+            e.message
+        );
+        assert!(e.message.contains("contradicts"), "{}", e.message);
+        assert!(e.hint.is_some());
     }
 
     #[test]

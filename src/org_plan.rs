@@ -27,7 +27,7 @@ use crate::plan::Plan;
 use crate::preflight::{preflight, MigrateRequest};
 use crate::printer::{human_bytes, human_duration, Printer, Tone};
 use crate::repo_outcomes::Outcome;
-use crate::repo_ref::{Platform, RepoRef, RepoType};
+use crate::repo_ref::{Platform, RefError, RepoRef, RepoType};
 
 /// The plan file format this hubferry writes and reads (`hubferry_plan` of every line).
 pub const PLAN_VERSION: u32 = 1;
@@ -158,12 +158,19 @@ fn unrelated(plan: &Plan) -> bool {
     })
 }
 
-fn request_for(source: &RepoRef, to: Platform, dest_id: &str) -> MigrateRequest {
-    let mut req = MigrateRequest::new(source.clone());
-    req.to = Some(to);
-    req.dest = Some(dest_id.to_string());
+/// The migration of one repository of the plan: the one place a line's hub pair and destination
+/// id are checked (when the plan is written, read and applied).
+fn request_for(source: &RepoRef, to: Platform, dest_id: &str) -> Result<MigrateRequest, RefError> {
+    if to == source.platform {
+        return Err(RefError::SamePlatform {
+            input: source.to_string(),
+            platform: to.display_name(),
+        });
+    }
+    let mut req = MigrateRequest::new(source.clone(), to);
+    req.dest = Some(crate::repo_ref::parse_dest_id(dest_id)?);
     req.repo_type = source.repo_type;
-    req
+    Ok(req)
 }
 
 /// The line for one repository of the owner.
@@ -211,7 +218,11 @@ async fn plan_one(
             Some("ModelScope has no spaces; migrate the models and datasets it uses".into());
         return line;
     }
-    let plan = match preflight(&request_for(&source, req.to, &dest.id), creds).await {
+    let planned = match request_for(&source, req.to, &dest.id) {
+        Ok(request) => preflight(&request, creds).await,
+        Err(e) => Err(e.into()),
+    };
+    let plan = match planned {
         Ok(plan) => plan,
         Err(e) => {
             line.reason = Some(match e.hint() {
@@ -344,8 +355,9 @@ pub fn read_plan(path: &std::path::Path) -> anyhow::Result<Vec<PlanLine>> {
                 ))
                 .into());
             };
+            let source = crate::repo_ref::parse_source(&line.source, None)?;
             let dest = crate::repo_ref::parse_source(line.dest.as_deref().unwrap_or(""), None)?;
-            crate::repo_ref::parse_dest_id(&dest.id)?;
+            request_for(&source, dest.platform, &dest.id)?;
         }
         lines.push(line);
     }
@@ -422,7 +434,10 @@ pub async fn apply_line(
         repo_type: Some(line.repo_type),
         ..source
     };
-    let req = request_for(&source, dest.platform, &dest.id);
+    let req = match request_for(&source, dest.platform, &dest.id) {
+        Ok(req) => req,
+        Err(e) => return fail(e.into()),
+    };
     let _lock = match crate::lock::unless_dry_run(opts.state_flag.clone(), p, &req, false).await {
         Ok(lock) => lock,
         Err(err) => return fail(err),

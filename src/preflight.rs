@@ -29,7 +29,7 @@ use crate::plan::{
     plan_transfer, ChunkSettings, Method, PathFilter, Plan, PlanOptions, Transfer, Visibility,
     VisibilityChoice,
 };
-use crate::repo_ref::{parse_dest_id, Platform, RefError, RepoRef, RepoType};
+use crate::repo_ref::{Platform, RepoId, RepoRef, RepoType};
 
 mod error;
 
@@ -40,10 +40,11 @@ pub use error::{ErrorKind, PreflightError};
 #[derive(Debug, Clone, PartialEq)]
 pub struct MigrateRequest {
     pub source: RepoRef,
-    /// `--to`; defaults to the other hub.
-    pub to: Option<Platform>,
+    /// The destination hub, never the source's: each input's parser checked the pair once
+    /// (`--to` in [`crate::repo_ref::parse_source`], the mirrors file, the org plan).
+    pub to: Platform,
     /// `--dest NS/NAME`; defaults to the source id.
-    pub dest: Option<String>,
+    pub dest: Option<RepoId>,
     /// `--repo-type` (settings checked that it agrees with a type given in SOURCE).
     pub repo_type: Option<RepoType>,
     /// `--revision`; overrides a revision given in SOURCE.
@@ -66,11 +67,15 @@ pub struct MigrateRequest {
 }
 
 impl MigrateRequest {
-    /// A request with every option at its default.
-    pub fn new(source: RepoRef) -> Self {
+    /// A request from `source` to the hub `to` with every option at its default.
+    pub fn new(source: RepoRef, to: Platform) -> Self {
+        debug_assert_ne!(
+            source.platform, to,
+            "the parsers refuse a same-hub transfer"
+        );
         MigrateRequest {
             source,
-            to: None,
+            to,
             dest: None,
             repo_type: None,
             revision: None,
@@ -85,6 +90,13 @@ impl MigrateRequest {
             allow_public_gated: false,
             sizing: crate::cost::Sizing::default(),
         }
+    }
+
+    /// The destination `ns/name`: `--dest`, else the source's own id.
+    pub fn dest_id(&self) -> &str {
+        self.dest
+            .as_ref()
+            .map_or(self.source.id.as_str(), RepoId::as_str)
     }
 }
 
@@ -233,24 +245,14 @@ impl Resolved {
 const SPACES_STAY_HINT: &str =
     "spaces stay on Hugging Face; migrate the model or dataset repos they use instead";
 
-/// Everything that can be refused before any request: direction, spaces to ModelScope,
-/// destination id, globs, and the destination hub's token being set at all (`--repo-type` and
-/// `--chunk-size` were checked by [`crate::settings`]).
+/// Everything that can be refused before any request: spaces to ModelScope, globs, and the
+/// destination hub's token being set at all (the hub pair, the destination id, `--repo-type` and
+/// `--chunk-size` were checked where they were parsed: [`crate::settings`], the mirrors file,
+/// the org plan).
 fn resolve_request(req: &MigrateRequest, creds: &Credentials) -> Result<Resolved, PreflightError> {
-    let src_platform = req.source.platform;
-    let to = req.to.unwrap_or(src_platform.other());
-    if to == src_platform {
-        return Err(RefError::SamePlatform {
-            input: req.source.to_string(),
-            platform: to.display_name(),
-        }
-        .into());
-    }
+    let to = req.to;
     let given_type = req.repo_type.or(req.source.repo_type);
-    let dest_id = match &req.dest {
-        Some(d) => parse_dest_id(d)?,
-        None => req.source.id.clone(),
-    };
+    let dest_id = req.dest_id().to_string();
     if to == Platform::Ms && given_type == Some(RepoType::Space) {
         return Err(PreflightError::new(
             ErrorKind::BadInput,
@@ -704,20 +706,13 @@ mod tests {
     fn bad_requests_fail_before_any_request() {
         let c = creds(&OFFLINE);
         let src = crate::repo_ref::parse_source("hf:acme/bert", None).unwrap();
-        let mut req = MigrateRequest::new(src.clone());
-        req.to = Some(Platform::Hf);
-        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
-
-        let mut req = MigrateRequest::new(src.clone());
-        req.dest = Some("not-an-id".into());
-        assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
-
-        let mut req = MigrateRequest::new(src.clone());
+        let mut req = MigrateRequest::new(src.clone(), Platform::Ms);
         req.exclude = vec!["[".into()];
         assert_eq!(run(&req, &c).unwrap_err().kind(), ErrorKind::BadInput);
 
         let mut req = MigrateRequest::new(
             crate::repo_ref::parse_source("hf:spaces/acme/demo", None).unwrap(),
+            Platform::Ms,
         );
         req.repo_type = Some(RepoType::Space);
         let e = run(&req, &c).unwrap_err();
@@ -732,7 +727,10 @@ mod tests {
             ("MODELSCOPE_ENDPOINT", "http://127.0.0.1:9"),
             ("HOME", "/nonexistent"),
         ]);
-        let req = MigrateRequest::new(crate::repo_ref::parse_source("hf:acme/bert", None).unwrap());
+        let req = MigrateRequest::new(
+            crate::repo_ref::parse_source("hf:acme/bert", None).unwrap(),
+            Platform::Ms,
+        );
         let e = run(&req, &c).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Credentials);
         assert!(e.hint().unwrap().contains("MODELSCOPE_API_TOKEN"));
@@ -741,7 +739,10 @@ mod tests {
     #[test]
     fn unreachable_hub_is_a_network_error_naming_the_step() {
         let c = creds(&OFFLINE);
-        let req = MigrateRequest::new(crate::repo_ref::parse_source("hf:acme/bert", None).unwrap());
+        let req = MigrateRequest::new(
+            crate::repo_ref::parse_source("hf:acme/bert", None).unwrap(),
+            Platform::Ms,
+        );
         let e = run(&req, &c).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Network, "{e}");
         assert!(e.to_string().contains("token"), "{e}");

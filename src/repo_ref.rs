@@ -80,6 +80,22 @@ impl Platform {
         }
     }
 
+    /// The page where a user creates a token for this hub.
+    pub fn token_page(self) -> &'static str {
+        match self {
+            Platform::Hf => "https://huggingface.co/settings/tokens",
+            Platform::Ms => "https://modelscope.cn/my/myaccesstoken",
+        }
+    }
+
+    /// The hub's own CLI command that saves a token hubferry reads.
+    pub fn login_command(self) -> &'static str {
+        match self {
+            Platform::Hf => "hf auth login",
+            Platform::Ms => "modelscope login",
+        }
+    }
+
     /// Parses `hf`/`huggingface`/`ms`/`modelscope` (case-insensitive).
     pub fn parse(s: &str) -> Option<Platform> {
         match s.to_ascii_lowercase().as_str() {
@@ -316,8 +332,25 @@ pub fn parse_source_with(
     Ok(parsed)
 }
 
+/// A destination `ns/name` that passed [`parse_dest_id`]: the only way to make one, so code that
+/// takes a `RepoId` never validates it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoId(String);
+
+impl RepoId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RepoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Validates a destination id given with `--dest` (`ns/name`, no prefix, no revision).
-pub fn parse_dest_id(s: &str) -> Result<String, RefError> {
+pub fn parse_dest_id(s: &str) -> Result<RepoId, RefError> {
     let s = s.trim();
     if let Some((prefix, rest)) = s.split_once(':') {
         if Platform::parse(prefix).is_some() && validate_repo_id(rest).is_ok() {
@@ -331,7 +364,7 @@ pub fn parse_dest_id(s: &str) -> Result<String, RefError> {
         input: s.into(),
         reason,
     })?;
-    Ok(s.to_string())
+    Ok(RepoId(s.to_string()))
 }
 
 /// Checks `ns/name` the way the hubs' own clients do: exactly one `/`, each part 1–96 characters of
@@ -850,7 +883,10 @@ mod tests {
 
     #[test]
     fn dest_ids() {
-        assert_eq!(parse_dest_id("acme/bert-v2").unwrap(), "acme/bert-v2");
+        assert_eq!(
+            parse_dest_id("acme/bert-v2").unwrap().as_str(),
+            "acme/bert-v2"
+        );
         assert!(parse_dest_id("acme").is_err());
         assert!(parse_dest_id("hf:acme/bert").is_err());
         // A hub prefix on --dest gets its own message and a hint with the bare id.

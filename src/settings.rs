@@ -219,8 +219,7 @@ fn sizing_of(
         Backend::Modal => CostBackend::Modal,
         Backend::Local => CostBackend::Local,
     };
-    let to = req.to.unwrap_or(req.source.platform.other());
-    let direction = cost::history::direction(req.source.platform, to);
+    let direction = cost::history::direction(req.source.platform, req.to);
     // Without a state directory there is no history: the defaults apply.
     let rates = crate::run_records::state_dir(state_flag)
         .ok()
@@ -247,13 +246,10 @@ pub fn mirror_request(m: &Mirror) -> anyhow::Result<MigrateRequest> {
         method: m.method,
         // `delete = true` in the mirrors file is the confirmation (CI has no terminal to ask).
         delete: m.delete,
-        ..request(
-            &m.source,
-            Some(m.to),
-            Some(&m.dest_id),
-            m.repo_type,
-            m.revision.clone(),
-        )?
+        dest: Some(m.dest_id.clone()),
+        repo_type: m.repo_type,
+        revision: m.revision.clone(),
+        ..MigrateRequest::new(m.source.clone(), m.to)
     })
 }
 
@@ -286,18 +282,22 @@ fn request(
         Some(d) => Some(repo_ref::parse_dest_id(d)?),
         None => None,
     };
+    let to = to.unwrap_or(source.platform.other());
     Ok(MigrateRequest {
-        to,
         dest,
         repo_type,
         revision,
-        ..MigrateRequest::new(source)
+        ..MigrateRequest::new(source, to)
     })
 }
 
 /// `--repo-type` must agree with a type the reference itself gives (`hf:datasets/…`, a URL): the
 /// one check of it, for every command that takes the flag.
-fn check_repo_type(r: &RepoRef, repo_type: Option<RepoType>, input: &str) -> Result<(), CliError> {
+pub fn check_repo_type(
+    r: &RepoRef,
+    repo_type: Option<RepoType>,
+    input: &str,
+) -> Result<(), CliError> {
     match (repo_type, r.repo_type) {
         (Some(t), Some(given)) if t != given => Err(CliError::bad_input(format!(
             "{input}: --repo-type {t} contradicts the {given} given in the reference"
@@ -467,8 +467,8 @@ mod tests {
         )
         .unwrap()[0];
         let req = mirror_request(m).unwrap();
-        assert_eq!(req.to, Some(Platform::Hf));
-        assert_eq!(req.dest.as_deref(), Some("y/b"));
+        assert_eq!(req.to, Platform::Hf);
+        assert_eq!(req.dest_id(), "y/b");
         assert_eq!(req.repo_type, Some(RepoType::Dataset));
         assert_eq!((req.method, req.delete), (Method::Git, true));
         let opts = RunOptions::for_mirror(m, true, None);

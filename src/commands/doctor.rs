@@ -8,10 +8,11 @@ use serde::Serialize;
 
 use super::Context;
 use crate::cli::DoctorArgs;
-use crate::credentials::TokenSource;
+use crate::credentials::{Credentials, TokenSource};
 use crate::error::ExitStatus;
 use crate::hub::Hubs;
 use crate::printer::Tone;
+use crate::repo_ref::Platform;
 use crate::schemas::{CheckObject, DoctorObject, HubIdentity, ModalIdentity, ToolInfo};
 use crate::tools;
 use crate::workers::CHILD_ENV;
@@ -53,6 +54,76 @@ fn cred(mut check: Check) -> Check {
     check
 }
 
+/// What doctor says of one hub's token.
+struct TokenWords {
+    name: &'static str,
+    /// Where hubferry looks for the token, for the FAIL line.
+    looked_in: &'static str,
+    kind: &'static str,
+}
+
+/// The check of `platform`'s token: set at all, then accepted by the hub (who it belongs to).
+async fn token_check(
+    hubs: &Hubs,
+    creds: &Credentials,
+    platform: Platform,
+) -> (Check, Option<HubIdentity>) {
+    let words = match platform {
+        Platform::Hf => TokenWords {
+            name: "hf token",
+            looked_in: "HF_TOKEN, or the token file of `hf auth login`",
+            kind: "a write token",
+        },
+        Platform::Ms => TokenWords {
+            name: "modelscope token",
+            looked_in: "MODELSCOPE_API_TOKEN, MODELSCOPE_TOKEN or `modelscope login`",
+            kind: "an access token",
+        },
+    };
+    let (endpoint, token) = creds.hub(platform);
+    let token_var = platform.token_var();
+    if token.is_none() {
+        let detail = match (platform, &creds.ms_saved_login_note) {
+            (Platform::Ms, Some(note)) => format!("no ModelScope token: {note}"),
+            _ => format!("no {} token ({})", platform.display_name(), words.looked_in),
+        };
+        let fix = format!(
+            "create {} at {} and export {token_var}=… (or run `{}`)",
+            words.kind,
+            platform.token_page(),
+            platform.login_command()
+        );
+        return (fail(words.name, detail, fix), None);
+    }
+    let owner = match hubs.token_owner(platform).await {
+        Ok(owner) => owner,
+        Err(err) => {
+            let fix = format!(
+                "the token was refused: create a new one at {} and export {token_var}",
+                platform.token_page()
+            );
+            return (fail(words.name, err.to_string(), fix), None);
+        }
+    };
+    let orgs = match &owner.orgs {
+        Some(orgs) if orgs.is_empty() => " (orgs: none)".to_owned(),
+        Some(orgs) => format!(" (orgs: {})", orgs.join(", ")),
+        None => String::new(),
+    };
+    let from_login = match (platform, &creds.ms_token_source) {
+        (Platform::Ms, Some(source @ TokenSource::SavedLogin(_))) => format!(" (from {source})"),
+        _ => String::new(),
+    };
+    let detail = format!("{}{orgs} at {endpoint}{from_login}", owner.user);
+    let identity = HubIdentity {
+        user: owner.user,
+        // A hub that lists no organizations (ModelScope): the ones the user names.
+        organizations: owner.orgs.unwrap_or_else(|| creds.ms_orgs.clone()),
+        endpoint,
+    };
+    (ok(words.name, detail), Some(identity))
+}
+
 pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> {
     let mut checks = Vec::new();
     let mut found = DoctorObject {
@@ -63,76 +134,13 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
         Err(err) => checks.push(cred(fail("credentials", err.to_string(), err.hint()))),
         Ok(creds) => {
             ctx.printer.redact(&creds.secrets());
-            let Hubs { hf, ms } = Hubs::new(&creds);
-            checks.push(cred(if !hf.has_token() {
-                fail(
-                    "hf token",
-                    "no Hugging Face token (HF_TOKEN, or the token file of `hf auth login`)",
-                    "create a write token at https://huggingface.co/settings/tokens and export HF_TOKEN=… (or run `hf auth login`)",
-                )
-            } else {
-                match hf.whoami().await {
-                    Ok(user) => {
-                        let detail = format!(
-                            "{} (orgs: {}) at {}",
-                            user.name,
-                            if user.orgs.is_empty() { "none".into() } else { user.orgs.join(", ") },
-                            creds.hf_base()
-                        );
-                        found.hf = Some(HubIdentity {
-                            user: user.name,
-                            organizations: user.orgs,
-                            endpoint: creds.hf_base(),
-                        });
-                        ok("hf token", detail)
-                    }
-                    Err(err) => fail(
-                        "hf token",
-                        err.to_string(),
-                        "the token was refused: create a new one at https://huggingface.co/settings/tokens and export HF_TOKEN",
-                    ),
-                }
-            }));
-            checks.push(cred(if !ms.has_token() {
-                let detail = match &creds.ms_saved_login_note {
-                    Some(note) => format!("no ModelScope token: {note}"),
-                    None => "no ModelScope token (MODELSCOPE_API_TOKEN, MODELSCOPE_TOKEN or `modelscope login`)".to_owned(),
-                };
-                fail(
-                    "modelscope token",
-                    detail,
-                    "create an access token at https://modelscope.cn/my/myaccesstoken and export MODELSCOPE_API_TOKEN=… (or run `modelscope login`)",
-                )
-            } else {
-                match ms.login().await {
-                    Ok(user) => {
-                        found.modelscope = Some(HubIdentity {
-                            user: user.username.clone(),
-                            organizations: std::env::var("HUBFERRY_MS_ORGS")
-                                .unwrap_or_default()
-                                .split(',')
-                                .map(str::trim)
-                                .filter(|o| !o.is_empty())
-                                .map(str::to_owned)
-                                .collect(),
-                            endpoint: creds.ms_base(),
-                        });
-                        let from_login = match &creds.ms_token_source {
-                            Some(source @ TokenSource::SavedLogin(_)) => format!(" (from {source})"),
-                            _ => String::new(),
-                        };
-                        ok(
-                            "modelscope token",
-                            format!("{} at {}{from_login}", user.username, creds.ms_base()),
-                        )
-                    }
-                    Err(err) => fail(
-                        "modelscope token",
-                        err.to_string(),
-                        "the token was refused: create a new one at https://modelscope.cn/my/myaccesstoken and export MODELSCOPE_API_TOKEN",
-                    ),
-                }
-            }));
+            let hubs = Hubs::new(&creds);
+            let (check, identity) = token_check(&hubs, &creds, Platform::Hf).await;
+            checks.push(cred(check));
+            found.hf = identity;
+            let (check, identity) = token_check(&hubs, &creds, Platform::Ms).await;
+            checks.push(cred(check));
+            found.modelscope = identity;
         }
     }
     if !args.no_modal {

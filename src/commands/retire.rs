@@ -90,10 +90,7 @@ pub async fn run(ctx: &Context, args: RetireArgs) -> anyhow::Result<ExitStatus> 
                 src.repo.platform.display_name()
             ),
         )
-        .with_hint(match src.repo.platform {
-            Platform::Hf => "set HF_TOKEN (a write token) or run `hf auth login`",
-            Platform::Ms => "set MODELSCOPE_API_TOKEN",
-        })
+        .with_hint(src.repo.platform.token_hint())
         .into());
     }
     if let Err(e) = hubs.delete_repo(src.repo.platform, kind, confirm).await {

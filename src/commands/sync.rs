@@ -84,7 +84,7 @@ fn error_outcome(ctx: &Context, m: &Mirror, err: anyhow::Error) -> MirrorOutcome
 fn error_report(m: &Mirror, msg: String) -> serde_json::Value {
     let report = Tracker::default().report(
         ReportContext {
-            source: m.source.clone(),
+            source: m.source_text.clone(),
             dest: format!("{}:{}", m.to, m.dest_id),
             backend: m.backend.as_str().into(),
             errors: vec![msg],

@@ -117,6 +117,14 @@ pub enum WriteAccess {
     },
 }
 
+/// The user a token belongs to ([`Hubs::token_owner`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenOwner {
+    pub user: String,
+    /// `None` when the hub cannot list them.
+    pub orgs: Option<Vec<String>>,
+}
+
 /// Clients of both hubs with the endpoints and tokens of one set of credentials.
 #[derive(Clone)]
 pub struct Hubs {
@@ -150,6 +158,21 @@ impl Hubs {
         match platform {
             Platform::Hf => self.hf.web_url(t, id),
             Platform::Ms => self.ms.web_url(t, id),
+        }
+    }
+
+    /// Who `platform`'s token belongs to, and the organizations the hub lists for them
+    /// (`None` on ModelScope, which has no API that lists them).
+    pub async fn token_owner(&self, platform: Platform) -> Result<TokenOwner, HubError> {
+        match platform {
+            Platform::Hf => self.hf.whoami().await.map(|u| TokenOwner {
+                user: u.name,
+                orgs: Some(u.orgs),
+            }),
+            Platform::Ms => self.ms.login().await.map(|u| TokenOwner {
+                user: u.username,
+                orgs: None,
+            }),
         }
     }
 

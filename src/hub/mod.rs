@@ -20,7 +20,7 @@ use url::Url;
 use crate::repo_ref::Platform;
 
 pub use hf::HfClient;
-pub use hubs::{ms_git_basic, Hubs, Identities, RepoFacts, WriteAccess};
+pub use hubs::{ms_git_basic, Hubs, Identities, RepoFacts, TokenOwner, WriteAccess};
 pub use ms::MsClient;
 
 /// One hub's endpoint as its client holds it: the shared HTTP client, the base URL, the token.
