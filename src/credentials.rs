@@ -93,30 +93,48 @@ pub struct Credentials {
     pub ms_saved_login_note: Option<String>,
 }
 
-/// A malformed endpoint variable.
+/// Settings that cannot be read.
 #[derive(Debug, thiserror::Error)]
-#[error("{var} is not a valid http(s) URL: `{value}`")]
-pub struct CredentialsError {
-    pub var: &'static str,
-    pub value: String,
+pub enum CredentialsError {
+    #[error("{var} is not a valid http(s) URL: `{value}`")]
+    Endpoint { var: &'static str, value: String },
+    /// A `.env` line that does not parse would otherwise be dropped without a word, and with it
+    /// a token or endpoint the user believes is set.
+    #[error("{path}: {reason}")]
+    DotEnv { path: String, reason: String },
 }
 
 impl CredentialsError {
     /// What to do about it.
     pub fn hint(&self) -> String {
-        format!(
-            "set {} to a URL such as https://host[:port], or unset it",
-            self.var
-        )
+        match self {
+            CredentialsError::Endpoint { var, .. } => {
+                format!("set {var} to a URL such as https://host[:port], or unset it")
+            }
+            CredentialsError::DotEnv { .. } => {
+                "write each line as NAME=value, quoting a value with spaces (NAME=\"a, b\")".into()
+            }
+        }
     }
 }
 
 impl Credentials {
     /// Reads the process environment, then `.env` for what it leaves unset, then token files.
     pub fn from_env() -> Result<Self, CredentialsError> {
-        let dotenv: HashMap<String, String> = dotenvy::dotenv_iter()
-            .map(|iter| iter.filter_map(Result::ok).collect())
-            .unwrap_or_default();
+        let mut dotenv = HashMap::new();
+        // No `.env` (in this directory or a parent, as dotenvy looks) is the usual case; one that
+        // does not parse is an error, not a silently dropped token.
+        if let Some(path) = find_dotenv() {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for line in dotenvy::from_read_iter(text.as_bytes()) {
+                match line {
+                    Ok((k, v)) => {
+                        dotenv.insert(k, v);
+                    }
+                    Err(e) => return Err(dotenv_error(&path, &text, e)),
+                }
+            }
+        }
         Self::from_sources(|k| std::env::var(k).ok(), |k| dotenv.get(k).cloned())
     }
 
@@ -319,8 +337,45 @@ fn read_token_file(path: &Path) -> Option<Secret> {
 const HF_DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 const MS_DEFAULT_ENDPOINT: &str = "https://www.modelscope.cn";
 
+/// The `.env` of the working directory or its nearest ancestor that has one.
+fn find_dotenv() -> Option<std::path::PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .map(|dir| dir.join(".env"))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The error for a `.env` that does not parse: its path and the line's variable, never the
+/// value (which may be a token; dotenvy's error quotes it).
+fn dotenv_error(path: &std::path::Path, text: &str, e: dotenvy::Error) -> CredentialsError {
+    let reason = match e {
+        dotenvy::Error::LineParse(fragment, _) => {
+            let bad = text
+                .lines()
+                .enumerate()
+                .find(|(_, line)| line.contains(fragment.trim_end()));
+            match bad {
+                Some((n, line)) => match line.split_once('=') {
+                    Some((name, _)) => format!(
+                        "line {} ({}) does not parse",
+                        n + 1,
+                        name.trim().trim_start_matches("export ").trim()
+                    ),
+                    None => format!("line {} is not NAME=value", n + 1),
+                },
+                None => "a line does not parse".to_owned(),
+            }
+        }
+        other => format!("cannot be read: {other}"),
+    };
+    CredentialsError::DotEnv {
+        path: path.display().to_string(),
+        reason,
+    }
+}
+
 fn parse_endpoint(var: &'static str, value: &str) -> Result<Url, CredentialsError> {
-    let err = || CredentialsError {
+    let err = || CredentialsError::Endpoint {
         var,
         value: value.to_string(),
     };
@@ -512,7 +567,13 @@ mod tests {
             |_| None,
         )
         .unwrap_err();
-        assert_eq!(err.var, "HF_ENDPOINT");
+        assert!(matches!(
+            err,
+            CredentialsError::Endpoint {
+                var: "HF_ENDPOINT",
+                ..
+            }
+        ));
         assert!(err.hint().contains("HF_ENDPOINT"));
     }
 
@@ -535,6 +596,18 @@ mod tests {
         assert!(env.contains(&("HF_TOKEN".into(), "hf_canary_123".into())));
         assert!(env.contains(&("MODELSCOPE_API_TOKEN".into(), "ms_canary_456".into())));
         assert_eq!(c.secrets(), vec!["hf_canary_123", "ms_canary_456"]);
+    }
+
+    #[test]
+    fn a_dotenv_line_that_does_not_parse_names_its_variable_but_never_its_value() {
+        let text = "A=1\nHF_TOKEN=hf_canary secret\n";
+        let e = dotenvy::from_read_iter(text.as_bytes())
+            .find_map(Result::err)
+            .unwrap();
+        let err = dotenv_error(std::path::Path::new("/w/.env"), text, e);
+        let msg = err.to_string();
+        assert_eq!(msg, "/w/.env: line 2 (HF_TOKEN) does not parse");
+        assert!(err.hint().contains("quot"));
     }
 
     #[test]

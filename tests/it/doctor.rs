@@ -45,3 +45,25 @@ fn doctor_checks_tokens_modal_and_tools() {
                             fix: the token was refused: create a new one at https://huggingface.co/settings/tokens and export HF_TOKEN
     ");
 }
+
+#[test]
+fn doctor_reads_modelscope_organizations_as_every_command_does_from_dotenv_too() {
+    let ctx = TestContext::new();
+    // The same source preflight reads: the environment first, then `.env` in the working directory.
+    let dotenv = ctx.path("home/.env");
+    std::fs::write(&dotenv, "HUBFERRY_MS_ORGS=\"acme-ms, other-org\"\n").unwrap();
+    let out = ctx.run_with_env(
+        &["doctor", "--no-modal", "--json"],
+        &[("HUBFERRY_MS_ORGS", None)],
+    );
+    std::fs::remove_file(&dotenv).unwrap();
+    let doctor = out.last_json();
+    assert_eq!(
+        doctor["modelscope"]["organizations"],
+        serde_json::json!(["acme-ms", "other-org"]),
+        "{out}"
+    );
+    assert_eq!(doctor["modelscope"]["user"], "alice", "{out}");
+    let orgs = &doctor["hf"]["organizations"];
+    assert!(orgs.is_array(), "{out}");
+}

@@ -486,6 +486,25 @@ fn bad_inputs_are_refused_with_hints_and_exit_codes() {
     ctx.assert_no_canaries();
 }
 
+#[test]
+fn a_dotenv_that_does_not_parse_is_a_usage_error_naming_the_line_not_the_token() {
+    let ctx = TestContext::new();
+    let dotenv = ctx.path("home/.env");
+    // A value with a space and no quotes: dotenv parsers stop at it. Dropping the line would
+    // leave the user's token silently unset.
+    std::fs::write(&dotenv, format!("HF_TOKEN={MS_WRONG} x\n")).unwrap();
+    let out = ctx.run(&["migrate", "hf:alice/anything", "--dry-run"]);
+    std::fs::remove_file(&dotenv).unwrap();
+    assert_eq!(out.code, Some(2), "{out}");
+    let expected = format!("{}: line 1 (HF_TOKEN) does not parse", dotenv.display());
+    assert!(out.stderr.contains(&expected), "{out}");
+    assert!(
+        out.stderr.contains("hint: write each line as NAME=value"),
+        "{out}"
+    );
+    ctx.assert_no_canaries();
+}
+
 /// The sandbox faults whose `path` names `repo` that have not fired their count yet.
 fn faults_left(ctx: &TestContext, repo: &str) -> Vec<Value> {
     let faults = ctx.admin("GET", "/faults", None);
