@@ -267,6 +267,22 @@ impl Credentials {
         }
     }
 
+    /// Where `platform`'s token came from, if one is set.
+    pub fn token_source(&self, platform: Platform) -> Option<&TokenSource> {
+        match platform {
+            Platform::Hf => self.hf_token_source.as_ref(),
+            Platform::Ms => self.ms_token_source.as_ref(),
+        }
+    }
+
+    /// Why a saved login of `platform`'s own CLI gave no token (only ModelScope's can expire).
+    pub fn saved_login_note(&self, platform: Platform) -> Option<&str> {
+        match platform {
+            Platform::Hf => None,
+            Platform::Ms => self.ms_saved_login_note.as_deref(),
+        }
+    }
+
     /// The endpoint as a string without a trailing slash (`http://127.0.0.1:8080`).
     pub fn hf_base(&self) -> String {
         self.hf_endpoint.as_str().trim_end_matches('/').to_string()

@@ -56,36 +56,41 @@ fn cred(mut check: Check) -> Check {
 
 /// What doctor says of one hub's token.
 struct TokenWords {
+    platform: Platform,
     name: &'static str,
     /// Where hubferry looks for the token, for the FAIL line.
     looked_in: &'static str,
     kind: &'static str,
 }
 
-/// The check of `platform`'s token: set at all, then accepted by the hub (who it belongs to).
+const TOKEN_WORDS: [TokenWords; 2] = [
+    TokenWords {
+        platform: Platform::Hf,
+        name: "hf token",
+        looked_in: "HF_TOKEN, or the token file of `hf auth login`",
+        kind: "a write token",
+    },
+    TokenWords {
+        platform: Platform::Ms,
+        name: "modelscope token",
+        looked_in: "MODELSCOPE_API_TOKEN, MODELSCOPE_TOKEN or `modelscope login`",
+        kind: "an access token",
+    },
+];
+
+/// The check of one hub's token: set at all, then accepted by the hub (who it belongs to).
 async fn token_check(
     hubs: &Hubs,
     creds: &Credentials,
-    platform: Platform,
+    words: &TokenWords,
 ) -> (Check, Option<HubIdentity>) {
-    let words = match platform {
-        Platform::Hf => TokenWords {
-            name: "hf token",
-            looked_in: "HF_TOKEN, or the token file of `hf auth login`",
-            kind: "a write token",
-        },
-        Platform::Ms => TokenWords {
-            name: "modelscope token",
-            looked_in: "MODELSCOPE_API_TOKEN, MODELSCOPE_TOKEN or `modelscope login`",
-            kind: "an access token",
-        },
-    };
+    let platform = words.platform;
     let (endpoint, token) = creds.hub(platform);
     let token_var = platform.token_var();
     if token.is_none() {
-        let detail = match (platform, &creds.ms_saved_login_note) {
-            (Platform::Ms, Some(note)) => format!("no ModelScope token: {note}"),
-            _ => format!("no {} token ({})", platform.display_name(), words.looked_in),
+        let detail = match creds.saved_login_note(platform) {
+            Some(note) => format!("no {} token: {note}", platform.display_name()),
+            None => format!("no {} token ({})", platform.display_name(), words.looked_in),
         };
         let fix = format!(
             "create {} at {} and export {token_var}=… (or run `{}`)",
@@ -110,8 +115,8 @@ async fn token_check(
         Some(orgs) => format!(" (orgs: {})", orgs.join(", ")),
         None => String::new(),
     };
-    let from_login = match (platform, &creds.ms_token_source) {
-        (Platform::Ms, Some(source @ TokenSource::SavedLogin(_))) => format!(" (from {source})"),
+    let from_login = match creds.token_source(platform) {
+        Some(source @ TokenSource::SavedLogin(_)) => format!(" (from {source})"),
         _ => String::new(),
     };
     let detail = format!("{}{orgs} at {endpoint}{from_login}", owner.user);
@@ -135,10 +140,11 @@ pub async fn run(ctx: &Context, args: DoctorArgs) -> anyhow::Result<ExitStatus> 
         Ok(creds) => {
             ctx.printer.redact(&creds.secrets());
             let hubs = Hubs::new(&creds);
-            let (check, identity) = token_check(&hubs, &creds, Platform::Hf).await;
+            let [hf, ms] = &TOKEN_WORDS;
+            let (check, identity) = token_check(&hubs, &creds, hf).await;
             checks.push(cred(check));
             found.hf = identity;
-            let (check, identity) = token_check(&hubs, &creds, Platform::Ms).await;
+            let (check, identity) = token_check(&hubs, &creds, ms).await;
             checks.push(cred(check));
             found.modelscope = identity;
         }

@@ -19,6 +19,9 @@ use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
 use crate::repo_ref::{Platform, RepoRef, RepoType};
 
+/// Assumed per-connection rate of the Hugging Face Hub and its CDN (bytes per second).
+pub const CONNECTION_BPS: f64 = 50e6;
+
 const P: Platform = Platform::Hf;
 
 mod refs;

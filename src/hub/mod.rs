@@ -23,6 +23,15 @@ pub use hf::HfClient;
 pub use hubs::{ms_git_basic, Hubs, Identities, RepoFacts, TokenOwner, WriteAccess};
 pub use ms::MsClient;
 
+/// The rate one connection to `platform` is assumed to carry (bytes per second): the hubs cap
+/// single streams far below a container's link (docs/job-file.md, "Streams").
+pub fn connection_bps(platform: Platform) -> f64 {
+    match platform {
+        Platform::Hf => hf::CONNECTION_BPS,
+        Platform::Ms => ms::CONNECTION_BPS,
+    }
+}
+
 /// One hub's endpoint as its client holds it: the shared HTTP client, the base URL, the token.
 #[derive(Clone)]
 pub(crate) struct Endpoint {

@@ -20,6 +20,10 @@ use crate::credentials::Secret;
 use crate::manifest::{FileEntry, GitOid, Sha256};
 use crate::repo_ref::{Platform, RepoRef, RepoType};
 
+/// Assumed per-connection rate of ModelScope (bytes per second; the seed's runs saw about
+/// 4–5 MB/s per stream).
+pub const CONNECTION_BPS: f64 = 5e6;
+
 const P: Platform = Platform::Ms;
 
 mod refs;

@@ -16,10 +16,6 @@ use crate::repo_ref::Platform;
 
 /// Assumed payload rate of one container's link, each way (bytes per second).
 pub const CONTAINER_BPS: f64 = 200e6;
-/// Assumed per-connection rate of ModelScope (the seed's runs saw about 4–5 MB/s per stream).
-pub const MS_CONNECTION_BPS: f64 = 5e6;
-/// Assumed per-connection rate of the Hugging Face Hub and its CDN.
-pub const HF_CONNECTION_BPS: f64 = 50e6;
 /// The most streams per side and container.
 pub const MAX_STREAMS: u32 = 32;
 /// The fewest streams per side when files are small (latency-bound).
@@ -34,16 +30,9 @@ pub struct Streams {
     pub uploads: u32,
 }
 
-fn connection_bps(platform: Platform) -> f64 {
-    match platform {
-        Platform::Hf => HF_CONNECTION_BPS,
-        Platform::Ms => MS_CONNECTION_BPS,
-    }
-}
-
 /// Streams for one side of a container moving `files` files of `bytes` in total.
 fn side(platform: Platform, files: usize, bytes: u64) -> u32 {
-    let mut n = (CONTAINER_BPS / connection_bps(platform)).ceil() as u32;
+    let mut n = (CONTAINER_BPS / crate::hub::connection_bps(platform)).ceil() as u32;
     if files > 0 && bytes / files as u64 <= SMALL_FILE_BYTES {
         n = n.max(SMALL_FILE_STREAMS);
     }
