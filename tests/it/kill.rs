@@ -1,12 +1,14 @@
-//! `kill -9` of hubferry and of a worker mid-transfer and just after the first commit.
-//! Each kill is triggered by the worker's own JSON events (never a timed sleep); a latency fault on
-//! the repo's download requests keeps the run inside the transfer being killed. Into ModelScope a
-//! blob streams from its download into its upload (no separate upload phase, nothing staged), so
-//! the transfer point covers both; a kill between a blob's upload and its commit, with the
-//! destination's link shaped, is tests/py/test_worker_kill.py's. Then: no
-//! process of the run survives, and a re-run verifies and moves exactly the bytes that were not
-//! committed (counted from the destination listing after the kill). Each case prints the bytes its
-//! re-run moved.
+//! `kill -9` of hubferry and of a worker at download, at upload and just after the first commit.
+//! Each kill is triggered by the worker's own JSON events (never a timed sleep); a latency fault
+//! keeps the run inside the phase being killed. Into ModelScope a blob streams from its download
+//! into its upload (no separate upload phase, nothing staged), so the download point (Hugging Face
+//! → ModelScope, the source's downloads held) covers that transfer. The upload point runs the
+//! other way, ModelScope → Hugging Face, where a file is staged and then uploaded: it triggers when
+//! the first file's download half is done, and the destination's `preupload` / `xet-write-token`
+//! requests are held. A kill between a blob's upload and its commit, with the destination's link
+//! shaped, is tests/py/test_worker_kill.py's. Then: no process of the run survives, and a re-run
+//! verifies and moves exactly the bytes that were not committed (counted from the destination
+//! listing after the kill). Each case prints the bytes its re-run moved.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -24,7 +26,18 @@ use crate::support::{
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Point {
     Download,
+    Upload,
     FirstCommit,
+}
+
+impl Point {
+    /// The source hub of the case, and the destination's.
+    fn hubs(self) -> (&'static str, &'static str) {
+        match self {
+            Point::Upload => ("ms", "hf"),
+            Point::Download | Point::FirstCommit => ("hf", "ms"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -36,20 +49,56 @@ enum Victim {
 fn triggered(point: Point, event: &Value) -> bool {
     match point {
         Point::Download => event["type"] == "start",
+        // A job's download half is done (`bytes_done` counts half of each file per stage) and its
+        // upload is held.
+        Point::Upload => {
+            let (done, total) = (
+                event["bytes_done"].as_u64().unwrap_or(0),
+                event["bytes_total"].as_u64().unwrap_or(0),
+            );
+            event["type"] == "progress" && total > 0 && done * 2 >= total && done < total
+        }
         Point::FirstCommit => event["type"] == "commit",
     }
 }
 
 /// The latency fault that holds the run inside `point` (none for the commit).
-fn hold(ctx: &TestContext, point: Point, repo: &str) -> Option<u64> {
+fn hold(ctx: &TestContext, point: Point, repo: &str, dest: &str) -> Option<u64> {
     let spec = match point {
         Point::Download => {
             json!({"kind": "latency", "ms": 4000, "platform": "hf", "path": format!("{repo}/resolve/")})
         }
+        // Every file's upload to the Hub starts with `preupload` (regular or LFS) and, for an
+        // LFS file, the Xet write token.
+        Point::Upload => json!({
+            "kind": "latency", "ms": 4000, "platform": "hf",
+            "path": format!("{dest}/(preupload|xet-write-token)"),
+        }),
         Point::FirstCommit => return None,
     };
     let added = admin_json(&ctx.world.admin, "POST", "/faults", Some(&spec));
     added["added"][0]["id"].as_u64()
+}
+
+/// Waits until the sandbox has held a request with fault `id`.
+fn wait_fired(ctx: &TestContext, id: u64, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let faults = admin_json(&ctx.world.admin, "GET", "/faults", None);
+        let fired = faults["faults"]
+            .as_array()
+            .and_then(|all| all.iter().find(|f| f["id"] == id))
+            .and_then(|f| f["fired"].as_u64())
+            .unwrap_or(0);
+        if fired > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what}: no upload request reached the hub within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Processes of this test's run: any whose command line names the test's private directory.
@@ -87,6 +136,7 @@ fn wait_for_no_orphans(dir: &Path, what: &str) {
 }
 
 struct Source {
+    platform: &'static str,
     id: String,
     sizes: Vec<(String, u64)>,
 }
@@ -101,11 +151,11 @@ impl Source {
 /// other repo has: ModelScope (and its stand-in) stores a blob once, and a streamed upload of a
 /// blob it holds already reads nothing from the source, so a case on content an earlier case
 /// uploaded would have no download or upload to stop in.
-fn seeded(ctx: &TestContext) -> Source {
+fn seeded(ctx: &TestContext, platform: &'static str) -> Source {
     let id = format!("alice/{}", unique("it-kill"));
     let content = distinct_content_seed().to_string();
     let seed = ctx.seed(
-        "hf",
+        platform,
         &id,
         &["--lfs-mb", "2", "--extra-files", "2", "--seed", &content],
     );
@@ -116,7 +166,11 @@ fn seeded(ctx: &TestContext) -> Source {
         .filter(|(p, _)| p.starts_with("weights/") || p.starts_with("shards/"))
         .map(|(p, s)| (p.clone(), s.as_u64().unwrap()))
         .collect();
-    Source { id, sizes }
+    Source {
+        platform,
+        id,
+        sizes,
+    }
 }
 
 fn run_dirs(ctx: &TestContext) -> Vec<String> {
@@ -137,8 +191,10 @@ fn kill_and_rerun(
     point: Point,
     victim: Victim,
 ) -> u64 {
+    let (source_hub, dest_hub) = point.hubs();
+    assert_eq!(src.platform, source_hub, "{point:?} runs from {source_hub}");
     let dest = format!("alice/{}", unique("it-killed"));
-    let source = format!("hf:{}", src.id);
+    let source = format!("{}:{}", src.platform, src.id);
     let args = [
         "migrate",
         source.as_str(),
@@ -158,7 +214,7 @@ fn kill_and_rerun(
         "--json",
     ];
     let what = format!("kill -9 of {victim:?} at {point:?} ({backend})");
-    let fault = hold(ctx, point, &src.id);
+    let fault = hold(ctx, point, &src.id, &dest);
     let err_path = ctx.path(&format!("kill-{}.err", unique("e")));
     let mut cmd = ctx.command(&args);
     cmd.stdout(Stdio::piped())
@@ -190,6 +246,10 @@ fn kill_and_rerun(
             break;
         }
     }
+    if let (Point::Upload, Some(id)) = (point, fault) {
+        // The job's download is done; the kill lands while its upload request is held.
+        wait_fired(ctx, id, &what);
+    }
     match victim {
         Victim::Hubferry => {
             child.kill().unwrap();
@@ -219,7 +279,7 @@ fn kill_and_rerun(
         }
     }
     let listed: Vec<Option<Vec<String>>> =
-        serde_json::from_str(&helper(ctx, &["list", "ms", &dest], &Value::Null)).unwrap();
+        serde_json::from_str(&helper(ctx, &["list", dest_hub, &dest], &Value::Null)).unwrap();
     let at_dest = listed[0].clone().unwrap_or_default();
     let committed: u64 = src
         .sizes
@@ -257,12 +317,13 @@ fn kill_and_rerun(
 #[test]
 fn kill_9_of_hubferry_leaves_no_orphan_and_a_rerun_moves_only_the_rest() {
     let ctx = TestContext::new();
-    for point in [Point::Download, Point::FirstCommit] {
-        kill_and_rerun(&ctx, &seeded(&ctx), "local", point, Victim::Hubferry);
+    for point in [Point::Download, Point::Upload, Point::FirstCommit] {
+        let src = seeded(&ctx, point.hubs().0);
+        kill_and_rerun(&ctx, &src, "local", point, Victim::Hubferry);
     }
     kill_and_rerun(
         &ctx,
-        &seeded(&ctx),
+        &seeded(&ctx, "hf"),
         "modal",
         Point::Download,
         Victim::Hubferry,
@@ -273,8 +334,9 @@ fn kill_9_of_hubferry_leaves_no_orphan_and_a_rerun_moves_only_the_rest() {
 #[test]
 fn kill_9_of_a_worker_fails_the_run_and_a_rerun_moves_only_the_rest() {
     let ctx = TestContext::new();
-    for point in [Point::Download, Point::FirstCommit] {
-        kill_and_rerun(&ctx, &seeded(&ctx), "local", point, Victim::Worker);
+    for point in [Point::Download, Point::Upload, Point::FirstCommit] {
+        let src = seeded(&ctx, point.hubs().0);
+        kill_and_rerun(&ctx, &src, "local", point, Victim::Worker);
     }
     ctx.assert_no_canaries();
 }
