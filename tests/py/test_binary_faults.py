@@ -50,7 +50,8 @@ def source_files(seed: int) -> dict[str, bytes]:
         "README.md": b"# fault case\n",
         "config.json": b'{"seed": %d}' % seed,
         WEIGHTS: rnd.randbytes(WEIGHTS_BYTES),
-        TABLE: rnd.randbytes(TABLE_BYTES),
+        # A NUL in the sample the Hub's preupload sees makes it binary: LFS, so Xet-stored.
+        TABLE: b"\0" + rnd.randbytes(TABLE_BYTES - 1),
     }
 
 
@@ -170,7 +171,8 @@ def evidence(log: list[dict], how: tuple) -> str:
         and route in (None, e["route"])
         and bool(CAS_PATH.match(e["path"])) is on_cas
     ]
-    assert bit, f"no {kind} on {route or 'any route'} (CAS: {on_cas}) in the request log"
+    faulted = [(e["fault"], e["route"], e["path"]) for e in log if e["fault"]]
+    assert bit, f"no {kind} on {route or 'any route'} (CAS: {on_cas}); faults seen: {faulted}"
     return f"{len(bit)}× {kind} on {bit[0]['route']} {bit[0]['path'][:22]}"
 
 
@@ -217,12 +219,16 @@ def run_case(sandbox, modal_sim, tmp_path, capsys, name, case, backend, xet):
     read = ws.ms_contents if dest_platform == "ms" else ws.hf_contents
     landed = digests(read(sandbox, tmp_path, repo))
     outcome = "verified" if proc.returncode == 0 else f"failed ({report['status']})"
+    row = (
+        f"binary-fault | {'xet' if xet else 'lfs'} | {name:<20} | {backend:<5} | {outcome:<17}"
+        f" | exit {proc.returncode} | {report['bytes_moved']} bytes moved | retries"
+        f" {sum(1 for x in lines if x.get('type') == 'retry')} | {seen} | lfs-batch {batch}"
+    )
     with capsys.disabled():
-        print(
-            f"\nbinary-fault | {'xet' if xet else 'lfs'} | {name:<20} | {backend:<5}"
-            f" | {outcome:<17} | exit {proc.returncode} | {report['bytes_moved']} bytes moved | retries"
-            f" {sum(1 for x in lines if x.get('type') == 'retry')} | {seen} | lfs-batch {batch}"
-        )
+        print("\n" + row)
+    if os.environ.get("BINARY_FAULT_TABLE"):  # xdist workers' output does not reach the terminal
+        with open(os.environ["BINARY_FAULT_TABLE"], "a") as table:
+            table.write(row + "\n")
     if proc.returncode == 0:
         # The one ending that must never be wrong: exit 0 means everything is there, intact.
         assert report["status"] == "ok" and report["verified"] is True, report
