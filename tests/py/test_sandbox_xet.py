@@ -224,3 +224,54 @@ def test_a_missing_cas_server_is_a_clear_error(tmp_path):
     )
     assert proc.returncode == 1 and proc.stdout == ""
     assert "Xet CAS server" in proc.stderr and "hint: run scripts/setup" in proc.stderr
+
+
+def term_log(sandbox, since: int) -> list[dict]:
+    log = world.admin(sandbox, f"/requests?since={since}&platform=hf", method="GET")["requests"]
+    return [e for e in log if e["route"] == "xet-term"]
+
+
+def with_fault(sandbox, spec: dict, fn):
+    """Runs fn() with one fault on; returns (fn's result, the term fetches meanwhile)."""
+    since = max(e["seq"] for e in world.admin(sandbox, "/requests", method="GET")["requests"])
+    (fault,) = world.admin(sandbox, "/faults", spec)["added"]
+    try:
+        return fn(), term_log(sandbox, since)
+    finally:
+        world.admin(sandbox, f"/faults/{fault['id']}", method="DELETE")
+
+
+def test_a_dropped_term_fetch_is_retried_by_hf_xet(seeded, tmp_path):
+    spec = {"kind": "drop", "file": "weights/xet.bin", "repo": "alice/xet", "after_bytes": 100_000}
+    got, terms = with_fault(
+        seeded, spec, lambda: download(seeded, tmp_path, "alice/xet", "weights/xet.bin")
+    )
+    assert got["sha256"] == sha256(XET_FILE)
+    dropped = [e for e in terms if e["fault"] == "drop"]
+    assert len(dropped) == 1 and dropped[0]["bytes_out"] == 100_000
+    # The term URLs of the reconstruction answer name the file, so the fault could find it.
+    assert "hubsandbox_path=weights%2Fxet.bin" in dropped[0]["query"]
+    assert len(terms) > len(dropped)  # fetched again
+
+
+def test_a_corrupted_term_is_written_by_hf_xet_unnoticed(seeded, tmp_path):
+    """hf_xet 1.8.0 checks no chunk hash when it downloads: one flipped xorb byte in flight ends
+    as a wrong file with no error. Whoever downloads through Xet must hash what it got."""
+    spec = {"kind": "corrupt", "file": "weights/xet.bin", "repo": "alice/xet"}
+    got, terms = with_fault(
+        seeded, spec, lambda: download(seeded, tmp_path, "alice/xet", "weights/xet.bin")
+    )
+    assert [e["fault"] for e in terms].count("corrupt") == 1
+    assert got["size"] == len(XET_FILE) and got["sha256"] != sha256(XET_FILE)
+
+
+def test_file_faults_follow_the_repo_the_cas_token_was_for(seeded, tmp_path):
+    # Same bytes under another repo: its token names that repo, so alice/xet's fault stays off.
+    upload(seeded, tmp_path, "alice/xet-twin", "weights/xet.bin", XET_FILE)
+    spec = {"kind": "corrupt", "file": "weights/xet.bin", "repo": "alice/xet"}
+    got, terms = with_fault(
+        seeded, spec, lambda: download(seeded, tmp_path, "alice/xet-twin", "weights/xet.bin")
+    )
+    assert got["sha256"] == sha256(XET_FILE)
+    assert terms and not [e for e in terms if e["fault"]]
+    assert all("hubsandbox_repo=alice%2Fxet-twin" in e["query"] for e in terms)

@@ -100,13 +100,31 @@ def test_bytes_done_advances_inside_one_large_file(shaped, tmp_path):
 
 
 def test_bytes_done_advances_inside_a_modelscope_download_and_an_hf_upload(shaped, tmp_path):
-    # The HF upload half counts how far the SDK has read the staged file. On the classic LFS
-    # path that read is the PUT body, paced by the shaped link. hf_xet reads ahead of its
-    # network upload by the xorbs it keeps in flight (2 to 64 of up to 64 MB), so with Xet a
-    # file this small is read at once and only multi-GB files show steps.
+    # On the classic LFS path the HF upload half counts how far the SDK has read the staged
+    # file: the PUT body, paced by the shaped link.
     inside = move_one_big_file(shaped, tmp_path, "ms", "alice/ms-big", 43, env=ws.XET_OFF)
     assert len({b for b in inside if b < SIZE // 2}) >= 2, sorted(inside)
     assert len({b for b in inside if b > SIZE // 2}) >= 2, sorted(inside)
+
+
+def test_an_hf_upload_through_xet_advances_with_the_network(shaped, tmp_path):
+    # Through Xet the upload half follows hf_xet's own progress report: the xorb bytes its
+    # request bodies have sent, paced by the shaped link, not how far it has read the file (it
+    # reads a file this size at once, ahead of the network).
+    size = 48 * ws.MB
+    blob = random.Random(47).randbytes(size)
+    ws.seed_ms(shaped, tmp_path, "alice/ms-xet", {"model.safetensors": blob})
+    job = ws.make_job(("ms", "alice/ms-xet", "model"), ("hf", "alice/ms-xet", "model"))
+    since = max(e["seq"] for e in world.admin(shaped, "/requests", method="GET")["requests"])
+    run = ws.run_worker(shaped, tmp_path, job, timeout=180)
+    assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
+    log = world.admin(shaped, f"/requests?since={since}&platform=hf", method="GET")["requests"]
+    routes = {e["route"] for e in log}
+    assert "xet-xorb" in routes and "lfs-batch" not in routes, routes
+    done = [p["bytes_done"] for p in run.of("progress")]
+    assert done == sorted(done) and done[-1] == size, done
+    uploading = {b for b in progress_until_done(run, "model.safetensors") if size // 2 < b < size}
+    assert len(uploading) >= 3, sorted(uploading)
 
 
 def test_hf_upload_reads_are_reported_while_they_happen(tmp_path):

@@ -8,6 +8,7 @@ until that commit lands.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -44,14 +45,12 @@ READ_POLL_S = 0.25
 
 @contextmanager
 def reads_reported(local: Path, meter: Callable[[int], None] | None) -> Iterator[None]:
-    """Reports to `meter`, while the block runs, how far this process has read `local`.
+    """Reports to `meter`, while the block runs, how far this process has read `local`: the
+    measure of a classic LFS upload, whose PUT body reads the staged file as the link takes it.
 
-    The pinned huggingface_hub gives hf_xet's progress callback to its own console bars only
-    (none at all with progress bars off), and hf_xet reads the file on its own threads; so the
-    measure is the offset of the process's open descriptors on the file (/proc/self/fdinfo,
-    Linux). It counts the bytes hf_xet has chunked, which is what its per-file progress reports
-    too; the network trails it by hf_xet's upload buffer. The classic LFS upload reads the file
-    through a descriptor of its own as well, so both paths are measured."""
+    The measure is the offset of the process's open descriptors on the file (/proc/self/fdinfo,
+    Linux). Not for Xet uploads: hf_xet reads ahead of its network by the xorbs it keeps in
+    flight (xet_upload_progress measures those)."""
     if meter is None or not os.path.isdir("/proc/self/fdinfo"):
         yield
         return
@@ -76,6 +75,70 @@ def reads_reported(local: Path, meter: Callable[[int], None] | None) -> Iterator
     finally:
         stop.set()
         poller.join()
+
+
+def network_meter(meter: Callable[[int], None]) -> Callable:
+    """An hf_xet upload `progress_callback` that tells `meter` how much of the commit's file
+    bytes have crossed the network.
+
+    hf_xet reports per commit `total_bytes` / `total_bytes_completed` (file bytes chunked) and
+    `total_transfer_bytes` / `total_transfer_bytes_completed` (xorb and shard bytes, after dedup
+    and compression, counted as its request bodies are sent). The worker puts one file in each
+    commit, so the file's uploaded bytes are the transfer fraction of its size, and never more than
+    it has chunked; before chunking ends the transfer total is still growing, so the fraction
+    counts the transferred bytes as file bytes (less compression, under the file's true figure)."""
+
+    def on_progress(group, _items) -> None:
+        size, chunked = group.total_bytes, group.total_bytes_completed
+        sent, to_send = group.total_transfer_bytes_completed, group.total_transfer_bytes
+        if size and chunked >= size and to_send:
+            meter(min(size, size * sent // to_send))
+        else:
+            meter(min(chunked, sent))
+
+    return on_progress
+
+
+class _MeteredXetSession:
+    """hf_xet's public `XetSession` with `new_upload_commit` (documented: "progress_callback —
+    callable invoked every progress_interval_ms") also reporting to the meter of the calling
+    thread. huggingface_hub 2.4 creates its one session from `hf_xet.XetSession` and passes a
+    progress_callback only to its own console bars (none with bars off), so the worker supplies
+    the class instead of reaching into the SDK's upload code."""
+
+    def __init__(self, *args, **kwargs):
+        self._session = _XetSession(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._session, name)
+
+    def new_upload_commit(self, *args, progress_callback=None, **kwargs):
+        meter = current_meter()
+        if meter is not None:
+            ours = network_meter(meter)
+            theirs = progress_callback
+
+            def progress_callback(group, items):
+                ours(group, items)
+                if theirs is not None:
+                    theirs(group, items)
+
+        return self._session.new_upload_commit(*args, progress_callback=progress_callback, **kwargs)
+
+
+def xet_uploads() -> bool:
+    """Whether huggingface_hub uploads through Xet: hf_xet importable and not switched off
+    (its `_commit_api._upload_files` rule)."""
+    return _XetSession is not None and not constants.HF_HUB_DISABLE_XET
+
+
+try:
+    import hf_xet
+
+    _XetSession = hf_xet.XetSession
+    hf_xet.XetSession = _MeteredXetSession
+except ImportError:  # no hf_xet: huggingface_hub takes the LFS path
+    _XetSession = None
 
 
 class HfHub:
@@ -205,7 +268,10 @@ class HfHub:
         op = CommitOperationAdd(path_in_repo=entry.path, path_or_fileobj=str(local))
         if expected_sha256 and op.upload_info.sha256.hex() != expected_sha256:
             raise ContentMismatch(f"{entry.path}: sha256 mismatch in the staged copy")
-        with reads_reported(Path(local), current_meter()):
+        # Through Xet the meter hears hf_xet's network progress (_MeteredXetSession).
+        meter = current_meter()
+        reads = contextlib.nullcontext() if xet_uploads() else reads_reported(Path(local), meter)
+        with reads:
             self.api.preupload_lfs_files(
                 ep.repo_id, additions=[op], repo_type=ep.repo_type, revision=ep.revision
             )

@@ -11,9 +11,10 @@ A fault is a JSON spec (see docs/sandbox.md). Kinds and where they bite:
                 "E1021 Commit frequency limit exceeded" with Retry-After; nothing is committed
   server_error  {count=1, status=500, platform?, path?, method?}     next K matching requests: 5xx
   drop          {file, after_bytes=0, count=1, repo?, platform?}  close the connection after N body
-                bytes of a matching file download
+                bytes of a matching file download (HTTP, or a Xet term fetch: xet_proxy.py)
   corrupt       {file, offset?, count=1, repo?, platform?}  flip one byte (at file offset `offset`,
-                default the middle of the served range) of a matching file download
+                default the middle of the served range; in a Xet term's body, its offset there)
+                of a matching file download
   latency       {ms, count?, platform?, path?, method?}   sleep before handling matching requests
   drop_upload   {after_bytes=0, count=1, repo?, oid?}  ModelScope blob PUT: close the connection
                 after N body bytes; nothing is stored (the hub has no resume inside a blob, so

@@ -35,6 +35,7 @@ from .store import (
     MissingObject,
     RevisionNotFound,
 )
+from .xet import Grant
 
 LFS_CONTENT_TYPE = "application/vnd.git-lfs+json"
 REGULAR_MAX = 10 * 1000 * 1000
@@ -106,7 +107,7 @@ def xet_token(h, repo_type: str, repo_id: str, kind: str, rev: str) -> None:
     xet = h.ctx.extra.get("xet")
     if xet is None:
         raise HttpError(404, "Xet storage is not enabled on this hub", "NotFound")
-    token = xet.token()
+    token = xet.token(Grant(repo_type, repo_id, rev))
     h.send_json(200, token["body"], token["headers"])
 
 

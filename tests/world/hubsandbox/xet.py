@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .store import StoreError
+
 CAS_VERSION = "1.8.0"
 CAS_BINARY_ENV = "HUBSANDBOX_CAS_SERVER"
 # The server logs this line (tracing, on stdout) once its listener is bound.
@@ -70,6 +72,15 @@ def merkle_hex(raw: bytes) -> str:
 def merkle_raw(hex_hash: str) -> bytes:
     raw = bytes.fromhex(hex_hash)
     return b"".join(raw[i : i + 8][::-1] for i in range(0, 32, 8))
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a CAS token was issued for: the Hub scopes each token to one repo (and revision)."""
+
+    repo_type: str
+    repo_id: str
+    revision: str
 
 
 @dataclass(frozen=True)
@@ -208,6 +219,7 @@ class XetIndex:
         self._lock = threading.Lock()
         self._by_sha: dict[str, XetFile] = {}
         self._by_hash: dict[str, XetFile] = {}
+        self._sha_of: dict[str, str] = {}
         self._seen: set[str] = set()
         self._mtime = -1
 
@@ -232,6 +244,7 @@ class XetIndex:
                 self._by_hash[xet_hash] = found
                 if sha256:
                     self._by_sha[sha256] = found
+                    self._sha_of[xet_hash] = sha256
 
     def by_sha256(self, sha256: str) -> XetFile | None:
         with self._lock:
@@ -246,6 +259,12 @@ class XetIndex:
             if xet_hash not in self._by_hash:
                 self._scan()
             return self._by_hash.get(xet_hash)
+
+    def sha256_of(self, xet_hash: str) -> str | None:
+        with self._lock:
+            if xet_hash not in self._sha_of:
+                self._scan()
+            return self._sha_of.get(xet_hash)
 
 
 class _RangedReader:
@@ -298,12 +317,16 @@ class XetStore:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_lock = threading.Lock()
         self._session = None
+        self._grants: dict[str, Grant] = {}
 
-    def token(self) -> dict:
-        """The CAS token the Hub hands out (the reference CAS checks none): as JSON and as the
-        X-Xet-* headers the clients read."""
+    def token(self, grant: Grant) -> dict:
+        """The CAS token the Hub hands out for `grant` (the reference CAS checks none): as JSON
+        and as the X-Xet-* headers the clients read. The grant is remembered so the relay can
+        tell which repo a CAS request reads (file-addressed faults, xet_proxy.py)."""
         exp = int(time.time()) + TOKEN_TTL_S
         token = f"xet_sandbox_{os.urandom(12).hex()}"
+        with self._locks_lock:
+            self._grants[token] = grant
         return {
             "body": {"accessToken": token, "exp": exp, "casUrl": self.public_url},
             "headers": {
@@ -312,6 +335,23 @@ class XetStore:
                 "X-Xet-Token-Expiration": str(exp),
             },
         }
+
+    def grant_of(self, token: str | None) -> Grant | None:
+        with self._locks_lock:
+            return self._grants.get(token or "")
+
+    def paths_of(self, store, grant: Grant, xet_hash: str) -> list[str]:
+        """The paths of the granted repo, at the granted revision, whose content is the Xet file
+        `xet_hash` (usually one; none when the token was not for a read of that repo)."""
+        sha256 = self.index.sha256_of(xet_hash)
+        repo = store.get_repo("hf", grant.repo_type, grant.repo_id)
+        if sha256 is None or repo is None:
+            return []
+        try:
+            files = repo.files(grant.revision)
+        except StoreError:  # a revision deleted since the token was issued
+            return []
+        return sorted(e.path for e in files if e.lfs and e.sha256 == sha256)
 
     def _lock_for(self, key: str) -> threading.Lock:
         with self._locks_lock:
