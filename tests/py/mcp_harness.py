@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import jsonschema
+import schema_check
 import world
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -20,41 +20,6 @@ from mcp import ClientSession
 
 BINARY = world.ROOT / "target" / "release" / "hubferry"
 CANARIES = [*world.HF_USERS.values(), *world.MS_USERS.values()]
-
-
-SCHEMAS = world.ROOT / "docs" / "schemas"
-# Final objects by `type` with a published schema; worker events (`"hubferry": 1`) use event.json.
-SCHEMA_OF_TYPE = {
-    "plan": "plan",
-    "report": "report",
-    "error": "error",
-    "check": "check",
-    "doctor": "doctor",
-    "detached": "detached",
-    "run": "run",
-    "run_progress": "run_progress",
-    "run_status": "run_status",
-    "run_stopped": "run_stopped",
-    "verify": "verify",
-    "inventory": "inventory",
-    "retire": "retire",
-    "batch_report": "batch_report",
-}
-
-
-def validate(obj: dict) -> str | None:
-    """Validates one `--json` object against docs/schemas; returns the schema used, if any."""
-    if "hubferry" in obj:
-        name = "event"
-    elif obj.get("type") == "report" and "mirror" in obj:
-        name = "sync"
-    else:
-        name = SCHEMA_OF_TYPE.get(obj.get("type"))
-    if name is None:
-        return None
-    schema = json.loads((SCHEMAS / f"{name}.json").read_text())
-    jsonschema.validate(obj, schema)
-    return name
 
 
 def hubferry_env(sandbox, modal_sim, state: Path) -> dict[str, str]:
@@ -125,8 +90,16 @@ def assert_no_canaries(capture: Path) -> None:
 
 
 def structured(result) -> dict:
-    """A tool result's structured content: {exit_code, result, objects}, each object validated."""
-    assert result.structured_content is not None, result
-    for obj in result.structured_content["objects"]:
-        validate(obj)
-    return result.structured_content
+    """A tool result's structured content: {exit_code, result, objects}, each object validated
+    against its schema, and each text block the same object as printed."""
+    content = result.structured_content
+    assert content is not None, result
+    assert set(content) == {"exit_code", "result", "objects"}, content
+    assert isinstance(content["exit_code"], int), content
+    objects = content["objects"]
+    assert objects and content["result"] == objects[-1], content
+    for obj in objects:
+        schema_check.validate(obj)
+    assert [json.loads(block.text) for block in result.content] == objects
+    assert result.is_error == (content["exit_code"] != 0), content
+    return content
