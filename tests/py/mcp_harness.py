@@ -60,6 +60,18 @@ def seed(env: dict[str, str], platform: str, repo_id: str, *extra: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def listing(env: dict[str, str], platform: str, *repo_ids: str) -> list[list[str] | None]:
+    """Each repo's file paths through the official client, or None for one that does not exist."""
+    out = subprocess.run(
+        [str(world.PYTHON), str(world.ROOT / "tests/it/selection.py"), "list", platform, *repo_ids],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout)
+
+
 @contextlib.asynccontextmanager
 async def session(env: dict[str, str], capture: Path):
     """An initialized ClientSession on `hubferry mcp`; on exit, asserts no canary in any message."""

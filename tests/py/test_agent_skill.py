@@ -87,6 +87,7 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         "dest_ns": "acme-ms",
         "repos_file": str(repos),
         "mirrors_file": str(mirrors),
+        "plan_file": str(tmp_path / "plan.jsonl"),
     }
     commands = bash_commands(SKILL.read_text())
     assert len(commands) >= 15, commands
@@ -97,6 +98,12 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         unknown = set(re.findall(r"\{([a-z_]+)\}", command)) - set(values) - {"run_id"}
         assert not unknown, f"placeholder the test cannot fill: {unknown} in {command}"
         argv = shlex.split(re.sub(r"\{([a-z_]+)\}", lambda m: values[m.group(1)], command))
+        # `… > FILE`: the one shell construct the skill uses, stdout kept for a later command.
+        redirect = None
+        if ">" in argv:
+            at = argv.index(">")
+            assert at == len(argv) - 2, f"only a final `> FILE` is supported: {command}"
+            argv, redirect = argv[:at], argv[at + 1]
         # An attached migration would move data: preview it (the detached one runs on the stand-in).
         if argv[1] == "migrate" and not {"--dry-run", "--detach"} & set(argv):
             argv.append("--dry-run")
@@ -112,6 +119,9 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         assert out.returncode == 0, f"{command}\n{out.stdout}\n{out.stderr}"
         objects = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
         assert objects, f"{command}: no JSON on stdout"
+        if redirect:
+            with open(redirect, "w") as f:
+                f.write(out.stdout)
         validated.update(map(schema_check.validate, objects))
         for canary in h.CANARIES:
             assert canary not in out.stdout + out.stderr, command
@@ -119,7 +129,16 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
             values["run_id"] = objects[-1]["run_id"]
         finals.append((command, objects[-1]))
 
-    assert {"plan", "report", "event", "check", "doctor"} <= validated, validated
+    assert {
+        "plan",
+        "report",
+        "event",
+        "check",
+        "doctor",
+        "revisions",
+        "org-plan-line",
+        "batch_report",
+    } <= validated, validated
     kinds = {command: final["type"] for command, final in finals}
     doctor = dict(finals)["hubferry doctor --json"]
     assert doctor["type"] == "doctor" and doctor["ok"] is True
@@ -140,6 +159,20 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
     batch = dict(finals)["hubferry batch --from-file {repos_file} --json"]
     assert batch["type"] == "batch_report" and "acme-ms/skill-b" in batch["repos"][0]["dest"]
     assert batch["repos"][0]["verified"] is True, batch
+    refs = dict(finals)["hubferry migrate hf:{ns}/{name} --revisions all --dry-run --json"]
+    assert refs["type"] == "revisions" and refs["refs"][0]["dest_name"] == "master", refs
+    planned = next(final for command, final in finals if command.startswith("hubferry plan "))
+    assert (planned["source"], planned["dest"], planned["action"]) == (
+        "hf:alice/skill-model",
+        "ms:acme-ms/skill-model",
+        "create",
+    ), planned
+    applied = dict(finals)["hubferry apply {plan_file} --json"]
+    assert (applied["type"], applied["repos_ok"], applied["repos"][0]["verified"]) == (
+        "apply_report",
+        1,
+        True,
+    ), applied
     assert dict(finals)["hubferry verify hf:{ns}/{name} ms:{ns}/{name} --json"]["ok"] is True
     retired = finals[-1][1]
     assert (retired["type"], retired["deleted"], retired["verified"]) == ("retire", True, True)
