@@ -432,8 +432,9 @@ impl ServerHandler for Server {
             .with_instructions(
                 "hubferry migrates model and dataset repositories between the Hugging Face Hub \
                  and ModelScope and verifies every file. Start with doctor, show a plan before \
-                 migrate, and retire only after verify, with confirm set to the exact repository \
-                 name. Tokens come from the server's environment, never from arguments.",
+                 migrate (batch for several repositories), and retire only after verify, with \
+                 confirm set to the exact repository name. Tokens come from the server's \
+                 environment, never from arguments.",
             )
     }
 

@@ -420,9 +420,10 @@ pub fn doctor(a: &DoctorArgs) -> Vec<String> {
         .finish()
 }
 
-/// `migrate … --dry-run`: the plan, nothing moves (so no confirmation is needed).
+/// `migrate … --dry-run`: the plan, nothing moves, so no confirmation is needed (and `public` for
+/// a private or gated source is planned as such, for the user to confirm).
 pub fn plan(t: &TransferArgs) -> Result<Vec<String>, Refusal> {
-    let mut argv = transfer(t)?;
+    let mut argv = transfer(t, true)?;
     argv.flag("--dry-run", true);
     Ok(argv.finish())
 }
@@ -430,7 +431,8 @@ pub fn plan(t: &TransferArgs) -> Result<Vec<String>, Refusal> {
 /// `migrate … --yes` (the MCP client has no terminal to answer a prompt; the caller has checked
 /// `confirm` for what the prompt would guard).
 pub fn migrate(a: &MigrateArgs) -> Result<Vec<String>, Refusal> {
-    let mut argv = transfer(&a.transfer)?;
+    // A private or gated source becomes public only with a confirmation, checked by the caller.
+    let mut argv = transfer(&a.transfer, a.transfer.confirm.is_some())?;
     argv.flag("--detach", a.detach).flag("--yes", true);
     if let Some(n) = a.concurrency {
         argv.value("--concurrency", "concurrency", &n.to_string())?;
@@ -438,7 +440,7 @@ pub fn migrate(a: &MigrateArgs) -> Result<Vec<String>, Refusal> {
     Ok(argv.finish())
 }
 
-fn transfer(t: &TransferArgs) -> Result<Argv, Refusal> {
+fn transfer(t: &TransferArgs, public_confirmed: bool) -> Result<Argv, Refusal> {
     let mut argv = Argv::new(&["migrate"]);
     argv.positional("source", &t.source)?
         .opt("--to", "to", t.to.map(Hub::as_arg))?
@@ -449,8 +451,7 @@ fn transfer(t: &TransferArgs) -> Result<Argv, Refusal> {
             t.repo_type.map(RepoKind::as_arg),
         )?
         .opt("--revision", "revision", t.revision.as_deref())?;
-    // A gated source may only become public with an explicit confirmation, checked by the caller.
-    options(&mut argv, &t.options, t.confirm.is_some())?;
+    options(&mut argv, &t.options, public_confirmed)?;
     Ok(argv)
 }
 
@@ -840,6 +841,20 @@ mod tests {
         };
         assert_eq!(needs_confirmation(&o, &public), None);
         assert_eq!(plan_dest_id(&plan), Some("acme/m"));
+    }
+
+    #[test]
+    fn public_is_planned_as_asked_but_runs_gated_only_when_confirmed() {
+        let gated = |argv: &[String]| argv.iter().any(|a| a == "--allow-public-gated");
+        let mut a = MigrateArgs {
+            transfer: transfer_args("hf:alice/m"),
+            ..Default::default()
+        };
+        a.transfer.options.public = true;
+        assert!(gated(&plan(&a.transfer).unwrap()));
+        assert!(!gated(&migrate(&a).unwrap()));
+        a.transfer.confirm = Some("alice/m".into());
+        assert!(gated(&migrate(&a).unwrap()));
     }
 
     fn batch_args(repos: &[(&str, Option<&str>)]) -> BatchArgs {

@@ -109,9 +109,13 @@ def structured(result) -> dict:
     assert set(content) == {"exit_code", "result", "objects"}, content
     assert isinstance(content["exit_code"], int), content
     objects = content["objects"]
-    assert objects and content["result"] == objects[-1], content
+    assert content["result"] == (objects[-1] if objects else None), content
     for obj in objects:
         schema_check.validate(obj)
-    assert [json.loads(block.text) for block in result.content] == objects
+    texts = [block.text for block in result.content]
+    if objects:
+        assert [json.loads(text) for text in texts] == objects, texts
+    else:
+        assert texts == [f"exit code {content['exit_code']}"], texts
     assert result.is_error == (content["exit_code"] != 0), content
     return content

@@ -10,7 +10,7 @@ import mcp_harness as h
 import pytest
 import world
 from huggingface_hub import HfApi
-from mcp.shared.exceptions import McpError
+from mcp.shared.exceptions import MCPError
 
 TOOLS = {
     "doctor",
@@ -286,7 +286,7 @@ def test_a_widening_batch_is_refused_before_anything_moves_until_each_repo_confi
                 "missing": await s.call_tool("batch", {"repos": repos(), **common}),
                 "wrong": await s.call_tool("batch", {"repos": repos("alice/other"), **common}),
             }
-            with pytest.raises(McpError, match="confim"):
+            with pytest.raises(MCPError, match="confim"):
                 await s.call_tool("batch", {"repos": repos(dests[1], "confim"), **common})
             out["before"] = h.listing(env, "ms", *dests)
             out["confirmed"] = await s.call_tool("batch", {"repos": repos(dests[1]), **common})
@@ -296,7 +296,7 @@ def test_a_widening_batch_is_refused_before_anything_moves_until_each_repo_confi
     for key in ("missing", "wrong"):
         refusal = h.structured(out[key])
         assert out[key].is_error, key
-        assert [o["type"] for o in refusal["objects"]] == ["plan", "plan", "error"], key
+        assert [o["type"] for o in refusal["objects"]] == ["plan", "plan", "error"], refusal
         error = refusal["result"]
         assert (error["exit_code"], refusal["exit_code"]) == (2, 2), error
         assert "batch refused, nothing was run: 1 of 2 repositories" in error["message"], error
