@@ -139,7 +139,7 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         "org-plan-line",
         "batch_report",
     } <= validated, validated
-    kinds = {command: final["type"] for command, final in finals}
+    kinds = {command: final.get("type") for command, final in finals}
     doctor = dict(finals)["hubferry doctor --json"]
     assert doctor["type"] == "doctor" and doctor["ok"] is True
     assert (doctor["hf"]["user"], doctor["hf"]["endpoint"]) == ("alice", sandbox["hf_endpoint"])

@@ -290,6 +290,7 @@ def test_a_widening_batch_is_refused_before_anything_moves_until_each_repo_confi
                 await s.call_tool("batch", {"repos": repos(dests[1], "confim"), **common})
             out["before"] = h.listing(env, "ms", *dests)
             out["confirmed"] = await s.call_tool("batch", {"repos": repos(dests[1]), **common})
+            out["after"] = h.listing(env, "ms", *dests)
             return out
 
     out = run(go())
@@ -309,3 +310,4 @@ def test_a_widening_batch_is_refused_before_anything_moves_until_each_repo_confi
     summary = h.structured(out["confirmed"])["result"]
     assert (summary["type"], summary["repos_ok"]) == ("batch_report", 2), summary
     assert all(r["verified"] for r in summary["repos"]), summary
+    assert None not in out["after"], "sanity: the listing sees the copies once they exist"
