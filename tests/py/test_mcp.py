@@ -184,8 +184,9 @@ def test_refusals_run_nothing_and_change_nothing(sandbox, env, tmp_path):
     assert h.structured(out["runs"])["objects"] == [], "a refused migrate started a run"
 
 
-def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_path):
-    repo = "alice/mcp-cancel"
+@pytest.mark.parametrize("tool", ["migrate", "batch"])
+def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_path, tool):
+    repo = f"alice/mcp-cancel-{tool}"
     h.seed(env, "hf", repo, "--lfs-mb", "1")
     # The big file's download hangs, so the migration is still running when the call is cancelled.
     world.admin(
@@ -196,7 +197,7 @@ def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_
             "ms": 60000,
             "platform": "hf",
             "method": "GET",
-            "path": "mcp-cancel/resolve/.*model\\.safetensors",
+            "path": f"mcp-cancel-{tool}/resolve/.*model\\.safetensors",
         },
     )
     capture = tmp_path / "mcp"
@@ -208,13 +209,10 @@ def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_
             async def on_progress(done, total, message):
                 started.set()
 
-            call = asyncio.create_task(
-                s.call_tool(
-                    "migrate",
-                    {"source": f"hf:{repo}", "backend": "local"},
-                    progress_callback=on_progress,
-                )
-            )
+            args = {"source": f"hf:{repo}", "backend": "local"}
+            if tool == "batch":
+                args = {"repos": [{"source": f"hf:{repo}"}], "backend": "local"}
+            call = asyncio.create_task(s.call_tool(tool, args, progress_callback=on_progress))
             await asyncio.wait_for(started.wait(), timeout=60)
             call.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -228,7 +226,7 @@ def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_
             return log.read_text(), await s.call_tool("runs", {})
 
     log, runs = run(go())
-    assert "sent SIGINT to `hubferry migrate`, which ended with exit code 130" in log, log
+    assert f"sent SIGINT to `hubferry {tool}`, which ended with exit code 130" in log, log
     assert not runs.is_error
 
 
