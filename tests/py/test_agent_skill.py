@@ -88,6 +88,7 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         "repos_file": str(repos),
         "mirrors_file": str(mirrors),
         "plan_file": str(tmp_path / "plan.jsonl"),
+        "local_dir": str(tmp_path / "copy"),
     }
     commands = bash_commands(SKILL.read_text())
     assert len(commands) >= 15, commands
@@ -138,6 +139,7 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         "revisions",
         "org-plan-line",
         "batch_report",
+        "download",
     } <= validated, validated
     kinds = {command: final.get("type") for command, final in finals}
     doctor = dict(finals)["hubferry doctor --json"]
@@ -174,6 +176,9 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         True,
     ), applied
     assert dict(finals)["hubferry verify hf:{ns}/{name} ms:{ns}/{name} --json"]["ok"] is True
+    local = dict(finals)["hubferry download ms:{ns}/{name} --local-dir {local_dir} --json"]
+    assert (local["status"], local["verified"]) == ("done", True), local
+    assert (tmp_path / "copy" / "README.md").is_file(), sorted((tmp_path / "copy").iterdir())
     retired = finals[-1][1]
     assert (retired["type"], retired["deleted"], retired["verified"]) == ("retire", True, True)
     hf = HfApi(endpoint=sandbox["hf_endpoint"], token=world.HF_USERS["alice"])
