@@ -73,6 +73,25 @@ impl Method {
     }
 }
 
+/// What `parallel` chooses the chunk count for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// The earliest finish, with as few containers as reach it.
+    Fastest,
+    /// The fewest container-seconds.
+    Cheapest,
+}
+
+impl Target {
+    fn as_arg(self) -> &'static str {
+        match self {
+            Target::Fastest => "fastest",
+            Target::Cheapest => "cheapest",
+        }
+    }
+}
+
 /// Where the worker runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -136,6 +155,12 @@ pub struct TransferOptions {
     pub parallel: bool,
     /// Target chunk size in decimal GB (with `parallel`).
     pub chunk_size: Option<f64>,
+    /// With `parallel`: choose the chunk count for the earliest finish or the fewest
+    /// container-seconds [default: fastest].
+    pub target: Option<Target>,
+    /// With `parallel`: the cheapest chunk count estimated to finish within this time (`30m`,
+    /// `2h`, `1h30m`, seconds).
+    pub within: Option<String>,
     /// Transfer method [default: auto].
     pub method: Option<Method>,
     /// Create the destination private, whatever the source is.
@@ -463,10 +488,22 @@ fn options(argv: &mut Argv, o: &TransferOptions, confirmed: bool) -> Result<(), 
             "set at most one of them",
         ));
     }
-    if o.chunk_size.is_some() && !o.parallel {
+    let choices = [
+        ("chunk_size", o.chunk_size.is_some()),
+        ("target", o.target.is_some()),
+        ("within", o.within.is_some()),
+    ];
+    let chosen: Vec<&str> = choices.iter().filter(|c| c.1).map(|c| c.0).collect();
+    if let Some(first) = chosen.first().filter(|_| !o.parallel) {
         return Err(Refusal::new(
-            "`chunk_size` needs `parallel`",
-            "set parallel: true, or drop chunk_size",
+            format!("`{first}` needs `parallel`"),
+            format!("set parallel: true, or drop {first}"),
+        ));
+    }
+    if chosen.len() > 1 {
+        return Err(Refusal::new(
+            format!("`{}` exclude each other", chosen.join("` and `")),
+            "choose the chunks one way: chunk_size, target or within",
         ));
     }
     argv.each("--include", "include", &o.include)?
@@ -477,6 +514,8 @@ fn options(argv: &mut Argv, o: &TransferOptions, confirmed: bool) -> Result<(), 
             "chunk_size",
             o.chunk_size.map(|g| g.to_string()).as_deref(),
         )?
+        .opt("--target", "target", o.target.map(Target::as_arg))?
+        .opt("--within", "within", o.within.as_deref())?
         .opt("--method", "method", o.method.map(Method::as_arg))?
         .flag("--private", o.private)
         .flag("--public", o.public)
@@ -841,6 +880,24 @@ mod tests {
         };
         assert_eq!(needs_confirmation(&o, &public), None);
         assert_eq!(plan_dest_id(&plan), Some("acme/m"));
+    }
+
+    #[test]
+    fn chunk_choices_need_parallel_and_exclude_each_other() {
+        let mut t = transfer_args("hf:alice/m");
+        t.options.within = Some("30m".into());
+        assert_eq!(plan(&t).unwrap_err().message, "`within` needs `parallel`");
+        t.options.parallel = true;
+        let argv = plan(&t).unwrap();
+        assert!(
+            argv.windows(2).any(|w| w == ["--within", "30m"]),
+            "{argv:?}"
+        );
+        t.options.target = Some(Target::Cheapest);
+        assert_eq!(
+            plan(&t).unwrap_err().message,
+            "`target` and `within` exclude each other"
+        );
     }
 
     #[test]

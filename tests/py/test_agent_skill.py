@@ -161,6 +161,8 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
     batch = dict(finals)["hubferry batch --from-file {repos_file} --json"]
     assert batch["type"] == "batch_report" and "acme-ms/skill-b" in batch["repos"][0]["dest"]
     assert batch["repos"][0]["verified"] is True, batch
+    within = next(final for command, final in finals if "--within" in command)
+    assert within["estimate"]["within_s"] == 1800 and within["estimate"]["chunk_choice"], within
     refs = dict(finals)["hubferry migrate hf:{ns}/{name} --revisions all --dry-run --json"]
     assert refs["type"] == "revisions" and refs["refs"][0]["dest_name"] == "master", refs
     planned = next(final for command, final in finals if command.startswith("hubferry plan "))
