@@ -286,6 +286,11 @@ pub fn parse_source(s: &str, to: Option<Platform>) -> Result<RepoRef, RefError> 
     parse_source_with(s, to, &endpoints_from_env())
 }
 
+/// `batch --dest-namespace NS`: the destination of SOURCE keeps its name under NS.
+pub fn dest_in_namespace(source: &str, to: Option<Platform>, ns: &str) -> Result<String, RefError> {
+    parse_source(source, to).map(|r| format!("{ns}/{}", r.name()))
+}
+
 /// The configured hub endpoints, read as the credentials read them (the environment, then `.env`;
 /// `MODELSCOPE_DOMAIN` when `MODELSCOPE_ENDPOINT` is unset). Invalid settings leave none: loading
 /// the credentials reports them.

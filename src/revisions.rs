@@ -86,7 +86,7 @@ impl fmt::Display for RevisionSet {
 }
 
 /// Branch or tag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RefKind {
     Branch,
@@ -94,7 +94,7 @@ pub enum RefKind {
 }
 
 /// What is to happen (dry run) or happened to one ref.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct RefOutcome {
     pub kind: RefKind,
     /// The source's name for it.
@@ -128,15 +128,17 @@ impl RevisionsRun {
         self.refs.iter().map(|r| r.files_moved).sum()
     }
 
-    /// The `{"type": "revisions"}` object.
-    pub fn json(&self, source: &RepoRef, dest: &RepoRef) -> serde_json::Value {
-        serde_json::json!({
-            "type": "revisions",
-            "source": source.to_string(),
-            "dest": dest.to_string(),
-            "exit_code": self.exit.code(),
-            "refs": self.refs,
-        })
+    /// The `{"type": "revisions"}` object (docs/schemas/revisions.json).
+    pub fn json(&self, source: &RepoRef, dest: &RepoRef) -> crate::schemas::RevisionsObject {
+        crate::schemas::RevisionsObject {
+            kind: crate::schemas::RevisionsKind::Revisions,
+            source: source.to_string(),
+            dest: dest.to_string(),
+            exit_code: self.exit.code(),
+            refs: self.refs.clone(),
+            mirror: None,
+            changed: None,
+        }
     }
 
     /// One line per ref, under a heading.

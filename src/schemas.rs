@@ -2,9 +2,10 @@
 //! from Rust types: the worker event and the report are the types hubferry itself parses and
 //! prints; the plan, error and doctor objects are described here (the plan is serialized through
 //! a private view in plan.rs, the error and doctor objects were built ad hoc). Every `--json` line
-//! the Python tests see is validated against these files (`tests/py/json_schemas.py`), so a field
-//! added to an output without its schema fails there; `schema_files_match_the_types` fails when a
-//! type changed and the files were not regenerated (`HUBFERRY_WRITE_SCHEMAS=1 cargo test --lib
+//! the tests see is validated against these files (`tests/py/schema_check.py`, for the Rust
+//! integration tests and the Python ones), so a field added to an output without its schema, or a
+//! new object type without one, fails there; `schema_files_match_the_types` fails when a type
+//! changed and the files were not regenerated (`HUBFERRY_WRITE_SCHEMAS=1 cargo test --lib
 //! schemas` rewrites them).
 
 use std::collections::BTreeMap;
@@ -480,6 +481,107 @@ pub struct BatchRepoOutcome {
     pub error: Option<String>,
 }
 
+/// `{"type": "download", …}`: `download SRC --local-dir DIR --json`, once DIR was verified.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadObject {
+    /// Always `download`.
+    #[serde(rename = "type")]
+    pub kind: DownloadKind,
+    /// `skipped`: DIR already held a complete, verified copy.
+    pub status: DownloadStatus,
+    /// Always true: the command fails instead of printing an unverified download.
+    pub verified: bool,
+    /// `hf:model:ns/name@rev`.
+    pub source: String,
+    pub local_dir: String,
+    /// `none` when nothing was fetched.
+    pub method: DownloadMethodName,
+    /// The source's files and bytes.
+    pub files: u64,
+    pub bytes: u64,
+    /// What this run fetched.
+    pub files_fetched: u64,
+    pub bytes_fetched: u64,
+    pub duration_s: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DownloadKind {
+    Download,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DownloadStatus {
+    Done,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DownloadMethodName {
+    Git,
+    Api,
+    None,
+}
+
+/// `{"type": "parse_events", …}`: the hidden `parse-events [FILE] --json` (event parser benchmark).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParseEventsObject {
+    /// Always `parse_events`.
+    #[serde(rename = "type")]
+    pub kind: ParseEventsKind,
+    /// Lines read: `events` + `invalid` + `logs`.
+    pub lines: u64,
+    /// Lines that parsed as worker events.
+    pub events: u64,
+    /// Lines that looked like events (`"hubferry"`) but did not parse.
+    pub invalid: u64,
+    /// Other lines (worker log output).
+    pub logs: u64,
+    /// Distinct job ids among the events.
+    pub jobs: u64,
+    pub seconds: f64,
+    pub lines_per_s: f64,
+    pub mb_per_s: f64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ParseEventsKind {
+    ParseEvents,
+}
+
+/// `{"type": "revisions", …}`: `migrate --revisions --json` (and a mirror's line of `sync --json`
+/// when it mirrors revisions, with `mirror` and `changed`): one outcome per branch and tag.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevisionsObject {
+    /// Always `revisions`.
+    #[serde(rename = "type")]
+    pub kind: RevisionsKind,
+    pub source: String,
+    pub dest: String,
+    /// The exit code of the whole run (docs/report.md).
+    pub exit_code: u8,
+    pub refs: Vec<crate::revisions::RefOutcome>,
+    /// `sync` only: the mirror's name in the mirrors file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<String>,
+    /// `sync` only: whether any file moved or any ref was created or updated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changed: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RevisionsKind {
+    Revisions,
+}
+
 /// The fields `sync --json` adds to each mirror's report line (a dry run prints plans, which
 /// carry `mirror` and `settled_by_content` in plan.json). sync.json is report.json with these
 /// fields required and `status` also `error` (the mirror could not run; docs/mirrors.md).
@@ -516,6 +618,9 @@ pub fn all() -> Vec<(&'static str, serde_json::Value)> {
         ("inventory", of::<InventoryObject>()),
         ("retire", of::<RetireObject>()),
         ("batch_report", of::<BatchReportObject>()),
+        ("download", of::<DownloadObject>()),
+        ("parse_events", of::<ParseEventsObject>()),
+        ("revisions", of::<RevisionsObject>()),
         (
             "sync",
             sync_report_schema(of::<crate::report::Report>(), of::<SyncFields>()),
@@ -575,6 +680,31 @@ mod tests {
                 on_disk == text,
                 "{} is out of date with its Rust type: run `HUBFERRY_WRITE_SCHEMAS=1 cargo test --lib schemas`",
                 path.display()
+            );
+        }
+    }
+
+    #[test]
+    fn every_schema_file_is_generated_and_listed_in_the_readme() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schemas");
+        let generated: std::collections::BTreeSet<String> = all()
+            .into_iter()
+            .map(|(name, _)| format!("{name}.json"))
+            .collect();
+        let on_disk: std::collections::BTreeSet<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".json"))
+            .collect();
+        assert_eq!(
+            on_disk, generated,
+            "docs/schemas holds exactly the files `all()` generates (remove a stale one)"
+        );
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        for file in &generated {
+            assert!(
+                readme.contains(&format!("| `{file}` |")),
+                "docs/schemas/README.md has no row for {file}"
             );
         }
     }

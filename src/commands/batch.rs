@@ -166,12 +166,11 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
         o.error = Some(msg);
         o
     };
-    // --dest-namespace keeps each repository's name under the given namespace.
     let dest = match (&entry.dest, &s.dest_namespace) {
         (Some(d), _) => Some(d.clone()),
         (None, Some(ns)) => {
-            match crate::repo_ref::parse_source(&entry.source, s.to.map(Platform::from)) {
-                Ok(r) => Some(format!("{ns}/{}", r.name())),
+            match crate::repo_ref::dest_in_namespace(&entry.source, s.to.map(Platform::from), ns) {
+                Ok(d) => Some(d),
                 Err(e) => return fail(outcome, e.into()),
             }
         }

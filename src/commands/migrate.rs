@@ -41,7 +41,7 @@ pub async fn run(ctx: &Context, mut args: MigrateArgs) -> anyhow::Result<ExitSta
         } else {
             crate::revisions::run(p, &creds, &req, &set, &opts, "r0").await?
         };
-        p.json(&run.json(&source, &dest));
+        p.json(&serde_json::to_value(run.json(&source, &dest)).unwrap_or_default());
         run.print(p, &source, &dest);
         return Ok(run.exit);
     }

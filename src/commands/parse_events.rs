@@ -40,24 +40,24 @@ pub async fn run(ctx: &Context, args: ParseEventsArgs) -> anyhow::Result<ExitSta
     }
     let seconds = started.elapsed().as_secs_f64();
     let lines = events + invalid + logs;
-    let summary = serde_json::json!({
-        "type": "parse_events",
-        "lines": lines,
-        "events": events,
-        "invalid": invalid,
-        "logs": logs,
-        "jobs": tracker.jobs.len(),
-        "seconds": seconds,
-        "lines_per_s": lines as f64 / seconds.max(1e-9),
-        "mb_per_s": text.len() as f64 / 1e6 / seconds.max(1e-9),
-    });
+    let summary = crate::schemas::ParseEventsObject {
+        kind: crate::schemas::ParseEventsKind::ParseEvents,
+        lines,
+        events,
+        invalid,
+        logs,
+        jobs: tracker.jobs.len() as u64,
+        seconds,
+        lines_per_s: lines as f64 / seconds.max(1e-9),
+        mb_per_s: text.len() as f64 / 1e6 / seconds.max(1e-9),
+    };
     if ctx.printer.json_mode() {
-        ctx.printer.json(&summary);
+        ctx.printer
+            .json(&serde_json::to_value(&summary).unwrap_or_default());
     } else {
         ctx.printer.out(&format!(
             "{lines} lines ({events} events, {invalid} invalid, {logs} log) in {seconds:.3}s: {:.0} lines/s, {:.1} MB/s",
-            summary["lines_per_s"].as_f64().unwrap_or(0.0),
-            summary["mb_per_s"].as_f64().unwrap_or(0.0),
+            summary.lines_per_s, summary.mb_per_s,
         ));
     }
     Ok(if invalid > 0 {

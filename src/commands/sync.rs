@@ -317,9 +317,12 @@ async fn with_revisions(
         )
     };
     let changed = run.files_moved() > 0 || count("created") > 0 || count("updated") > 0;
+    let mut object = run.json(&source, &dest);
+    object.mirror = Some(m.name.clone());
+    object.changed = Some(changed);
     Ok(MirrorOutcome {
         name: m.name.clone(),
-        json: with_fields(run.json(&source, &dest), &m.name, changed, run.exit),
+        json: serde_json::to_value(object).unwrap_or_default(),
         exit: run.exit,
         summary,
     })

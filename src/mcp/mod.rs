@@ -83,6 +83,18 @@ fn tool_list() -> Vec<Tool> {
             ),
             false,
         ),
+        changes(
+            tool::<BatchArgs>(
+                "batch",
+                "Migrate several repositories, each to its own destination (repos: [{source, \
+                 dest, confirm}]), a few at a time, each verified; progress notifications while \
+                 workers run, then the batch report. With delete, or public for private/gated \
+                 sources, every repository is planned first and the whole call is refused before \
+                 anything moves unless each one that would delete or widen has confirm equal to \
+                 its destination's ns/name.",
+            ),
+            false,
+        ),
         read_only(tool::<NoArgs>(
             "runs",
             "List detached runs recorded on this machine, newest first.",
@@ -159,8 +171,14 @@ fn parse<T: DeserializeOwned + JsonSchema + 'static>(
 
 /// A refusal as the CLI's own `error` object (exit class 2: bad input, nothing ran).
 fn refused(r: Refusal) -> CallToolResult {
+    refused_after(Vec::new(), r)
+}
+
+/// A refusal after the dry runs it was decided on: their plans, then the `error` object.
+fn refused_after(mut objects: Vec<Value>, r: Refusal) -> CallToolResult {
     let error = ErrorObject::new(2, &r.message, vec![], Some(r.hint));
-    result_of(2, vec![error.to_value()])
+    objects.push(error.to_value());
+    result_of(2, objects)
 }
 
 /// The tool result: `structuredContent` is `{exit_code, result, objects}` with `result` the last
@@ -303,7 +321,7 @@ impl Server {
         ctx: &RequestContext<RoleServer>,
     ) -> CallToolResult {
         let t = &args.transfer;
-        if t.delete || t.public {
+        if t.options.delete || t.options.public {
             let plan_argv = match tools::plan(t) {
                 Ok(a) => a,
                 Err(r) => return refused(r),
@@ -317,7 +335,7 @@ impl Server {
                 .as_ref()
                 .map(|s| s["result"].clone())
                 .unwrap_or_default();
-            if let Some(what) = tools::needs_confirmation(t, &plan) {
+            if let Some(what) = tools::needs_confirmation(&t.options, &plan) {
                 let dest = tools::plan_dest_id(&plan).unwrap_or("?").to_owned();
                 if t.confirm.as_deref() != Some(dest.as_str()) {
                     return refused(Refusal::new(
@@ -334,6 +352,79 @@ impl Server {
     }
 }
 
+impl Server {
+    /// `batch`: each repository's destination resolved once; with `delete` or `public` every
+    /// repository planned and every needed confirmation checked before the batch starts (one
+    /// missing refuses the whole call, so nothing moves); then `batch --from-file`.
+    async fn batch(
+        &self,
+        args: tools::BatchArgs,
+        ctx: &RequestContext<RoleServer>,
+    ) -> CallToolResult {
+        let lines = match tools::batch_lines(&args) {
+            Ok(lines) => lines,
+            Err(r) => return refused(r),
+        };
+        if args.options.delete || args.options.public {
+            let mut plans = Vec::new();
+            let mut unconfirmed = Vec::new();
+            for (repo, line) in args.repos.iter().zip(&lines) {
+                let argv = match tools::batch_plan(&args, line) {
+                    Ok(argv) => argv,
+                    Err(r) => return refused(r),
+                };
+                let planned = self.run(argv, ctx).await;
+                if planned.is_error == Some(true) {
+                    return planned;
+                }
+                let plan = planned
+                    .structured_content
+                    .as_ref()
+                    .map(|s| s["result"].clone())
+                    .unwrap_or_default();
+                if let Some(what) = tools::needs_confirmation(&args.options, &plan) {
+                    let dest = tools::plan_dest_id(&plan).unwrap_or("?").to_owned();
+                    if repo.confirm.as_deref() != Some(dest.as_str()) {
+                        unconfirmed.push((repo.source.clone(), dest, what));
+                    }
+                }
+                plans.push(plan);
+            }
+            if !unconfirmed.is_empty() {
+                return refused_after(plans, tools::batch_refusal(lines.len(), &unconfirmed));
+            }
+        }
+        let file = match self.batch_file(&lines) {
+            Ok(file) => file,
+            Err(e) => {
+                let error = ErrorObject::new(
+                    1,
+                    &format!("batch: could not write the batch file: {e}"),
+                    vec![],
+                    Some("check that the temporary directory ($TMPDIR) is writable".into()),
+                );
+                return result_of(1, vec![error.to_value()]);
+            }
+        };
+        match tools::batch(&args, file.path()) {
+            Ok(argv) => self.run(argv, ctx).await,
+            Err(r) => refused(r),
+        }
+    }
+
+    /// The `batch --from-file` file, removed when dropped (after the child ended).
+    fn batch_file(&self, lines: &[tools::BatchLine]) -> std::io::Result<tempfile::NamedTempFile> {
+        use std::io::Write;
+        let mut file = tempfile::Builder::new()
+            .prefix("hubferry-mcp-batch-")
+            .suffix(".txt")
+            .tempfile()?;
+        file.write_all(tools::batch_file(lines).as_bytes())?;
+        file.flush()?;
+        Ok(file)
+    }
+}
+
 impl ServerHandler for Server {
     fn get_info(&self) -> InitializeResult {
         InitializeResult::new(ServerCapabilities::builder().enable_tools().build())
@@ -341,8 +432,9 @@ impl ServerHandler for Server {
             .with_instructions(
                 "hubferry migrates model and dataset repositories between the Hugging Face Hub \
                  and ModelScope and verifies every file. Start with doctor, show a plan before \
-                 migrate, and retire only after verify, with confirm set to the exact repository \
-                 name. Tokens come from the server's environment, never from arguments.",
+                 migrate (batch for several repositories), and retire only after verify, with \
+                 confirm set to the exact repository name. Tokens come from the server's \
+                 environment, never from arguments.",
             )
     }
 
@@ -366,6 +458,10 @@ impl ServerHandler for Server {
             "migrate" => {
                 let args = parse::<MigrateArgs>(&request)?;
                 return Ok(self.migrate(args, &ctx).await.into());
+            }
+            "batch" => {
+                let args = parse::<BatchArgs>(&request)?;
+                return Ok(self.batch(args, &ctx).await.into());
             }
             "runs" => {
                 parse::<NoArgs>(&request)?;
@@ -406,7 +502,7 @@ mod tests {
     #[test]
     fn every_tool_has_an_object_schema_without_token_fields() {
         let tools = tool_list();
-        assert_eq!(tools.len(), 12);
+        assert_eq!(tools.len(), 13);
         for t in &tools {
             let schema = Value::Object((*t.input_schema).clone());
             assert_eq!(schema["type"], "object", "{}", t.name);
@@ -414,7 +510,14 @@ mod tests {
             assert!(!text.contains("\"token\""), "{}: {text}", t.name);
         }
         let names = tool_names();
-        for name in ["plan", "migrate", "run_logs", "retire", "sync_plan"] {
+        for name in [
+            "plan",
+            "migrate",
+            "batch",
+            "run_logs",
+            "retire",
+            "sync_plan",
+        ] {
             assert!(names.iter().any(|n| n == name), "{name}");
         }
     }

@@ -23,6 +23,13 @@ impl Hub {
             Hub::Ms => "ms",
         }
     }
+
+    fn platform(self) -> crate::repo_ref::Platform {
+        match self {
+            Hub::Hf => crate::repo_ref::Platform::Hf,
+            Hub::Ms => crate::repo_ref::Platform::Ms,
+        }
+    }
 }
 
 /// A repository type.
@@ -62,6 +69,25 @@ impl Method {
             Method::Auto => "auto",
             Method::Api => "api",
             Method::Git => "git",
+        }
+    }
+}
+
+/// What `parallel` chooses the chunk count for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// The earliest finish, with as few containers as reach it.
+    Fastest,
+    /// The fewest container-seconds.
+    Cheapest,
+}
+
+impl Target {
+    fn as_arg(self) -> &'static str {
+        match self {
+            Target::Fastest => "fastest",
+            Target::Cheapest => "cheapest",
         }
     }
 }
@@ -108,17 +134,33 @@ pub struct TransferArgs {
     pub repo_type: Option<RepoKind>,
     /// Source revision (branch, tag or commit).
     pub revision: Option<String>,
+    #[serde(flatten)]
+    pub options: TransferOptions,
+    /// The destination's exact ns/name, confirming a deletion or a widening of visibility.
+    pub confirm: Option<String>,
+}
+
+/// How files move and what the destination becomes: the options `plan`, `migrate` and `batch`
+/// share.
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+pub struct TransferOptions {
     /// Only move files matching these globs.
     #[serde(default)]
     pub include: Vec<String>,
     /// Skip files matching these globs.
     #[serde(default)]
     pub exclude: Vec<String>,
-    /// Split the repository into size-balanced chunks that move in parallel containers.
+    /// Split each repository into size-balanced chunks that move in parallel containers.
     #[serde(default)]
     pub parallel: bool,
     /// Target chunk size in decimal GB (with `parallel`).
     pub chunk_size: Option<f64>,
+    /// With `parallel`: choose the chunk count for the earliest finish or the fewest
+    /// container-seconds [default: fastest].
+    pub target: Option<Target>,
+    /// With `parallel`: the cheapest chunk count estimated to finish within this time (`30m`,
+    /// `2h`, `1h30m`, seconds).
+    pub within: Option<String>,
     /// Transfer method [default: auto].
     pub method: Option<Method>,
     /// Create the destination private, whatever the source is.
@@ -134,8 +176,6 @@ pub struct TransferArgs {
     pub delete: bool,
     /// Where the worker runs [default: modal, or $HUBFERRY_BACKEND].
     pub backend: Option<WorkerBackend>,
-    /// The destination's exact ns/name, confirming a deletion or a widening of visibility.
-    pub confirm: Option<String>,
 }
 
 /// `migrate`: a [`TransferArgs`] run attached (progress notifications, then the report) or
@@ -149,6 +189,44 @@ pub struct MigrateArgs {
     pub detach: bool,
     /// How many worker processes (local) or `modal run` clients run at once.
     pub concurrency: Option<u32>,
+}
+
+/// One repository of a `batch`: its source, its own destination, and its confirmation.
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRepo {
+    /// `hf:ns/name`, `ms:ns/name`, `ns/name` with `to`, or a web URL of either hub.
+    pub source: String,
+    /// This repository's destination `ns/name` [default: `dest_namespace`/its name, else the
+    /// source's ns/name].
+    pub dest: Option<String>,
+    /// This repository's destination ns/name, exactly: needed when the batch deletes
+    /// (`delete`) or makes this private or gated source public (`public`).
+    pub confirm: Option<String>,
+}
+
+/// `batch`: several repositories, each with its own destination, a few at a time, then one
+/// `batch_report`. With `delete` or `public` every repository is planned first, and the call is
+/// refused before anything moves unless each one that would delete or widen has its `confirm`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct BatchArgs {
+    /// The repositories, at least one.
+    pub repos: Vec<BatchRepo>,
+    /// Destination hub for sources without a prefix.
+    pub to: Option<Hub>,
+    /// Put every destination without its own `dest` under this namespace, keeping its name.
+    pub dest_namespace: Option<String>,
+    /// Repository type of every source [default: detected].
+    pub repo_type: Option<RepoKind>,
+    /// Leave repositories whose destination exists alone (default: update them incrementally).
+    #[serde(default)]
+    pub skip_existing: bool,
+    /// How many repositories migrate at once [default: 2].
+    pub jobs: Option<u32>,
+    /// How many worker processes (local) or `modal run` clients each repository runs at once.
+    pub concurrency: Option<u32>,
+    #[serde(flatten)]
+    pub options: TransferOptions,
 }
 
 /// A detached run.
@@ -367,9 +445,10 @@ pub fn doctor(a: &DoctorArgs) -> Vec<String> {
         .finish()
 }
 
-/// `migrate … --dry-run`: the plan, nothing moves (so no confirmation is needed).
+/// `migrate … --dry-run`: the plan, nothing moves, so no confirmation is needed (and `public` for
+/// a private or gated source is planned as such, for the user to confirm).
 pub fn plan(t: &TransferArgs) -> Result<Vec<String>, Refusal> {
-    let mut argv = transfer(t)?;
+    let mut argv = transfer(t, true)?;
     argv.flag("--dry-run", true);
     Ok(argv.finish())
 }
@@ -377,7 +456,8 @@ pub fn plan(t: &TransferArgs) -> Result<Vec<String>, Refusal> {
 /// `migrate … --yes` (the MCP client has no terminal to answer a prompt; the caller has checked
 /// `confirm` for what the prompt would guard).
 pub fn migrate(a: &MigrateArgs) -> Result<Vec<String>, Refusal> {
-    let mut argv = transfer(&a.transfer)?;
+    // A private or gated source becomes public only with a confirmation, checked by the caller.
+    let mut argv = transfer(&a.transfer, a.transfer.confirm.is_some())?;
     argv.flag("--detach", a.detach).flag("--yes", true);
     if let Some(n) = a.concurrency {
         argv.value("--concurrency", "concurrency", &n.to_string())?;
@@ -385,19 +465,7 @@ pub fn migrate(a: &MigrateArgs) -> Result<Vec<String>, Refusal> {
     Ok(argv.finish())
 }
 
-fn transfer(t: &TransferArgs) -> Result<Argv, Refusal> {
-    if t.private && t.public {
-        return Err(Refusal::new(
-            "`private` and `public` exclude each other",
-            "set at most one of them",
-        ));
-    }
-    if t.chunk_size.is_some() && !t.parallel {
-        return Err(Refusal::new(
-            "`chunk_size` needs `parallel`",
-            "set parallel: true, or drop chunk_size",
-        ));
-    }
+fn transfer(t: &TransferArgs, public_confirmed: bool) -> Result<Argv, Refusal> {
     let mut argv = Argv::new(&["migrate"]);
     argv.positional("source", &t.source)?
         .opt("--to", "to", t.to.map(Hub::as_arg))?
@@ -407,27 +475,58 @@ fn transfer(t: &TransferArgs) -> Result<Argv, Refusal> {
             "repo_type",
             t.repo_type.map(RepoKind::as_arg),
         )?
-        .opt("--revision", "revision", t.revision.as_deref())?
-        .each("--include", "include", &t.include)?
-        .each("--exclude", "exclude", &t.exclude)?
-        .flag("--parallel", t.parallel)
-        .opt(
-            "--chunk-size",
-            "chunk_size",
-            t.chunk_size.map(|g| g.to_string()).as_deref(),
-        )?
-        .opt("--method", "method", t.method.map(Method::as_arg))?
-        .flag("--private", t.private)
-        .flag("--public", t.public)
-        // A gated source may only become public with an explicit confirmation, checked by the caller.
-        .flag("--allow-public-gated", t.public && t.confirm.is_some())
-        .flag("--delete", t.delete)
-        .opt("--backend", "backend", t.backend.map(WorkerBackend::as_arg))?;
+        .opt("--revision", "revision", t.revision.as_deref())?;
+    options(&mut argv, &t.options, public_confirmed)?;
     Ok(argv)
 }
 
+/// The [`TransferOptions`] as flags; `--allow-public-gated` only when `public` was confirmed.
+fn options(argv: &mut Argv, o: &TransferOptions, confirmed: bool) -> Result<(), Refusal> {
+    if o.private && o.public {
+        return Err(Refusal::new(
+            "`private` and `public` exclude each other",
+            "set at most one of them",
+        ));
+    }
+    let choices = [
+        ("chunk_size", o.chunk_size.is_some()),
+        ("target", o.target.is_some()),
+        ("within", o.within.is_some()),
+    ];
+    let chosen: Vec<&str> = choices.iter().filter(|c| c.1).map(|c| c.0).collect();
+    if let Some(first) = chosen.first().filter(|_| !o.parallel) {
+        return Err(Refusal::new(
+            format!("`{first}` needs `parallel`"),
+            format!("set parallel: true, or drop {first}"),
+        ));
+    }
+    if chosen.len() > 1 {
+        return Err(Refusal::new(
+            format!("`{}` exclude each other", chosen.join("` and `")),
+            "choose the chunks one way: chunk_size, target or within",
+        ));
+    }
+    argv.each("--include", "include", &o.include)?
+        .each("--exclude", "exclude", &o.exclude)?
+        .flag("--parallel", o.parallel)
+        .opt(
+            "--chunk-size",
+            "chunk_size",
+            o.chunk_size.map(|g| g.to_string()).as_deref(),
+        )?
+        .opt("--target", "target", o.target.map(Target::as_arg))?
+        .opt("--within", "within", o.within.as_deref())?
+        .opt("--method", "method", o.method.map(Method::as_arg))?
+        .flag("--private", o.private)
+        .flag("--public", o.public)
+        .flag("--allow-public-gated", o.public && confirmed)
+        .flag("--delete", o.delete)
+        .opt("--backend", "backend", o.backend.map(WorkerBackend::as_arg))?;
+    Ok(())
+}
+
 /// What of a plan needs `confirm`, if anything.
-pub fn needs_confirmation(t: &TransferArgs, plan: &serde_json::Value) -> Option<String> {
+pub fn needs_confirmation(t: &TransferOptions, plan: &serde_json::Value) -> Option<String> {
     let private = plan["source_private"].as_bool().unwrap_or(true);
     let gated = plan["source_gated"].as_bool().unwrap_or(true);
     let mut what = Vec::new();
@@ -444,9 +543,149 @@ pub fn needs_confirmation(t: &TransferArgs, plan: &serde_json::Value) -> Option<
     (!what.is_empty()).then(|| what.join(" and "))
 }
 
+/// The refusal of a batch some of whose repositories need a confirmation they lack
+/// (`unconfirmed`: source, the destination ns/name to confirm, what it would do).
+pub fn batch_refusal(total: usize, unconfirmed: &[(String, String, String)]) -> Refusal {
+    let each: Vec<String> = unconfirmed
+        .iter()
+        .map(|(source, dest, what)| format!("{source} → {dest} {what}"))
+        .collect();
+    let confirms: Vec<String> = unconfirmed
+        .iter()
+        .map(|(source, dest, _)| format!("{source}: confirm \"{dest}\""))
+        .collect();
+    Refusal::new(
+        format!(
+            "batch refused, nothing was run: {} of {total} repositories need confirmation: {}",
+            unconfirmed.len(),
+            each.join("; ")
+        ),
+        format!(
+            "show the user each plan, then pass each repository's confirm equal to its \
+             destination ({})",
+            confirms.join(", ")
+        ),
+    )
+}
+
 /// The ns/name the confirmation must repeat: the plan's destination.
 pub fn plan_dest_id(plan: &serde_json::Value) -> Option<&str> {
     plan["dest"]["id"].as_str()
+}
+
+/// One repository of a batch as a `migrate --dry-run` of its own: the plan its confirmation is
+/// checked against (the same destination `batch` gives it, see [`batch_lines`]).
+pub fn batch_plan(a: &BatchArgs, line: &BatchLine) -> Result<Vec<String>, Refusal> {
+    plan(&TransferArgs {
+        source: line.source.clone(),
+        to: a.to,
+        dest: line.dest.clone(),
+        repo_type: a.repo_type,
+        options: a.options.clone(),
+        ..Default::default()
+    })
+}
+
+/// A batch file's line: a source and its destination ns/name (None: the source's own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchLine {
+    pub source: String,
+    pub dest: Option<String>,
+}
+
+/// The batch file `batch --from-file` reads: one `SOURCE [DEST]` per repository, each
+/// destination resolved here (its own `dest`, else under `dest_namespace`) so that the plans
+/// checked for confirmation and the batch agree on it.
+pub fn batch_lines(a: &BatchArgs) -> Result<Vec<BatchLine>, Refusal> {
+    if a.repos.is_empty() {
+        return Err(Refusal::new(
+            "batch: `repos` is empty",
+            "list at least one repository: {\"source\": \"hf:ns/name\", \"dest\": \"ns/name\"}",
+        ));
+    }
+    if a.jobs == Some(0) {
+        return Err(Refusal::new(
+            "batch: `jobs` must be at least 1",
+            "drop jobs (2 at a time), or pass a positive number",
+        ));
+    }
+    if let Some(ns) = &a.dest_namespace {
+        file_word("dest_namespace", ns)?;
+    }
+    a.repos
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            file_word(&format!("repos[{i}].source"), &r.source)?;
+            let dest = match (&r.dest, &a.dest_namespace) {
+                (Some(d), _) => Some(d.clone()),
+                (None, Some(ns)) => Some(
+                    crate::repo_ref::dest_in_namespace(&r.source, a.to.map(Hub::platform), ns)
+                        .map_err(|e| {
+                            Refusal::new(
+                                format!("repos[{i}].source {:?}: {e}", r.source),
+                                "give a repository as hf:ns/name, ms:ns/name or a web URL",
+                            )
+                        })?,
+                ),
+                (None, None) => None,
+            };
+            if let Some(d) = &dest {
+                file_word(&format!("repos[{i}].dest"), d)?;
+            }
+            Ok(BatchLine {
+                source: r.source.clone(),
+                dest,
+            })
+        })
+        .collect()
+}
+
+/// A value written as one word of a batch file line: the argv rules, and no blank or `#`
+/// (they separate words and start comments there).
+fn file_word(field: &str, value: &str) -> Result<(), Refusal> {
+    check_value(field, value)?;
+    if value.trim().is_empty() || value.chars().any(|c| c.is_whitespace() || c == '#') {
+        return Err(Refusal::new(
+            format!("`{field}` must be one word without blanks or '#': {value:?}"),
+            "give a repository as hf:ns/name, ms:ns/name or a web URL, and a destination as ns/name",
+        ));
+    }
+    Ok(())
+}
+
+/// The batch file's text for [`batch_lines`].
+pub fn batch_file(lines: &[BatchLine]) -> String {
+    lines
+        .iter()
+        .map(|l| match &l.dest {
+            Some(d) => format!("{} {d}\n", l.source),
+            None => format!("{}\n", l.source),
+        })
+        .collect()
+}
+
+/// `batch --from-file FILE --yes`: the caller has checked every confirmation the plans asked for
+/// (so `--allow-public-gated` goes with `public`), and there is no terminal to answer a prompt.
+pub fn batch(a: &BatchArgs, file: &std::path::Path) -> Result<Vec<String>, Refusal> {
+    let mut argv = Argv::new(&["batch", "--from-file"]);
+    argv.words.push(file.display().to_string());
+    argv.opt("--to", "to", a.to.map(Hub::as_arg))?
+        .opt(
+            "--repo-type",
+            "repo_type",
+            a.repo_type.map(RepoKind::as_arg),
+        )?
+        .flag("--skip-existing", a.skip_existing);
+    if let Some(n) = a.jobs {
+        argv.value("--jobs", "jobs", &n.to_string())?;
+    }
+    if let Some(n) = a.concurrency {
+        argv.value("--concurrency", "concurrency", &n.to_string())?;
+    }
+    options(&mut argv, &a.options, a.options.public)?;
+    argv.flag("--yes", true);
+    Ok(argv.finish())
 }
 
 pub fn runs() -> Vec<String> {
@@ -544,8 +783,8 @@ mod tests {
     #[test]
     fn positionals_follow_a_double_dash_after_json() {
         let mut t = transfer_args("hf:alice/m");
-        t.backend = Some(WorkerBackend::Local);
-        t.include = vec!["*.json".into()];
+        t.options.backend = Some(WorkerBackend::Local);
+        t.options.include = vec!["*.json".into()];
         assert_eq!(
             plan(&t).unwrap(),
             [
@@ -624,22 +863,164 @@ mod tests {
     fn widening_and_deleting_need_confirmation() {
         let plan = serde_json::json!({"source_private": true, "source_gated": false,
                                       "files_to_delete": 2, "dest": {"id": "acme/m"}});
-        let mut t = transfer_args("hf:acme/m");
-        assert_eq!(needs_confirmation(&t, &plan), None);
-        t.public = true;
+        let mut o = TransferOptions::default();
+        assert_eq!(needs_confirmation(&o, &plan), None);
+        o.public = true;
         assert_eq!(
-            needs_confirmation(&t, &plan).as_deref(),
+            needs_confirmation(&o, &plan).as_deref(),
             Some("makes a private source public")
         );
-        t.public = false;
-        t.delete = true;
-        assert!(needs_confirmation(&t, &plan).unwrap().contains("2 now"));
+        o.public = false;
+        o.delete = true;
+        assert!(needs_confirmation(&o, &plan).unwrap().contains("2 now"));
         let public = serde_json::json!({"source_private": false, "source_gated": false});
-        let t = TransferArgs {
+        let o = TransferOptions {
             public: true,
-            ..transfer_args("hf:acme/m")
+            ..Default::default()
         };
-        assert_eq!(needs_confirmation(&t, &public), None);
+        assert_eq!(needs_confirmation(&o, &public), None);
         assert_eq!(plan_dest_id(&plan), Some("acme/m"));
+    }
+
+    #[test]
+    fn chunk_choices_need_parallel_and_exclude_each_other() {
+        let mut t = transfer_args("hf:alice/m");
+        t.options.within = Some("30m".into());
+        assert_eq!(plan(&t).unwrap_err().message, "`within` needs `parallel`");
+        t.options.parallel = true;
+        let argv = plan(&t).unwrap();
+        assert!(
+            argv.windows(2).any(|w| w == ["--within", "30m"]),
+            "{argv:?}"
+        );
+        t.options.target = Some(Target::Cheapest);
+        assert_eq!(
+            plan(&t).unwrap_err().message,
+            "`target` and `within` exclude each other"
+        );
+    }
+
+    #[test]
+    fn public_is_planned_as_asked_but_runs_gated_only_when_confirmed() {
+        let gated = |argv: &[String]| argv.iter().any(|a| a == "--allow-public-gated");
+        let mut a = MigrateArgs {
+            transfer: transfer_args("hf:alice/m"),
+            ..Default::default()
+        };
+        a.transfer.options.public = true;
+        assert!(gated(&plan(&a.transfer).unwrap()));
+        assert!(!gated(&migrate(&a).unwrap()));
+        a.transfer.confirm = Some("alice/m".into());
+        assert!(gated(&migrate(&a).unwrap()));
+    }
+
+    fn batch_args(repos: &[(&str, Option<&str>)]) -> BatchArgs {
+        BatchArgs {
+            repos: repos
+                .iter()
+                .map(|(source, dest)| BatchRepo {
+                    source: (*source).into(),
+                    dest: dest.map(Into::into),
+                    confirm: None,
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_batch_file_gives_each_repo_its_destination() {
+        let mut a = batch_args(&[("hf:alice/a", Some("acme/a-copy")), ("hf:alice/b", None)]);
+        assert_eq!(
+            batch_file(&batch_lines(&a).unwrap()),
+            "hf:alice/a acme/a-copy\nhf:alice/b\n"
+        );
+        a.dest_namespace = Some("acme-ms".into());
+        assert_eq!(
+            batch_file(&batch_lines(&a).unwrap()),
+            "hf:alice/a acme/a-copy\nhf:alice/b acme-ms/b\n"
+        );
+        let line = &batch_lines(&a).unwrap()[1];
+        assert_eq!(
+            batch_plan(&a, line).unwrap(),
+            [
+                "migrate",
+                "--dest",
+                "acme-ms/b",
+                "--dry-run",
+                "--json",
+                "--",
+                "hf:alice/b"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_refuses_words_the_batch_file_cannot_hold() {
+        for (source, dest) in [
+            ("hf:alice/a b", None),
+            ("hf:alice/a#x", None),
+            ("hf:alice/a", Some("acme/a --delete")),
+            ("--help", None),
+        ] {
+            let err = batch_lines(&batch_args(&[(source, dest)])).unwrap_err();
+            assert!(err.message.starts_with("`repos[0]."), "{err:?}");
+        }
+        assert!(batch_lines(&batch_args(&[])).is_err());
+        let zero = BatchArgs {
+            jobs: Some(0),
+            ..batch_args(&[("hf:alice/a", None)])
+        };
+        assert!(batch_lines(&zero).unwrap_err().message.contains("jobs"));
+    }
+
+    #[test]
+    fn a_batch_runs_with_yes_and_allows_public_gated_only_with_public() {
+        let mut a = batch_args(&[("hf:alice/a", None)]);
+        a.jobs = Some(3);
+        a.options.backend = Some(WorkerBackend::Local);
+        let file = std::path::Path::new("/tmp/b.txt");
+        assert_eq!(
+            batch(&a, file).unwrap(),
+            [
+                "batch",
+                "--from-file",
+                "/tmp/b.txt",
+                "--jobs",
+                "3",
+                "--backend",
+                "local",
+                "--yes",
+                "--json"
+            ]
+        );
+        a.options.public = true;
+        let argv = batch(&a, file).unwrap();
+        assert!(
+            argv.contains(&"--public".to_owned())
+                && argv.contains(&"--allow-public-gated".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_batch_refusal_names_every_repo_to_confirm() {
+        let r = batch_refusal(
+            3,
+            &[(
+                "hf:alice/p".into(),
+                "alice/p".into(),
+                "makes a private source public".into(),
+            )],
+        );
+        assert_eq!(
+            r.message,
+            "batch refused, nothing was run: 1 of 3 repositories need confirmation: hf:alice/p → \
+             alice/p makes a private source public"
+        );
+        assert!(
+            r.hint.contains("hf:alice/p: confirm \"alice/p\""),
+            "{}",
+            r.hint
+        );
     }
 }

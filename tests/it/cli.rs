@@ -83,7 +83,7 @@ fn unknown_runs_are_bad_input_with_a_hint_and_json_errors_stay_on_stdout() {
     let ctx = TestContext::offline();
     let out = ctx.run(&["logs", "run-nope", "--json"]);
     assert_eq!(out.code, Some(2));
-    let err: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    let err = out.last_json();
     assert_eq!(err["type"], "error");
     assert_eq!(err["exit_code"], 2);
     assert!(err["hint"].as_str().unwrap().contains("hubferry runs"));

@@ -8,11 +8,19 @@ use serde_json::Value;
 
 use crate::support::{unique, wait_bounded, wait_until_running, TestContext};
 
+/// The last `--json` line a run wrote to `path`, each line validated against its schema.
 fn last_json(path: &std::path::Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
-        .rev()
-        .find_map(|l| serde_json::from_str(l).ok())
+    let lines: Vec<Value> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .inspect(|v| {
+            crate::support::schemas::check(v);
+        })
+        .collect();
+    lines
+        .last()
+        .cloned()
         .unwrap_or_else(|| panic!("no JSON line in {}: {text}", path.display()))
 }
 

@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-import jsonschema
+import schema_check
 import world
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
@@ -20,41 +20,6 @@ from mcp import ClientSession
 
 BINARY = world.ROOT / "target" / "release" / "hubferry"
 CANARIES = [*world.HF_USERS.values(), *world.MS_USERS.values()]
-
-
-SCHEMAS = world.ROOT / "docs" / "schemas"
-# Final objects by `type` with a published schema; worker events (`"hubferry": 1`) use event.json.
-SCHEMA_OF_TYPE = {
-    "plan": "plan",
-    "report": "report",
-    "error": "error",
-    "check": "check",
-    "doctor": "doctor",
-    "detached": "detached",
-    "run": "run",
-    "run_progress": "run_progress",
-    "run_status": "run_status",
-    "run_stopped": "run_stopped",
-    "verify": "verify",
-    "inventory": "inventory",
-    "retire": "retire",
-    "batch_report": "batch_report",
-}
-
-
-def validate(obj: dict) -> str | None:
-    """Validates one `--json` object against docs/schemas; returns the schema used, if any."""
-    if "hubferry" in obj:
-        name = "event"
-    elif obj.get("type") == "report" and "mirror" in obj:
-        name = "sync"
-    else:
-        name = SCHEMA_OF_TYPE.get(obj.get("type"))
-    if name is None:
-        return None
-    schema = json.loads((SCHEMAS / f"{name}.json").read_text())
-    jsonschema.validate(obj, schema)
-    return name
 
 
 def hubferry_env(sandbox, modal_sim, state: Path) -> dict[str, str]:
@@ -95,6 +60,18 @@ def seed(env: dict[str, str], platform: str, repo_id: str, *extra: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def listing(env: dict[str, str], platform: str, *repo_ids: str) -> list[list[str] | None]:
+    """Each repo's file paths through the official client, or None for one that does not exist."""
+    out = subprocess.run(
+        [str(world.PYTHON), str(world.ROOT / "tests/it/selection.py"), "list", platform, *repo_ids],
+        env={**os.environ, **env},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout)
+
+
 @contextlib.asynccontextmanager
 async def session(env: dict[str, str], capture: Path):
     """An initialized ClientSession on `hubferry mcp`; on exit, asserts no canary in any message."""
@@ -125,8 +102,20 @@ def assert_no_canaries(capture: Path) -> None:
 
 
 def structured(result) -> dict:
-    """A tool result's structured content: {exit_code, result, objects}, each object validated."""
-    assert result.structured_content is not None, result
-    for obj in result.structured_content["objects"]:
-        validate(obj)
-    return result.structured_content
+    """A tool result's structured content: {exit_code, result, objects}, each object validated
+    against its schema, and each text block the same object as printed."""
+    content = result.structured_content
+    assert content is not None, result
+    assert set(content) == {"exit_code", "result", "objects"}, content
+    assert isinstance(content["exit_code"], int), content
+    objects = content["objects"]
+    assert content["result"] == (objects[-1] if objects else None), content
+    for obj in objects:
+        schema_check.validate(obj)
+    texts = [block.text for block in result.content]
+    if objects:
+        assert [json.loads(text) for text in texts] == objects, texts
+    else:
+        assert texts == [f"exit code {content['exit_code']}"], texts
+    assert result.is_error == (content["exit_code"] != 0), content
+    return content

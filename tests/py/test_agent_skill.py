@@ -11,6 +11,7 @@ import subprocess
 
 import mcp_harness as h
 import pytest
+import schema_check
 import world
 import yaml
 from huggingface_hub import HfApi
@@ -86,6 +87,8 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         "dest_ns": "acme-ms",
         "repos_file": str(repos),
         "mirrors_file": str(mirrors),
+        "plan_file": str(tmp_path / "plan.jsonl"),
+        "local_dir": str(tmp_path / "copy"),
     }
     commands = bash_commands(SKILL.read_text())
     assert len(commands) >= 15, commands
@@ -96,6 +99,12 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         unknown = set(re.findall(r"\{([a-z_]+)\}", command)) - set(values) - {"run_id"}
         assert not unknown, f"placeholder the test cannot fill: {unknown} in {command}"
         argv = shlex.split(re.sub(r"\{([a-z_]+)\}", lambda m: values[m.group(1)], command))
+        # `… > FILE`: the one shell construct the skill uses, stdout kept for a later command.
+        redirect = None
+        if ">" in argv:
+            at = argv.index(">")
+            assert at == len(argv) - 2, f"only a final `> FILE` is supported: {command}"
+            argv, redirect = argv[:at], argv[at + 1]
         # An attached migration would move data: preview it (the detached one runs on the stand-in).
         if argv[1] == "migrate" and not {"--dry-run", "--detach"} & set(argv):
             argv.append("--dry-run")
@@ -111,15 +120,28 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
         assert out.returncode == 0, f"{command}\n{out.stdout}\n{out.stderr}"
         objects = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
         assert objects, f"{command}: no JSON on stdout"
-        validated.update(filter(None, map(h.validate, objects)))
+        if redirect:
+            with open(redirect, "w") as f:
+                f.write(out.stdout)
+        validated.update(map(schema_check.validate, objects))
         for canary in h.CANARIES:
             assert canary not in out.stdout + out.stderr, command
         if "--detach" in argv:
             values["run_id"] = objects[-1]["run_id"]
         finals.append((command, objects[-1]))
 
-    assert {"plan", "report", "event", "check", "doctor"} <= validated, validated
-    kinds = {command: final["type"] for command, final in finals}
+    assert {
+        "plan",
+        "report",
+        "event",
+        "check",
+        "doctor",
+        "revisions",
+        "org-plan-line",
+        "batch_report",
+        "download",
+    } <= validated, validated
+    kinds = {command: final.get("type") for command, final in finals}
     doctor = dict(finals)["hubferry doctor --json"]
     assert doctor["type"] == "doctor" and doctor["ok"] is True
     assert (doctor["hf"]["user"], doctor["hf"]["endpoint"]) == ("alice", sandbox["hf_endpoint"])
@@ -139,7 +161,26 @@ def test_every_command_line_of_the_skill_runs_against_the_sandbox(sandbox, modal
     batch = dict(finals)["hubferry batch --from-file {repos_file} --json"]
     assert batch["type"] == "batch_report" and "acme-ms/skill-b" in batch["repos"][0]["dest"]
     assert batch["repos"][0]["verified"] is True, batch
+    within = next(final for command, final in finals if "--within" in command)
+    assert within["estimate"]["within_s"] == 1800 and within["estimate"]["chunk_choice"], within
+    refs = dict(finals)["hubferry migrate hf:{ns}/{name} --revisions all --dry-run --json"]
+    assert refs["type"] == "revisions" and refs["refs"][0]["dest_name"] == "master", refs
+    planned = next(final for command, final in finals if command.startswith("hubferry plan "))
+    assert (planned["source"], planned["dest"], planned["action"]) == (
+        "hf:alice/skill-model",
+        "ms:acme-ms/skill-model",
+        "create",
+    ), planned
+    applied = dict(finals)["hubferry apply {plan_file} --json"]
+    assert (applied["type"], applied["repos_ok"], applied["repos"][0]["verified"]) == (
+        "apply_report",
+        1,
+        True,
+    ), applied
     assert dict(finals)["hubferry verify hf:{ns}/{name} ms:{ns}/{name} --json"]["ok"] is True
+    local = dict(finals)["hubferry download ms:{ns}/{name} --local-dir {local_dir} --json"]
+    assert (local["status"], local["verified"]) == ("done", True), local
+    assert (tmp_path / "copy" / "README.md").is_file(), sorted((tmp_path / "copy").iterdir())
     retired = finals[-1][1]
     assert (retired["type"], retired["deleted"], retired["verified"]) == ("retire", True, True)
     hf = HfApi(endpoint=sandbox["hf_endpoint"], token=world.HF_USERS["alice"])

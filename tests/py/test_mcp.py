@@ -10,11 +10,13 @@ import mcp_harness as h
 import pytest
 import world
 from huggingface_hub import HfApi
+from mcp.shared.exceptions import MCPError
 
 TOOLS = {
     "doctor",
     "plan",
     "migrate",
+    "batch",
     "runs",
     "run_status",
     "run_logs",
@@ -37,6 +39,12 @@ def env(sandbox, modal_sim, tmp_path):
     return h.hubferry_env(sandbox, modal_sim, state)
 
 
+@pytest.fixture
+def org_env(env):
+    """`env` with the ModelScope organization alice may write to (ModelScope lists none)."""
+    return {**env, "HUBFERRY_MS_ORGS": "acme-ms"}
+
+
 def run(coro):
     return asyncio.run(asyncio.wait_for(coro, timeout=240))
 
@@ -54,6 +62,11 @@ def test_lists_every_tool_with_an_input_schema_from_the_rust_types(env, tmp_path
         migrate["properties"]
     )
     assert migrate["required"] == ["source"]
+    batch = tools["batch"].input_schema
+    assert batch["required"] == ["repos"]
+    assert {"repos", "dest_namespace", "jobs", "public", "delete", "backend"} <= set(
+        batch["properties"]
+    )
     assert tools["retire"].annotations.destructive_hint is True
     assert tools["plan"].annotations.read_only_hint is True
     for t in tools.values():
@@ -171,8 +184,9 @@ def test_refusals_run_nothing_and_change_nothing(sandbox, env, tmp_path):
     assert h.structured(out["runs"])["objects"] == [], "a refused migrate started a run"
 
 
-def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_path):
-    repo = "alice/mcp-cancel"
+@pytest.mark.parametrize("tool", ["migrate", "batch"])
+def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_path, tool):
+    repo = f"alice/mcp-cancel-{tool}"
     h.seed(env, "hf", repo, "--lfs-mb", "1")
     # The big file's download hangs, so the migration is still running when the call is cancelled.
     world.admin(
@@ -183,7 +197,7 @@ def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_
             "ms": 60000,
             "platform": "hf",
             "method": "GET",
-            "path": "mcp-cancel/resolve/.*model\\.safetensors",
+            "path": f"mcp-cancel-{tool}/resolve/.*model\\.safetensors",
         },
     )
     capture = tmp_path / "mcp"
@@ -195,13 +209,10 @@ def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_
             async def on_progress(done, total, message):
                 started.set()
 
-            call = asyncio.create_task(
-                s.call_tool(
-                    "migrate",
-                    {"source": f"hf:{repo}", "backend": "local"},
-                    progress_callback=on_progress,
-                )
-            )
+            args = {"source": f"hf:{repo}", "backend": "local"}
+            if tool == "batch":
+                args = {"repos": [{"source": f"hf:{repo}"}], "backend": "local"}
+            call = asyncio.create_task(s.call_tool(tool, args, progress_callback=on_progress))
             await asyncio.wait_for(started.wait(), timeout=60)
             call.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -215,5 +226,86 @@ def test_a_cancelled_migration_stops_its_child_as_ctrl_c_does(sandbox, env, tmp_
             return log.read_text(), await s.call_tool("runs", {})
 
     log, runs = run(go())
-    assert "sent SIGINT to `hubferry migrate`, which ended with exit code 130" in log, log
+    assert f"sent SIGINT to `hubferry {tool}`, which ended with exit code 130" in log, log
     assert not runs.is_error
+
+
+def test_a_batch_moves_each_repo_to_its_own_destination_with_progress(org_env, tmp_path):
+    env = org_env
+    h.seed(env, "hf", "alice/mcp-batch-a", "--lfs-mb", "0.3")
+    h.seed(env, "hf", "alice/mcp-batch-b", "--lfs-mb", "0.3", "--seed", "2")
+    dests = ["alice/mcp-batch-a-copy", "acme-ms/mcp-batch-b"]
+    repos = [
+        {"source": "hf:alice/mcp-batch-a", "dest": dests[0]},
+        {"source": "hf:alice/mcp-batch-b", "dest": dests[1]},
+    ]
+    progress: list[float] = []
+
+    async def on_progress(done, total, message):
+        progress.append(done)
+
+    async def go():
+        async with h.session(env, tmp_path / "mcp") as s:
+            return await s.call_tool(
+                "batch", {"repos": repos, "backend": "local"}, progress_callback=on_progress
+            )
+
+    result = run(go())
+    assert not result.is_error, result
+    out = h.structured(result)
+    summary = out["result"]
+    assert (summary["type"], summary["status"], summary["repos_ok"]) == ("batch_report", "ok", 2)
+    assert [r["dest"].split(":")[-1].split("@")[0] for r in summary["repos"]] == dests, summary
+    assert all(r["verified"] and r["files_moved"] > 0 for r in summary["repos"]), summary
+    reports = [o for o in out["objects"] if o["type"] == "report"]
+    assert [r["verified"] for r in reports] == [True, True], reports
+    assert progress and progress == sorted(progress), progress
+    sources = h.listing(env, "hf", "alice/mcp-batch-a", "alice/mcp-batch-b")
+    copies = h.listing(env, "ms", *dests)
+    paths = [None if files is None else set(files) - {".gitattributes"} for files in copies]
+    assert paths == [set(files) - {".gitattributes"} for files in sources], (copies, sources)
+
+
+def test_a_widening_batch_is_refused_before_anything_moves_until_each_repo_confirms(env, tmp_path):
+    h.seed(env, "hf", "alice/mcp-wide-open", "--lfs-mb", "0.1")
+    h.seed(env, "hf", "alice/mcp-wide-private", "--lfs-mb", "0.1", "--private")
+    dests = ["alice/mcp-wide-open", "alice/mcp-wide-private"]
+
+    def repos(confirm=None, key="confirm"):
+        private = {"source": "hf:alice/mcp-wide-private"}
+        if confirm:
+            private[key] = confirm
+        return [{"source": "hf:alice/mcp-wide-open", "dest": dests[0]}, private]
+
+    async def go():
+        async with h.session(env, tmp_path / "mcp") as s:
+            common = {"public": True, "backend": "local"}
+            out = {
+                "missing": await s.call_tool("batch", {"repos": repos(), **common}),
+                "wrong": await s.call_tool("batch", {"repos": repos("alice/other"), **common}),
+            }
+            with pytest.raises(MCPError, match="confim"):
+                await s.call_tool("batch", {"repos": repos(dests[1], "confim"), **common})
+            out["before"] = h.listing(env, "ms", *dests)
+            out["confirmed"] = await s.call_tool("batch", {"repos": repos(dests[1]), **common})
+            out["after"] = h.listing(env, "ms", *dests)
+            return out
+
+    out = run(go())
+    for key in ("missing", "wrong"):
+        refusal = h.structured(out[key])
+        assert out[key].is_error, key
+        assert [o["type"] for o in refusal["objects"]] == ["plan", "plan", "error"], refusal
+        error = refusal["result"]
+        assert (error["exit_code"], refusal["exit_code"]) == (2, 2), error
+        assert "batch refused, nothing was run: 1 of 2 repositories" in error["message"], error
+        assert "hf:alice/mcp-wide-private" in error["message"], error
+        assert "makes a private source public" in error["message"], error
+        assert "mcp-wide-open" not in error["message"], "a public source needs no confirmation"
+        assert 'hf:alice/mcp-wide-private: confirm "alice/mcp-wide-private"' in error["hint"]
+    assert out["before"] == [None, None], "a refused batch created a destination"
+    assert not out["confirmed"].is_error, out["confirmed"]
+    summary = h.structured(out["confirmed"])["result"]
+    assert (summary["type"], summary["repos_ok"]) == ("batch_report", 2), summary
+    assert all(r["verified"] for r in summary["repos"]), summary
+    assert None not in out["after"], "sanity: the listing sees the copies once they exist"

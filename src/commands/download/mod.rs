@@ -32,6 +32,7 @@ use crate::error::{CliError, ExitStatus};
 use crate::manifest::FileEntry;
 use crate::printer::{bytes_style, human_bytes, human_duration, Printer, Tone};
 use crate::repo_ref::Platform;
+use crate::schemas::{DownloadKind, DownloadMethodName, DownloadObject, DownloadStatus};
 use crate::settings::parse_ref;
 use crate::verify::pair::{side, Side};
 use api::PARTIAL_DIR;
@@ -105,7 +106,16 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitStatus
             remove_dir(&git_dir)?;
         }
         let _ = std::fs::remove_dir_all(dir.join(PARTIAL_DIR));
-        finish(p, &src, &dir, "skipped", "none", 0, 0, started);
+        finish(
+            p,
+            &src,
+            &dir,
+            DownloadStatus::Skipped,
+            DownloadMethodName::None,
+            0,
+            0,
+            started,
+        );
         return Ok(ExitStatus::Success);
     }
     let method = match args.method {
@@ -163,14 +173,14 @@ pub async fn run(ctx: &Context, args: DownloadArgs) -> anyhow::Result<ExitStatus
     }
     let _ = std::fs::remove_dir_all(dir.join(PARTIAL_DIR));
     let method_name = match method {
-        DownloadMethod::Git => "git",
-        DownloadMethod::Api => "api",
+        DownloadMethod::Git => DownloadMethodName::Git,
+        DownloadMethod::Api => DownloadMethodName::Api,
     };
     finish(
         p,
         &src,
         &dir,
-        "done",
+        DownloadStatus::Done,
         method_name,
         todo.len() as u64,
         fetched,
@@ -194,27 +204,28 @@ fn finish(
     p: &Printer,
     src: &Side,
     dir: &Path,
-    status: &str,
-    method: &str,
+    status: DownloadStatus,
+    method: DownloadMethodName,
     files_fetched: u64,
     bytes_fetched: u64,
     started: Instant,
 ) {
     let duration = started.elapsed().as_secs_f64();
-    p.json(&serde_json::json!({
-        "type": "download",
-        "status": status,
-        "verified": true,
-        "source": src.describe(),
-        "local_dir": dir.display().to_string(),
-        "method": method,
-        "files": src.manifest.len(),
-        "bytes": src.manifest.total_bytes(),
-        "files_fetched": files_fetched,
-        "bytes_fetched": bytes_fetched,
-        "duration_s": duration,
-    }));
-    if status == "skipped" {
+    let object = DownloadObject {
+        kind: DownloadKind::Download,
+        status,
+        verified: true,
+        source: src.describe(),
+        local_dir: dir.display().to_string(),
+        method,
+        files: src.manifest.len() as u64,
+        bytes: src.manifest.total_bytes(),
+        files_fetched,
+        bytes_fetched,
+        duration_s: duration,
+    };
+    p.json(&serde_json::to_value(object).unwrap_or_default());
+    if status == DownloadStatus::Skipped {
         p.out(&format!(
             "{} {} already holds a complete, verified copy of {} ({} files, {}): nothing downloaded",
             p.paint("up to date", Tone::Good),

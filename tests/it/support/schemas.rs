@@ -1,6 +1,7 @@
 //! Every `--json` object a test reads is checked against its published schema (docs/schemas/),
-//! so an output that drifts from the schema fails the test that printed it. The check runs in one
-//! long-lived `schema_check.py` per test binary (the pinned `jsonschema` package).
+//! so an output that drifts from its schema, or an object type with no schema at all, fails the
+//! test that printed it. The check runs in one long-lived `tests/py/schema_check.py` per test
+//! binary (the pinned `jsonschema` package), the same code the Python tests validate with.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -20,12 +21,12 @@ fn checker() -> &'static Mutex<Checker> {
     CHECKER.get_or_init(|| {
         let root = super::root();
         let mut child = Command::new(root.join(".venv/bin/python"))
-            .arg(root.join("tests/it/support/schema_check.py"))
+            .arg(root.join("tests/py/schema_check.py"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
-            .expect("start tests/it/support/schema_check.py");
+            .expect("start tests/py/schema_check.py");
         let stdin = child.stdin.take().expect("schema checker stdin");
         let stdout = BufReader::new(child.stdout.take().expect("schema checker stdout"));
         Mutex::new(Checker {
@@ -36,9 +37,9 @@ fn checker() -> &'static Mutex<Checker> {
     })
 }
 
-/// The schema `value` was validated against, or None for an object type with no published schema.
-/// Panics, naming the field, when `value` does not match its schema.
-pub fn check(value: &Value) -> Option<String> {
+/// The schema `value` was validated against. Panics when `value` does not match its schema, or
+/// when its type (or shape) has no published schema.
+pub fn check(value: &Value) -> String {
     let mut c = checker().lock().unwrap_or_else(|e| e.into_inner());
     writeln!(c.stdin, "{value}").expect("write to the schema checker");
     c.stdin.flush().expect("flush the schema checker");
@@ -48,10 +49,13 @@ pub fn check(value: &Value) -> Option<String> {
         .expect("read from the schema checker");
     let answer = answer.trim_end();
     if let Some(name) = answer.strip_prefix("ok ") {
-        return Some(name.to_owned());
+        return name.to_owned();
     }
-    if answer.starts_with("unpublished ") {
-        return None;
+    if let Some(kind) = answer.strip_prefix("unpublished ") {
+        panic!(
+            "--json printed an object of type `{kind}` that has no schema in docs/schemas: add its \
+             type to src/schemas.rs and run `HUBFERRY_WRITE_SCHEMAS=1 cargo test --lib schemas`:\n{value}"
+        );
     }
     panic!("--json output does not match docs/schemas ({answer}):\n{value}");
 }
