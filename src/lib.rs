@@ -11,6 +11,7 @@ mod cli_examples;
 pub mod color;
 pub mod commands;
 pub mod completions;
+pub mod consent;
 pub mod cookie_jar;
 pub mod cost;
 pub mod credentials;

@@ -21,6 +21,10 @@
 //!    built on the default branch like those of step 1).
 //! 3. **tags at branch heads**: tagged at that destination branch's head after step 2.
 //!
+//! Deleting needs consent ([`crate::consent`]): before step 1 the steps' preflights count the files
+//! on each destination branch that a step would delete ([`deletions`]); any such file, and the
+//! run stops unless the caller's consent is given or a terminal answers yes.
+//!
 //! A tag that already exists at the destination is left alone (tags do not move; ModelScope
 //! cannot move or delete one).
 
@@ -28,6 +32,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::consent::Consent;
 use crate::credentials::Credentials;
 use crate::engine::{self, Executed, RunOptions};
 use crate::error::{hub_error, CliError, ExitStatus};
@@ -389,6 +394,10 @@ pub async fn dry_run(
         }
         outcome.files_moved = plan.transfer.to_move.len() as u64;
         outcome.bytes_moved = plan.transfer.bytes_to_move;
+        let n = plan.transfer.to_delete.len();
+        if n > 0 {
+            outcome.detail = Some(format!("{n} file(s) to delete"));
+        }
         refs.push(outcome);
     }
     refs.extend(tag_outcomes(&plan, dest_default, true));
@@ -438,6 +447,47 @@ fn tag_outcomes(plan: &RefPlan, dest_default: &str, dry_run: bool) -> Vec<RefOut
         });
     }
     out
+}
+
+/// Files on each existing destination branch that some step would delete, `(branch, count)`,
+/// from the preflights of the steps (reads only). A file there before the run is deleted only by
+/// a step whose source lacks it, and each such step's preflight against the destination as it
+/// is now lists it; what a tag built on the default branch adds and the branch's own step then
+/// removes again was put there by this run, and is not counted.
+async fn deletions(
+    creds: &Credentials,
+    req: &MigrateRequest,
+    plan: &RefPlan,
+    dest_refs: &RefList,
+    dest_default: &str,
+) -> anyhow::Result<Vec<(String, usize)>> {
+    let mut doomed: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
+        Default::default();
+    if dest_refs.branch(dest_default).is_some() {
+        for tag in plan.tags.iter().filter(|t| t.at_branch.is_none()) {
+            let r = step_request(req, &tag.name, dest_default, dest_default);
+            let plan = preflight(&r, creds).await?;
+            doomed
+                .entry(dest_default)
+                .or_default()
+                .extend(plan.files_to_delete().map(|f| f.path.clone()));
+        }
+    }
+    for (name, dest_name, _) in &plan.branches {
+        if dest_refs.branch(dest_name).is_none() {
+            continue;
+        }
+        let plan = preflight(&step_request(req, name, dest_name, dest_default), creds).await?;
+        doomed
+            .entry(dest_name)
+            .or_default()
+            .extend(plan.files_to_delete().map(|f| f.path.clone()));
+    }
+    Ok(doomed
+        .into_iter()
+        .filter(|(_, files)| !files.is_empty())
+        .map(|(b, files)| (b.to_string(), files.len()))
+        .collect())
 }
 
 /// Why `platform` cannot get branch `name` through its API, if it cannot.
@@ -502,6 +552,7 @@ pub async fn run(
     creds: &Credentials,
     req: &MigrateRequest,
     set: &RevisionSet,
+    consent: &Consent,
     opts: &RunOptions,
     job_prefix: &str,
 ) -> anyhow::Result<(RepoRef, RepoRef, RevisionsRun)> {
@@ -526,8 +577,14 @@ pub async fn run(
             r.detail.as_deref().unwrap_or_default()
         ));
     }
-    let t = source.repo_type_or_model();
     let dest_default = dest.platform.default_revision();
+    let doomed = deletions(creds, req, &plan, &dest_refs, dest_default).await?;
+    if !doomed.is_empty() {
+        let n = doomed.iter().map(|(_, n)| n).sum();
+        let per_branch: Vec<String> = doomed.iter().map(|(b, n)| format!("{b}: {n}")).collect();
+        consent.deletions(n, &format!("{dest} ({})", per_branch.join(", ")))?;
+    }
+    let t = source.repo_type_or_model();
     let mut reports = Vec::new();
     let mut n = 0;
     let mut next_prefix = || {

@@ -285,7 +285,15 @@ async fn with_revisions(
         if let Err(err) = engine::check_backend(&opts) {
             return Ok(error_outcome(ctx, m, err));
         }
-        crate::revisions::run(p, creds, req, set, &opts, &format!("m{index}")).await
+        // A mirrors file says `delete = true` to let a mirror delete (CI has no terminal to ask).
+        let consent = crate::consent::Consent::new(
+            m.delete,
+            format!(
+                "--revisions mirrors each branch and tag exactly (files a ref lacks are deleted at the destination): set `delete = true` on mirror `{}` in the mirrors file to allow it",
+                m.name
+            ),
+        );
+        crate::revisions::run(p, creds, req, set, &consent, &opts, &format!("m{index}")).await
     };
     let (source, dest, run) = match result {
         Ok(r) => r,

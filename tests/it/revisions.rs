@@ -160,15 +160,14 @@ fn same(ctx: &TestContext, src: &str, dest: &str, rev: &str, dest_rev: &str) {
 }
 
 fn mirrors_file(ctx: &TestContext, name: &str, source: &str, dest: &str) -> String {
-    let path = ctx.path("mirrors.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[mirror]]\nname = \"{name}\"\nsource = \"{source}\"\ndest = \"{dest}\"\nbackend = \"local\"\nrevisions = \"all\"\n"
-        ),
+    mirror_table(
+        ctx,
+        "mirrors.toml",
+        name,
+        source,
+        dest,
+        "revisions = \"all\"\n",
     )
-    .unwrap();
-    path.display().to_string()
 }
 
 #[test]
@@ -367,4 +366,105 @@ fn modelscope_to_hf_creates_branches_and_tags_and_provenance_counts_commits_behi
     assert_eq!(plan["provenance"]["commits_behind"], 2, "{out}");
     assert_eq!(plan["provenance"]["source"], hf, "{out}");
     assert!(out.stderr.contains("2 commits behind"), "{out}");
+}
+
+/// A mirrors file of one mirror, `extra` lines appended to its table.
+fn mirror_table(
+    ctx: &TestContext,
+    file: &str,
+    name: &str,
+    source: &str,
+    dest: &str,
+    extra: &str,
+) -> String {
+    let path = ctx.path(file);
+    std::fs::write(
+        &path,
+        format!(
+            "[[mirror]]\nname = \"{name}\"\nsource = \"{source}\"\ndest = \"{dest}\"\nbackend = \"local\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn revisions_delete_at_the_destination_only_with_consent() {
+    let ctx = TestContext::new();
+    let id = format!("alice/{}", unique("it-refs-del"));
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([
+            {"commit": {"branch": "main", "files": {"README.md": "# del\n", "a.txt": "a", "b.txt": "b"}}},
+            {"tag": {"name": "v1", "at": "main"}},
+        ]),
+    );
+    let (hf, ms) = (format!("hf:{id}"), format!("ms:{id}"));
+    // A first mirror deletes nothing that was there: no consent needed.
+    let (_, refs) = mirror_all(&ctx, &hf, "ms");
+    assert_eq!(action(&refs, "tag", "v1"), "created", "{refs}");
+
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([{"commit": {"branch": "main", "files": {"a.txt": "a2"}, "delete": ["b.txt"]}}]),
+    );
+    let before = refs_of(&ctx, "ms", &id);
+    let revisions = ["migrate", &hf, "--to", "ms", "--revisions", "all"];
+    let out = ctx.run(&[&revisions[..], &["--dry-run", "--json"]].concat());
+    assert_eq!(out.code, Some(0), "{out}");
+    let refs = refs_json(&out);
+    let main = refs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "main")
+        .unwrap();
+    assert_eq!(main["detail"], "1 file(s) to delete", "{refs}");
+
+    // Without --yes and without a terminal: refused before anything changes.
+    let out = ctx.run(&[&revisions[..], &["--backend", "local"]].concat());
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "refusing to delete 1 file(s) at ms:{id} (master: 1) without confirmation"
+        )),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: pass --yes to confirm"), "{out}");
+    assert_eq!(
+        refs_of(&ctx, "ms", &id),
+        before,
+        "a refused run changed the destination"
+    );
+
+    // sync: the mirrors file's `delete = true` is the consent.
+    let config = mirror_table(&ctx, "del.toml", "del", &hf, &ms, "revisions = \"all\"\n");
+    let out = ctx.run(&["sync", "--config", &config]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stderr.contains("set `delete = true` on mirror `del`"),
+        "{out}"
+    );
+    assert_eq!(
+        refs_of(&ctx, "ms", &id),
+        before,
+        "a refused sync changed the destination"
+    );
+
+    let config = mirror_table(
+        &ctx,
+        "del.toml",
+        "del",
+        &hf,
+        &ms,
+        "revisions = \"all\"\ndelete = true\n",
+    );
+    let refs = resync(&ctx, &config);
+    assert_eq!(action(&refs, "branch", "main"), "updated", "{refs}");
+    same(&ctx, &hf, &ms, "main", "master");
+    same(&ctx, &hf, &ms, "v1", "v1");
 }
