@@ -468,3 +468,95 @@ fn revisions_delete_at_the_destination_only_with_consent() {
     same(&ctx, &hf, &ms, "main", "master");
     same(&ctx, &hf, &ms, "v1", "v1");
 }
+
+#[test]
+fn sync_revisions_flag_follows_a_moved_branch_and_inventory_reads_provenance_with_a_fresh_state() {
+    let ctx = TestContext::new();
+    // An HF org of its own, so that inventory lists this one repository.
+    let org = unique("it-prov-org");
+    ctx.admin(
+        "POST",
+        "/orgs",
+        Some(&json!({"platform": "hf", "org": org, "members": ["alice"]})),
+    );
+    let name = unique("it-prov");
+    let id = format!("{org}/{name}");
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([
+            {"commit": {"branch": "main", "files": {"README.md": "# prov\n", "a.txt": "one"}}},
+            {"tag": {"name": "v1", "at": "main"}},
+        ]),
+    );
+    let hf = format!("hf:{id}");
+    let ms = format!("ms:alice/{name}");
+    // No `revisions` key: the command line's --revisions applies.
+    let config = mirror_table(&ctx, "prov.toml", "prov", &hf, &ms, "");
+    let sync = ["sync", "--config", &config, "--revisions", "all", "--json"];
+    let out = ctx.run(&sync);
+    assert_eq!(out.code, Some(0), "{out}");
+    let refs = refs_json(&out);
+    assert_eq!(action(&refs, "branch", "main"), "updated", "{refs}");
+    assert_eq!(action(&refs, "tag", "v1"), "created", "{refs}");
+    let first = refs_of(&ctx, "ms", &format!("alice/{name}"));
+
+    let moved = history(
+        &ctx,
+        "hf",
+        &id,
+        json!([
+            {"commit": {"branch": "main", "files": {"a.txt": "two"}}},
+            {"commit": {"branch": "main", "files": {"b.txt": "new"}}},
+            {"tag": {"name": "v2", "at": "main"}},
+        ]),
+    );
+
+    // A state directory no run has used: the copy's last commit says what it mirrors.
+    let fresh = ctx.path("fresh-state");
+    let env = [("HUBFERRY_STATE_DIR", Some(fresh.to_str().unwrap()))];
+    let inventory = [
+        "inventory",
+        &org,
+        "--on",
+        "hf",
+        "--check-backup",
+        "--dest-namespace",
+        "alice",
+    ];
+    let out = ctx.run_with_env(&[&inventory[..], &["--json"]].concat(), &env);
+    assert_eq!(out.code, Some(0), "{out}");
+    let row = &out.last_json()["repos"][0];
+    assert_eq!(row["id"], id, "{out}");
+    assert_eq!(row["backup"], "partial", "{out}");
+    assert_eq!(row["backup_provenance"]["source"], hf, "{out}");
+    assert_eq!(row["backup_provenance"]["commits_behind"], 2, "{out}");
+    let out = ctx.run_with_env(&inventory, &env);
+    assert_eq!(out.code, Some(0), "{out}");
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("backup mirrors"))
+        .unwrap_or_else(|| panic!("no provenance line:\n{out}"));
+    assert!(
+        line.trim_start()
+            .starts_with(&format!("backup mirrors {hf}@"))
+            && line.ends_with(", 2 commits behind"),
+        "{line}"
+    );
+
+    // The second sync moves main, creates v2 and leaves v1 where it was.
+    let out = ctx.run(&sync);
+    assert_eq!(out.code, Some(0), "{out}");
+    let refs = refs_json(&out);
+    assert_eq!(action(&refs, "branch", "main"), "updated", "{refs}");
+    assert_eq!(action(&refs, "tag", "v1"), "exists", "{refs}");
+    assert_eq!(action(&refs, "tag", "v2"), "created", "{refs}");
+    let after = refs_of(&ctx, "ms", &format!("alice/{name}"));
+    assert_eq!(after["v1"], first["v1"], "an unchanged tag moved");
+    assert_eq!(after["v2"], after["master"]);
+    assert_ne!(after["master"], first["master"]);
+    same(&ctx, &hf, &ms, "v2", "v2");
+    assert_eq!(moved["v2"], moved["main"]);
+}
