@@ -310,21 +310,24 @@ async fn with_revisions(
         format!(
             "{} refs: {} to update, {} to create",
             run.refs.len(),
-            count("would update"),
+            count("would update") + count("would move"),
             count("would create")
         )
     } else {
         format!(
             "{} refs: {} updated, {} created, {} current, {} skipped, {} failed",
             run.refs.len(),
-            count("updated"),
+            count("updated") + count("moved"),
             count("created"),
             count("current") + count("exists"),
             count("skipped"),
             count("failed")
         )
     };
-    let changed = run.files_moved() > 0 || count("created") > 0 || count("updated") > 0;
+    let changed = run.files_moved() > 0
+        || ["created", "updated", "moved"]
+            .iter()
+            .any(|action| count(action) > 0);
     Ok(MirrorOutcome {
         name: m.name.clone(),
         json: with_fields(run.json(&source, &dest), &m.name, changed, run.exit),

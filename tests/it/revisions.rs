@@ -559,4 +559,23 @@ fn sync_revisions_flag_follows_a_moved_branch_and_inventory_reads_provenance_wit
     assert_ne!(after["master"], first["master"]);
     same(&ctx, &hf, &ms, "v2", "v2");
     assert_eq!(moved["v2"], moved["main"]);
+
+    // v1 moves at the source (deleted, re-created at main's head): ModelScope cannot move a
+    // tag, so it is skipped with a warning that says what to do; nothing else changes.
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([{"untag": "v1"}, {"tag": {"name": "v1", "at": "main"}}]),
+    );
+    let out = ctx.run(&sync);
+    assert_eq!(out.code, Some(0), "{out}");
+    let refs = refs_json(&out);
+    assert_eq!(action(&refs, "tag", "v1"), "skipped", "{refs}");
+    assert_eq!(action(&refs, "tag", "v2"), "exists", "{refs}");
+    assert!(
+        out.stderr.contains("tag v1 not mirrored: it moved at the source, and ModelScope's API cannot move or delete a tag; delete `v1` there"),
+        "{out}"
+    );
+    assert_eq!(refs_of(&ctx, "ms", &format!("alice/{name}")), after);
 }
