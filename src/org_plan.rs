@@ -94,7 +94,8 @@ pub struct PlanLine {
     pub source_bytes: u64,
     /// Estimated seconds (docs/preflight.md, "Chunks and ETA").
     pub eta_s: f64,
-    /// Estimated Modal cost in US dollars: null until a cost estimate is available.
+    /// Estimated Modal cost in US dollars, by the migrate plan's cost model (0 for the local
+    /// backend; null when the repository could not be planned or is skipped).
     pub cost_usd: Option<f64>,
     /// README front-matter fields mapped for the destination hub (null: it moves as it is).
     pub card: Option<Vec<CardChange>>,
@@ -111,6 +112,8 @@ pub struct OrgRequest {
     pub types: Vec<RepoType>,
     /// `--match`: repository names to keep.
     pub name_filter: crate::selection::Selection,
+    /// The cost model each line's ETA and cost are estimated under (`apply`'s backend).
+    pub sizing: crate::cost::Sizing,
 }
 
 fn fingerprint(m: &Manifest) -> String {
@@ -158,8 +161,14 @@ fn unrelated(plan: &Plan) -> bool {
     })
 }
 
-fn request_for(source: &RepoRef, to: Platform, dest_id: &str) -> MigrateRequest {
+fn request_for(
+    source: &RepoRef,
+    to: Platform,
+    dest_id: &str,
+    sizing: crate::cost::Sizing,
+) -> MigrateRequest {
     let mut req = MigrateRequest::new(source.clone());
+    req.sizing = sizing;
     req.to = Some(to);
     req.dest = Some(dest_id.to_string());
     req.repo_type = source.repo_type;
@@ -211,7 +220,7 @@ async fn plan_one(
             Some("ModelScope has no spaces; migrate the models and datasets it uses".into());
         return line;
     }
-    let plan = match preflight(&request_for(&source, req.to, &dest.id), creds).await {
+    let plan = match preflight(&request_for(&source, req.to, &dest.id, req.sizing), creds).await {
         Ok(plan) => plan,
         Err(e) => {
             line.reason = Some(match e.hint() {
@@ -231,6 +240,7 @@ async fn plan_one(
     line.source_files = plan.source_manifest.len() as u64;
     line.source_bytes = plan.source_manifest.total_bytes();
     line.eta_s = (plan.transfer.eta_s * 10.0).round() / 10.0;
+    line.cost_usd = Some(plan.transfer.estimate.cost_usd);
     line.card = plan
         .card
         .as_ref()
@@ -422,7 +432,12 @@ pub async fn apply_line(
         repo_type: Some(line.repo_type),
         ..source
     };
-    let req = request_for(&source, dest.platform, &dest.id);
+    let req = request_for(
+        &source,
+        dest.platform,
+        &dest.id,
+        crate::cost::Sizing::default(),
+    );
     let _lock = match crate::lock::unless_dry_run(opts.state_flag.clone(), p, &req, false).await {
         Ok(lock) => lock,
         Err(err) => return fail(err),

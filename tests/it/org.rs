@@ -105,7 +105,29 @@ fn an_org_is_planned_applied_and_applied_again_with_nothing_to_do() {
     assert!(action("pub")["source_sha"]
         .as_str()
         .is_some_and(|s| s.len() == 40));
-    assert!(action("pub")["cost_usd"].is_null());
+    // The cost is migrate's estimate of the same copy: one cost model.
+    let cost = action("pub")["cost_usd"].as_f64().unwrap();
+    assert!(cost > 0.0, "{out}");
+    assert_eq!(action("mirrored")["cost_usd"], 0.0, "{out}");
+    let dry = ctx.run_with_env(
+        &[
+            "migrate",
+            &format!("hf:acme/{p}-pub"),
+            "--to",
+            "ms",
+            "--dest",
+            &format!("acme-ms/{p}-pub"),
+            "--dry-run",
+            "--json",
+        ],
+        &[MS_ORGS],
+    );
+    assert_eq!(dry.code, Some(0), "{dry}");
+    assert_eq!(
+        dry.last_json()["estimate"]["cost_usd"].as_f64(),
+        Some(cost),
+        "{dry}"
+    );
     assert_eq!(
         action("pub")["card"],
         json!([{"field": "tasks", "before": null, "after": "[text-generation]"}])
