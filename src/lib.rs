@@ -5,6 +5,7 @@
 //! verified, 1 failed or not verified, 2 bad input, 3 credentials/permission, 4 partial,
 //! 130 interrupted.
 
+pub mod across_repos;
 pub mod cards;
 pub mod cli;
 mod cli_examples;

@@ -494,7 +494,15 @@ pub async fn apply_all(
         .map(|l| l.bytes)
         .sum();
     let permits = Arc::new(tokio::sync::Semaphore::new(jobs));
-    let opts = Arc::new(opts);
+    let across = Arc::new(crate::across_repos::AcrossRepos::new(
+        p,
+        total,
+        planned_bytes,
+    ));
+    let opts = Arc::new(RunOptions {
+        across: Some(across.clone()),
+        ..opts
+    });
     let mut tasks = tokio::task::JoinSet::new();
     for (i, line) in lines.into_iter().enumerate() {
         let (p, creds, opts, permits) = (p.clone(), creds.clone(), opts.clone(), permits.clone());
@@ -507,19 +515,12 @@ pub async fn apply_all(
         });
     }
     let mut outcomes = Vec::new();
-    let (mut moved, mut failed) = (0u64, 0usize);
     while let Some(joined) = tasks.join_next().await {
         let (i, o) = joined.map_err(|e| anyhow::anyhow!("an apply task failed: {e}"))?;
-        moved += o.totals.bytes_moved;
-        failed += usize::from(o.exit_code != 0);
+        across.repo_done(o.exit_code != 0);
         outcomes.push((i, o));
-        p.status(&format!(
-            "apply: {}/{total} repositories done ({failed} failed), {} of {} planned moved",
-            outcomes.len(),
-            human_bytes(moved),
-            human_bytes(planned_bytes)
-        ));
     }
+    across.finish();
     outcomes.sort_by_key(|(i, _)| *i);
     Ok(outcomes.into_iter().map(|(_, o)| o).collect())
 }

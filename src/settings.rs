@@ -85,6 +85,8 @@ pub struct RunOptions {
     pub mode: ExecuteMode,
     /// `--state-dir` / `$HUBFERRY_STATE_DIR`, if given: where a detached run is recorded.
     pub state_flag: Option<PathBuf>,
+    /// `apply`'s line across its repositories, fed by this run's worker events too.
+    pub across: Option<std::sync::Arc<crate::across_repos::AcrossRepos>>,
 }
 
 impl RunOptions {
@@ -102,6 +104,7 @@ impl RunOptions {
             concurrency: t.concurrency,
             mode,
             state_flag,
+            across: None,
         })
     }
 }
@@ -304,6 +307,7 @@ impl RunOptions {
             concurrency: 4,
             mode: ExecuteMode::Mirror,
             state_flag,
+            across: None,
         }
     }
 }
@@ -450,6 +454,7 @@ pub fn apply_run_options(
         concurrency: args.run.concurrency,
         mode: ExecuteMode::Batch,
         state_flag,
+        across: None,
     })
 }
 

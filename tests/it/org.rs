@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::mirrors::edit;
 use crate::our_snapshot;
 use crate::support::{unique, Output, TestContext};
+use hubferry::printer::human_bytes;
 
 const MS_ORGS: (&str, Option<&str>) = ("HUBFERRY_MS_ORGS", Some("acme-ms"));
 
@@ -206,10 +207,29 @@ fn an_org_is_planned_applied_and_applied_again_with_nothing_to_do() {
             "{name}: {out}"
         );
     }
+    // --json: stdout is NDJSON only; the line across repositories goes to stderr, fed by the
+    // workers' byte counts while they run, once per finished repository and at the end.
+    for line in out.stdout.lines() {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}\n{out}"));
+    }
+    let across: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("apply: ") && l.contains("repositories done"))
+        .collect();
+    assert!(across.len() >= 6, "{out}");
+    let planned: u64 = lines
+        .iter()
+        .filter(|(_, l)| ["create", "update"].contains(&l["action"].as_str().unwrap()))
+        .map(|(_, l)| l["bytes"].as_u64().unwrap())
+        .sum();
+    let last = across.last().unwrap();
+    let planned = human_bytes(planned);
     assert!(
-        out.stderr
-            .contains("apply: 6/6 repositories done (0 failed)"),
-        "{out}"
+        last.starts_with(&format!(
+            "apply: 6/6 repositories done (0 failed), {planned} of {planned} planned moved, "
+        )) && last.ends_with("/s"),
+        "{last}\n{out}"
     );
 
     // The destination's README carries the mapped front matter; the source's is unchanged.
