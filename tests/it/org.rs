@@ -331,3 +331,37 @@ fn a_bad_plan_file_is_refused_before_anything_moves() {
     let out = ctx.run(&["plan", "hf:acme", "--to", "hf:other"]);
     assert_eq!(out.code, Some(2), "{out}");
 }
+
+#[test]
+fn a_modelscope_configuration_task_becomes_the_hf_pipeline_tag_shown_in_the_plan() {
+    let ctx = TestContext::new();
+    let name = unique("cfg-card");
+    let card = "---\nlicense: Apache License 2.0\n---\n# a summarizer\n";
+    ctx.seed_spec(&json!([
+        {"platform": "ms", "id": format!("alice/{name}"),
+         "files": {"README.md": card,
+                   "configuration.json": "{\"framework\": \"pytorch\", \"task\": \"text-summarization\"}"}},
+    ]));
+    let (ms, hf) = (format!("ms:alice/{name}"), format!("hf:alice/{name}"));
+    let migrate = ["migrate", &ms, "--to", "hf", "--backend", "local"];
+    let dry = ctx.run(&[&migrate[..], &["--dry-run"]].concat());
+    assert_eq!(dry.code, Some(0), "{dry}");
+    assert!(
+        dry.stdout.contains(
+            "    - license: Apache License 2.0\n    + license: apache-2.0\n    + pipeline_tag: summarization"
+        ),
+        "{dry}"
+    );
+    let out = ctx.run(&migrate);
+    assert_eq!(out.code, Some(0), "{out}");
+    let dir = ctx.path("cfg-copy");
+    let got = ctx.run(&["download", &hf, "--local-dir", dir.to_str().unwrap()]);
+    assert_eq!(got.code, Some(0), "{got}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("README.md")).unwrap(),
+        "---\nlicense: apache-2.0\npipeline_tag: summarization\n---\n# a summarizer\n"
+    );
+    // verify knows the card for the mapped one; configuration.json itself is identical.
+    let out = ctx.run(&["verify", &ms, &hf]);
+    assert_eq!(out.code, Some(0), "{out}");
+}
