@@ -11,8 +11,10 @@
 //!   `modelscope/utils/constant.py`). Each side gets the other's value under its own key when it
 //!   lacks one, through [`TASKS`]; the original key stays (each hub ignores the other's).
 //! - **`configuration.json`.** ModelScope pipelines read `task` and `framework` from it. hubferry
-//!   copies it like any file and does not invent one (a guessed framework would mislead
-//!   `pipeline()`); the card's `tasks:` is what the ModelScope site shows.
+//!   copies it like any file. ModelScope → HF: a card naming neither `pipeline_tag` nor `tasks`
+//!   gets the `pipeline_tag` of its `task` (what the Hub's widget and filters read). HF →
+//!   ModelScope: none is invented (a guessed `framework` would mislead `pipeline()`); the card's
+//!   `tasks:` is what the ModelScope site shows.
 //!
 //! The source is never changed: the mapped text travels in the job (`options.card`,
 //! docs/job-file.md) and the worker writes it as the destination's `README.md`.
@@ -231,6 +233,33 @@ fn append(body: &mut String, line: String) {
 
 /// Maps a README for `to` (coming from `from`); `None` when nothing differs.
 pub fn map_card(text: &str, from: Platform, to: Platform) -> Option<MappedCard> {
+    map_card_with(text, from, to, None)
+}
+
+/// ModelScope's `configuration.json` keys the card mapping reads (modelscope 1.40.2,
+/// `utils/constant.py` `ConfigFields`: `framework`, `task`; `pipeline()` reads the task there).
+pub const CONFIGURATION_PATH: &str = "configuration.json";
+/// A larger `configuration.json` is not read for the card (a real one is well under 10 kB).
+const MAX_CONFIGURATION_BYTES: u64 = 100_000;
+
+/// The `task` of a ModelScope `configuration.json`, if it names one.
+pub fn configuration_task(bytes: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    v.get("task")
+        .and_then(|t| t.as_str())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// [`map_card`], with the task of the source's `configuration.json` (ModelScope → HF): a card
+/// whose front matter names neither `pipeline_tag` nor `tasks` gets the `pipeline_tag` of that
+/// task.
+pub fn map_card_with(
+    text: &str,
+    from: Platform,
+    to: Platform,
+    configuration_task: Option<&str>,
+) -> Option<MappedCard> {
     if from == to {
         return None;
     }
@@ -281,7 +310,8 @@ pub fn map_card(text: &str, from: Platform, to: Platform) -> Option<MappedCard> 
                 }
             }
             if key_block(&body, "pipeline_tag").is_none() {
-                let task = first_value(&body, "tasks");
+                let task =
+                    first_value(&body, "tasks").or_else(|| configuration_task.map(str::to_string));
                 if let Some(tag) = task.and_then(|t| TASKS.iter().find(|(_, ms)| *ms == t)) {
                     append(&mut body, format!("pipeline_tag: {}", tag.0));
                     changes.push(CardChange {
@@ -324,7 +354,20 @@ pub fn is_mapped_card(source: &[u8], dest: &[u8], from: Platform, to: Platform) 
     let Ok(text) = std::str::from_utf8(source) else {
         return false;
     };
-    map_card(text, from, to).is_some_and(|m| m.text.as_bytes() == dest)
+    if map_card(text, from, to).is_some_and(|m| m.text.as_bytes() == dest) {
+        return true;
+    }
+    // A `pipeline_tag` taken from the source's configuration.json (checked as a file of its own):
+    // the card is the mapping with the task that tag stands for.
+    let task = std::str::from_utf8(dest)
+        .ok()
+        .and_then(|d| front_matter(d).map(|(s, e)| d[s..e].to_string()))
+        .and_then(|body| first_value(&body, "pipeline_tag"))
+        .and_then(|tag| TASKS.iter().find(|(hf, _)| *hf == tag).map(|(_, ms)| *ms));
+    to == Platform::Hf
+        && task.is_some_and(|t| {
+            map_card_with(text, from, to, Some(t)).is_some_and(|m| m.text.as_bytes() == dest)
+        })
 }
 
 /// The source's card mapped for `dest`, when the source has a `README.md` whose front matter
@@ -362,7 +405,21 @@ pub async fn plan_card(
     let Ok(text) = String::from_utf8(bytes) else {
         return Ok(None);
     };
-    let Some(mapped) = map_card(&text, source.platform, dest.platform) else {
+    let task = match source_manifest.get(CONFIGURATION_PATH) {
+        Some(c) if dest.platform == Platform::Hf && c.size <= MAX_CONFIGURATION_BYTES => hubs
+            .fetch_file(
+                source.platform,
+                source.repo_type_or_model(),
+                &source.id,
+                source_revision,
+                CONFIGURATION_PATH,
+            )
+            .await
+            .ok()
+            .and_then(|bytes| configuration_task(&bytes)),
+        _ => None,
+    };
+    let Some(mapped) = map_card_with(&text, source.platform, dest.platform, task.as_deref()) else {
         return Ok(None);
     };
     let (sha256, git_oid) = crate::verify::pair::content_ids(mapped.text.as_bytes());
@@ -495,6 +552,48 @@ mod tests {
         )
         .unwrap();
         assert_eq!(diff_lines(&m.changes), ["+ tasks: [text-summarization]"]);
+    }
+
+    #[test]
+    fn a_modelscope_configuration_task_becomes_the_pipeline_tag_when_the_card_names_none() {
+        let config = br#"{"framework": "pytorch", "task": "text-summarization"}"#;
+        let task = configuration_task(config);
+        assert_eq!(task.as_deref(), Some("text-summarization"));
+        assert_eq!(configuration_task(br#"{"framework": "pytorch"}"#), None);
+        assert_eq!(configuration_task(b"not json"), None);
+        let card = "---
+license: apache-2.0
+---
+# x
+";
+        let m = map_card_with(card, Platform::Ms, Platform::Hf, task.as_deref()).unwrap();
+        assert_eq!(
+            m.text,
+            "---\nlicense: apache-2.0\npipeline_tag: summarization\n---\n# x\n"
+        );
+        assert_eq!(diff_lines(&m.changes), ["+ pipeline_tag: summarization"]);
+        // The card's own `tasks:` wins; and verify recognises the copy without the config.
+        let own = "---
+tasks: [fill-mask]
+---
+";
+        let m = map_card_with(own, Platform::Ms, Platform::Hf, task.as_deref()).unwrap();
+        assert!(m.text.contains("pipeline_tag: fill-mask"), "{}", m.text);
+        let copy = map_card_with(card, Platform::Ms, Platform::Hf, task.as_deref())
+            .unwrap()
+            .text;
+        assert!(is_mapped_card(
+            card.as_bytes(),
+            copy.as_bytes(),
+            Platform::Ms,
+            Platform::Hf
+        ));
+        assert!(!is_mapped_card(
+            card.as_bytes(),
+            b"---\nlicense: apache-2.0\npipeline_tag: summarization\n---\n# y\n",
+            Platform::Ms,
+            Platform::Hf
+        ));
     }
 
     #[test]

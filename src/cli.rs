@@ -421,6 +421,9 @@ pub struct OrgPlanArgs {
     /// Destination namespace (the same as `--to HUB:NS`).
     #[arg(long, value_name = "NS")]
     pub dest_namespace: Option<String>,
+    /// The ETA and cost of each line are estimated for `apply` run with these.
+    #[command(flatten)]
+    pub run: OrgRunArgs,
 }
 
 #[derive(Debug, Args)]
@@ -430,6 +433,13 @@ pub struct ApplyArgs {
     /// How many repositories migrate at once.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub jobs: usize,
+    #[command(flatten)]
+    pub run: OrgRunArgs,
+}
+
+/// Where `apply` runs the migrations: what it runs with, and what `plan` estimates for.
+#[derive(Debug, Args)]
+pub struct OrgRunArgs {
     /// Where the worker runs.
     #[arg(long, value_enum, default_value_t, env = "HUBFERRY_BACKEND")]
     pub backend: Backend,

@@ -5,12 +5,14 @@
 //! verified, 1 failed or not verified, 2 bad input, 3 credentials/permission, 4 partial,
 //! 130 interrupted.
 
+pub mod across_repos;
 pub mod cards;
 pub mod cli;
 mod cli_examples;
 pub mod color;
 pub mod commands;
 pub mod completions;
+pub mod consent;
 pub mod cookie_jar;
 pub mod cost;
 pub mod credentials;

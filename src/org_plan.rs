@@ -94,7 +94,8 @@ pub struct PlanLine {
     pub source_bytes: u64,
     /// Estimated seconds (docs/preflight.md, "Chunks and ETA").
     pub eta_s: f64,
-    /// Estimated Modal cost in US dollars: null until a cost estimate is available.
+    /// Estimated Modal cost in US dollars, by the migrate plan's cost model (0 for the local
+    /// backend; null when the repository could not be planned or is skipped).
     pub cost_usd: Option<f64>,
     /// README front-matter fields mapped for the destination hub (null: it moves as it is).
     pub card: Option<Vec<CardChange>>,
@@ -111,6 +112,8 @@ pub struct OrgRequest {
     pub types: Vec<RepoType>,
     /// `--match`: repository names to keep.
     pub name_filter: crate::selection::Selection,
+    /// The cost model each line's ETA and cost are estimated under (`apply`'s backend).
+    pub sizing: crate::cost::Sizing,
 }
 
 fn fingerprint(m: &Manifest) -> String {
@@ -160,7 +163,12 @@ fn unrelated(plan: &Plan) -> bool {
 
 /// The migration of one repository of the plan: the one place a line's hub pair and destination
 /// id are checked (when the plan is written, read and applied).
-fn request_for(source: &RepoRef, to: Platform, dest_id: &str) -> Result<MigrateRequest, RefError> {
+fn request_for(
+    source: &RepoRef,
+    to: Platform,
+    dest_id: &str,
+    sizing: crate::cost::Sizing,
+) -> Result<MigrateRequest, RefError> {
     if to == source.platform {
         return Err(RefError::SamePlatform {
             input: source.to_string(),
@@ -169,6 +177,7 @@ fn request_for(source: &RepoRef, to: Platform, dest_id: &str) -> Result<MigrateR
     }
     let mut req = MigrateRequest::new(source.clone(), to);
     req.dest = Some(crate::repo_ref::parse_dest_id(dest_id)?);
+    req.sizing = sizing;
     req.repo_type = source.repo_type;
     Ok(req)
 }
@@ -218,7 +227,7 @@ async fn plan_one(
             Some("ModelScope has no spaces; migrate the models and datasets it uses".into());
         return line;
     }
-    let planned = match request_for(&source, req.to, &dest.id) {
+    let planned = match request_for(&source, req.to, &dest.id, req.sizing) {
         Ok(request) => preflight(&request, creds).await,
         Err(e) => Err(e.into()),
     };
@@ -242,6 +251,7 @@ async fn plan_one(
     line.source_files = plan.source_manifest.len() as u64;
     line.source_bytes = plan.source_manifest.total_bytes();
     line.eta_s = (plan.transfer.eta_s * 10.0).round() / 10.0;
+    line.cost_usd = Some(plan.transfer.estimate.cost_usd);
     line.card = plan
         .card
         .as_ref()
@@ -357,7 +367,12 @@ pub fn read_plan(path: &std::path::Path) -> anyhow::Result<Vec<PlanLine>> {
             };
             let source = crate::repo_ref::parse_source(&line.source, None)?;
             let dest = crate::repo_ref::parse_source(line.dest.as_deref().unwrap_or(""), None)?;
-            request_for(&source, dest.platform, &dest.id)?;
+            request_for(
+                &source,
+                dest.platform,
+                &dest.id,
+                crate::cost::Sizing::default(),
+            )?;
         }
         lines.push(line);
     }
@@ -434,7 +449,12 @@ pub async fn apply_line(
         repo_type: Some(line.repo_type),
         ..source
     };
-    let req = match request_for(&source, dest.platform, &dest.id) {
+    let req = match request_for(
+        &source,
+        dest.platform,
+        &dest.id,
+        crate::cost::Sizing::default(),
+    ) {
         Ok(req) => req,
         Err(e) => return fail(e.into()),
     };
@@ -494,7 +514,15 @@ pub async fn apply_all(
         .map(|l| l.bytes)
         .sum();
     let permits = Arc::new(tokio::sync::Semaphore::new(jobs));
-    let opts = Arc::new(opts);
+    let across = Arc::new(crate::across_repos::AcrossRepos::new(
+        p,
+        total,
+        planned_bytes,
+    ));
+    let opts = Arc::new(RunOptions {
+        across: Some(across.clone()),
+        ..opts
+    });
     let mut tasks = tokio::task::JoinSet::new();
     for (i, line) in lines.into_iter().enumerate() {
         let (p, creds, opts, permits) = (p.clone(), creds.clone(), opts.clone(), permits.clone());
@@ -507,19 +535,12 @@ pub async fn apply_all(
         });
     }
     let mut outcomes = Vec::new();
-    let (mut moved, mut failed) = (0u64, 0usize);
     while let Some(joined) = tasks.join_next().await {
         let (i, o) = joined.map_err(|e| anyhow::anyhow!("an apply task failed: {e}"))?;
-        moved += o.totals.bytes_moved;
-        failed += usize::from(o.exit_code != 0);
+        across.repo_done(o.exit_code != 0);
         outcomes.push((i, o));
-        p.status(&format!(
-            "apply: {}/{total} repositories done ({failed} failed), {} of {} planned moved",
-            outcomes.len(),
-            human_bytes(moved),
-            human_bytes(planned_bytes)
-        ));
     }
+    across.finish();
     outcomes.sort_by_key(|(i, _)| *i);
     Ok(outcomes.into_iter().map(|(_, o)| o).collect())
 }

@@ -21,13 +21,20 @@
 //!    built on the default branch like those of step 1).
 //! 3. **tags at branch heads**: tagged at that destination branch's head after step 2.
 //!
-//! A tag that already exists at the destination is left alone (tags do not move; ModelScope
-//! cannot move or delete one).
+//! Deleting needs consent ([`crate::consent`]): before step 1 the steps' preflights count the files
+//! on each destination branch that a step would delete ([`deletions`]); any such file, and the
+//! run stops unless the caller's consent is given or a terminal answers yes.
+//!
+//! A tag that already exists at the destination is left alone, unless hubferry made it from an
+//! earlier commit of the source's tag (the trailer of its commit says so, [`moved_tags`]): the tag
+//! moved at the source, and on HF it is deleted and created again where the source's now points;
+//! ModelScope cannot move or delete a tag, so there it is skipped with a warning and a hint.
 
 use std::fmt;
 
 use serde::Serialize;
 
+use crate::consent::Consent;
 use crate::credentials::Credentials;
 use crate::engine::{self, Executed, RunOptions};
 use crate::error::{hub_error, CliError, ExitStatus};
@@ -101,8 +108,8 @@ pub struct RefOutcome {
     pub name: String,
     /// The destination's name (a default branch maps to the other hub's default).
     pub dest_name: String,
-    /// `updated`, `current`, `created`, `exists`, `skipped`, `failed` (`would update`,
-    /// `would create` in a dry run).
+    /// `updated`, `current`, `created`, `moved` (a tag re-created where the source's now points),
+    /// `exists`, `skipped`, `failed` (`would update`, `would create`, `would move` in a dry run).
     pub action: String,
     pub source_commit: Option<String>,
     /// The destination commit it points at afterwards (when known).
@@ -207,6 +214,9 @@ struct TagStep {
     name: String,
     commit: Option<String>,
     at_branch: Option<String>,
+    /// The destination has the tag at what the source's tag pointed at before it moved: deleted,
+    /// then created anew (HF only).
+    replace: bool,
 }
 
 /// Branches and tags to mirror, from the two ref lists.
@@ -219,12 +229,15 @@ struct RefPlan {
     existing_tags: Vec<(String, Option<String>, Option<String>)>,
 }
 
+/// `moved`: the destination tags that mirror an earlier commit of the source's tag of that name
+/// ([`moved_tags`]).
 fn plan_refs(
     set: &RevisionSet,
     source: &RepoRef,
     dest: &RepoRef,
     src_refs: &RefList,
     dest_refs: &RefList,
+    moved: &[String],
 ) -> Result<(RefPlan, Vec<RefOutcome>), CliError> {
     if let RevisionSet::Only(names) = set {
         for n in names {
@@ -280,7 +293,20 @@ fn plan_refs(
         if !set.wants(&t.name) {
             continue;
         }
-        if let Some(d) = dest_refs.tag(&t.name) {
+        let replace = moved.contains(&t.name);
+        if replace && dest.platform == Platform::Ms {
+            skipped.push(skip(
+                RefKind::Tag,
+                &t.name,
+                t.commit.clone(),
+                format!(
+                    "it moved at the source, and ModelScope's API cannot move or delete a tag; delete `{}` there (git push --delete, or the web console) and run again to recreate it",
+                    t.name
+                ),
+            ));
+            continue;
+        }
+        if let (Some(d), false) = (dest_refs.tag(&t.name), replace) {
             existing_tags.push((t.name.clone(), t.commit.clone(), d.commit.clone()));
             continue;
         }
@@ -294,6 +320,7 @@ fn plan_refs(
             name: t.name.clone(),
             commit: t.commit.clone(),
             at_branch,
+            replace,
         });
     }
     Ok((
@@ -318,6 +345,44 @@ fn skip(kind: RefKind, name: &str, commit: Option<String>, why: String) -> RefOu
         bytes_moved: 0,
         detail: Some(why),
     }
+}
+
+/// Tags at the destination that hubferry made from an earlier commit of the source's tag of the
+/// same name: the trailer of the commit the destination tag points at names the source and a
+/// commit other than where the source's tag points now (deleted and re-created there). A tag
+/// whose commit names no such trailer was not made by hubferry from this source, and is left
+/// alone.
+async fn moved_tags(
+    hubs: &Hubs,
+    set: &RevisionSet,
+    source: &RepoRef,
+    dest: &RepoRef,
+    src_refs: &RefList,
+    dest_refs: &RefList,
+) -> anyhow::Result<Vec<String>> {
+    let t = dest.repo_type_or_model();
+    let mut moved = Vec::new();
+    for tag in src_refs.tags.iter().filter(|tag| set.wants(&tag.name)) {
+        let Some(now) = &tag.commit else {
+            continue;
+        };
+        if dest_refs.tag(&tag.name).is_none() {
+            continue;
+        }
+        let last = hubs
+            .last_commit(dest.platform, t, &dest.id, &tag.name)
+            .await
+            .map_err(|e| hub_error(&format!("reading tag {} of", tag.name), dest, e))?;
+        let mirrored = last
+            .as_ref()
+            .and_then(|c| crate::provenance::parse_trailer(&c.message));
+        if let Some((from, commit)) = mirrored {
+            if from.platform == source.platform && from.id == source.id && &commit != now {
+                moved.push(tag.name.clone());
+            }
+        }
+    }
+    Ok(moved)
 }
 
 /// The source and destination (types resolved) of `req`, through a preflight of its default
@@ -363,7 +428,8 @@ pub async fn dry_run(
     let (source, dest) = resolve(req, creds).await?;
     let hubs = Hubs::new(creds);
     let (src_refs, dest_refs) = ref_lists(&hubs, &source, &dest).await?;
-    let (plan, mut refs) = plan_refs(set, &source, &dest, &src_refs, &dest_refs)?;
+    let moved_at_source = moved_tags(&hubs, set, &source, &dest, &src_refs, &dest_refs).await?;
+    let (plan, mut refs) = plan_refs(set, &source, &dest, &src_refs, &dest_refs, &moved_at_source)?;
     let dest_default = dest.platform.default_revision();
     for (name, dest_name, commit) in &plan.branches {
         let exists = dest_refs.branch(dest_name).is_some();
@@ -391,6 +457,10 @@ pub async fn dry_run(
         }
         outcome.files_moved = plan.transfer.to_move.len() as u64;
         outcome.bytes_moved = plan.transfer.bytes_to_move;
+        let n = plan.transfer.to_delete.len();
+        if n > 0 {
+            outcome.detail = Some(format!("{n} file(s) to delete"));
+        }
         refs.push(outcome);
     }
     refs.extend(tag_outcomes(&plan, dest_default, true));
@@ -414,7 +484,11 @@ fn tag_outcomes(plan: &RefPlan, dest_default: &str, dry_run: bool) -> Vec<RefOut
                 kind: RefKind::Tag,
                 name: t.name.clone(),
                 dest_name: t.name.clone(),
-                action: "would create".into(),
+                action: if t.replace {
+                    "would move".into()
+                } else {
+                    "would create".into()
+                },
                 source_commit: t.commit.clone(),
                 dest_commit: None,
                 files_moved: 0,
@@ -440,6 +514,47 @@ fn tag_outcomes(plan: &RefPlan, dest_default: &str, dry_run: bool) -> Vec<RefOut
         });
     }
     out
+}
+
+/// Files on each existing destination branch that some step would delete, `(branch, count)`,
+/// from the preflights of the steps (reads only). A file there before the run is deleted only by
+/// a step whose source lacks it, and each such step's preflight against the destination as it
+/// is now lists it; what a tag built on the default branch adds and the branch's own step then
+/// removes again was put there by this run, and is not counted.
+async fn deletions(
+    creds: &Credentials,
+    req: &MigrateRequest,
+    plan: &RefPlan,
+    dest_refs: &RefList,
+    dest_default: &str,
+) -> anyhow::Result<Vec<(String, usize)>> {
+    let mut doomed: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
+        Default::default();
+    if dest_refs.branch(dest_default).is_some() {
+        for tag in plan.tags.iter().filter(|t| t.at_branch.is_none()) {
+            let r = step_request(req, &tag.name, dest_default, dest_default);
+            let plan = preflight(&r, creds).await?;
+            doomed
+                .entry(dest_default)
+                .or_default()
+                .extend(plan.files_to_delete().map(|f| f.path.clone()));
+        }
+    }
+    for (name, dest_name, _) in &plan.branches {
+        if dest_refs.branch(dest_name).is_none() {
+            continue;
+        }
+        let plan = preflight(&step_request(req, name, dest_name, dest_default), creds).await?;
+        doomed
+            .entry(dest_name)
+            .or_default()
+            .extend(plan.files_to_delete().map(|f| f.path.clone()));
+    }
+    Ok(doomed
+        .into_iter()
+        .filter(|(_, files)| !files.is_empty())
+        .map(|(b, files)| (b.to_string(), files.len()))
+        .collect())
 }
 
 /// Why `platform` cannot get branch `name` through its API, if it cannot.
@@ -504,6 +619,7 @@ pub async fn run(
     creds: &Credentials,
     req: &MigrateRequest,
     set: &RevisionSet,
+    consent: &Consent,
     opts: &RunOptions,
     job_prefix: &str,
 ) -> anyhow::Result<(RepoRef, RepoRef, RevisionsRun)> {
@@ -515,7 +631,8 @@ pub async fn run(
     let (source, dest) = resolve(req, creds).await?;
     let hubs = Hubs::new(creds);
     let (src_refs, dest_refs) = ref_lists(&hubs, &source, &dest).await?;
-    let (plan, mut refs) = plan_refs(set, &source, &dest, &src_refs, &dest_refs)?;
+    let moved_at_source = moved_tags(&hubs, set, &source, &dest, &src_refs, &dest_refs).await?;
+    let (plan, mut refs) = plan_refs(set, &source, &dest, &src_refs, &dest_refs, &moved_at_source)?;
     for r in &refs {
         p.warn(&format!(
             "{} {} not mirrored: {}",
@@ -528,8 +645,14 @@ pub async fn run(
             r.detail.as_deref().unwrap_or_default()
         ));
     }
-    let t = source.repo_type_or_model();
     let dest_default = dest.platform.default_revision();
+    let doomed = deletions(creds, req, &plan, &dest_refs, dest_default).await?;
+    if !doomed.is_empty() {
+        let n = doomed.iter().map(|(_, n)| n).sum();
+        let per_branch: Vec<String> = doomed.iter().map(|(b, n)| format!("{b}: {n}")).collect();
+        consent.deletions(n, &format!("{dest} ({})", per_branch.join(", ")))?;
+    }
+    let t = source.repo_type_or_model();
     let mut reports = Vec::new();
     let mut n = 0;
     let mut next_prefix = || {
@@ -715,19 +838,20 @@ async fn tag_at(
         },
         tag.commit.as_deref().unwrap_or(&tag.name)
     );
+    let t = dest.repo_type_or_model();
+    if tag.replace {
+        if let Err(e) = hubs.delete_tag(dest.platform, t, &dest.id, &tag.name).await {
+            outcome.action = "failed".into();
+            outcome.detail = Some(format!("deleting the tag that moved: {e}"));
+            return outcome;
+        }
+    }
     match hubs
-        .create_tag(
-            dest.platform,
-            dest.repo_type_or_model(),
-            &dest.id,
-            &tag.name,
-            &at,
-            &message,
-        )
+        .create_tag(dest.platform, t, &dest.id, &tag.name, &at, &message)
         .await
     {
         Ok(()) => {
-            outcome.action = "created".into();
+            outcome.action = if tag.replace { "moved" } else { "created" }.into();
             outcome.dest_commit = Some(at);
         }
         Err(e) => {
@@ -772,7 +896,8 @@ mod tests {
             branches: vec![r("dev", "x"), r("master", "x")],
             tags: vec![r("v0", "y")],
         };
-        let (plan, skipped) = plan_refs(&RevisionSet::All, &source, &dest, &src, &dst).unwrap();
+        let (plan, skipped) =
+            plan_refs(&RevisionSet::All, &source, &dest, &src, &dst, &[]).unwrap();
         let branches: Vec<(&str, &str)> = plan
             .branches
             .iter()
@@ -795,7 +920,8 @@ mod tests {
             branches: vec![r("master", "x")],
             tags: Vec::new(),
         };
-        let (plan, skipped) = plan_refs(&RevisionSet::All, &source, &dest, &src, &bare).unwrap();
+        let (plan, skipped) =
+            plan_refs(&RevisionSet::All, &source, &dest, &src, &bare, &[]).unwrap();
         assert_eq!(plan.branches.len(), 1);
         assert_eq!(skipped.len(), 2);
         assert!(plan
@@ -808,9 +934,40 @@ mod tests {
             &dest,
             &src,
             &dst,
+            &[],
         )
         .err()
         .unwrap();
         assert!(err.to_string().contains("no branch or tag `nope`"), "{err}");
+    }
+
+    #[test]
+    fn a_tag_that_moved_is_recreated_on_hf_and_skipped_with_a_hint_on_modelscope() {
+        let ms = crate::repo_ref::parse_source("ms:acme/x", None).unwrap();
+        let hf = crate::repo_ref::parse_source("hf:acme/x", None).unwrap();
+        let src = RefList {
+            branches: vec![r("master", "m")],
+            tags: vec![r("v1", "m"), r("v2", "old")],
+        };
+        let dst = RefList {
+            branches: vec![r("main", "x")],
+            tags: vec![r("v1", "y"), r("v2", "z")],
+        };
+        let moved = ["v1".to_string()];
+        let (plan, skipped) = plan_refs(&RevisionSet::All, &ms, &hf, &src, &dst, &moved).unwrap();
+        assert!(skipped.is_empty());
+        let v1 = plan.tags.iter().find(|t| t.name == "v1").unwrap();
+        assert!(v1.replace && v1.at_branch.as_deref() == Some("main"));
+        assert_eq!(plan.existing_tags.len(), 1, "v2 did not move: left alone");
+        let src = RefList {
+            branches: vec![r("main", "m")],
+            ..src
+        };
+        let (plan, skipped) = plan_refs(&RevisionSet::All, &hf, &ms, &src, &dst, &moved).unwrap();
+        assert!(plan.tags.is_empty());
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].name, "v1");
+        let why = skipped[0].detail.as_deref().unwrap();
+        assert!(why.contains("cannot move or delete a tag"), "{why}");
     }
 }

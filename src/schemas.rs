@@ -412,6 +412,9 @@ pub struct InventoryRow {
     /// With a `partial` backup: what differs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backup_detail: Option<String>,
+    /// What the copy's last commit says it mirrors (a copy hubferry made).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backup_provenance: Option<crate::provenance::Provenance>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

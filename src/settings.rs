@@ -85,6 +85,8 @@ pub struct RunOptions {
     pub mode: ExecuteMode,
     /// `--state-dir` / `$HUBFERRY_STATE_DIR`, if given: where a detached run is recorded.
     pub state_flag: Option<PathBuf>,
+    /// `apply`'s line across its repositories, fed by this run's worker events too.
+    pub across: Option<std::sync::Arc<crate::across_repos::AcrossRepos>>,
 }
 
 impl RunOptions {
@@ -102,6 +104,7 @@ impl RunOptions {
             concurrency: t.concurrency,
             mode,
             state_flag,
+            across: None,
         })
     }
 }
@@ -187,7 +190,38 @@ pub fn sizing(
         (Some(TargetArg::Cheapest), None) => Target::Cheapest,
         (Some(TargetArg::Fastest) | None, None) => Target::Fastest,
     };
-    sizing_of(t.backend, t.concurrency, target, state_flag, req)
+    sizing_of(
+        t.backend,
+        t.concurrency,
+        target,
+        state_flag,
+        &direction_of(req),
+    )
+}
+
+/// The source and destination hubs of `req`.
+fn direction_of(req: &MigrateRequest) -> (Platform, Platform) {
+    (req.source.platform, req.to)
+}
+
+/// The cost model of each line of `plan OWNER`: `apply` run as `run` says, the fastest target,
+/// the history in the state directory for the direction `from` → `to`.
+pub fn org_sizing(
+    run: &crate::cli::OrgRunArgs,
+    state_flag: Option<PathBuf>,
+    from: Platform,
+    to: Platform,
+) -> anyhow::Result<Sizing> {
+    if run.concurrency == 0 {
+        return Err(CliError::bad_input("--concurrency must be at least 1").into());
+    }
+    sizing_of(
+        run.backend,
+        run.concurrency,
+        Target::Fastest,
+        state_flag,
+        &(from, to),
+    )
 }
 
 /// The cost model of one mirror of a mirrors file: its backend, the fastest target, the
@@ -198,7 +232,13 @@ pub fn mirror_sizing(
     req: &MigrateRequest,
 ) -> anyhow::Result<Sizing> {
     let concurrency = RunOptions::for_mirror(m, false, None).concurrency;
-    sizing_of(m.backend, concurrency, Target::Fastest, state_flag, req)
+    sizing_of(
+        m.backend,
+        concurrency,
+        Target::Fastest,
+        state_flag,
+        &direction_of(req),
+    )
 }
 
 fn sizing_of(
@@ -206,7 +246,7 @@ fn sizing_of(
     concurrency: usize,
     target: Target,
     state_flag: Option<PathBuf>,
-    req: &MigrateRequest,
+    &(from, to): &(Platform, Platform),
 ) -> anyhow::Result<Sizing> {
     let prices = cost::Prices::from_env().map_err(|e| {
         CliError::bad_input(e).with_hint(format!(
@@ -219,7 +259,7 @@ fn sizing_of(
         Backend::Modal => CostBackend::Modal,
         Backend::Local => CostBackend::Local,
     };
-    let direction = cost::history::direction(req.source.platform, req.to);
+    let direction = cost::history::direction(from, to);
     // Without a state directory there is no history: the defaults apply.
     let rates = crate::run_records::state_dir(state_flag)
         .ok()
@@ -263,6 +303,7 @@ impl RunOptions {
             concurrency: 4,
             mode: ExecuteMode::Mirror,
             state_flag,
+            across: None,
         }
     }
 }
@@ -318,7 +359,10 @@ pub fn parse_ref(s: &str, repo_type: Option<RepoTypeArg>) -> anyhow::Result<Repo
 
 /// `hubferry plan OWNER --to HUB[:NS]`: the owner, the destination hub and namespace, the types
 /// to list and the name filter, checked before any request.
-pub fn org_request(args: &crate::cli::OrgPlanArgs) -> anyhow::Result<crate::org_plan::OrgRequest> {
+pub fn org_request(
+    args: &crate::cli::OrgPlanArgs,
+    state_flag: Option<PathBuf>,
+) -> anyhow::Result<crate::org_plan::OrgRequest> {
     use crate::cli::OrgTypeArg;
     let hub_and_ns = |text: &str, what: &str| -> anyhow::Result<(Platform, Option<String>)> {
         let (hub, ns) = match text.split_once(':') {
@@ -391,6 +435,7 @@ pub fn org_request(args: &crate::cli::OrgPlanArgs) -> anyhow::Result<crate::org_
         dest_namespace,
         types: platform.candidate_types(given),
         name_filter,
+        sizing: org_sizing(&args.run, state_flag, platform, to)?,
     })
 }
 
@@ -399,16 +444,17 @@ pub fn apply_run_options(
     args: &crate::cli::ApplyArgs,
     state_flag: Option<PathBuf>,
 ) -> anyhow::Result<RunOptions> {
-    if args.jobs == 0 || args.concurrency == 0 {
+    if args.jobs == 0 || args.run.concurrency == 0 {
         return Err(CliError::bad_input("--jobs and --concurrency must be at least 1").into());
     }
     Ok(RunOptions {
-        backend: args.backend,
+        backend: args.run.backend,
         detach: false,
         dry_run: false,
-        concurrency: args.concurrency,
+        concurrency: args.run.concurrency,
         mode: ExecuteMode::Batch,
         state_flag,
+        across: None,
     })
 }
 

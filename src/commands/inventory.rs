@@ -72,6 +72,7 @@ impl Row {
             backup: self.backup.map(str::to_owned),
             backup_repo: self.backup_repo.clone(),
             backup_detail: self.backup_detail.clone(),
+            backup_provenance: self.backup_provenance.clone(),
             error: self.error.clone(),
         }
     }

@@ -1,13 +1,11 @@
 //! `hubferry migrate`: arguments → settings → preflight → the plan → the engine (run and watch,
 //! or detach) → the report.
 
-use std::io::IsTerminal;
-
 use super::Context;
 use crate::cli::MigrateArgs;
+use crate::consent::Consent;
 use crate::engine::{self, ExecuteMode, Executed, RunOptions};
-use crate::error::{CliError, ExitStatus};
-use crate::plan::Plan;
+use crate::error::ExitStatus;
 use crate::preflight::preflight;
 use crate::settings::{load_credentials, migrate_request, sizing};
 
@@ -39,7 +37,11 @@ pub async fn run(ctx: &Context, mut args: MigrateArgs) -> anyhow::Result<ExitSta
         let (source, dest, run) = if opts.dry_run {
             crate::revisions::dry_run(&creds, &req, &set).await?
         } else {
-            crate::revisions::run(p, &creds, &req, &set, &opts, "r0").await?
+            let consent = Consent::new(
+                args.transfer.yes,
+                "pass --yes to confirm (--revisions mirrors each branch and tag exactly: files a ref lacks are deleted at the destination), or look first with --dry-run",
+            );
+            crate::revisions::run(p, &creds, &req, &set, &consent, &opts, "r0").await?
         };
         p.json(&serde_json::to_value(run.json(&source, &dest)).unwrap_or_default());
         run.print(p, &source, &dest);
@@ -51,7 +53,8 @@ pub async fn run(ctx: &Context, mut args: MigrateArgs) -> anyhow::Result<ExitSta
         return Ok(ExitStatus::Success);
     }
     engine::print_plan(&ctx.printer, &plan, false);
-    confirm_deletions(&plan, args.transfer.yes)?;
+    Consent::new(args.transfer.yes, "pass --yes to confirm, or drop --delete")
+        .deletions(plan.transfer.to_delete.len(), &plan.dest.describe())?;
     match engine::execute(&ctx.printer, &plan, &creds, &opts, "r0").await? {
         Executed::Report(report) => {
             report.print(&ctx.printer);
@@ -68,35 +71,4 @@ pub async fn run(ctx: &Context, mut args: MigrateArgs) -> anyhow::Result<ExitSta
             ExitStatus::Success
         }),
     }
-}
-
-/// Deleting destination files needs a yes: `--yes`, or an answer on a terminal.
-fn confirm_deletions(plan: &Plan, yes: bool) -> anyhow::Result<()> {
-    let n = plan.transfer.to_delete.len();
-    if n == 0 || yes {
-        return Ok(());
-    }
-    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
-        eprint_prompt(&format!(
-            "delete {n} file(s) at {} that the source does not have? [y/N] ",
-            plan.dest.describe()
-        ));
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        if matches!(answer.trim(), "y" | "Y" | "yes") {
-            return Ok(());
-        }
-    }
-    Err(CliError::bad_input(format!(
-        "refusing to delete {n} file(s) at {} without confirmation",
-        plan.dest.describe()
-    ))
-    .with_hint("pass --yes to confirm, or drop --delete")
-    .into())
-}
-
-#[allow(clippy::print_stderr)]
-fn eprint_prompt(text: &str) {
-    // A prompt is the one stderr write that must not end with a newline.
-    eprint!("{text}");
 }

@@ -13,7 +13,7 @@ use crate::settings::{load_credentials, org_request};
 
 pub async fn run(ctx: &Context, args: OrgPlanArgs) -> anyhow::Result<ExitStatus> {
     let p = &ctx.printer;
-    let req = org_request(&args)?;
+    let req = org_request(&args, ctx.state_flag.clone())?;
     let creds = Arc::new(load_credentials()?);
     p.redact(&creds.secrets());
     p.status(&format!(

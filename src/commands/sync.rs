@@ -285,7 +285,15 @@ async fn with_revisions(
         if let Err(err) = engine::check_backend(&opts) {
             return Ok(error_outcome(ctx, m, err));
         }
-        crate::revisions::run(p, creds, req, set, &opts, &format!("m{index}")).await
+        // A mirrors file says `delete = true` to let a mirror delete (CI has no terminal to ask).
+        let consent = crate::consent::Consent::new(
+            m.delete,
+            format!(
+                "--revisions mirrors each branch and tag exactly (files a ref lacks are deleted at the destination): set `delete = true` on mirror `{}` in the mirrors file to allow it",
+                m.name
+            ),
+        );
+        crate::revisions::run(p, creds, req, set, &consent, &opts, &format!("m{index}")).await
     };
     let (source, dest, run) = match result {
         Ok(r) => r,
@@ -302,21 +310,24 @@ async fn with_revisions(
         format!(
             "{} refs: {} to update, {} to create",
             run.refs.len(),
-            count("would update"),
+            count("would update") + count("would move"),
             count("would create")
         )
     } else {
         format!(
             "{} refs: {} updated, {} created, {} current, {} skipped, {} failed",
             run.refs.len(),
-            count("updated"),
+            count("updated") + count("moved"),
             count("created"),
             count("current") + count("exists"),
             count("skipped"),
             count("failed")
         )
     };
-    let changed = run.files_moved() > 0 || count("created") > 0 || count("updated") > 0;
+    let changed = run.files_moved() > 0
+        || ["created", "updated", "moved"]
+            .iter()
+            .any(|action| count(action) > 0);
     let mut object = run.json(&source, &dest);
     object.mirror = Some(m.name.clone());
     object.changed = Some(changed);

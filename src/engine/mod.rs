@@ -167,6 +167,7 @@ pub async fn execute(
             ended_means_failed: true,
             interrupt_note: Some(note.into()),
             expected_bytes: plan.transfer.bytes_to_move,
+            across: t.across.clone(),
             ..Default::default()
         },
     )

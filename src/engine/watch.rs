@@ -31,6 +31,8 @@ pub struct WatchOptions {
     pub expected_bytes: u64,
     /// The children only read logs or launch a detached app: Ctrl-C stops them, not the workers.
     pub workers_keep_running: bool,
+    /// `apply`'s line across repositories, fed each job's bytes as its events arrive.
+    pub across: Option<std::sync::Arc<crate::across_repos::AcrossRepos>>,
 }
 
 /// What a watch saw.
@@ -109,6 +111,10 @@ pub async fn watch(
                     out.first_event = serde_json::to_value(&*event).ok();
                 }
                 out.tracker.apply(&event);
+                if let (Some(across), Some(job)) = (&opts.across, out.tracker.jobs.get(&event.job))
+                {
+                    across.job_bytes(&event.job, job.bytes_done);
+                }
                 view.event(&event, &out.tracker);
                 if opts.until_first_event {
                     break;

@@ -128,14 +128,21 @@ impl Hubs {
     ) -> Result<(), HubError> {
         match p {
             Platform::Hf => self.hf.create_branch(t, id, name, start).await,
-            Platform::Ms => Err(HubError {
-                platform: p,
-                kind: HubErrorKind::Other,
-                status: None,
-                method: "POST",
-                path: format!("/{}/{id}", t.plural()),
-                message: format!("ModelScope's API cannot create branch {name}"),
-            }),
+            Platform::Ms => Err(ms_cannot(t, id, "POST", &format!("create branch {name}"))),
+        }
+    }
+
+    /// Deletes tag `tag` (HF only: ModelScope's API cannot delete or move a tag).
+    pub async fn delete_tag(
+        &self,
+        p: Platform,
+        t: RepoType,
+        id: &str,
+        tag: &str,
+    ) -> Result<(), HubError> {
+        match p {
+            Platform::Hf => self.hf.delete_tag(t, id, tag).await,
+            Platform::Ms => Err(ms_cannot(t, id, "DELETE", &format!("delete tag {tag}"))),
         }
     }
 
@@ -153,5 +160,17 @@ impl Hubs {
             Platform::Hf => self.hf.create_tag(t, id, tag, commit, message).await,
             Platform::Ms => self.ms.create_tag(t, id, tag, commit).await,
         }
+    }
+}
+
+/// What ModelScope's API has no call for, as the error a call would have given.
+fn ms_cannot(t: RepoType, id: &str, method: &'static str, what: &str) -> HubError {
+    HubError {
+        platform: Platform::Ms,
+        kind: HubErrorKind::Other,
+        status: None,
+        method,
+        path: format!("/{}/{id}", t.plural()),
+        message: format!("ModelScope's API cannot {what}"),
     }
 }

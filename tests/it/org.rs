@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use crate::mirrors::edit;
 use crate::our_snapshot;
 use crate::support::{unique, Output, TestContext};
+use hubferry::printer::human_bytes;
 
 const MS_ORGS: (&str, Option<&str>) = ("HUBFERRY_MS_ORGS", Some("acme-ms"));
 
@@ -105,7 +106,29 @@ fn an_org_is_planned_applied_and_applied_again_with_nothing_to_do() {
     assert!(action("pub")["source_sha"]
         .as_str()
         .is_some_and(|s| s.len() == 40));
-    assert!(action("pub")["cost_usd"].is_null());
+    // The cost is migrate's estimate of the same copy: one cost model.
+    let cost = action("pub")["cost_usd"].as_f64().unwrap();
+    assert!(cost > 0.0, "{out}");
+    assert_eq!(action("mirrored")["cost_usd"], 0.0, "{out}");
+    let dry = ctx.run_with_env(
+        &[
+            "migrate",
+            &format!("hf:acme/{p}-pub"),
+            "--to",
+            "ms",
+            "--dest",
+            &format!("acme-ms/{p}-pub"),
+            "--dry-run",
+            "--json",
+        ],
+        &[MS_ORGS],
+    );
+    assert_eq!(dry.code, Some(0), "{dry}");
+    assert_eq!(
+        dry.last_json()["estimate"]["cost_usd"].as_f64(),
+        Some(cost),
+        "{dry}"
+    );
     assert_eq!(
         action("pub")["card"],
         json!([{"field": "tasks", "before": null, "after": "[text-generation]"}])
@@ -184,10 +207,29 @@ fn an_org_is_planned_applied_and_applied_again_with_nothing_to_do() {
             "{name}: {out}"
         );
     }
+    // --json: stdout is NDJSON only; the line across repositories goes to stderr, fed by the
+    // workers' byte counts while they run, once per finished repository and at the end.
+    for line in out.stdout.lines() {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}\n{out}"));
+    }
+    let across: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("apply: ") && l.contains("repositories done"))
+        .collect();
+    assert!(across.len() >= 6, "{out}");
+    let planned: u64 = lines
+        .iter()
+        .filter(|(_, l)| ["create", "update"].contains(&l["action"].as_str().unwrap()))
+        .map(|(_, l)| l["bytes"].as_u64().unwrap())
+        .sum();
+    let last = across.last().unwrap();
+    let planned = human_bytes(planned);
     assert!(
-        out.stderr
-            .contains("apply: 6/6 repositories done (0 failed)"),
-        "{out}"
+        last.starts_with(&format!(
+            "apply: 6/6 repositories done (0 failed), {planned} of {planned} planned moved, "
+        )) && last.ends_with("/s"),
+        "{last}\n{out}"
     );
 
     // The destination's README carries the mapped front matter; the source's is unchanged.
@@ -288,4 +330,38 @@ fn a_bad_plan_file_is_refused_before_anything_moves() {
     ");
     let out = ctx.run(&["plan", "hf:acme", "--to", "hf:other"]);
     assert_eq!(out.code, Some(2), "{out}");
+}
+
+#[test]
+fn a_modelscope_configuration_task_becomes_the_hf_pipeline_tag_shown_in_the_plan() {
+    let ctx = TestContext::new();
+    let name = unique("cfg-card");
+    let card = "---\nlicense: Apache License 2.0\n---\n# a summarizer\n";
+    ctx.seed_spec(&json!([
+        {"platform": "ms", "id": format!("alice/{name}"),
+         "files": {"README.md": card,
+                   "configuration.json": "{\"framework\": \"pytorch\", \"task\": \"text-summarization\"}"}},
+    ]));
+    let (ms, hf) = (format!("ms:alice/{name}"), format!("hf:alice/{name}"));
+    let migrate = ["migrate", &ms, "--to", "hf", "--backend", "local"];
+    let dry = ctx.run(&[&migrate[..], &["--dry-run"]].concat());
+    assert_eq!(dry.code, Some(0), "{dry}");
+    assert!(
+        dry.stdout.contains(
+            "    - license: Apache License 2.0\n    + license: apache-2.0\n    + pipeline_tag: summarization"
+        ),
+        "{dry}"
+    );
+    let out = ctx.run(&migrate);
+    assert_eq!(out.code, Some(0), "{out}");
+    let dir = ctx.path("cfg-copy");
+    let got = ctx.run(&["download", &hf, "--local-dir", dir.to_str().unwrap()]);
+    assert_eq!(got.code, Some(0), "{got}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("README.md")).unwrap(),
+        "---\nlicense: apache-2.0\npipeline_tag: summarization\n---\n# a summarizer\n"
+    );
+    // verify knows the card for the mapped one; configuration.json itself is identical.
+    let out = ctx.run(&["verify", &ms, &hf]);
+    assert_eq!(out.code, Some(0), "{out}");
 }

@@ -2,9 +2,10 @@
 `--revisions` tests (tests/it/revisions.rs).
 
 Usage: refs_edit.py --platform hf|ms --repo-id NS/NAME < STEPS.json
-STEPS: [{"commit": {"branch": B, "files": {PATH: TEXT}, "message"?: M}},
+STEPS: [{"commit": {"branch": B, "files": {PATH: TEXT}, "delete"?: [PATH], "message"?: M}},
         {"branch": {"name": B, "from": REV}},     (HF only: ModelScope's API has no such call)
-        {"tag": {"name": T, "at": REV}}]
+        {"tag": {"name": T, "at": REV}},
+        {"untag": T}]                             (HF only, likewise; "delete" too)
 The repository is created (public) when missing. Prints one JSON line: {BRANCH_OR_TAG: commit}.
 Endpoints and tokens come from the environment, as for seed.py.
 """
@@ -17,7 +18,7 @@ import sys
 
 
 def hf_steps(repo_id: str, steps: list) -> dict:
-    from huggingface_hub import CommitOperationAdd, HfApi, constants
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi, constants
 
     constants.HF_HUB_DISABLE_XET = False
     api = HfApi(endpoint=os.environ["HF_ENDPOINT"], token=os.environ["HF_TOKEN"])
@@ -28,7 +29,7 @@ def hf_steps(repo_id: str, steps: list) -> dict:
             ops = [
                 CommitOperationAdd(path_in_repo=p, path_or_fileobj=t.encode())
                 for p, t in c["files"].items()
-            ]
+            ] + [CommitOperationDelete(path_in_repo=p) for p in c.get("delete", [])]
             api.create_commit(
                 repo_id,
                 operations=ops,
@@ -40,6 +41,8 @@ def hf_steps(repo_id: str, steps: list) -> dict:
             api.create_branch(repo_id, branch=branch["name"], revision=branch["from"])
         elif "tag" in step:
             api.create_tag(repo_id, tag=step["tag"]["name"], revision=step["tag"]["at"])
+        elif "untag" in step:
+            api.delete_tag(repo_id, tag=step["untag"])
     refs = api.list_repo_refs(repo_id)
     return {r.name: r.target_commit for r in [*refs.branches, *refs.tags]}
 
@@ -53,7 +56,7 @@ def ms_steps(repo_id: str, steps: list) -> dict:
     if not api.repo_exists(repo_id, "model"):
         api.create_repo(repo_id, "model", visibility=5)
     for step in steps:
-        if "commit" in step:
+        if "commit" in step and not step["commit"].get("delete"):
             c = step["commit"]
             for path, text in c["files"].items():
                 api.upload_file(

@@ -160,15 +160,14 @@ fn same(ctx: &TestContext, src: &str, dest: &str, rev: &str, dest_rev: &str) {
 }
 
 fn mirrors_file(ctx: &TestContext, name: &str, source: &str, dest: &str) -> String {
-    let path = ctx.path("mirrors.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "[[mirror]]\nname = \"{name}\"\nsource = \"{source}\"\ndest = \"{dest}\"\nbackend = \"local\"\nrevisions = \"all\"\n"
-        ),
+    mirror_table(
+        ctx,
+        "mirrors.toml",
+        name,
+        source,
+        dest,
+        "revisions = \"all\"\n",
     )
-    .unwrap();
-    path.display().to_string()
 }
 
 #[test]
@@ -367,4 +366,216 @@ fn modelscope_to_hf_creates_branches_and_tags_and_provenance_counts_commits_behi
     assert_eq!(plan["provenance"]["commits_behind"], 2, "{out}");
     assert_eq!(plan["provenance"]["source"], hf, "{out}");
     assert!(out.stderr.contains("2 commits behind"), "{out}");
+}
+
+/// A mirrors file of one mirror, `extra` lines appended to its table.
+fn mirror_table(
+    ctx: &TestContext,
+    file: &str,
+    name: &str,
+    source: &str,
+    dest: &str,
+    extra: &str,
+) -> String {
+    let path = ctx.path(file);
+    std::fs::write(
+        &path,
+        format!(
+            "[[mirror]]\nname = \"{name}\"\nsource = \"{source}\"\ndest = \"{dest}\"\nbackend = \"local\"\n{extra}"
+        ),
+    )
+    .unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn revisions_delete_at_the_destination_only_with_consent() {
+    let ctx = TestContext::new();
+    let id = format!("alice/{}", unique("it-refs-del"));
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([
+            {"commit": {"branch": "main", "files": {"README.md": "# del\n", "a.txt": "a", "b.txt": "b"}}},
+            {"tag": {"name": "v1", "at": "main"}},
+        ]),
+    );
+    let (hf, ms) = (format!("hf:{id}"), format!("ms:{id}"));
+    // A first mirror deletes nothing that was there: no consent needed.
+    let (_, refs) = mirror_all(&ctx, &hf, "ms");
+    assert_eq!(action(&refs, "tag", "v1"), "created", "{refs}");
+
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([{"commit": {"branch": "main", "files": {"a.txt": "a2"}, "delete": ["b.txt"]}}]),
+    );
+    let before = refs_of(&ctx, "ms", &id);
+    let revisions = ["migrate", &hf, "--to", "ms", "--revisions", "all"];
+    let out = ctx.run(&[&revisions[..], &["--dry-run", "--json"]].concat());
+    assert_eq!(out.code, Some(0), "{out}");
+    let refs = refs_json(&out);
+    let main = refs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "main")
+        .unwrap();
+    assert_eq!(main["detail"], "1 file(s) to delete", "{refs}");
+
+    // Without --yes and without a terminal: refused before anything changes.
+    let out = ctx.run(&[&revisions[..], &["--backend", "local"]].concat());
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stderr.contains(&format!(
+            "refusing to delete 1 file(s) at ms:{id} (master: 1) without confirmation"
+        )),
+        "{out}"
+    );
+    assert!(out.stderr.contains("hint: pass --yes to confirm"), "{out}");
+    assert_eq!(
+        refs_of(&ctx, "ms", &id),
+        before,
+        "a refused run changed the destination"
+    );
+
+    // sync: the mirrors file's `delete = true` is the consent.
+    let config = mirror_table(&ctx, "del.toml", "del", &hf, &ms, "revisions = \"all\"\n");
+    let out = ctx.run(&["sync", "--config", &config]);
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(
+        out.stderr.contains("set `delete = true` on mirror `del`"),
+        "{out}"
+    );
+    assert_eq!(
+        refs_of(&ctx, "ms", &id),
+        before,
+        "a refused sync changed the destination"
+    );
+
+    let config = mirror_table(
+        &ctx,
+        "del.toml",
+        "del",
+        &hf,
+        &ms,
+        "revisions = \"all\"\ndelete = true\n",
+    );
+    let refs = resync(&ctx, &config);
+    assert_eq!(action(&refs, "branch", "main"), "updated", "{refs}");
+    same(&ctx, &hf, &ms, "main", "master");
+    same(&ctx, &hf, &ms, "v1", "v1");
+}
+
+#[test]
+fn sync_revisions_flag_follows_a_moved_branch_and_inventory_reads_provenance_with_a_fresh_state() {
+    let ctx = TestContext::new();
+    // An HF org of its own, so that inventory lists this one repository.
+    let org = unique("it-prov-org");
+    ctx.admin(
+        "POST",
+        "/orgs",
+        Some(&json!({"platform": "hf", "org": org, "members": ["alice"]})),
+    );
+    let name = unique("it-prov");
+    let id = format!("{org}/{name}");
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([
+            {"commit": {"branch": "main", "files": {"README.md": "# prov\n", "a.txt": "one"}}},
+            {"tag": {"name": "v1", "at": "main"}},
+        ]),
+    );
+    let hf = format!("hf:{id}");
+    let ms = format!("ms:alice/{name}");
+    // No `revisions` key: the command line's --revisions applies.
+    let config = mirror_table(&ctx, "prov.toml", "prov", &hf, &ms, "");
+    let sync = ["sync", "--config", &config, "--revisions", "all", "--json"];
+    let out = ctx.run(&sync);
+    assert_eq!(out.code, Some(0), "{out}");
+    let refs = refs_json(&out);
+    assert_eq!(action(&refs, "branch", "main"), "updated", "{refs}");
+    assert_eq!(action(&refs, "tag", "v1"), "created", "{refs}");
+    let first = refs_of(&ctx, "ms", &format!("alice/{name}"));
+
+    let moved = history(
+        &ctx,
+        "hf",
+        &id,
+        json!([
+            {"commit": {"branch": "main", "files": {"a.txt": "two"}}},
+            {"commit": {"branch": "main", "files": {"b.txt": "new"}}},
+            {"tag": {"name": "v2", "at": "main"}},
+        ]),
+    );
+
+    // A state directory no run has used: the copy's last commit says what it mirrors.
+    let fresh = ctx.path("fresh-state");
+    let env = [("HUBFERRY_STATE_DIR", Some(fresh.to_str().unwrap()))];
+    let inventory = [
+        "inventory",
+        &org,
+        "--on",
+        "hf",
+        "--check-backup",
+        "--dest-namespace",
+        "alice",
+    ];
+    let out = ctx.run_with_env(&[&inventory[..], &["--json"]].concat(), &env);
+    assert_eq!(out.code, Some(0), "{out}");
+    let row = &out.last_json()["repos"][0];
+    assert_eq!(row["id"], id, "{out}");
+    assert_eq!(row["backup"], "partial", "{out}");
+    assert_eq!(row["backup_provenance"]["source"], hf, "{out}");
+    assert_eq!(row["backup_provenance"]["commits_behind"], 2, "{out}");
+    let out = ctx.run_with_env(&inventory, &env);
+    assert_eq!(out.code, Some(0), "{out}");
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("backup mirrors"))
+        .unwrap_or_else(|| panic!("no provenance line:\n{out}"));
+    assert!(
+        line.trim_start()
+            .starts_with(&format!("backup mirrors {hf}@"))
+            && line.ends_with(", 2 commits behind"),
+        "{line}"
+    );
+
+    // The second sync moves main, creates v2 and leaves v1 where it was.
+    let out = ctx.run(&sync);
+    assert_eq!(out.code, Some(0), "{out}");
+    let refs = refs_json(&out);
+    assert_eq!(action(&refs, "branch", "main"), "updated", "{refs}");
+    assert_eq!(action(&refs, "tag", "v1"), "exists", "{refs}");
+    assert_eq!(action(&refs, "tag", "v2"), "created", "{refs}");
+    let after = refs_of(&ctx, "ms", &format!("alice/{name}"));
+    assert_eq!(after["v1"], first["v1"], "an unchanged tag moved");
+    assert_eq!(after["v2"], after["master"]);
+    assert_ne!(after["master"], first["master"]);
+    same(&ctx, &hf, &ms, "v2", "v2");
+    assert_eq!(moved["v2"], moved["main"]);
+
+    // v1 moves at the source (deleted, re-created at main's head): ModelScope cannot move a
+    // tag, so it is skipped with a warning that says what to do; nothing else changes.
+    history(
+        &ctx,
+        "hf",
+        &id,
+        json!([{"untag": "v1"}, {"tag": {"name": "v1", "at": "main"}}]),
+    );
+    let out = ctx.run(&sync);
+    assert_eq!(out.code, Some(0), "{out}");
+    let refs = refs_json(&out);
+    assert_eq!(action(&refs, "tag", "v1"), "skipped", "{refs}");
+    assert_eq!(action(&refs, "tag", "v2"), "exists", "{refs}");
+    assert!(
+        out.stderr.contains("tag v1 not mirrored: it moved at the source, and ModelScope's API cannot move or delete a tag; delete `v1` there"),
+        "{out}"
+    );
+    assert_eq!(refs_of(&ctx, "ms", &format!("alice/{name}")), after);
 }

@@ -134,6 +134,22 @@ impl HfClient {
             .await
     }
 
+    /// `DELETE /api/{type}s/{id}/tag/{tag}` (huggingface_hub's `delete_tag`).
+    pub async fn delete_tag(&self, t: RepoType, id: &str, tag: &str) -> Result<(), HubError> {
+        let (ns, name) = id.split_once('/').unwrap_or((id, ""));
+        let url = build_url(
+            &self.ep.base,
+            &["api", t.plural(), ns, name, "tag", tag],
+            &[],
+        );
+        let req = self.authed(self.ep.http.delete(url.clone()));
+        let resp = send_once(P, "DELETE", &url, req).await?;
+        if !resp.status().is_success() {
+            return Err(error_from(P, "DELETE", &url, resp, hf_message).await);
+        }
+        Ok(())
+    }
+
     /// One POST, not retried (creating a ref twice is refused, not repeated).
     async fn post(&self, url: &url::Url, body: serde_json::Value) -> Result<(), HubError> {
         let req = self.authed(self.ep.http.post(url.clone()).json(&body));
