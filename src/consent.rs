@@ -12,6 +12,8 @@ pub struct Consent {
     pub given: bool,
     /// The refusal's hint: the flag or setting that gives consent.
     pub hint: String,
+    /// Whether a terminal may be asked (not while several repositories run at once).
+    pub may_ask: bool,
 }
 
 impl Consent {
@@ -19,6 +21,16 @@ impl Consent {
         Consent {
             given,
             hint: hint.into(),
+            may_ask: true,
+        }
+    }
+
+    /// Consent that only the up-front flag gives: `batch` runs repositories concurrently, and
+    /// prompts from several of them would interleave.
+    pub fn up_front_only(given: bool, hint: impl Into<String>) -> Self {
+        Consent {
+            may_ask: false,
+            ..Consent::new(given, hint)
         }
     }
 
@@ -28,7 +40,7 @@ impl Consent {
         if n == 0 || self.given {
             return Ok(());
         }
-        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        if self.may_ask && std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
             eprint_prompt(&format!(
                 "delete {n} file(s) at {dest} that the source does not have? [y/N] "
             ));

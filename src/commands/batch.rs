@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::Context;
 use crate::cli::{BatchArgs, PlatformArg, RepoTypeArg, TransferArgs};
+use crate::consent::Consent;
 use crate::credentials::Credentials;
 use crate::engine::{self, ExecuteMode, Executed, RunOptions};
 use crate::error::{classify, CliError, ExitStatus};
@@ -214,12 +215,11 @@ async fn one(s: &Shared, creds: &Credentials, index: usize, entry: Entry) -> Out
         outcome.exit_code = 0;
         return outcome;
     }
-    if !plan.transfer.to_delete.is_empty() && !s.transfer.yes {
-        let err = CliError::bad_input(format!(
-            "refusing to delete {} file(s) at {} without --yes",
-            plan.transfer.to_delete.len(),
-            outcome.dest
-        ));
+    let consent = Consent::up_front_only(
+        s.transfer.yes,
+        "pass --yes to confirm (a batch never asks: its repositories run at once), or drop --delete",
+    );
+    if let Err(err) = consent.deletions(plan.transfer.to_delete.len(), &outcome.dest) {
         return fail(outcome, err.into());
     }
     p.status(&format!("{} → {}: starting", outcome.source, outcome.dest));

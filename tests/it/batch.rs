@@ -77,3 +77,53 @@ fn batch_with_one_failing_repo_exits_4_and_summarizes() {
     ");
     ctx.assert_no_canaries();
 }
+
+#[test]
+fn batch_deletes_at_a_destination_only_with_yes() {
+    let ctx = TestContext::new();
+    let src = unique("it-batch-del");
+    ctx.seed_spec(&serde_json::json!([
+        {"platform": "hf", "id": format!("alice/{src}"), "files": {"keep.txt": "k"}},
+        {"platform": "ms", "id": format!("alice/{src}"), "files": {"keep.txt": "k", "stale.txt": "s"}},
+    ]));
+    let list = ctx.path("del.txt");
+    std::fs::write(&list, format!("hf:alice/{src}\n")).unwrap();
+    let args = [
+        "batch",
+        "--from-file",
+        list.to_str().unwrap(),
+        "--backend",
+        "local",
+        "--delete",
+        "--json",
+    ];
+    let out = ctx.run(&args);
+    assert_eq!(out.code, Some(2), "{out}");
+    let row = &out.last_json()["repos"][0];
+    let error = row["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("refusing to delete 1 file(s) at ms:")
+            && error.contains("without confirmation"),
+        "{out}"
+    );
+    let dry = ctx.run(&[
+        "migrate",
+        &format!("hf:alice/{src}"),
+        "--delete",
+        "--dry-run",
+        "--json",
+    ]);
+    assert_eq!(dry.code, Some(0), "{dry}");
+    assert_eq!(
+        dry.last_json()["to_delete"][0]["path"],
+        "stale.txt",
+        "the refused batch left the destination as it was: {dry}"
+    );
+
+    let mut confirmed = args.to_vec();
+    confirmed.push("--yes");
+    let out = ctx.run(&confirmed);
+    assert_eq!(out.code, Some(0), "{out}");
+    assert_eq!(out.of_type("report")[0]["files_deleted"], 1, "{out}");
+    ctx.assert_no_canaries();
+}
