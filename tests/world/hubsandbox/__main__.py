@@ -60,6 +60,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="serve HF without Xet storage (no CAS child; clients need HF_HUB_DISABLE_XET=1)",
     )
     p.add_argument(
+        "--bridge-cache",
+        action="store_true",
+        help="the HF bridge keeps each Xet file it reconstructed as a plain copy and serves later"
+        " reads from it, as the Hub's CDN does (see docs/sandbox.md, fidelity)",
+    )
+    p.add_argument(
         "--debug",
         action="store_true",
         default=env_flag("HUBSANDBOX_DEBUG"),
@@ -135,6 +141,7 @@ def main(argv=None) -> int:
     # The CDN LFS files redirect to: another origin, on the HF link (hf_bridge.py).
     bridge = HubServer((args.host, 0), make_bridge_handler(hubs["hf"]), hubs["hf"])
     hubs["hf"].extra["bridge_url"] = f"http://{args.host}:{bridge.server_address[1]}"
+    hubs["hf"].extra["bridge_cache"] = args.bridge_cache
     servers.append(bridge)
     if xet is not None:
         relay = HubServer(
