@@ -355,7 +355,7 @@ pub fn read_plan(path: &std::path::Path) -> anyhow::Result<Vec<PlanLine>> {
                 .with_hint("write the plan again with `hubferry plan …` rather than editing it")
         })?;
         if line.action.moves() {
-            let (Some(_), Ok(_)) = (
+            let (Some(dest), Ok(source)) = (
                 line.dest.as_deref(),
                 crate::repo_ref::parse_source(&line.source, None),
             ) else {
@@ -365,8 +365,7 @@ pub fn read_plan(path: &std::path::Path) -> anyhow::Result<Vec<PlanLine>> {
                 ))
                 .into());
             };
-            let source = crate::repo_ref::parse_source(&line.source, None)?;
-            let dest = crate::repo_ref::parse_source(line.dest.as_deref().unwrap_or(""), None)?;
+            let dest = crate::repo_ref::parse_source(dest, None)?;
             request_for(
                 &source,
                 dest.platform,

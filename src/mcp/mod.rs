@@ -326,23 +326,18 @@ impl Server {
                 Ok(a) => a,
                 Err(r) => return refused(r),
             };
-            let planned = self.run(plan_argv, ctx).await;
-            if planned.is_error == Some(true) {
-                return planned;
-            }
-            let plan = planned
-                .structured_content
-                .as_ref()
-                .map(|s| s["result"].clone())
-                .unwrap_or_default();
-            if let Some(what) = tools::needs_confirmation(&t.options, &plan) {
-                let dest = tools::plan_dest_id(&plan).unwrap_or("?").to_owned();
-                if t.confirm.as_deref() != Some(dest.as_str()) {
+            match self
+                .plan_unconfirmed(plan_argv, &t.options, t.confirm.as_deref(), ctx)
+                .await
+            {
+                Err(failed) => return failed,
+                Ok((_, Some((dest, what)))) => {
                     return refused(Refusal::new(
                         format!("migrate to {dest} refused: it {what}; nothing was run"),
                         format!("show the user the plan, then pass confirm: \"{dest}\""),
-                    ));
+                    ))
                 }
+                Ok((_, None)) => {}
             }
         }
         match tools::migrate(&args) {
@@ -353,6 +348,32 @@ impl Server {
 }
 
 impl Server {
+    /// Runs the dry run `plan_argv` and returns its plan, with the plan's destination and what the
+    /// call would do there when that deletes or widens and `confirm` is not the destination's
+    /// name; a failed dry run is returned as it is.
+    async fn plan_unconfirmed(
+        &self,
+        plan_argv: Vec<String>,
+        options: &tools::TransferOptions,
+        confirm: Option<&str>,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Result<(serde_json::Value, Option<(String, String)>), CallToolResult> {
+        let planned = self.run(plan_argv, ctx).await;
+        if planned.is_error == Some(true) {
+            return Err(planned);
+        }
+        let plan = planned
+            .structured_content
+            .as_ref()
+            .map(|s| s["result"].clone())
+            .unwrap_or_default();
+        let needed = tools::needs_confirmation(options, &plan).and_then(|what| {
+            let dest = tools::plan_dest_id(&plan).unwrap_or("?").to_owned();
+            (confirm != Some(dest.as_str())).then_some((dest, what))
+        });
+        Ok((plan, needed))
+    }
+
     /// `batch`: each repository's destination resolved once; with `delete` or `public` every
     /// repository planned and every needed confirmation checked before the batch starts (one
     /// missing refuses the whole call, so nothing moves); then `batch --from-file`.
@@ -373,20 +394,15 @@ impl Server {
                     Ok(argv) => argv,
                     Err(r) => return refused(r),
                 };
-                let planned = self.run(argv, ctx).await;
-                if planned.is_error == Some(true) {
-                    return planned;
-                }
-                let plan = planned
-                    .structured_content
-                    .as_ref()
-                    .map(|s| s["result"].clone())
-                    .unwrap_or_default();
-                if let Some(what) = tools::needs_confirmation(&args.options, &plan) {
-                    let dest = tools::plan_dest_id(&plan).unwrap_or("?").to_owned();
-                    if repo.confirm.as_deref() != Some(dest.as_str()) {
-                        unconfirmed.push((repo.source.clone(), dest, what));
-                    }
+                let (plan, needed) = match self
+                    .plan_unconfirmed(argv, &args.options, repo.confirm.as_deref(), ctx)
+                    .await
+                {
+                    Ok(planned) => planned,
+                    Err(failed) => return failed,
+                };
+                if let Some((dest, what)) = needed {
+                    unconfirmed.push((repo.source.clone(), dest, what));
                 }
                 plans.push(plan);
             }
