@@ -532,6 +532,7 @@ class Runner:
                 message=f"a file is larger than the staging budget ({self.staging.budget} bytes);"
                 " it is staged alone",
             )
+        self._presign_first_streams(items)
         pipeline.run(items)
         final = {e.path: e for e in pipeline.committed}
         if pipeline.fatal is not None:
@@ -539,6 +540,17 @@ class Runner:
             raise JobFailed(f"deleting files from {job.dest} failed: {reason}")
         if self.opts.verify:
             self.verify(manifest, final)
+
+    def _presign_first_streams(self, items: list[Item]) -> None:
+        """The streams that start at once (the first `upload_workers` the pipeline submits,
+        largest first) get their upload URLs in one request where the destination can do that;
+        later ones ask as they start, so no answer waits long before its upload."""
+        presign = getattr(self.dest_hub, "presign_streams", None)
+        if presign is None or not self.opts.stream:
+            return
+        wave = [it.src for it in sorted(items, key=lambda it: -it.src.size) if self._streamable(it)]
+        if wave:
+            presign(self.job.dest, wave[: self.opts.upload_workers])
 
     def _commit_max_actions(self) -> int:
         """Operations per commit: the job's commit_max_files, clamped to what the destination

@@ -14,13 +14,17 @@ import base64
 import glob
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from modelscope_hub._upload import _upload_mode
 from modelscope_hub.api import HubApi
-from modelscope_hub.constants import COMMIT_MAX_ACTIONS_PER_REQUEST
+from modelscope_hub.constants import (
+    COMMIT_MAX_ACTIONS_PER_REQUEST,
+    UPLOAD_BLOB_VALIDATION_BATCH_MAX_OBJECTS,
+)
 from modelscope_hub.errors import NotExistError
 
 from ..job import Credentials, Endpoint
@@ -54,6 +58,10 @@ class MsHub:
         self.endpoint = creds.ms_endpoint or DEFAULT_ENDPOINT
         self.token = creds.ms_token
         self.api = HubApi(endpoint=self.endpoint, token=self.token)
+        # sha256 -> upload URL (None: the hub already stores the blob), from `presign_streams`;
+        # each answer serves one upload attempt.
+        self._presigned: dict[str, str | None] = {}
+        self._presigned_lock = threading.Lock()
 
     def web_url(self, ep: Endpoint) -> str:
         return f"{self.endpoint}/{ep.repo_type}s/{ep.repo_id}"
@@ -175,6 +183,36 @@ class MsHub:
         any byte. Inline files are committed from their content and are staged."""
         return bool(entry.sha256) and _upload_mode(entry.path, entry.size, ep.repo_type) == "lfs"
 
+    def presign_streams(self, ep: Endpoint, entries: list[Entry]) -> None:
+        """Asks for the upload URLs of the blobs about to stream in one LFS batch call (groups of
+        the SDK's own batch size, as `upload_folder` does) instead of one call per stream: the
+        streams then start their PUTs together rather than queueing their batch calls behind
+        each other. The batch endpoint names only the objects it wants uploaded; an object of a
+        group that answered and is not named is already stored. A group that fails leaves its
+        files to negotiate their URL themselves (`stream_upload`), with their retries."""
+        legacy = self.api.legacy
+        step = max(1, UPLOAD_BLOB_VALIDATION_BATCH_MAX_OBJECTS)
+        for i in range(0, len(entries), step):
+            group = [e for e in entries[i : i + step] if e.sha256]
+            objects = [{"oid": e.sha256, "size": e.size} for e in group]
+            try:
+                urls = legacy.validate_blobs(ep.repo_id, ep.repo_type, objects) if objects else {}
+            except Exception:  # noqa: BLE001 - each file asks again on its own
+                continue
+            with self._presigned_lock:
+                for e in group:
+                    self._presigned[e.sha256] = urls.get(e.sha256)
+
+    def _upload_url(self, ep: Endpoint, entry: Entry) -> str | None:
+        """The blob's upload URL (None: already stored): the presigned answer once, else asked."""
+        with self._presigned_lock:
+            if entry.sha256 in self._presigned:
+                return self._presigned.pop(entry.sha256)
+        urls = self.api.legacy.validate_blobs(
+            ep.repo_id, ep.repo_type, [{"oid": entry.sha256, "size": entry.size}]
+        )
+        return urls.get(entry.sha256)
+
     def stream_upload(self, ep: Endpoint, entry: Entry, source: Callable) -> PendingOp:
         """Uploads the blob while its download streams in: `source()` opens the download (a
         context manager yielding a reader). The bytes are hashed as they pass and the final chunk
@@ -182,10 +220,7 @@ class MsHub:
         corrupt or short stream never completes and no commit can reference it (ContentMismatch:
         the caller starts the file again). A blob the hub already stores is not read at all."""
         legacy = self.api.legacy
-        urls = legacy.validate_blobs(
-            ep.repo_id, ep.repo_type, [{"oid": entry.sha256, "size": entry.size}]
-        )
-        url = urls.get(entry.sha256)
+        url = self._upload_url(ep, entry)
         if url:
             with source() as reader:
                 body = VerifyingReader(reader, entry.size, entry.sha256, entry.path, "download")
