@@ -457,7 +457,7 @@ class Runner:
     def run_verify_only(self) -> None:
         """Compares the destination with the source manifest without copying anything."""
         job = self.job
-        self.src_hub = make_hub(job.source.platform, self.creds)
+        self.src_hub = make_hub(job.source.platform, self.creds, uploads=False)
         self.dest_hub = make_hub(job.dest.platform, self.creds)
         self.resolve_source()
         manifest = self.source_manifest()
@@ -486,7 +486,7 @@ class Runner:
 
     def run(self) -> None:
         job = self.job
-        self.src_hub = make_hub(job.source.platform, self.creds)
+        self.src_hub = make_hub(job.source.platform, self.creds, uploads=False)
         self.dest_hub = make_hub(job.dest.platform, self.creds)
         self.check_types()
         src_private, src_gated = self.resolve_source()

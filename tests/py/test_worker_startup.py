@@ -75,3 +75,56 @@ def test_a_blob_the_batch_call_calls_stored_is_not_uploaded_again(sandbox, tmp_p
     assert len([r for r in log if r["path"].endswith(BATCH_ROUTE)]) == 1
     assert [r for r in log if r["method"] == "PUT"] == []
     assert ws.ms_contents(sandbox, tmp_path, "alice/presign-known-b") == files
+
+
+def _imported(stderr: str) -> list[str]:
+    """Module names in the order Python finished importing them (`PYTHONPROFILEIMPORTTIME`)."""
+    return [
+        line.rsplit("|", 1)[1].strip()
+        for line in stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    ]
+
+
+def test_a_hub_that_is_only_the_source_leaves_out_what_uploads_need(sandbox, tmp_path):
+    rnd = random.Random(153)
+    files = {"w/only.bin": rnd.randbytes(300 * 1024), "README.md": b"# x\n"}
+    ws.seed_hf(sandbox, tmp_path, "alice/imports", files)
+    job = ws.make_job(("hf", "alice/imports", "model"), ("ms", "alice/imports", "model"))
+
+    run = ws.run_worker(sandbox, tmp_path, job, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.result["status"] == "ok" and run.result["verified"]
+    modules = _imported(run.stderr)
+    assert "huggingface_hub.file_download" in modules and "modelscope_hub.api" in modules
+    # hf_xet (a native module) is for uploads to the Hub; this job only reads from it.
+    assert "hf_xet" not in modules
+
+    back = ws.make_job(("ms", "alice/imports", "model"), ("hf", "alice/imports-back", "model"))
+    run = ws.run_worker(sandbox, tmp_path, back, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.result["status"] == "ok" and run.result["verified"]
+    assert "hf_xet" in _imported(run.stderr)
+
+
+def test_a_new_modelscope_repo_is_looked_up_once_before_it_is_created(sandbox, tmp_path):
+    ws.seed_hf(sandbox, tmp_path, "alice/fresh", {"README.md": b"# fresh\n"})
+    since = _last_seq(sandbox)
+    job = ws.make_job(("hf", "alice/fresh", "model"), ("ms", "alice/fresh", "model"))
+
+    run = ws.run_worker(sandbox, tmp_path, job)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.result["status"] == "ok" and run.result["verified"]
+    log = _ms_requests(sandbox, since)
+    creates = [r for r in log if r["method"] == "POST" and r["path"] == "/api/v1/models"]
+    assert len(creates) == 1 and creates[0]["status"] == 200
+    lookups = [
+        r
+        for r in log
+        if r["method"] == "GET"
+        and r["seq"] < creates[0]["seq"]
+        and r["path"].rstrip("/").endswith("/alice/fresh")
+    ]
+    # One `get_repo` (the SDK asks its OpenAPI route, then the legacy one on a 404), not a
+    # second one inside the create.
+    assert [r["status"] for r in lookups] == [404, 404], [r["path"] for r in lookups]

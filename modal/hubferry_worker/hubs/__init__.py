@@ -34,11 +34,13 @@ class PendingOp:
     keep_local: bool  # the commit still reads the staged copy (inline content of a large file)
 
 
-def make_hub(platform: str, creds: Credentials):
+def make_hub(platform: str, creds: Credentials, uploads: bool = True):
+    """The adapter for `platform`, importing only that platform's SDK; `uploads=False` for a
+    source, which leaves out what only uploads need."""
     if platform == "hf":
         from .hf import HfHub
 
-        return HfHub(creds)
+        return HfHub(creds, uploads=uploads)
     from .ms import MsHub
 
     return MsHub(creds)

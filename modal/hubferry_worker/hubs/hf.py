@@ -128,17 +128,31 @@ class _MeteredXetSession:
 
 def xet_uploads() -> bool:
     """Whether huggingface_hub uploads through Xet: hf_xet importable and not switched off
-    (its `_commit_api._upload_files` rule)."""
+    (its `_commit_api._upload_files` rule). Known once `meter_xet_uploads` has run."""
     return _XetSession is not None and not constants.HF_HUB_DISABLE_XET
 
 
-try:
-    import hf_xet
+_XetSession = None
+_xet_lock = threading.Lock()
+_xet_looked = False
 
-    _XetSession = hf_xet.XetSession
-    hf_xet.XetSession = _MeteredXetSession
-except ImportError:  # no hf_xet: huggingface_hub takes the LFS path
-    _XetSession = None
+
+def meter_xet_uploads() -> None:
+    """Supplies `_MeteredXetSession` as hf_xet's session class, once, before the first upload.
+    Only a destination hub does: hf_xet is a native module, and a job that reads from the Hub
+    (a streamed or plain GET, or huggingface_hub's own lazy import of it for a Xet download)
+    never needs it loaded up front."""
+    global _XetSession, _xet_looked
+    with _xet_lock:
+        if _xet_looked:
+            return
+        _xet_looked = True
+        try:
+            import hf_xet
+        except ImportError:  # no hf_xet: huggingface_hub takes the LFS path
+            return
+        _XetSession = hf_xet.XetSession
+        hf_xet.XetSession = _MeteredXetSession
 
 
 class HfHub:
@@ -146,10 +160,12 @@ class HfHub:
     # No hard cap per commit on the Hub (its guidance: keep commits small; commit_max_files does).
     commit_max_actions = None
 
-    def __init__(self, creds: Credentials):
+    def __init__(self, creds: Credentials, uploads: bool = True):
         self.endpoint = creds.hf_endpoint or DEFAULT_ENDPOINT
         self.token = creds.hf_token
         self.api = HfApi(endpoint=self.endpoint, token=self.token)
+        if uploads:
+            meter_xet_uploads()
 
     def web_url(self, ep: Endpoint) -> str:
         prefix = {"model": "", "dataset": "datasets/", "space": "spaces/"}[ep.repo_type]

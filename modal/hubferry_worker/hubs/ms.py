@@ -122,8 +122,9 @@ class MsHub:
         return probe
 
     def ensure_repo(self, ep: Endpoint, private: bool) -> None:
-        if self.api.repo_exists(ep.repo_id, ep.repo_type):
-            return
+        """Creates the repo, or finds it there. Asked first by the caller (`state`), so no
+        existence check precedes the create: a repo that exists makes the create fail, and the
+        check after it says so."""
         try:
             self.api.create_repo(
                 ep.repo_id, ep.repo_type, visibility=PRIVATE if private else PUBLIC
