@@ -8,8 +8,9 @@
 //! wrapper that not every machine has, it is Linux-only, and it fires when the *thread* that forked
 //! exits rather than the process, and it would not reach the worker's own children. The leash needs
 //! no unsafe code, works wherever `getppid` does, and covers the whole group. Cost: one small
-//! process per child and a check every [`POLL`]; a re-run started right after a kill waits at most
-//! that long before no orphan can write.
+//! process per child and a check of the parent every [`POLL`] (the child's own end is waited
+//! for, not polled); a re-run started right after a kill waits at most that long before no
+//! orphan can write.
 //!
 //! The leash ignores SIGINT and SIGTERM (hubferry signals the whole group, so the child gets them
 //! itself) and exits with the child's code (128 + signal when it was killed).
@@ -98,9 +99,15 @@ pub fn run(args: &[OsString]) -> ExitCode {
                 return ExitCode::from(127);
             }
         };
+        // Waited for, not polled: the leash (and with it the child's end, as hubferry sees it)
+        // ends the moment the child does, not up to a POLL later.
+        let mut ended = tokio::task::spawn_blocking(move || child.wait());
         loop {
-            match child.try_wait() {
-                Ok(Some(status)) => {
+            tokio::select! {
+                status = &mut ended => {
+                    let Ok(Ok(status)) = status else {
+                        return ExitCode::from(1);
+                    };
                     use std::os::unix::process::ExitStatusExt;
                     let code = status
                         .code()
@@ -108,13 +115,12 @@ pub fn run(args: &[OsString]) -> ExitCode {
                         .unwrap_or(1);
                     return ExitCode::from(u8::try_from(code).unwrap_or(1));
                 }
-                Ok(None) => {}
-                Err(_) => return ExitCode::from(1),
+                () = tokio::time::sleep(POLL) => {
+                    if orphaned() {
+                        kill_group();
+                    }
+                }
             }
-            if orphaned() {
-                kill_group();
-            }
-            tokio::time::sleep(POLL).await;
         }
     })
 }
