@@ -103,7 +103,8 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 ///   chunks could on their own (the links bound them); else, with only one-chunk runs, the best
 ///   of those (no run has shown that more containers get more through); else the larger of the
 ///   default and the best aggregate seen (the local backend: the per-container rate);
-/// - start-up: the median of wall time minus the slowest worker's time.
+/// - start-up: the median of wall time minus the slowest worker's time, over this backend's runs
+///   in either direction.
 ///
 /// A sample's rate is its bytes over its slowest worker's time less the default per-file cost.
 pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Option<Rates> {
@@ -153,9 +154,14 @@ pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Optio
             CostBackend::Local => container_bps.max(best_agg),
         }
     });
+    // Start-up is the backend's (container start, app set-up, verification), whichever way the
+    // bytes went: runs of both directions count.
     let startup_s = median(
-        recent
+        samples
             .iter()
+            .rev()
+            .filter(|s| s.backend == backend)
+            .take(CONSIDERED)
             .map(|s| (s.wall_s - s.transfer_s).clamp(0.0, 600.0))
             .collect(),
     )
@@ -244,6 +250,27 @@ mod tests {
                 (RateSource::Measured, samples.len() as u32)
             );
         }
+    }
+
+    #[test]
+    fn start_up_is_the_backends_whichever_way_the_bytes_went() {
+        let mut back = sample(1, 400_000_000, 10.0, 19.0);
+        back.direction = "ms->hf".into();
+        let mut local = sample(1, 400_000_000, 10.0, 10.5);
+        local.backend = CostBackend::Local;
+        let samples = [
+            back.clone(),
+            back,
+            local,
+            sample(1, 400_000_000, 10.0, 13.0),
+        ];
+        let r = rates(&samples, CostBackend::Modal, "hf->ms").unwrap();
+        // Start-ups of 9, 9 and 3 s on Modal (the local run's 0.5 s does not count).
+        assert!((r.startup_s - 9.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(
+            r.runs, 1,
+            "the rates themselves come from this direction only"
+        );
     }
 
     #[test]
