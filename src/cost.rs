@@ -305,6 +305,27 @@ pub struct ChunkLoad {
     pub files: usize,
 }
 
+/// Each chunk's seconds of moving bytes when all of them run at once and share the links: every
+/// running chunk moves at `min(container_bps, link_bps / running)`, and a chunk that is done
+/// frees its share for the others. So chunks of unequal size finish in the links' total time
+/// (all bytes over the link), not in the largest chunk at a third of the link. Same order as
+/// `bytes`.
+pub fn shared_link_seconds(bytes: &[u64], rates: &Rates) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..bytes.len()).collect();
+    order.sort_by_key(|&i| bytes[i]);
+    let mut seconds = vec![0.0; bytes.len()];
+    let (mut t, mut done) = (0.0, 0.0);
+    for (k, &i) in order.iter().enumerate() {
+        // Every chunk still running has moved `done` bytes: they all moved at the same rate.
+        let running = bytes.len() - k;
+        let b = bytes[i] as f64;
+        t += (b - done) / rates.per_chunk_bps(running);
+        done = b;
+        seconds[i] = t;
+    }
+    seconds
+}
+
 /// ETA and container-seconds of these chunks under `sizing`'s model (module header).
 pub fn time_and_container_s(chunks: &[ChunkLoad], sizing: &Sizing) -> (f64, f64) {
     if chunks.is_empty() {
@@ -312,11 +333,21 @@ pub fn time_and_container_s(chunks: &[ChunkLoad], sizing: &Sizing) -> (f64, f64)
     }
     let rates = sizing.rates();
     let running = sizing.running(chunks.len());
-    let bps = rates.per_chunk_bps(running);
-    let times: Vec<f64> = chunks
-        .iter()
-        .map(|c| c.bytes as f64 / bps + c.files as f64 * rates.per_file_s)
-        .collect();
+    let times: Vec<f64> = if running >= chunks.len() {
+        let bytes: Vec<u64> = chunks.iter().map(|c| c.bytes).collect();
+        shared_link_seconds(&bytes, &rates)
+            .into_iter()
+            .zip(chunks)
+            .map(|(s, c)| s + c.files as f64 * rates.per_file_s)
+            .collect()
+    } else {
+        // Fewer workers than chunks (local `--concurrency`): the queue keeps `running` busy.
+        let bps = rates.per_chunk_bps(running);
+        chunks
+            .iter()
+            .map(|c| c.bytes as f64 / bps + c.files as f64 * rates.per_file_s)
+            .collect()
+    };
     let slowest = times.iter().copied().fold(0.0, f64::max);
     let total: f64 = times.iter().sum();
     let eta = rates.startup_s + slowest.max(total / running as f64);
@@ -360,14 +391,23 @@ pub fn choose_chunks(
     let hi = MAX_CONTAINERS.min(w.files).max(1);
     let lo = min_chunks.clamp(1, hi);
     let rates = sizing.rates();
+    // The packed chunks are not known yet: the slowest carries max(bytes / n, the largest file),
+    // the others share the rest evenly.
     let approx = |n: usize| {
-        let running = sizing.running(n);
-        let bps = rates.per_chunk_bps(running);
-        let slowest_bytes = w.bytes.div_ceil(n as u64).max(w.largest);
-        let slowest = slowest_bytes as f64 / bps + w.files.div_ceil(n) as f64 * rates.per_file_s;
-        let total = w.bytes as f64 / bps + w.files as f64 * rates.per_file_s;
-        let eta = rates.startup_s + slowest.max(total / running as f64);
-        (eta, rates.startup_s * n as f64 + total)
+        let slowest_bytes = w.bytes.div_ceil(n as u64).max(w.largest).min(w.bytes);
+        let rest = w.bytes - slowest_bytes;
+        let others = n as u64 - 1;
+        let chunks: Vec<ChunkLoad> = (0..n as u64)
+            .map(|i| ChunkLoad {
+                bytes: if i == 0 {
+                    slowest_bytes
+                } else {
+                    rest / others + u64::from(i <= rest % others)
+                },
+                files: w.files / n + usize::from((i as usize) < w.files % n),
+            })
+            .collect();
+        time_and_container_s(&chunks, sizing)
     };
     let candidates: Vec<(usize, f64, f64)> = (lo..=hi)
         .map(|n| {
@@ -611,5 +651,46 @@ mod tests {
         assert_eq!(est.cost_usd, 0.0, "nothing to pay Modal");
         // One worker at a time: the two chunks run one after the other.
         assert!((est.eta_s - (15.0 + 20.0)).abs() < 1e-9, "{}", est.eta_s);
+    }
+
+    #[test]
+    fn a_chunk_that_finishes_frees_its_share_of_the_link() {
+        // 2.4 GB in chunks of 900, 900 and 600 MB on a 40 MB/s link (50 MB/s per container):
+        // all three at 13.3 MB/s until the small one is done at 45 s, then two at 20 MB/s for
+        // the last 300 MB each: 60 s, the link's total time, not 900 MB at a third of the link.
+        let rates = Rates {
+            link_bps: 40e6,
+            startup_s: 3.0,
+            ..Rates::defaults(CostBackend::Modal)
+        };
+        let mb = |v: u64| v * 1_000_000;
+        let secs = shared_link_seconds(&[mb(900), mb(600), mb(900)], &rates);
+        for (got, want) in secs.iter().zip([60.0, 45.0, 60.0]) {
+            assert!((got - want).abs() < 1e-9, "{secs:?}");
+        }
+        let chunks: Vec<ChunkLoad> = [900, 900, 600]
+            .into_iter()
+            .map(|m| ChunkLoad {
+                bytes: mb(m),
+                files: 0,
+            })
+            .collect();
+        let sizing = Sizing {
+            rates: Some(rates),
+            ..Sizing::default()
+        };
+        let (eta, container_s) = time_and_container_s(&chunks, &sizing);
+        assert!((eta - 63.0).abs() < 1e-9, "{eta}");
+        assert!((container_s - (9.0 + 165.0)).abs() < 1e-9, "{container_s}");
+        // A container slower than its share keeps its own pace: 2 chunks of 100 MB at 10 MB/s
+        // each on a 450 MB/s link.
+        let slow = Rates {
+            container_bps: 10e6,
+            ..Rates::defaults(CostBackend::Modal)
+        };
+        assert_eq!(
+            shared_link_seconds(&[mb(100), mb(100)], &slow),
+            [10.0, 10.0]
+        );
     }
 }

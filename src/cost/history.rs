@@ -100,9 +100,11 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 /// - per container: the median of one-chunk runs' rates, else the best of several-chunk runs'
 ///   rate per chunk;
 /// - shared link: the median aggregate of several-chunk runs that moved clearly less than their
-///   chunks could on their own (the links bound them), else the larger of the default and the
-///   best aggregate seen (the local backend: the per-container rate, one machine's link);
-/// - start-up: the median of wall time minus the slowest worker's time.
+///   chunks could on their own (the links bound them); else, with only one-chunk runs, the best
+///   of those (no run has shown that more containers get more through); else the larger of the
+///   default and the best aggregate seen (the local backend: the per-container rate);
+/// - start-up: the median of wall time minus the slowest worker's time, over this backend's runs
+///   in either direction.
 ///
 /// A sample's rate is its bytes over its slowest worker's time less the default per-file cost.
 pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Option<Rates> {
@@ -129,6 +131,7 @@ pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Optio
         .filter(|s| s.chunks > 1)
         .map(|s| (rate(s), s.chunks))
         .collect();
+    let best_single = singles.iter().copied().fold(0.0, f64::max);
     let container_bps = median(singles).unwrap_or_else(|| {
         multis
             .iter()
@@ -141,13 +144,24 @@ pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Optio
         .map(|(agg, _)| *agg)
         .collect();
     let best_agg = multis.iter().map(|(agg, _)| *agg).fold(0.0, f64::max);
-    let link_bps = median(bound).unwrap_or(match backend {
-        CostBackend::Modal => DEFAULT_MODAL_LINK_BPS.max(best_agg),
-        CostBackend::Local => container_bps.max(best_agg),
+    let link_bps = median(bound).unwrap_or(if multis.is_empty() {
+        // Only one-chunk runs: the links carried at least their best, and nothing has shown that
+        // more containers get more through them, so a several-chunk plan assumes they do not.
+        best_single
+    } else {
+        match backend {
+            CostBackend::Modal => DEFAULT_MODAL_LINK_BPS.max(best_agg),
+            CostBackend::Local => container_bps.max(best_agg),
+        }
     });
+    // Start-up is the backend's (container start, app set-up, verification), whichever way the
+    // bytes went: runs of both directions count.
     let startup_s = median(
-        recent
+        samples
             .iter()
+            .rev()
+            .filter(|s| s.backend == backend)
+            .take(CONSIDERED)
             .map(|s| (s.wall_s - s.transfer_s).clamp(0.0, 600.0))
             .collect(),
     )
@@ -192,8 +206,26 @@ mod tests {
     fn shared_links_are_learned_from_runs_the_links_held_back() {
         // (samples) → (per container, shared link, start-up) in MB/s and s.
         let cases: Vec<(Vec<Sample>, (f64, f64, f64))> = vec![
-            // One chunk at 40 MB/s, 5 s of start and verification: the link stays the default.
-            (vec![sample(1, 400_000_000, 10.0, 15.0)], (40.0, 450.0, 5.0)),
+            // One chunk at 40 MB/s, 5 s of start and verification: the links carried 40 MB/s,
+            // and no run has shown that more containers get more through them.
+            (vec![sample(1, 400_000_000, 10.0, 15.0)], (40.0, 40.0, 5.0)),
+            // Two one-chunk runs: the links carried at least the better one.
+            (
+                vec![
+                    sample(1, 400_000_000, 10.0, 15.0),
+                    sample(1, 400_000_000, 20.0, 25.0),
+                ],
+                (30.0, 40.0, 5.0),
+            ),
+            // Three chunks that each moved as fast as one alone: nothing held them back, the
+            // link is at least the default.
+            (
+                vec![
+                    sample(1, 400_000_000, 10.0, 15.0),
+                    sample(3, 1_200_000_000, 10.0, 15.0),
+                ],
+                (40.0, 450.0, 5.0),
+            ),
             // Three chunks that together moved only 40 MB/s: the links, not the containers.
             (
                 vec![
@@ -218,6 +250,27 @@ mod tests {
                 (RateSource::Measured, samples.len() as u32)
             );
         }
+    }
+
+    #[test]
+    fn start_up_is_the_backends_whichever_way_the_bytes_went() {
+        let mut back = sample(1, 400_000_000, 10.0, 19.0);
+        back.direction = "ms->hf".into();
+        let mut local = sample(1, 400_000_000, 10.0, 10.5);
+        local.backend = CostBackend::Local;
+        let samples = [
+            back.clone(),
+            back,
+            local,
+            sample(1, 400_000_000, 10.0, 13.0),
+        ];
+        let r = rates(&samples, CostBackend::Modal, "hf->ms").unwrap();
+        // Start-ups of 9, 9 and 3 s on Modal (the local run's 0.5 s does not count).
+        assert!((r.startup_s - 9.0).abs() < 1e-9, "{r:?}");
+        assert_eq!(
+            r.runs, 1,
+            "the rates themselves come from this direction only"
+        );
     }
 
     #[test]
