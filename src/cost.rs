@@ -131,6 +131,11 @@ pub struct Rates {
     pub container_bps: f64,
     /// Bytes per second all containers of a run share (the hubs' links).
     pub link_bps: f64,
+    /// True when no several-chunk run has measured the shared link yet: `link_bps` is then the
+    /// best one-chunk run's rate, a floor the ETA plans on, while the chunk count is still
+    /// chosen as if the link carried the backend's default (docs/cost.md).
+    #[serde(default)]
+    pub link_assumed: bool,
     pub startup_s: f64,
     pub per_file_s: f64,
     pub source: RateSource,
@@ -151,6 +156,20 @@ impl Rates {
             per_file_s: DEFAULT_PER_FILE_S,
             source: RateSource::Default,
             runs: 0,
+            link_assumed: false,
+        }
+    }
+
+    /// The rates a chunk count is chosen with: an assumed link counts as the backend's default,
+    /// so that a history of one-chunk runs never rules out more containers (a run with more
+    /// chunks is how the link gets measured).
+    pub fn for_choosing(&self, backend: CostBackend) -> Rates {
+        if !self.link_assumed {
+            return *self;
+        }
+        Rates {
+            link_bps: self.link_bps.max(Rates::defaults(backend).link_bps),
+            ..*self
         }
     }
 
@@ -390,6 +409,11 @@ pub fn choose_chunks(
 ) -> (usize, String, Option<String>) {
     let hi = MAX_CONTAINERS.min(w.files).max(1);
     let lo = min_chunks.clamp(1, hi);
+    let measured = sizing.rates();
+    let sizing = &Sizing {
+        rates: Some(measured.for_choosing(sizing.backend)),
+        ..*sizing
+    };
     let rates = sizing.rates();
     // The packed chunks are not known yet: the slowest carries max(bytes / n, the largest file),
     // the others share the rest evenly.
@@ -432,7 +456,7 @@ pub fn choose_chunks(
         cheapest_of(&near)
     };
     let plural = |n: usize| if n == 1 { "" } else { "s" };
-    match sizing.target {
+    let (n, why, warning) = match sizing.target {
         Target::Fastest => {
             let (n, eta, _) = fastest();
             (n, fastest_reason(n, eta, w, lo, hi, &rates, sizing), None)
@@ -493,7 +517,15 @@ pub fn choose_chunks(
                 )
             }
         }
+    };
+    if measured.link_assumed && n > 1 {
+        let note = format!(
+            "; the hubs' shared link is not measured yet (only one-chunk runs, best {}/s), so the eta assumes the chunks together move no more than that",
+            human_bytes(measured.link_bps as u64)
+        );
+        return (n, why + &note, warning);
     }
+    (n, why, warning)
 }
 
 fn fastest_reason(
@@ -651,6 +683,48 @@ mod tests {
         assert_eq!(est.cost_usd, 0.0, "nothing to pay Modal");
         // One worker at a time: the two chunks run one after the other.
         assert!((est.eta_s - (15.0 + 20.0)).abs() < 1e-9, "{}", est.eta_s);
+    }
+
+    #[test]
+    fn one_chunk_history_still_lets_the_choice_use_more_containers() {
+        // Only one-chunk runs, at 40 MB/s: the link is assumed to carry 40 MB/s for the ETA, yet
+        // the fastest choice must still try several containers, or the link is never measured.
+        let w = Workload {
+            bytes: 2_400_000_000,
+            files: 8,
+            largest: 300_000_000,
+        };
+        let one_chunk_runs = Rates {
+            container_bps: 40e6,
+            link_bps: 40e6,
+            link_assumed: true,
+            source: RateSource::Measured,
+            runs: 1,
+            ..Rates::defaults(CostBackend::Modal)
+        };
+        let sizing = |rates| Sizing {
+            rates: Some(rates),
+            ..Sizing::default()
+        };
+        let (n, why, _) = choose_chunks(w, 1, &sizing(one_chunk_runs));
+        assert!(n > 1, "{n}: {why}");
+        assert!(why.contains("not measured yet"), "{why}");
+        // The ETA of those chunks is the conservative one: together no faster than 40 MB/s.
+        let chunks: Vec<ChunkLoad> = (0..n)
+            .map(|_| ChunkLoad {
+                bytes: w.bytes / n as u64,
+                files: 1,
+            })
+            .collect();
+        let (eta, _) = time_and_container_s(&chunks, &sizing(one_chunk_runs));
+        assert!(eta >= 60.0, "{eta}");
+        // A link measured at 40 MB/s by a several-chunk run: more containers do not help.
+        let measured = Rates {
+            link_assumed: false,
+            ..one_chunk_runs
+        };
+        let (n, why, _) = choose_chunks(w, 1, &sizing(measured));
+        assert_eq!(n, 1, "{why}");
     }
 
     #[test]

@@ -144,9 +144,11 @@ pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Optio
         .map(|(agg, _)| *agg)
         .collect();
     let best_agg = multis.iter().map(|(agg, _)| *agg).fold(0.0, f64::max);
+    // Only one-chunk runs: the links carried at least their best, and nothing has shown that
+    // more containers get more through them, so the ETA assumes they do not; the chunk choice
+    // still may use more (`Rates::for_choosing`), or the link would never get measured.
+    let link_assumed = bound.is_empty() && multis.is_empty();
     let link_bps = median(bound).unwrap_or(if multis.is_empty() {
-        // Only one-chunk runs: the links carried at least their best, and nothing has shown that
-        // more containers get more through them, so a several-chunk plan assumes they do not.
         best_single
     } else {
         match backend {
@@ -173,6 +175,7 @@ pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Optio
         per_file_s: DEFAULT_PER_FILE_S,
         source: RateSource::Measured,
         runs: recent.len() as u32,
+        link_assumed,
     })
 }
 
@@ -200,6 +203,19 @@ mod tests {
         let mut local = sample(1, 1_000, 1.0, 2.0);
         local.backend = CostBackend::Local;
         assert_eq!(rates(&[other, local], CostBackend::Modal, "hf->ms"), None);
+    }
+
+    #[test]
+    fn the_link_counts_as_assumed_until_a_several_chunk_run_measures_it() {
+        let one = sample(1, 400_000_000, 10.0, 15.0);
+        let three = sample(3, 1_200_000_000, 30.0, 35.0);
+        let assumed = |s: &[Sample]| {
+            rates(s, CostBackend::Modal, "hf->ms")
+                .expect("samples")
+                .link_assumed
+        };
+        assert!(assumed(std::slice::from_ref(&one)));
+        assert!(!assumed(&[one, three]));
     }
 
     #[test]
