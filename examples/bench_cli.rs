@@ -119,6 +119,7 @@ fn plan(n: usize) {
         false,
         ChunkSettings::from_gb(true, None),
     );
+    let scale = hubferry::plan::scale_warnings(&targeted, Platform::Ms);
     let chosen = t.elapsed();
 
     let max_files = transfer
@@ -154,6 +155,9 @@ fn plan(n: usize) {
         targeted.estimate.cost_usd,
         targeted.estimate.chunk_choice.as_deref().unwrap_or("-")
     );
+    for w in &scale {
+        println!("plan: warning: {w}");
+    }
     println!(
         "plan: total planning {:.3} s; peak RSS {:.0} MB",
         (sorted + planned).as_secs_f64(),

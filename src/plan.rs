@@ -7,7 +7,8 @@
 //! (HF lists only a git blob id for non-LFS files), so this costs little. Hub-managed files
 //! ([`PLATFORM_FILES`]) never move (each hub writes its own): they count as skipped.
 //!
-//! Chunking: chunk count = ⌈bytes / chunk size⌉, raised so no chunk carries more than
+//! Chunking: chunk count = ⌈bytes / chunk size⌉ (a last chunk under [`CHUNK_SLACK`] of the size
+//! joins the others), raised so no chunk carries more than
 //! [`MAX_FILES_PER_CHUNK`] files, capped at [`MAX_CHUNKS`] containers (the chunk size is then raised,
 //! with a warning) and at the file count. Files are packed longest-processing-time first on a cost of
 //! `size + FILE_OVERHEAD_BYTES`, so many small files spread over chunks instead of piling onto one.
@@ -43,6 +44,10 @@ pub const MAX_CHUNKS: usize = 100;
 pub const MAX_FILES_PER_CHUNK: usize = 1000;
 /// Packing cost of one file beyond its bytes: request and commit overhead, about 40 ms at 50 MB/s.
 pub const FILE_OVERHEAD_BYTES: u64 = 2_000_000;
+/// A last chunk smaller than this share of `--chunk-size` joins the others ([`chunks_for_size`]).
+pub const CHUNK_SLACK: f64 = 0.01;
+/// Both hubs advise under this many files per repository (HF storage limits; ModelScope).
+pub const HUB_ADVISED_REPO_FILES: usize = 100_000;
 /// Default `--chunk-size` in decimal GB.
 pub const DEFAULT_CHUNK_SIZE_GB: f64 = 10.0;
 
@@ -121,7 +126,8 @@ impl ChunkSettings {
             parallel,
             chunk_size_bytes: chunk_size_gb
                 .filter(|g| g.is_finite() && *g > 0.0)
-                .map(|gb| ((gb * 1e9) as u64).max(1)),
+                // Rounded, not truncated: 0.50331648 GB is 503316480 bytes, not 503316479.
+                .map(|gb| ((gb * 1e9).round() as u64).max(1)),
             sizing: Sizing::default(),
         }
     }
@@ -340,7 +346,7 @@ fn split_into_chunks(
 fn count_by_size(files: usize, bytes: u64, size: u64, by_files: usize, split: &mut Split) -> usize {
     let mut size = size;
     let count = {
-        let by_bytes = bytes.div_ceil(size).max(1) as usize;
+        let by_bytes = chunks_for_size(bytes, size);
         let wanted = by_bytes.max(by_files);
         // Chunks never outnumber files: the cap (and its warning) matters only above MAX_CHUNKS files.
         if wanted.min(files) > MAX_CHUNKS {
@@ -358,6 +364,16 @@ fn count_by_size(files: usize, bytes: u64, size: u64, by_files: usize, split: &m
     };
     split.size = Some(size);
     count
+}
+
+/// ⌈bytes / size⌉ chunks, except that a last chunk of under [`CHUNK_SLACK`] of `size` is spread
+/// over the others: a size meant as bytes / N and written in decimal GB (9 places: bytes) rounds
+/// a few bytes short, and one more container for them would cost a whole start-up.
+fn chunks_for_size(bytes: u64, size: u64) -> usize {
+    let n = bytes.div_ceil(size).max(1);
+    let last = bytes - (n - 1) * size;
+    let spread = n > 1 && (last as f64) < CHUNK_SLACK * size as f64;
+    (if spread { n - 1 } else { n }) as usize
 }
 
 /// Packs `to_move` into `count` chunks, longest processing time first.
@@ -394,6 +410,60 @@ fn pack(files: &[FileEntry], to_move: &[u32], bytes: u64, count: usize) -> Vec<C
         c.file_count = c.files.len();
     }
     chunks
+}
+
+/// What a plan of very many files will ask of `dest`: when chunks carry more files than
+/// [`MAX_FILES_PER_CHUNK`] because the container cap bit, how many commits each makes (at the
+/// hub's files per commit, [`job::commit_files`]); and when the destination would hold more
+/// files than the hubs advise ([`HUB_ADVISED_REPO_FILES`]).
+pub fn scale_warnings(t: &Transfer, dest: crate::repo_ref::Platform) -> Vec<String> {
+    let mut out = Vec::new();
+    let per_commit = job::commit_files(dest) as usize;
+    let most = t.chunks.iter().map(|c| c.file_count).max().unwrap_or(0);
+    if t.chunks.len() >= MAX_CHUNKS && most > MAX_FILES_PER_CHUNK {
+        let commits: usize = t
+            .chunks
+            .iter()
+            .map(|c| c.file_count.div_ceil(per_commit))
+            .sum();
+        out.push(format!(
+            "{} chunks (the container cap) carry up to {} files each, more than the {} a chunk is sized for: each makes up to {} commits of at most {per_commit} files to {}, {} commits in all, which the hub's commit rate limits may slow",
+            t.chunks.len(),
+            group_digits(most),
+            group_digits(MAX_FILES_PER_CHUNK),
+            most.div_ceil(per_commit),
+            dest.display_name(),
+            group_digits(commits),
+        ));
+    }
+    let kept_extra = if t.to_delete.is_empty() {
+        t.dest_extra
+    } else {
+        0
+    };
+    let held = t.to_move.len() + t.to_skip.len() + kept_extra;
+    if held > HUB_ADVISED_REPO_FILES {
+        out.push(format!(
+            "the destination would hold {} files; {} advises under {} per repository",
+            group_digits(held),
+            dest.display_name(),
+            group_digits(HUB_ADVISED_REPO_FILES),
+        ));
+    }
+    out
+}
+
+/// `1234567` → `1,234,567`.
+fn group_digits(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// What the user asked for that the jobs carry along.
@@ -825,6 +895,73 @@ mod tests {
             check_partition(&t, &m);
             assert!(t.chunks.iter().all(|c| c.file_count == n / want.0));
         }
+    }
+
+    /// The plan of moving all of `m` into an empty destination.
+    fn plan_all_new(m: &Manifest, chunking: ChunkSettings) -> Transfer {
+        plan_transfer(m, &Manifest::default(), &PathFilter::all(), false, chunking)
+    }
+
+    #[test]
+    fn a_chunk_size_meant_for_n_chunks_gives_n() {
+        // The size as `scripts/bench ways` passes it: bytes / N in GB to 9 places, which rounds
+        // to the nearest byte (sometimes down), then truncated to bytes (sometimes down again).
+        for total in [2_400_001_234_u64, 2_516_582_400, 3_221_225_472, 20_480_000] {
+            let m = manifest(64, |i| total / 64 + u64::from(i == 0) * (total % 64));
+            assert_eq!(m.total_bytes(), total);
+            for n in 2..=7 {
+                let gb: f64 = format!("{:.9}", total as f64 / n as f64 / 1e9)
+                    .parse()
+                    .unwrap();
+                let t = plan_all_new(&m, ChunkSettings::from_gb(true, Some(gb)));
+                assert_eq!(t.chunks.len(), n, "{total} bytes, --chunk-size {gb}");
+                check_partition(&t, &m);
+            }
+        }
+        // A real remainder still gets its own chunk: 2.5 GB in 1 GB chunks is 3, 3% over three
+        // chunks is a fourth; 0.9% over is spread over the three.
+        for (total, want) in [(2_500_000_000, 3), (3_030_000_000, 4), (3_009_000_000, 3)] {
+            let m = manifest(100, |_| total / 100);
+            let t = plan_all_new(&m, ChunkSettings::from_gb(true, Some(1.0)));
+            assert_eq!(t.chunks.len(), want, "{total} bytes in 1 GB chunks");
+        }
+    }
+
+    #[test]
+    fn capped_chunks_of_many_files_warn_of_their_commits() {
+        use crate::repo_ref::Platform;
+        // 200,000 files: 100 chunks (the cap) of 2,000 files, more than the 1,000 a chunk is for.
+        let m = manifest(200_000, |_| 10);
+        let t = plan_all_new(&m, ChunkSettings::from_gb(true, None));
+        assert_eq!(t.chunks.len(), MAX_CHUNKS);
+        let ms = scale_warnings(&t, Platform::Ms);
+        assert_eq!(ms.len(), 2, "{ms:?}");
+        assert!(
+            ms[0].starts_with("100 chunks (the container cap) carry up to 2,000 files each, more than the 1,000 a chunk is sized for: each makes up to 8 commits of at most 256 files to ModelScope, 800 commits in all"),
+            "{}",
+            ms[0]
+        );
+        assert_eq!(
+            ms[1],
+            "the destination would hold 200,000 files; ModelScope advises under 100,000 per repository"
+        );
+        let hf = scale_warnings(&t, Platform::Hf);
+        assert!(
+            hf[0].contains(
+                "up to 20 commits of at most 100 files to Hugging Face, 2,000 commits in all"
+            ),
+            "{}",
+            hf[0]
+        );
+        // Uncapped chunks, and one container without --parallel, are as planned: no warning
+        // (100,000 files is still within the advice).
+        let m = manifest(100_000, |_| 10);
+        for parallel in [true, false] {
+            let t = plan_all_new(&m, ChunkSettings::from_gb(parallel, None));
+            assert_eq!(scale_warnings(&t, Platform::Ms), Vec::<String>::new());
+        }
+        assert_eq!(group_digits(1_234_567), "1,234,567");
+        assert_eq!(group_digits(999), "999");
     }
 
     #[test]

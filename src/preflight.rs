@@ -172,6 +172,7 @@ pub async fn preflight(req: &MigrateRequest, creds: &Credentials) -> Result<Plan
         dest_state.facts.is_some(),
         &mut warnings,
     );
+    warnings.extend(crate::plan::scale_warnings(&transfer, resolved.to));
     let repo_type = source_facts.repo_type;
     let dest_url = hubs.web_url(resolved.to, repo_type, &dest.id);
     Ok(Plan {

@@ -37,6 +37,10 @@ pub struct RunRecord {
     pub run_id: String,
     /// Unix seconds.
     pub created_at: f64,
+    /// Unix seconds when `modal run --detach` was started (the run's wall time, for the
+    /// throughput history, counts from here); absent in records of an older hubferry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launched_at: Option<f64>,
     pub backend: String,
     pub source: String,
     pub dest: String,
@@ -185,6 +189,7 @@ mod tests {
         RunRecord {
             run_id: id.into(),
             created_at,
+            launched_at: None,
             backend: "modal".into(),
             source: "hf:model:a/b@main".into(),
             dest: "ms:model:a/b@master".into(),

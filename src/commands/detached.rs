@@ -150,6 +150,7 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
         ));
         return Ok(ExitStatus::Success);
     }
+    let verify_started = std::time::Instant::now();
     let verification = if outcome.tracker.jobs.values().any(|j| j.result.is_some()) {
         Some(verify::from_record(&record.verify).await)
     } else {
@@ -175,11 +176,60 @@ pub async fn logs(ctx: &Context, args: LogsArgs) -> anyhow::Result<ExitStatus> {
         },
         verification,
     );
+    let verify_s = verify_started.elapsed().as_secs_f64();
     report.print(p);
+    record_throughput(ctx, state, &record, &outcome.tracker, &report, verify_s);
     record.state = report.status.as_str().to_owned();
     record.report = Some(report.clone());
     run_records::save(state, &record)?;
     Ok(report.exit_status())
+}
+
+/// Adds a detached run that ended ok to the throughput history once (the sample carries the run
+/// id, so `logs` run again adds nothing). Its wall time runs from the launch to the last worker's
+/// result, plus this verification: what an attached run's wall time covers.
+fn record_throughput(
+    ctx: &Context,
+    state: &Path,
+    record: &run_records::RunRecord,
+    tracker: &Tracker,
+    report: &crate::report::Report,
+    verify_s: f64,
+) {
+    use crate::cost::{history, CostBackend};
+    let platform = |side: &str| {
+        serde_json::from_value::<crate::repo_ref::Platform>(record.plan[side]["platform"].clone())
+            .ok()
+    };
+    let (Some(source), Some(dest)) = (platform("source"), platform("dest")) else {
+        return;
+    };
+    let backend = match record.backend.as_str() {
+        "local" => CostBackend::Local,
+        _ => CostBackend::Modal,
+    };
+    let last_result = tracker
+        .jobs
+        .values()
+        .filter_map(|j| j.result_ts)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let launched = record.launched_at.unwrap_or(record.created_at);
+    let Some(sample) = history::Sample::of_run(history::RunMeasure {
+        backend,
+        source,
+        dest,
+        report,
+        slowest_worker_s: tracker.worker_seconds().slowest,
+        wall_s: last_result - launched + verify_s,
+        run_id: Some(record.run_id.clone()),
+    }) else {
+        return;
+    };
+    if let Err(err) = history::record_once(state, &sample) {
+        ctx.printer.warn(&format!(
+            "the run's throughput was not recorded for later ETAs: {err:#}"
+        ));
+    }
 }
 
 /// Wall time of a detached run as the workers saw it (first start to last result), falling back

@@ -2,7 +2,8 @@
 //! `<state dir>/throughput.jsonl`, and the [`Rates`] the next plan derives from them.
 //!
 //! A sample holds what the model needs and nothing about the repository: backend, direction,
-//! bytes, files, chunks, the slowest worker's seconds (`transfer_s`) and the run's wall seconds.
+//! bytes, files, chunks, the slowest worker's seconds (`transfer_s`) and the run's wall seconds;
+//! a detached run's sample also carries its run id, so building its report again adds nothing.
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,46 @@ pub struct Sample {
     pub transfer_s: f64,
     /// The run's wall seconds (start of the workers to the end of verification).
     pub wall_s: f64,
+    /// The detached run this sample came from (`logs` records it once per run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+}
+
+/// What a finished run took, as [`Sample::of_run`] reads it.
+pub struct RunMeasure<'a> {
+    pub backend: CostBackend,
+    pub source: crate::repo_ref::Platform,
+    pub dest: crate::repo_ref::Platform,
+    pub report: &'a crate::report::Report,
+    /// The slowest worker's own seconds ([`crate::report::Tracker::worker_seconds`]).
+    pub slowest_worker_s: f64,
+    pub wall_s: f64,
+    pub run_id: Option<String>,
+}
+
+impl Sample {
+    /// The sample of a finished run, or None when it says nothing about throughput: only runs
+    /// that ended ok, moved bytes and heard from a worker count.
+    pub fn of_run(run: RunMeasure<'_>) -> Option<Sample> {
+        let r = run.report;
+        if r.status != crate::events::RunStatus::Ok
+            || r.totals.bytes_moved == 0
+            || run.slowest_worker_s <= 0.0
+        {
+            return None;
+        }
+        Some(Sample {
+            at: crate::run_records::now_s(),
+            backend: run.backend,
+            direction: direction(run.source, run.dest),
+            bytes: r.totals.bytes_moved,
+            files: r.totals.files_moved,
+            chunks: r.chunks,
+            transfer_s: run.slowest_worker_s,
+            wall_s: run.wall_s.max(run.slowest_worker_s),
+            run_id: run.run_id,
+        })
+    }
 }
 
 /// How samples name a direction: `hf->ms`.
@@ -70,6 +111,16 @@ pub fn record(state: &Path, sample: &Sample) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", file.display()))?;
     writeln!(out, "{}", serde_json::to_string(sample)?)
         .with_context(|| format!("writing {}", file.display()))
+}
+
+/// Appends `sample` unless the history already holds one of its run id; true when it was added.
+/// (A sample without a run id is always added.)
+pub fn record_once(state: &Path, sample: &Sample) -> anyhow::Result<bool> {
+    if sample.run_id.is_some() && load(state).iter().any(|s| s.run_id == sample.run_id) {
+        return Ok(false);
+    }
+    record(state, sample)?;
+    Ok(true)
 }
 
 /// Every readable sample, oldest first (a missing file or a line from another version is skipped).
@@ -193,6 +244,7 @@ mod tests {
             chunks,
             transfer_s,
             wall_s,
+            run_id: None,
         }
     }
 
@@ -302,6 +354,14 @@ mod tests {
             2 * KEPT as u64 + 1,
             "newest kept"
         );
+        let mut detached = sample(1, 7, 1.0, 2.0);
+        detached.run_id = Some("run-x".into());
+        assert!(record_once(dir.path(), &detached).unwrap());
+        assert!(
+            !record_once(dir.path(), &detached).unwrap(),
+            "once per run id"
+        );
+        assert_eq!(load(dir.path()).len(), KEPT + 1);
         std::fs::write(path(dir.path()), "not json\n").unwrap();
         assert!(load(dir.path()).is_empty(), "unreadable lines are skipped");
     }

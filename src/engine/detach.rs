@@ -32,6 +32,7 @@ pub async fn detach(
 ) -> anyhow::Result<Executed> {
     let state = &run_records::state_dir(opts.state_flag.clone())?;
     let modal = tools::modal()?;
+    let launched_at = run_records::now_s();
     // 1. `modal run --detach … --spawn` returns once the coordinating function is spawned.
     let (tx, rx) = mpsc::unbounded_channel();
     let children = Children::default();
@@ -102,6 +103,7 @@ pub async fn detach(
     let record = run_records::RunRecord {
         run_id: run_id.clone(),
         created_at: run_records::now_s(),
+        launched_at: Some(launched_at),
         backend: "modal".into(),
         source: plan.source.describe(),
         dest: plan.dest.describe(),

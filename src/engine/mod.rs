@@ -206,25 +206,19 @@ pub async fn execute(
 /// and chunk choice use ([`crate::cost::history`]). Only runs that moved bytes and ended ok count.
 fn record_throughput(p: &Printer, t: &RunOptions, plan: &Plan, tracker: &Tracker, report: &Report) {
     use crate::cost::{history, CostBackend};
-    let worker_s = tracker.worker_seconds();
-    if report.status != crate::events::RunStatus::Ok
-        || report.totals.bytes_moved == 0
-        || worker_s.slowest <= 0.0
-    {
-        return;
-    }
-    let sample = history::Sample {
-        at: crate::run_records::now_s(),
+    let Some(sample) = history::Sample::of_run(history::RunMeasure {
         backend: match t.backend {
             Backend::Modal => CostBackend::Modal,
             Backend::Local => CostBackend::Local,
         },
-        direction: history::direction(plan.source.platform, plan.dest.platform),
-        bytes: report.totals.bytes_moved,
-        files: report.totals.files_moved,
-        chunks: report.chunks,
-        transfer_s: worker_s.slowest,
+        source: plan.source.platform,
+        dest: plan.dest.platform,
+        report,
+        slowest_worker_s: tracker.worker_seconds().slowest,
         wall_s: report.duration_s,
+        run_id: None,
+    }) else {
+        return;
     };
     let saved = crate::run_records::state_dir(t.state_flag.clone())
         .and_then(|dir| history::record(&dir, &sample));

@@ -5,7 +5,24 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Method, Plan, Visibility};
-use crate::repo_ref::RepoRef;
+use crate::repo_ref::{Platform, RepoRef};
+
+/// Files per commit to a Hugging Face destination: the Hub's documented advice (under 100 files
+/// per commit, which its 60 s commit timeout is sized for). huggingface_hub's own Xet upload goes
+/// higher (250 at first, 20–1000) only because it times every commit against a 40 s target and
+/// shrinks after a slow one; a worker that does not time its commits stays at the advice.
+pub const HF_COMMIT_FILES: u32 = 100;
+/// Files per commit to a ModelScope destination: what its own client commits at once
+/// (`UPLOAD_COMMIT_BATCH_MAX_OPERATIONS`, 256), well under the 2000 actions it refuses with 422.
+pub const MS_COMMIT_FILES: u32 = 256;
+
+/// Files per destination commit that hubferry writes into its jobs (`commit_max_files`).
+pub fn commit_files(dest: Platform) -> u32 {
+    match dest {
+        Platform::Hf => HF_COMMIT_FILES,
+        Platform::Ms => MS_COMMIT_FILES,
+    }
+}
 
 /// Worker knobs that do not come from the command line; the defaults suit one Modal container,
 /// [`JobTuning::for_plan`] sets the streams the plan chose.
@@ -32,12 +49,13 @@ impl Default for JobTuning {
 
 impl JobTuning {
     /// The defaults, with the downloads and uploads per container the plan chose
-    /// ([`Plan::streams`]).
+    /// ([`Plan::streams`]) and the destination hub's files per commit ([`commit_files`]).
     pub fn for_plan(plan: &Plan) -> Self {
         let streams = plan.streams();
         JobTuning {
             download_workers: streams.downloads,
             upload_workers: streams.uploads,
+            commit_max_files: commit_files(plan.dest.platform),
             ..JobTuning::default()
         }
     }
@@ -309,6 +327,16 @@ mod tests {
             .unwrap();
         assert_eq!(a["sha256"], "01".repeat(32));
         assert_eq!(a["git_oid"], Value::Null);
+    }
+
+    #[test]
+    fn jobs_commit_as_many_files_as_the_destination_hub_takes_at_once() {
+        let mut plan = test_plan(false, false);
+        assert_eq!(JobTuning::for_plan(&plan).commit_max_files, MS_COMMIT_FILES);
+        std::mem::swap(&mut plan.source, &mut plan.dest);
+        assert_eq!(JobTuning::for_plan(&plan).commit_max_files, HF_COMMIT_FILES);
+        let job = plan.job_files("r0", &JobTuning::for_plan(&plan));
+        assert_eq!(job[0]["options"]["commit_max_files"], 100);
     }
 
     #[test]

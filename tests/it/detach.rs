@@ -62,6 +62,25 @@ fn detach_then_logs_follow_reaches_the_same_verified_report() {
     );
     assert_eq!(r["bytes_moved"], seeded["bytes"], "{logs}");
     assert_eq!(r["verification"]["missing"], serde_json::json!([]));
+    let history = throughput_history(&ctx);
+    assert_eq!(
+        history.len(),
+        1,
+        "the ok report adds one sample: {history:?}"
+    );
+    let sample = &history[0];
+    assert_eq!(sample["run_id"], run_id.as_str());
+    assert_eq!(sample["backend"], "modal");
+    assert_eq!(sample["direction"], "hf->ms");
+    assert_eq!(sample["bytes"], seeded["bytes"]);
+    let (transfer_s, wall_s) = (
+        sample["transfer_s"].as_f64().unwrap(),
+        sample["wall_s"].as_f64().unwrap(),
+    );
+    assert!(
+        transfer_s > 0.0 && wall_s > transfer_s,
+        "wall time counts from the launch: {sample}"
+    );
 
     let status = ctx.run(&["status", &run_id, "--json"]);
     assert_eq!(status.code, Some(0), "{status}");
@@ -80,12 +99,26 @@ fn detach_then_logs_follow_reaches_the_same_verified_report() {
 
     // Human `logs` (a snapshot) ends with the same report.
     our_snapshot!(ctx, "logs_report", ctx.run(&["logs", &run_id]));
+    assert_eq!(
+        throughput_history(&ctx).len(),
+        1,
+        "building the report again records nothing more"
+    );
     assert!(ctx
         .path("state")
         .join("runs")
         .join(format!("{run_id}.json"))
         .is_file());
     ctx.assert_no_canaries();
+}
+
+/// The state directory's throughput history, one JSON object per line.
+fn throughput_history(ctx: &TestContext) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(ctx.path("state").join("throughput.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -161,5 +194,9 @@ fn stop_ends_a_detached_run_and_its_report_says_so() {
     assert_eq!(r["type"], "report");
     assert_eq!(r["verified"], false);
     assert_ne!(r["status"], "ok");
+    assert!(
+        throughput_history(&ctx).is_empty(),
+        "a stopped run is no sample"
+    );
     ctx.assert_no_canaries();
 }

@@ -60,6 +60,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="serve HF without Xet storage (no CAS child; clients need HF_HUB_DISABLE_XET=1)",
     )
     p.add_argument(
+        "--ms-commit-max-actions",
+        type=int,
+        default=Config.ms_commit_max_actions,
+        help="ModelScope refuses a commit of more actions with 422 (the real hub: 2000); lower"
+        " it to test batching at small scale (clients: MODELSCOPE_COMMIT_MAX_ACTIONS_PER_REQUEST)",
+    )
+    p.add_argument(
         "--bridge-cache",
         action="store_true",
         help="the HF bridge keeps each Xet file it reconstructed as a plain copy and serves later"
@@ -110,6 +117,7 @@ def main(argv=None) -> int:
         page_size=max(1, args.page_size),
         lfs_multipart_threshold=args.lfs_multipart_threshold,
         lfs_multipart_chunk=args.lfs_multipart_chunk,
+        ms_commit_max_actions=max(1, args.ms_commit_max_actions),
         debug=args.debug,
     )
     xet = None

@@ -43,6 +43,8 @@ class Config:
     page_size: int = 1000
     lfs_multipart_threshold: int = 200 * 1000 * 1000
     lfs_multipart_chunk: int = 64 * 1000 * 1000
+    # ModelScope's actions per commit (more: 422); lowered only to test batching at small scale.
+    ms_commit_max_actions: int = 2000
     debug: bool = False
 
 

@@ -22,7 +22,6 @@ REPO_FILES_LIMIT = 3000
 # `repo/tree` page size when the request names none.
 TREE_DEFAULT_PAGE_SIZE = 100
 LFS_BATCH_MAX_OBJECTS = 64
-COMMIT_MAX_ACTIONS = 2000
 # Letters, digits, '-', '_', '.'; must start with a letter or digit (ModelScope naming rule).
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")

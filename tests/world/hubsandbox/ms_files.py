@@ -17,7 +17,6 @@ from urllib.parse import quote
 
 from . import store as store_mod
 from .ms_common import (
-    COMMIT_MAX_ACTIONS,
     LFS_BATCH_MAX_OBJECTS,
     REPO_FILES_LIMIT,
     SHA256_RE,
@@ -226,11 +225,12 @@ class FileRoutes:
         actions = body.get("actions")
         if not isinstance(actions, list) or not actions:
             raise HttpError(400, "commit needs a non-empty actions list")
-        if len(actions) > COMMIT_MAX_ACTIONS:
+        cap = ex.h.ctx.config.ms_commit_max_actions
+        if len(actions) > cap:
             # The wording modelscope_hub quotes (constants.COMMIT_MAX_ACTIONS_PER_REQUEST).
             raise HttpError(
                 422,
-                f"commit request exceeds actions limit: {len(actions)} > {COMMIT_MAX_ACTIONS};"
+                f"commit request exceeds actions limit: {len(actions)} > {cap};"
                 " split the commit into smaller batches",
             )
         if revision != repo.default_branch and repo.resolve(revision) is None:
