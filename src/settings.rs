@@ -59,6 +59,21 @@ impl Backend {
             Backend::Local => "local",
         }
     }
+
+    /// What the cost model calls this backend.
+    pub fn cost_backend(self) -> CostBackend {
+        match self {
+            Backend::Modal => CostBackend::Modal,
+            Backend::Local => CostBackend::Local,
+        }
+    }
+
+    /// The backend a run record names (`as_str`); None for a name this version does not know.
+    pub fn from_name(name: &str) -> Option<Backend> {
+        [Backend::Modal, Backend::Local]
+            .into_iter()
+            .find(|b| b.as_str() == name)
+    }
 }
 
 /// How `execute` reports progress.
@@ -255,10 +270,7 @@ fn sizing_of(
             cost::PRICE_CPU_CORE_S
         ))
     })?;
-    let backend = match backend_choice {
-        Backend::Modal => CostBackend::Modal,
-        Backend::Local => CostBackend::Local,
-    };
+    let backend = backend_choice.cost_backend();
     let direction = cost::history::direction(from, to);
     // Without a state directory there is no history: the defaults apply.
     let rates = crate::run_records::state_dir(state_flag)
@@ -463,6 +475,14 @@ mod tests {
     use super::*;
     use crate::error::{classify, ExitStatus};
     use clap::Parser;
+
+    #[test]
+    fn a_backend_is_read_back_from_the_name_run_records_keep() {
+        for b in [Backend::Modal, Backend::Local] {
+            assert_eq!(Backend::from_name(b.as_str()), Some(b));
+        }
+        assert_eq!(Backend::from_name("lambda"), None);
+    }
 
     fn migrate_args(argv: &[&str]) -> crate::cli::MigrateArgs {
         let argv = [&["hubferry", "migrate"], argv].concat();

@@ -19,7 +19,7 @@ from .hubs import RepoState, make_hub
 from .job import PLATFORM_NAMES, Credentials, Endpoint, Job
 from .license import fix_readme
 from .manifest import Entry, hash_file, is_platform_file, same_content
-from .pipeline import Item, Pipeline, Stats, SwitchToGit
+from .pipeline import Item, Pipeline, Stats, SwitchToGit, submission_order
 from .retry import Retrier, classify
 from .staging import Staging, make_workdir
 
@@ -543,12 +543,12 @@ class Runner:
 
     def _presign_first_streams(self, items: list[Item]) -> None:
         """The streams that start at once (the first `upload_workers` the pipeline submits,
-        largest first) get their upload URLs in one request where the destination can do that;
+        `submission_order`) get their upload URLs in one request where the destination can do that;
         later ones ask as they start, so no answer waits long before its upload."""
         presign = getattr(self.dest_hub, "presign_streams", None)
         if presign is None or not self.opts.stream:
             return
-        wave = [it.src for it in sorted(items, key=lambda it: -it.src.size) if self._streamable(it)]
+        wave = [it.src for it in submission_order(items) if self._streamable(it)]
         if wave:
             presign(self.job.dest, wave[: self.opts.upload_workers])
 

@@ -118,6 +118,12 @@ class Item:
     refetches: int = 0  # downloads redone because the upload-time hash check failed
 
 
+def submission_order(items: list[Item]) -> list[Item]:
+    """The order items enter the pools: largest first, so the long transfers start early and
+    small files fill the gaps."""
+    return sorted(items, key=lambda it: -it.src.size)
+
+
 class Pipeline:
     def __init__(
         self,
@@ -181,10 +187,9 @@ class Pipeline:
             ThreadPoolExecutor(self.download_workers, thread_name_prefix="hubferry-down") as down,
         ):
             self._up, self._down = up, down
-            # Largest first: the long transfers start early and small files fill the gaps.
             # Items enter the pools a bounded number at a time (memory stays flat for repos of
             # millions of files); a slot frees when its item settles.
-            for it in sorted(items, key=lambda it: -it.src.size):
+            for it in submission_order(items):
                 self._inflight.acquire()
                 if self._stream_fn is not None and self._streamable(it):
                     up.submit(self._guarded, self._stream_stage, it)

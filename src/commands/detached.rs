@@ -196,7 +196,7 @@ fn record_throughput(
     report: &crate::report::Report,
     verify_s: f64,
 ) {
-    use crate::cost::{history, CostBackend};
+    use crate::cost::history;
     let platform = |side: &str| {
         serde_json::from_value::<crate::repo_ref::Platform>(record.plan[side]["platform"].clone())
             .ok()
@@ -204,9 +204,8 @@ fn record_throughput(
     let (Some(source), Some(dest)) = (platform("source"), platform("dest")) else {
         return;
     };
-    let backend = match record.backend.as_str() {
-        "local" => CostBackend::Local,
-        _ => CostBackend::Modal,
+    let Some(backend) = crate::settings::Backend::from_name(&record.backend) else {
+        return;
     };
     let last_result = tracker
         .jobs
@@ -215,7 +214,7 @@ fn record_throughput(
         .fold(f64::NEG_INFINITY, f64::max);
     let launched = record.launched_at.unwrap_or(record.created_at);
     let Some(sample) = history::Sample::of_run(history::RunMeasure {
-        backend,
+        backend: backend.cost_backend(),
         source,
         dest,
         report,

@@ -198,7 +198,7 @@ pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Optio
     // Only one-chunk runs: the links carried at least their best, and nothing has shown that
     // more containers get more through them, so the ETA assumes they do not; the chunk choice
     // still may use more (`Rates::for_choosing`), or the link would never get measured.
-    let link_assumed = bound.is_empty() && multis.is_empty();
+    let link_assumed = multis.is_empty();
     let link_bps = median(bound).unwrap_or(if multis.is_empty() {
         best_single
     } else {

@@ -205,12 +205,9 @@ pub async fn execute(
 /// Adds a finished run's throughput to the state directory's history, which the next plan's ETA
 /// and chunk choice use ([`crate::cost::history`]). Only runs that moved bytes and ended ok count.
 fn record_throughput(p: &Printer, t: &RunOptions, plan: &Plan, tracker: &Tracker, report: &Report) {
-    use crate::cost::{history, CostBackend};
+    use crate::cost::history;
     let Some(sample) = history::Sample::of_run(history::RunMeasure {
-        backend: match t.backend {
-            Backend::Modal => CostBackend::Modal,
-            Backend::Local => CostBackend::Local,
-        },
+        backend: t.backend.cost_backend(),
         source: plan.source.platform,
         dest: plan.dest.platform,
         report,
