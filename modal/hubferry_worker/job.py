@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .manifest import Entry, lower_hex
+
 PLATFORMS = ("hf", "ms")
 REPO_TYPES = ("model", "dataset", "space")
 METHODS = ("api", "git", "auto")
@@ -42,16 +44,6 @@ class Endpoint:
         return f"{self.platform}:{self.repo_id}{kind}@{self.revision}"
 
 
-@dataclass(frozen=True)
-class SourceFile:
-    """One file of the source manifest as the orchestrator or the source listing gives it."""
-
-    path: str
-    size: int
-    sha256: str | None = None
-    git_oid: str | None = None
-
-
 @dataclass
 class Options:
     visibility: str = "source"
@@ -74,7 +66,8 @@ class Job:
     job: str
     source: Endpoint
     dest: Endpoint
-    files: list[SourceFile] | None
+    # The orchestrator's file list, as the manifest entries the run uses (not copied again).
+    files: list[Entry] | None
     chunk_index: int = 0
     chunk_count: int = 1
     method: str = "auto"
@@ -119,7 +112,7 @@ def _endpoint(raw: Any, where: str) -> Endpoint:
     return Endpoint(platform, repo_id, repo_type, revision)
 
 
-def _files(raw: Any) -> list[SourceFile] | None:
+def _files(raw: Any) -> list[Entry] | None:
     if raw is None:
         return None
     if not isinstance(raw, list):
@@ -138,7 +131,7 @@ def _files(raw: Any) -> list[SourceFile] | None:
             raise JobError(f"job file: {where}sha256 must be a string or null")
         if oid is not None and not isinstance(oid, str):
             raise JobError(f"job file: {where}git_oid must be a string or null")
-        out.append(SourceFile(path.lstrip("/"), size, sha and sha.lower(), oid and oid.lower()))
+        out.append(Entry(path.lstrip("/"), size, lower_hex(sha), lower_hex(oid)))
     return out
 
 

@@ -163,7 +163,7 @@ def execute(job: Job, creds: Credentials, emitter: Emitter, verify_only: bool = 
         error = f"{s.files_failed} file(s) failed: {failed}{more}"
         error += "\nhint: run the job again to retry them"
     if error is None and runner.verify_ok is False:
-        error = (
+        error = runner.verify_note or (
             f"verification of {job.dest} failed: the destination does not match the source manifest"
             "\nhint: see the verify event; run the job again to re-copy mismatched files"
         )

@@ -21,14 +21,23 @@ HASH_CHUNK = 8 * 1024 * 1024
 GIT_OID_MAX_SIZE = 10 * 1024 * 1024
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
-    """A file as one side knows it. Hashes are lowercase hex or None when that side does not say."""
+    """A file as one side knows it. Hashes are lowercase hex or None when that side does not say.
+
+    A job holds one per file for its whole run (the manifest, and the destination's listing while
+    it is compared), so it has slots and no `__dict__`."""
 
     path: str
     size: int
     sha256: str | None = None
     git_oid: str | None = None
+
+
+def lower_hex(digest: str | None) -> str | None:
+    """A hash as lowercase hex, the same string when it already is (listings of many files keep
+    one copy of each digest, not two)."""
+    return digest if not digest or digest.islower() else digest.lower()
 
 
 def is_platform_file(path: str) -> bool:

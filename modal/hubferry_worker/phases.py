@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .events import Emitter
 from .gitsource import GitSource
-from .hubs import RepoState, make_hub
+from .hubs import ListingIncomplete, RepoState, make_hub
 from .job import PLATFORM_NAMES, Credentials, Endpoint, Job
 from .license import fix_readme
 from .manifest import Entry, hash_file, is_platform_file, same_content
@@ -50,6 +50,10 @@ class Runner:
         self.git: GitSource | None = None
         self._git_lock = threading.Lock()
         self.use_git = False
+        # What the destination's listing cannot show (ListingIncomplete), once it was seen.
+        self.dest_unlisted: ListingIncomplete | None = None
+        # Why verification failed, when the plain "does not match" would mislead.
+        self.verify_note: str | None = None
         self.started = False
         self.source_revision = job.source.revision
         self.workdir = make_workdir(job.job)
@@ -228,7 +232,7 @@ class Runner:
     def source_manifest(self) -> list[Entry]:
         src = self.job.source
         if self.job.files is not None:
-            entries = [Entry(f.path, f.size, f.sha256, f.git_oid) for f in self.job.files]
+            entries = self.job.files
         elif self.use_git:
             git = self._git_source()
             entries = self.retrier.call("git", None, git.list_files)
@@ -237,6 +241,13 @@ class Runner:
                 entries = self.retrier.call(
                     "list", None, lambda: self.src_hub.list_files(src, self.source_revision)
                 )
+            except ListingIncomplete as exc:
+                raise JobFailed(
+                    f"cannot list {src}: {exc.reason}, so some of its files cannot be seen;"
+                    " nothing was copied [listing-incomplete]"
+                    '\nhint: set "method": "git" in the job (a clone lists every file), or spread'
+                    " that directory's files over subdirectories"
+                ) from None
             except Exception as exc:
                 if self._can_fallback() and _is_http(exc, 403):
                     self._engage_fallback(f"Hugging Face API answered 403 listing {src}; using git")
@@ -347,6 +358,16 @@ class Runner:
             listing = self.retrier.call(
                 "list", None, lambda: self.dest_hub.list_files(dest, dest.revision)
             )
+        except ListingIncomplete as exc:
+            listing = exc.entries
+            if self.dest_unlisted is None:
+                self.emitter.emit(
+                    "warning",
+                    code="listing-incomplete",
+                    message=f"{dest}: {exc.reason}, so files there cannot be seen: the job copies"
+                    " them again, and verification cannot find them",
+                )
+            self.dest_unlisted = exc
         except Exception as exc:
             if classify(exc).status == 404 or "NotFound" in type(exc).__name__:
                 return {}
@@ -373,14 +394,21 @@ class Runner:
             items.append(Item(src=e, dest=d))
         return items
 
+    def _unseen(self, path: str) -> bool:
+        """Whether `path` may exist at the destination although its listing does not show it."""
+        return self.dest_unlisted is not None and self.dest_unlisted.hides(path)
+
     def delete_plan(self, dest_files: dict[str, Entry]) -> list:
         """Delete ops for exactly `options.delete_paths`. A path already absent at the destination
-        is done (a concurrent run, or a re-run after a kill, deleted it first)."""
+        is done (a concurrent run, or a re-run after a kill, deleted it first); one the listing
+        cannot show is deleted all the same."""
         ops = []
         for path in sorted(set(self.opts.delete_paths)):
             d = dest_files.get(path)
             if is_platform_file(path):
                 continue
+            if d is None and self._unseen(path):
+                d = Entry(path, 0)
             if d is None:
                 self._already_deleted(path)
                 continue
@@ -401,9 +429,9 @@ class Runner:
         """After a commit carrying deletes failed: the deletes whose path is still at the
         destination (a concurrent run may have deleted the others since the listing)."""
         present = self._list_dest()
-        kept = [(d, op) for d, op in deletes if d.path in present]
+        kept = [(d, op) for d, op in deletes if d.path in present or self._unseen(d.path)]
         for d, _op in deletes:
-            if d.path not in present:
+            if d.path not in present and not self._unseen(d.path):
                 self._already_deleted(d.path)
         return kept
 
@@ -424,6 +452,16 @@ class Runner:
             known = {e.path for e in manifest}
             extra = sorted(p for p in dest_files if p not in known and not is_platform_file(p))
         ok = not mismatched and not missing
+        unseen = sum(1 for p in missing if self._unseen(p))
+        if unseen:
+            hub = PLATFORM_NAMES[self.job.dest.platform]
+            self.verify_note = (
+                f"verification of {self.job.dest} is incomplete: {self.dest_unlisted.reason}, and"
+                f" {unseen} of the {len(missing)} file(s) reported missing lie there, where the"
+                " listing cannot show them [listing-incomplete]"
+                f"\nhint: check those files on {hub}'s web page; spread over subdirectories of"
+                " fewer entries, they verify in full"
+            )
         self.emitter.emit(
             "verify", ok=ok, matched=matched, mismatched=mismatched, missing=missing, extra=extra
         )
@@ -497,6 +535,8 @@ class Runner:
         dest_files = self.prepare_dest(src_private, src_gated)
         items = self.plan(manifest, dest_files)
         deletes = self.delete_plan(dest_files)
+        # The items and deletes keep what they need of it; verify lists the destination again.
+        del dest_files
         chunk = f" chunk {job.chunk_index + 1}/{job.chunk_count}" if job.chunk_count > 1 else ""
 
         trailer = provenance_trailer(job.source, self.source_revision)
@@ -534,7 +574,7 @@ class Runner:
             )
         self._presign_first_streams(items)
         pipeline.run(items)
-        final = {e.path: e for e in pipeline.committed}
+        final = pipeline.rewritten
         if pipeline.fatal is not None:
             reason = classify(pipeline.fatal).reason
             raise JobFailed(f"deleting files from {job.dest} failed: {reason}")

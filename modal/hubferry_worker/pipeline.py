@@ -104,10 +104,12 @@ class SwitchToGit(Exception):
     """Raised by a download attempt when the api→git fallback has just been (or is) engaged."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """One file on its way: the source manifest entry, what the destination holds at that path,
-    and (after download) the local copy with the hashes of what will be uploaded."""
+    and (after download) the local copy with the hashes of what will be uploaded (`final`: the
+    manifest entry itself unless the bytes were rewritten). Held only while the file is in the
+    pools or waiting for its commit."""
 
     src: Entry
     dest: Entry | None
@@ -163,7 +165,9 @@ class Pipeline:
         self.commit_max_files = commit_max_files
         self._stream_fn = stream
         self._streamable = streamable
-        self.committed: list[Entry] = []  # final entries of files that landed (for verification)
+        # Files that landed with other bytes than their manifest entry says (a rewritten README),
+        # by path: what verify expects there. Every other file is expected as the manifest says.
+        self.rewritten: dict[str, Entry] = {}
         self._commit_q: queue.Queue = queue.Queue()
         # Slow start: one download at first, one more slot per finished download. Parallel
         # downloads share the source link, so starting them all at once would delay the first
@@ -179,6 +183,8 @@ class Pipeline:
 
     # -- public ------------------------------------------------------------------------------
     def run(self, items: list[Item]) -> None:
+        """Moves every item; consumes `items` (emptied here, so each item is freed once settled:
+        the pipeline keeps nothing per file after its commit)."""
         committer = threading.Thread(target=self._committer, name="hubferry-committer", daemon=True)
         committer.start()
         self._unsettled = len(items)
@@ -189,7 +195,11 @@ class Pipeline:
             self._up, self._down = up, down
             # Items enter the pools a bounded number at a time (memory stays flat for repos of
             # millions of files); a slot frees when its item settles.
-            for it in submission_order(items):
+            order = submission_order(items)
+            items.clear()
+            order.reverse()
+            while order:
+                it = order.pop()
                 self._inflight.acquire()
                 if self._stream_fn is not None and self._streamable(it):
                     up.submit(self._guarded, self._stream_stage, it)
@@ -285,7 +295,7 @@ class Pipeline:
                         local.unlink(missing_ok=True)
                         raise HashMismatch(f"{src.path}: size {size} != {src.size}; fetching again")
                     item.local = local
-                    item.final = Entry(src.path, size, src.sha256, src.git_oid)
+                    item.final = src
                     item.verified = False
                     return local
                 size, sha, oid = hash_file(local, need_git_oid=bool(src.git_oid and not src.sha256))
@@ -302,7 +312,11 @@ class Pipeline:
                     local.unlink(missing_ok=True)
                     raise HashMismatch(f"{src.path}: {', '.join(problems)}; fetching again")
                 item.local = local
-                item.final = Entry(src.path, size, sha, oid)
+                # Verified bytes: the manifest entry learns the hashes it lacked (the commit and
+                # verify then compare by them), and stands for the file from here on.
+                src.sha256 = src.sha256 or sha
+                src.git_oid = src.git_oid or oid
+                item.final = src
                 return local
 
             try:
@@ -324,6 +338,7 @@ class Pipeline:
             note = self._transform(item.final, item.local)
             if note:
                 item.final = Entry(src.path, *hash_file(item.local))
+                self.rewritten[src.path] = item.final
         except Exception as exc:  # noqa: BLE001
             self._drop_local(item)
             self._fail(item, exc, "rewrite")
@@ -335,7 +350,6 @@ class Pipeline:
                 self.stats.files_skipped += 1
                 self.stats.bytes_skipped += src.size
                 self.stats.bytes_downloaded -= src.size
-            self.committed.append(item.final)
             self.emitter.emit(
                 "file",
                 path=src.path,
@@ -375,7 +389,7 @@ class Pipeline:
             self._settled()
             return
         self._trace("streamed", item)
-        item.final = Entry(src.path, src.size, src.sha256, src.git_oid)
+        item.final = src
         with stats.lock:
             stats.bytes_downloaded += src.size
             stats.bytes_uploaded += src.size
@@ -522,7 +536,6 @@ class Pipeline:
             with self.stats.lock:
                 self.stats.files_moved += 1
                 self.stats.bytes_moved += item.final.size
-            self.committed.append(item.final)
             self.emitter.emit(
                 "file",
                 path=item.src.path,

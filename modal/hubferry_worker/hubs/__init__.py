@@ -1,9 +1,10 @@
 """Hub adapters: one per platform, same shape, each a thin layer over that platform's official SDK.
 
-An adapter lists, downloads and creates repos, uploads one staged file ahead of a commit
-(`stage_upload`), and lands batched commits of at most `commit_max_actions` operations (None: no
-hub cap); `git_url` names its git remote, and `download_probe(root, path)` measures a running
-download's partial file for progress events.
+An adapter lists (raising `ListingIncomplete` when the hub shows only part of a repo), downloads
+and creates repos, uploads one staged file ahead of a commit (`stage_upload`), and lands batched
+commits of at most `commit_max_actions` operations (None: no hub cap); `git_url` names its git
+remote, and `download_probe(root, path)` measures a running download's partial file for progress
+events.
 Everything above this package is platform-neutral.
 """
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..job import Credentials, Endpoint
+from ..manifest import Entry
 
 
 @dataclass
@@ -23,15 +25,31 @@ class RepoState:
     sha: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingOp:
     """A file uploaded ahead of its commit: the SDK operation, and the staged bytes that must
-    stay on disk until the commit lands."""
+    stay on disk until the commit lands. Dropped when its commit lands (with the content an inline
+    operation holds): nothing of it is needed after that."""
 
     path: str
     size: int
     op: Any
     keep_local: bool  # the commit still reads the staged copy (inline content of a large file)
+
+
+class ListingIncomplete(Exception):
+    """A listing the hub could give only in part: `entries` is what it showed, `dirs` the
+    directories below which files may exist unseen ("/": anywhere), `reason` says why."""
+
+    def __init__(self, entries: list[Entry], dirs: list[str], reason: str):
+        super().__init__(reason)
+        self.entries = entries
+        self.dirs = dirs
+        self.reason = reason
+
+    def hides(self, path: str) -> bool:
+        """Whether `path` may exist although the listing does not show it."""
+        return any(d == "/" or path.startswith(d.rstrip("/") + "/") for d in self.dirs)
 
 
 def make_hub(platform: str, creds: Credentials, uploads: bool = True):
@@ -46,4 +64,4 @@ def make_hub(platform: str, creds: Credentials, uploads: bool = True):
     return MsHub(creds)
 
 
-__all__ = ["Endpoint", "PendingOp", "RepoState", "make_hub"]
+__all__ = ["Endpoint", "ListingIncomplete", "PendingOp", "RepoState", "make_hub"]

@@ -33,7 +33,7 @@ from huggingface_hub.hf_api import RepoFile
 from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_stream_backoff
 
 from ..job import Credentials, Endpoint
-from ..manifest import ChunkReader, ContentMismatch, Entry, current_meter
+from ..manifest import ChunkReader, ContentMismatch, Entry, current_meter, lower_hex
 from ..staging import bytes_of
 from . import PendingOp, RepoState
 
@@ -191,6 +191,9 @@ class HfHub:
         )
 
     def list_files(self, ep: Endpoint, revision: str) -> list[Entry]:
+        """Every file of the revision. `list_repo_tree` pages lazily (one page of the Hub's
+        answer at a time), and each item becomes an `Entry` as it arrives: nothing of the SDK's
+        `RepoFile` objects outlives its page."""
         out = []
         for item in self.api.list_repo_tree(
             ep.repo_id, repo_type=ep.repo_type, revision=revision, recursive=True
@@ -200,7 +203,7 @@ class HfHub:
             lfs = item.lfs
             if lfs is not None:
                 # An LFS file's blob id names its pointer, not its content: compare by sha256 only.
-                out.append(Entry(item.path, int(item.size), lfs.sha256.lower(), None))
+                out.append(Entry(item.path, int(item.size), lower_hex(lfs.sha256), None))
             else:
                 out.append(Entry(item.path, int(item.size), None, item.blob_id))
         return out

@@ -1,6 +1,8 @@
 """ModelScope adapter over `modelscope_hub` (pinned 0.5.1, shipped with modelscope 1.40.2).
 
-Metadata, listing, per-file download and repo creation use the public `HubApi`. Uploads use the
+Metadata, per-file download and repo creation use the public `HubApi`. Listings page through the
+legacy client's per-request calls (`legacy._list_files_page`, `legacy.iter_dataset_file_pages`)
+so that no more than a few answers are ever held at once (`list_files`). Uploads use the
 blob-level calls that `HubApi.upload_folder` itself is built on (`HubApi.legacy.validate_blobs`,
 `upload_blob`, `create_commit`, and `_upload._upload_mode` for the inline-vs-LFS rule): they are not
 documented API, so the version is pinned and the worker tests drive each of them against the
@@ -16,6 +18,7 @@ import hashlib
 import re
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,18 +26,45 @@ from modelscope_hub._upload import _upload_mode
 from modelscope_hub.api import HubApi
 from modelscope_hub.constants import (
     COMMIT_MAX_ACTIONS_PER_REQUEST,
+    REPO_FILES_TRUNCATION_LIMIT,
+    REPO_TREE_MAX_REQUESTS,
     UPLOAD_BLOB_VALIDATION_BATCH_MAX_OBJECTS,
 )
 from modelscope_hub.errors import NotExistError
 
 from ..job import Credentials, Endpoint
-from ..manifest import ChunkReader, ContentMismatch, Entry, VerifyingReader, hash_file
+from ..manifest import ChunkReader, ContentMismatch, Entry, VerifyingReader, hash_file, lower_hex
 from ..staging import bytes_of
-from . import PendingOp, RepoState
+from . import ListingIncomplete, PendingOp, RepoState
 
 DEFAULT_ENDPOINT = "https://modelscope.cn"
 PRIVATE, PUBLIC = 1, 5
 STREAM_CHUNK = 1024 * 1024
+# Directory listings in flight at once while walking a model repo past the cap (the SDK's own
+# walk runs 8; each answer held is up to 3000 raw entries).
+LIST_WORKERS = 4
+
+
+def _raw_path(raw: dict) -> str:
+    return raw.get("Path") or raw.get("path") or raw.get("Name") or ""
+
+
+def _raw_type(raw: dict) -> str:
+    return raw.get("Type") or raw.get("type") or "blob"
+
+
+def _entry(raw: dict) -> Entry | None:
+    """A raw `repo/files` / `repo/tree` entry as an Entry (None for a directory), read with the
+    field names and fallbacks `HubApi.list_repo_files` normalises them with."""
+    path = _raw_path(raw)
+    if not path or _raw_type(raw) == "tree":
+        return None
+    sha = lower_hex(raw.get("Sha256") or raw.get("sha256") or None)
+    blob = lower_hex(raw.get("BlobId") or raw.get("blob_id") or raw.get("Sha256") or None)
+    lfs = raw.get("Lfs") or raw.get("lfs")
+    # An LFS file's blob id is its pointer's, which says nothing about the content.
+    git_oid = blob if blob and len(blob) == 40 and blob != sha and lfs is None else None
+    return Entry(path, int(raw.get("Size") or raw.get("size") or 0), sha, git_oid)
 
 
 def _lfs_op(entry: Entry) -> dict:
@@ -79,15 +109,83 @@ class MsHub:
         return RepoState(exists=True, private=private, gated=bool(info.gated), sha=None)
 
     def list_files(self, ep: Endpoint, revision: str) -> list[Entry]:
-        out = []
-        for f in self.api.list_repo_files(ep.repo_id, ep.repo_type, revision=revision):
-            if f.type == "tree" or not f.path:
-                continue
-            sha = (f.sha256 or "").lower() or None
-            blob = (f.blob_id or "").lower() or None
-            # An LFS file's blob id is its pointer's, which says nothing about the content.
-            git_oid = blob if blob and len(blob) == 40 and blob != sha and not f.is_lfs else None
-            out.append(Entry(f.path, int(f.size or 0), sha, git_oid))
+        """Every file of the revision, each raw entry of an answer made an `Entry` as soon as the
+        answer arrives: memory holds the compact entries plus at most LIST_WORKERS answers of at
+        most REPO_FILES_TRUNCATION_LIMIT raw entries each, whatever the repo's size.
+        (`HubApi.list_repo_files` keeps every raw entry of the repo, then every `FileInfo`, until
+        it returns: about 5 kB a file.) Raises ListingIncomplete for what the hub cannot list."""
+        if ep.repo_type == "dataset":
+            return self._list_dataset(ep, revision)
+        return self._list_model(ep, revision)
+
+    def _list_dataset(self, ep: Endpoint, revision: str) -> list[Entry]:
+        """`repo/tree` pages (the SDK's `iter_dataset_file_pages`, which yields one page at a time
+        and a failed page as its error): one request per 200 entries, the page size of the SDK's
+        own listing."""
+        out: list[Entry] = []
+        pages = self.api.legacy.iter_dataset_file_pages(ep.repo_id, revision)
+        for page, raw, error in pages:
+            if error is not None:
+                if page > REPO_TREE_MAX_REQUESTS:
+                    raise ListingIncomplete(
+                        out,
+                        ["/"],
+                        f"the listing stopped after {REPO_TREE_MAX_REQUESTS} pages"
+                        " (MODELSCOPE_REPO_TREE_MAX_REQUESTS)",
+                    )
+                raise error
+            out.extend(e for e in map(_entry, raw) if e is not None)
+        return out
+
+    def _list_model(self, ep: Endpoint, revision: str) -> list[Entry]:
+        """`repo/files` answers at most REPO_FILES_TRUNCATION_LIMIT entries and has no pages: a
+        subtree listed whole in one request when it fits, else its direct entries and then each
+        subdirectory the same way, LIST_WORKERS at a time. The requests are the SDK walk's
+        (`_walk_repo_files`): one for a repo under the cap, and for each directory over it two
+        more plus one per subdirectory. A directory of more direct entries than the cap cannot
+        be listed in full by anyone: ListingIncomplete names it."""
+        legacy = self.api.legacy
+
+        def listed(root: str | None) -> tuple[list[Entry], list[str], bool]:
+            """(files, subdirectories still to list, whether root holds too many entries)."""
+            whole = legacy._list_files_page(
+                ep.repo_id, ep.repo_type, revision, recursive=True, root=root
+            )
+            if len(whole) < REPO_FILES_TRUNCATION_LIMIT:
+                return [e for e in map(_entry, whole) if e is not None], [], False
+            del whole
+            level = legacy._list_files_page(
+                ep.repo_id, ep.repo_type, revision, recursive=False, root=root
+            )
+            files = [e for e in map(_entry, level) if e is not None]
+            dirs = [_raw_path(d) for d in level if _raw_type(d) == "tree" and _raw_path(d)]
+            return files, dirs, len(level) >= REPO_FILES_TRUNCATION_LIMIT
+
+        out: list[Entry] = []
+        oversized: list[str] = []
+        pool = ThreadPoolExecutor(LIST_WORKERS, thread_name_prefix="hubferry-ms-list")
+        try:
+            pending = {pool.submit(listed, None): "/"}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    root = pending.pop(future)
+                    files, dirs, too_many = future.result()
+                    out.extend(files)
+                    if too_many:
+                        oversized.append(root)
+                    for d in dirs:
+                        pending[pool.submit(listed, d)] = d
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if oversized:
+            shown = ", ".join(f"`{d}`" for d in sorted(oversized))
+            raise ListingIncomplete(
+                out,
+                oversized,
+                f"ModelScope lists at most {REPO_FILES_TRUNCATION_LIMIT} entries of a directory,"
+                f" and {shown} of {ep} hold{'s' if len(oversized) == 1 else ''} more",
+            )
         return out
 
     def download(
