@@ -55,11 +55,15 @@ def hash_file(path: Path, need_git_oid: bool = False) -> tuple[int, str, str | N
     sha = hashlib.sha256()
     wanted = need_git_oid or size <= GIT_OID_MAX_SIZE
     git = hashlib.sha1(b"blob %d\0" % size) if wanted else None
+    # One buffer, no larger than the file: `read(HASH_CHUNK)` would allocate HASH_CHUNK bytes per
+    # call even for a file of a few bytes, which many parallel downloads turn into a peak.
+    buf = bytearray(max(1, min(HASH_CHUNK, size)))
+    view = memoryview(buf)
     with open(path, "rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            sha.update(chunk)
+        while n := f.readinto(buf):
+            sha.update(view[:n])
             if git is not None:
-                git.update(chunk)
+                git.update(view[:n])
     return size, sha.hexdigest(), git.hexdigest() if git is not None else None
 
 
