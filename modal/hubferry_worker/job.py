@@ -112,13 +112,15 @@ def _endpoint(raw: Any, where: str) -> Endpoint:
     return Endpoint(platform, repo_id, repo_type, revision)
 
 
-def _files(raw: Any) -> list[Entry] | None:
+def _files(raw: Any, consume: bool) -> list[Entry] | None:
     if raw is None:
         return None
     if not isinstance(raw, list):
         raise JobError("job file: 'files' must be null or a list")
     out = []
     for i, item in enumerate(raw):
+        if consume:
+            raw[i] = None
         where = f"files[{i}]."
         if not isinstance(item, dict):
             raise JobError(f"job file: files[{i}] must be an object")
@@ -132,11 +134,17 @@ def _files(raw: Any) -> list[Entry] | None:
         if oid is not None and not isinstance(oid, str):
             raise JobError(f"job file: {where}git_oid must be a string or null")
         out.append(Entry(path.lstrip("/"), size, lower_hex(sha), lower_hex(oid)))
+    if consume:
+        raw.clear()
     return out
 
 
-def parse_job(raw: Any) -> Job:
-    """Validates a decoded job file and fills in defaults; raises JobError with a hint."""
+def parse_job(raw: Any, consume_files: bool = False) -> Job:
+    """Validates a decoded job file and fills in defaults; raises JobError with a hint.
+
+    consume_files: empty `raw["files"]` while it is read, each object freed once it is an
+    `Entry`, for a caller whose `raw` outlives the job (a Modal call's argument): the decoded
+    objects of a long file list would otherwise stay beside the entries for the whole run."""
     if not isinstance(raw, dict):
         raise JobError("job file must hold a JSON object")
     _check_keys(
@@ -196,7 +204,7 @@ def parse_job(raw: Any) -> Job:
         job=job_id,
         source=_endpoint(raw.get("source"), "source"),
         dest=_endpoint(raw.get("dest"), "dest"),
-        files=_files(raw.get("files")),
+        files=_files(raw.get("files"), consume_files),
         chunk_index=index,
         chunk_count=count,
         method=method,

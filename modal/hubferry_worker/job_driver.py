@@ -235,11 +235,12 @@ def emit_failed_result(job_id: str, error: BaseException, env: dict | None = Non
 
 def run_job(job: dict | Job, env: dict | None = None, verify_only: bool = False) -> dict:
     """Runs one job, printing events on stdout; returns the result event's fields (plus the
-    staging figures `staging_peak_bytes` and `staging_measured_bytes`).
+    staging figures `staging_peak_bytes` and `staging_measured_bytes`). A job given as a dict has
+    its `files` list emptied as it is parsed (`parse_job(consume_files=True)`).
 
     verify_only: copy nothing; list both sides and emit `verify` and `result`."""
     quiet_sdks()
     creds = Credentials.from_env(env)
-    parsed = job if isinstance(job, Job) else parse_job(job)
+    parsed = job if isinstance(job, Job) else parse_job(job, consume_files=True)
     emitter = Emitter(parsed.job, secrets=creds.secrets())
     return execute(parsed, creds, emitter, verify_only)
