@@ -50,8 +50,9 @@ class Runner:
         self.git: GitSource | None = None
         self._git_lock = threading.Lock()
         self.use_git = False
-        # What the destination's listing cannot show (ListingIncomplete), once it was seen.
+        # What the destination's latest listing could not show (ListingIncomplete), if anything.
         self.dest_unlisted: ListingIncomplete | None = None
+        self._unlisted_warned = False
         # Why verification failed, when the plain "does not match" would mislead.
         self.verify_note: str | None = None
         self.started = False
@@ -360,7 +361,8 @@ class Runner:
             )
         except ListingIncomplete as exc:
             listing = exc.entries
-            if self.dest_unlisted is None:
+            if not self._unlisted_warned:
+                self._unlisted_warned = True
                 self.emitter.emit(
                     "warning",
                     code="listing-incomplete",
@@ -368,10 +370,12 @@ class Runner:
                     " them again, and verification cannot find them",
                 )
             self.dest_unlisted = exc
+            return {e.path: e for e in listing}
         except Exception as exc:
             if classify(exc).status == 404 or "NotFound" in type(exc).__name__:
                 return {}
             raise
+        self.dest_unlisted = None
         return {e.path: e for e in listing}
 
     def plan(self, manifest: list[Entry], dest_files: dict[str, Entry]) -> list[Item]:
