@@ -121,7 +121,8 @@ class MsHub:
     def _list_dataset(self, ep: Endpoint, revision: str) -> list[Entry]:
         """`repo/tree` pages (the SDK's `iter_dataset_file_pages`, which yields one page at a time
         and a failed page as its error): one request per 200 entries, the page size of the SDK's
-        own listing."""
+        own listing. A page still failing after the SDK's two attempts fails the listing, which
+        the worker's retrier starts again (the listing has no resume)."""
         out: list[Entry] = []
         pages = self.api.legacy.iter_dataset_file_pages(ep.repo_id, revision)
         for page, raw, error in pages:
