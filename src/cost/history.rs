@@ -218,7 +218,7 @@ pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Optio
             .map(|s| (s.wall_s - s.transfer_s).clamp(0.0, 600.0))
             .collect(),
     )
-    .unwrap_or(super::DEFAULT_STARTUP_S);
+    .unwrap_or(super::default_startup_s(backend));
     Some(Rates {
         container_bps,
         link_bps: link_bps.max(container_bps),
