@@ -29,6 +29,10 @@ STAGING_BASE_BYTES = 4096
 # resolves against a quota (free: 5000 per 5 minutes), and per-file requests dominate a repo of
 # thousands of small files (docs/where-time-goes.md).
 SMALL_FILES_VIA_GIT = 256
+# The fetch carries every git-stored file of the revision, whichever chunk needs it; past this
+# many bytes (this job's small files times the run's chunks, the planner spreads them evenly)
+# the job stays on per-file downloads.
+SMALL_FILES_GIT_MAX_BYTES = 2 * 1024**3
 
 
 class JobFailed(Exception):
@@ -110,13 +114,20 @@ class Runner:
 
     def _take_small_files_from_git(self, items: list[Item]) -> None:
         """Fetches the revision once over git when the job downloads SMALL_FILES_VIA_GIT or more
-        small files, which are then read from that checkout; large files stay on the API path.
+        small files (and the fetch stays under SMALL_FILES_GIT_MAX_BYTES), which are then read
+        from that checkout; large files stay on the API path.
         Only with `method: auto`, and only when the fetched commit is the one the listing was
         pinned to; anything else keeps every file on the API."""
         if self.job.method != "auto" or self.use_git:
             return
         small = [it for it in items if _in_git(it.src) and not self._streamable(it)]
         if len(small) < SMALL_FILES_VIA_GIT:
+            return
+        fetched = sum(it.src.size for it in small) * max(self.job.chunk_count, 1)
+        if fetched > SMALL_FILES_GIT_MAX_BYTES:
+            self.emitter.log(
+                f"small files stay on the API: one git fetch would carry about {fetched} bytes"
+            )
             return
         try:
             git = self._git_source()

@@ -36,9 +36,13 @@ def last_seq(sandbox) -> int:
     return max(e["seq"] for e in world.admin(sandbox, "/requests", method="GET")["requests"])
 
 
-def move(sandbox, tmp_path, source: str, repo_id: str, method: str) -> tuple[ws.Run, list[dict]]:
+def move(
+    sandbox, tmp_path, source: str, repo_id: str, method: str, chunks: int = 1
+) -> tuple[ws.Run, list[dict]]:
     dest = "ms" if source == "hf" else "hf"
-    job = ws.make_job((source, repo_id, "model"), (dest, repo_id, "model"), method=method)
+    job = ws.make_job(
+        (source, repo_id, "model"), (dest, repo_id, "model"), method=method, chunk=(0, chunks)
+    )
     since = last_seq(sandbox)
     run = ws.run_worker(sandbox, tmp_path, job, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -68,6 +72,16 @@ def test_method_api_downloads_each_small_file(sandbox, tmp_path):
     assert "git" not in routes
     assert routes.count("resolve") >= COUNT + 1
     assert "git fetch" not in run.stderr
+
+
+def test_a_fetch_of_many_chunks_worth_of_small_files_stays_on_the_api(sandbox, tmp_path):
+    # The fetch would carry every chunk's small files: ~90 kB here, times 40,000 chunks > 2 GiB.
+    files = small_repo(4)
+    ws.seed_hf(sandbox, tmp_path, "alice/small-chunked", files)
+    run, log = move(sandbox, tmp_path, "hf", "alice/small-chunked", "auto", chunks=40_000)
+    routes = [e["route"] for e in log]
+    assert "git" not in routes and routes.count("resolve") >= COUNT + 1
+    assert "small files stay on the API: one git fetch would carry about" in run.stderr
 
 
 def test_ms_small_files_come_from_one_git_fetch(sandbox, tmp_path):
