@@ -34,12 +34,24 @@ pub const DEFAULT_CONTAINER_BPS: f64 = 50e6;
 /// Default capacity of the hubs' links that all containers of a Modal run share, bytes per
 /// second: the seed's published aggregate of about 458 MB/s over about 100 containers.
 pub const DEFAULT_MODAL_LINK_BPS: f64 = 450e6;
-/// Default start and finish overhead of a run: container start, worker set-up, final re-listing.
-pub const DEFAULT_STARTUP_S: f64 = 15.0;
+/// Default start and finish overhead of a Modal run: container start, worker set-up, final
+/// re-listing.
+pub const DEFAULT_MODAL_STARTUP_S: f64 = 15.0;
+/// Default start and finish overhead of a local run: the worker is a child process on this
+/// machine (measured 0.4–0.5 s on an idle 2-core machine, more under load; docs/cost.md).
+pub const DEFAULT_LOCAL_STARTUP_S: f64 = 2.0;
 /// Default per-file cost in seconds (requests, commit share).
 pub const DEFAULT_PER_FILE_S: f64 = 0.05;
 /// The most containers one repository's run uses (Modal Starter's concurrency).
 pub const MAX_CONTAINERS: usize = 100;
+
+/// The start-up a plan assumes for `backend` until this user's runs have measured it.
+pub fn default_startup_s(backend: CostBackend) -> f64 {
+    match backend {
+        CostBackend::Modal => DEFAULT_MODAL_STARTUP_S,
+        CostBackend::Local => DEFAULT_LOCAL_STARTUP_S,
+    }
+}
 
 /// Per-second prices, US dollars.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -152,7 +164,7 @@ impl Rates {
                 CostBackend::Modal => DEFAULT_MODAL_LINK_BPS,
                 CostBackend::Local => DEFAULT_CONTAINER_BPS,
             },
-            startup_s: DEFAULT_STARTUP_S,
+            startup_s: default_startup_s(backend),
             per_file_s: DEFAULT_PER_FILE_S,
             source: RateSource::Default,
             runs: 0,
@@ -681,8 +693,13 @@ mod tests {
         ];
         let est = estimate(&chunks, &local);
         assert_eq!(est.cost_usd, 0.0, "nothing to pay Modal");
-        // One worker at a time: the two chunks run one after the other.
-        assert!((est.eta_s - (15.0 + 20.0)).abs() < 1e-9, "{}", est.eta_s);
+        // One worker at a time: the two chunks run one after the other, after a local worker's
+        // start-up, not a Modal container's.
+        assert!(
+            (est.eta_s - (DEFAULT_LOCAL_STARTUP_S + 20.0)).abs() < 1e-9,
+            "{}",
+            est.eta_s
+        );
     }
 
     #[test]

@@ -979,7 +979,8 @@ mod tests {
         );
         assert_eq!(t.chunks.len(), 2);
         // Two chunks at 50 MB/s each (the default link is wider): the 500 MB one sets the ETA.
-        let want = cost::DEFAULT_STARTUP_S + 10.0 + cost::DEFAULT_PER_FILE_S;
+        let want =
+            cost::default_startup_s(Sizing::default().backend) + 10.0 + cost::DEFAULT_PER_FILE_S;
         assert!((t.eta_s - want).abs() < 1e-9, "{}", t.eta_s);
         assert_eq!(t.estimate.eta_s, t.eta_s);
         assert_eq!(

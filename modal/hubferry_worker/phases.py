@@ -18,12 +18,21 @@ from .gitsource import GitSource
 from .hubs import ListingIncomplete, RepoState, make_hub
 from .job import PLATFORM_NAMES, Credentials, Endpoint, Job
 from .license import fix_readme
-from .manifest import Entry, hash_file, is_platform_file, same_content
+from .manifest import GIT_OID_MAX_SIZE, Entry, hash_file, is_platform_file, same_content
 from .pipeline import Item, Pipeline, Stats, SwitchToGit, submission_order
 from .retry import Retrier, classify
 from .staging import Staging, make_workdir
 
 STAGING_BASE_BYTES = 4096
+# A job with at least this many small files (in git, not LFS) to download takes them from one
+# shallow git fetch of the revision instead of one `resolve` request each: the Hub counts
+# resolves against a quota (free: 5000 per 5 minutes), and per-file requests dominate a repo of
+# thousands of small files (docs/where-time-goes.md).
+SMALL_FILES_VIA_GIT = 256
+# The fetch carries every git-stored file of the revision, whichever chunk needs it; past this
+# many bytes (this job's small files times the run's chunks, the planner spreads them evenly)
+# the job stays on per-file downloads.
+SMALL_FILES_GIT_MAX_BYTES = 2 * 1024**3
 
 
 class JobFailed(Exception):
@@ -55,6 +64,8 @@ class Runner:
         self._unlisted_warned = False
         # Why verification failed, when the plain "does not match" would mislead.
         self.verify_note: str | None = None
+        # Small files come from the git checkout (SMALL_FILES_VIA_GIT), large ones from the API.
+        self.small_from_git = False
         self.started = False
         self.source_revision = job.source.revision
         self.workdir = make_workdir(job.job)
@@ -83,7 +94,7 @@ class Runner:
         return self.job.method == "auto" and self.job.source.platform == "hf"
 
     def _download(self, entry: Entry, force: bool) -> tuple[Path, bool]:
-        if self.use_git:
+        if self.use_git or (self.small_from_git and _in_git(entry)):
             git = self._git_source()
             self.retrier.call("git", None, git.prepare)
             return git.fetch(entry.path, self.stage_root / entry.path), True
@@ -105,6 +116,38 @@ class Runner:
                 )
                 raise SwitchToGit() from None
             raise
+
+    def _take_small_files_from_git(self, items: list[Item]) -> None:
+        """Fetches the revision once over git when the job downloads SMALL_FILES_VIA_GIT or more
+        small files (and the fetch stays under SMALL_FILES_GIT_MAX_BYTES), which are then read
+        from that checkout; large files stay on the API path.
+        Only with `method: auto`, and only when the fetched commit is the one the listing was
+        pinned to; anything else keeps every file on the API."""
+        if self.job.method != "auto" or self.use_git:
+            return
+        small = [it for it in items if _in_git(it.src) and not self._streamable(it)]
+        if len(small) < SMALL_FILES_VIA_GIT:
+            return
+        fetched = sum(it.src.size for it in small) * max(self.job.chunk_count, 1)
+        if fetched > SMALL_FILES_GIT_MAX_BYTES:
+            self.emitter.log(
+                f"small files stay on the API: one git fetch would carry about {fetched} bytes"
+            )
+            return
+        try:
+            git = self._git_source()
+            self.retrier.call("git", None, git.prepare)
+        except Exception as exc:  # noqa: BLE001 - the API path still works
+            self.emitter.log(f"small files stay on the API: {exc}")
+            return
+        if self.job.source.platform == "hf" and git.sha != self.source_revision:
+            self.emitter.log(
+                f"small files stay on the API: git fetched {git.sha},"
+                f" the listing is of {self.source_revision}"
+            )
+            return
+        self.small_from_git = True
+        self.emitter.log(f"{len(small)} small files come from one git fetch of {self.job.source}")
 
     def _streamable(self, item: Item) -> bool:
         """A file streams from its download into its upload (nothing staged) when the job allows
@@ -576,6 +619,7 @@ class Runner:
                 message=f"a file is larger than the staging budget ({self.staging.budget} bytes);"
                 " it is staged alone",
             )
+        self._take_small_files_from_git(items)
         self._presign_first_streams(items)
         pipeline.run(items)
         final = pipeline.rewritten
@@ -621,3 +665,8 @@ def provenance_trailer(source: Endpoint, revision: str) -> str:
     names the commit), else the branch or tag name."""
     kind = "" if source.repo_type == "model" else f"{source.repo_type}s/"
     return f"Mirrored-From: {source.platform}:{kind}{source.repo_id}@{revision}"
+
+
+def _in_git(entry: Entry) -> bool:
+    """A file git stores itself, not an LFS pointer: the adapters give a git blob id only then."""
+    return bool(entry.git_oid) and entry.size <= GIT_OID_MAX_SIZE

@@ -16,6 +16,10 @@ use super::{CostBackend, RateSource, Rates, DEFAULT_MODAL_LINK_BPS, DEFAULT_PER_
 const KEPT: usize = 100;
 /// Samples a plan looks at: the most recent ones of its backend and direction.
 const CONSIDERED: usize = 20;
+/// Files a run must have moved for its time to bound the per-file cost.
+const PER_FILE_MIN_FILES: u64 = 100;
+/// The lowest per-file cost a history can set, seconds.
+const PER_FILE_FLOOR_S: f64 = 0.000_5;
 
 /// One finished run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,7 +161,9 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 /// - start-up: the median of wall time minus the slowest worker's time, over this backend's runs
 ///   in either direction.
 ///
-/// A sample's rate is its bytes over its slowest worker's time less the default per-file cost.
+/// - per file: the default, or less where a run of many files took less per file in all.
+///
+/// A sample's rate is its bytes over its slowest worker's time less its per-file cost.
 pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Option<Rates> {
     let recent: Vec<&Sample> = samples
         .iter()
@@ -168,8 +174,17 @@ pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Optio
     if recent.is_empty() {
         return None;
     }
+    // A run of many files bounds the per-file cost: its slowest chunk cannot have spent more
+    // per file than all of its time over its share of the files. Erring long (its bytes took
+    // time too) keeps the ETA from coming in short; the default stays the ceiling.
+    let per_file_s = recent
+        .iter()
+        .filter(|s| s.files >= PER_FILE_MIN_FILES)
+        .map(|s| s.transfer_s * f64::from(s.chunks.max(1)) / s.files as f64)
+        .fold(DEFAULT_PER_FILE_S, f64::min)
+        .max(PER_FILE_FLOOR_S);
     let rate = |s: &Sample| {
-        let per_file = s.files as f64 * DEFAULT_PER_FILE_S / f64::from(s.chunks);
+        let per_file = s.files as f64 * per_file_s / f64::from(s.chunks);
         s.bytes as f64 / (s.transfer_s - per_file).max(s.transfer_s * 0.1)
     };
     let singles: Vec<f64> = recent
@@ -218,12 +233,12 @@ pub fn rates(samples: &[Sample], backend: CostBackend, direction: &str) -> Optio
             .map(|s| (s.wall_s - s.transfer_s).clamp(0.0, 600.0))
             .collect(),
     )
-    .unwrap_or(super::DEFAULT_STARTUP_S);
+    .unwrap_or(super::default_startup_s(backend));
     Some(Rates {
         container_bps,
         link_bps: link_bps.max(container_bps),
         startup_s,
-        per_file_s: DEFAULT_PER_FILE_S,
+        per_file_s,
         source: RateSource::Measured,
         runs: recent.len() as u32,
         link_assumed,
@@ -318,6 +333,25 @@ mod tests {
                 (RateSource::Measured, samples.len() as u32)
             );
         }
+    }
+
+    #[test]
+    fn many_small_files_lower_the_per_file_cost_to_what_they_took() {
+        // 20,000 files of 4 kB in 100 s: at most 5 ms a file, not the default 50 ms.
+        let mut small = sample(1, 80_000_000, 100.0, 103.0);
+        small.files = 20_000;
+        let r = rates(std::slice::from_ref(&small), CostBackend::Modal, "hf->ms");
+        assert!((r.unwrap().per_file_s - 0.005).abs() < 1e-12);
+        // In 20 chunks whose slowest took 10 s: 1,000 files each, 10 ms a file.
+        let mut chunked = sample(20, 80_000_000, 10.0, 13.0);
+        chunked.files = 20_000;
+        let r = rates(&[chunked], CostBackend::Modal, "hf->ms").unwrap();
+        assert!((r.per_file_s - 0.01).abs() < 1e-12, "{r:?}");
+        // A few large files say nothing about per-file costs; the default stays.
+        let mut few = sample(1, 4_000_000_000, 100.0, 103.0);
+        few.files = 8;
+        let r = rates(&[few], CostBackend::Modal, "hf->ms").unwrap();
+        assert_eq!(r.per_file_s, DEFAULT_PER_FILE_S);
     }
 
     #[test]
