@@ -163,6 +163,10 @@ class Pipeline:
         self.download_workers = download_workers
         self.upload_workers = upload_workers
         self.commit_max_files = commit_max_files
+        # Files uploaded but not yet committed: two commits' worth. Their operations can hold the
+        # content itself (inline commits), so when the source outruns the commits (small files
+        # from one git fetch), an unbounded backlog would hold the whole repo in memory.
+        self._commit_room = threading.Semaphore(2 * max(commit_max_files, 1))
         self._stream_fn = stream
         self._streamable = streamable
         # Files that landed with other bytes than their manifest entry says (a rewritten README),
@@ -395,7 +399,7 @@ class Pipeline:
             stats.bytes_uploaded += src.size
             stats.downloading.pop(src.path, None)
             stats.uploading.pop(src.path, None)
-        self._commit_q.put((item, pending))
+        self._queue_commit(item, pending)
         self._settled()
 
     def _stream_attempts(self, item: Item, seen: Callable[[int], None]) -> PendingOp:
@@ -475,10 +479,16 @@ class Pipeline:
             uploading.pop(path, None)
         if not pending.keep_local:
             self._drop_local(item)
-        self._commit_q.put((item, pending))
+        self._queue_commit(item, pending)
         self._settled()
 
     # -- committer ---------------------------------------------------------------------------
+    def _queue_commit(self, item: Item, pending: PendingOp) -> None:
+        """Hands an uploaded file to the committer, waiting while two commits' worth are queued
+        (the upload pool, and behind it the downloads, wait with it)."""
+        self._commit_room.acquire()
+        self._commit_q.put((item, pending))
+
     def _committer(self) -> None:
         batch: list[tuple[Item, PendingOp]] = []
         oldest = 0.0
@@ -508,6 +518,13 @@ class Pipeline:
             self._flush([a for a, _ in part if a], [d for _, d in part if d])
 
     def _flush(self, batch: list[tuple[Item, PendingOp]], deletes: list) -> None:
+        try:
+            self._land(batch, deletes)
+        finally:
+            for _ in batch:
+                self._commit_room.release()
+
+    def _land(self, batch: list[tuple[Item, PendingOp]], deletes: list) -> None:
         if not batch and not deletes:
             return
         self._batches += 1
@@ -521,7 +538,7 @@ class Pipeline:
                 kept = self._drop_absent_deletes(deletes)
                 if len(kept) < len(deletes):
                     self._batches -= 1
-                    return self._flush(batch, kept)
+                    return self._land(batch, kept)
             for item, _ in batch:
                 self._drop_local(item)
                 self._fail(item, exc, "commit")

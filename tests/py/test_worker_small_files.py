@@ -95,3 +95,48 @@ def test_ms_small_files_come_from_one_git_fetch(sandbox, tmp_path):
     downloads = [r for r in routes if r.startswith("GET ") and r.endswith("/repo")]
     assert len(downloads) <= 4, len(downloads)
     assert ws.hf_contents(sandbox, tmp_path, "alice/ms-small-many") == files
+
+
+def test_uploads_wait_for_commits_when_the_source_outruns_them(sandbox, tmp_path):
+    # Small files arrive from one git fetch far faster than ModelScope commits (slowed to 300 ms
+    # each here). Their operations carry the content inline, so an unbounded backlog would hold
+    # the whole repo in memory: at most two commits' worth may wait, plus what the upload
+    # threads have in hand.
+    files = small_repo(5)
+    repo = "alice/small-backlog"
+    ws.seed_hf(sandbox, tmp_path, repo, files)
+    (fault,) = world.admin(
+        sandbox,
+        "/faults",
+        {
+            "kind": "latency",
+            "ms": 300,
+            "platform": "ms",
+            "method": "POST",
+            "path": f"{repo}/commit",
+        },
+    )["added"]
+    per_commit, uploaders = 16, 4
+    job = ws.make_job(
+        ("hf", repo, "model"),
+        ("ms", repo, "model"),
+        commit_max_files=per_commit,
+        upload_workers=uploaders,
+    )
+    try:
+        run = ws.run_worker(sandbox, tmp_path, job, env={"HUBFERRY_WORKER_TRACE": "1"}, timeout=300)
+    finally:
+        world.admin(sandbox, f"/faults/{fault['id']}", method="DELETE")
+    assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
+    uploaded = sorted(
+        float(line.split()[3])
+        for line in run.stderr.splitlines()
+        if line.startswith("hubferry worker: trace ") and line.split()[4] in ("uploaded", "streamed")
+    )
+    assert len(uploaded) == COUNT + 2, len(uploaded)
+    committed, backlog = 0, []
+    for commit in run.of("commit"):
+        backlog.append(sum(1 for t in uploaded if t < commit["ts"]) - committed)
+        committed += commit["files"]
+    assert committed == COUNT + 2
+    assert max(backlog) <= 2 * per_commit + uploaders, backlog
