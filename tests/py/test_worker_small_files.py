@@ -128,11 +128,8 @@ def test_uploads_wait_for_commits_when_the_source_outruns_them(sandbox, tmp_path
     finally:
         world.admin(sandbox, f"/faults/{fault['id']}", method="DELETE")
     assert run.result["status"] == "ok" and run.result["verified"], run.stderr[-3000:]
-    uploaded = sorted(
-        float(line.split()[3])
-        for line in run.stderr.splitlines()
-        if line.startswith("hubferry worker: trace ") and line.split()[4] in ("uploaded", "streamed")
-    )
+    traces = [line.split() for line in run.stderr.splitlines() if "worker: trace " in line]
+    uploaded = sorted(float(t[3]) for t in traces if t[4] in ("uploaded", "streamed"))
     assert len(uploaded) == COUNT + 2, len(uploaded)
     committed, backlog = 0, []
     for commit in run.of("commit"):
