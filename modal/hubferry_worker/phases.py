@@ -11,6 +11,7 @@ import contextlib
 import shutil
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from .events import Emitter
@@ -64,8 +65,9 @@ class Runner:
         self._unlisted_warned = False
         # Why verification failed, when the plain "does not match" would mislead.
         self.verify_note: str | None = None
-        # Small files come from the git checkout (SMALL_FILES_VIA_GIT), large ones from the API.
-        self.small_from_git = False
+        # Whether small files come from the git checkout (SMALL_FILES_VIA_GIT), large ones from
+        # the API: the fetch's outcome, decided while the large transfers already run.
+        self.small_from_git: Future[bool] | None = None
         self.started = False
         self.source_revision = job.source.revision
         self.workdir = make_workdir(job.job)
@@ -94,7 +96,7 @@ class Runner:
         return self.job.method == "auto" and self.job.source.platform == "hf"
 
     def _download(self, entry: Entry, force: bool) -> tuple[Path, bool]:
-        if self.use_git or (self.small_from_git and _in_git(entry)):
+        if self.use_git or (_in_git(entry) and self._small_files_fetched()):
             git = self._git_source()
             self.retrier.call("git", None, git.prepare)
             return git.fetch(entry.path, self.stage_root / entry.path), True
@@ -118,9 +120,10 @@ class Runner:
             raise
 
     def _take_small_files_from_git(self, items: list[Item]) -> None:
-        """Fetches the revision once over git when the job downloads SMALL_FILES_VIA_GIT or more
-        small files (and the fetch stays under SMALL_FILES_GIT_MAX_BYTES), which are then read
-        from that checkout; large files stay on the API path.
+        """Starts one git fetch of the revision when the job downloads SMALL_FILES_VIA_GIT or more
+        small files (and the fetch stays under SMALL_FILES_GIT_MAX_BYTES); they are then read from
+        that checkout, large files staying on the API path. The fetch runs beside the pipeline
+        (largest files first), so the long transfers do not wait for it.
         Only with `method: auto`, and only when the fetched commit is the one the listing was
         pinned to; anything else keeps every file on the API."""
         if self.job.method != "auto" or self.use_git:
@@ -134,20 +137,29 @@ class Runner:
                 f"small files stay on the API: one git fetch would carry about {fetched} bytes"
             )
             return
+        pool = ThreadPoolExecutor(1, thread_name_prefix="hubferry-git-fetch")
+        self.small_from_git = pool.submit(self._fetch_small_files, len(small))
+        pool.shutdown(wait=False)
+
+    def _fetch_small_files(self, count: int) -> bool:
         try:
             git = self._git_source()
             self.retrier.call("git", None, git.prepare)
         except Exception as exc:  # noqa: BLE001 - the API path still works
             self.emitter.log(f"small files stay on the API: {exc}")
-            return
+            return False
         if self.job.source.platform == "hf" and git.sha != self.source_revision:
             self.emitter.log(
                 f"small files stay on the API: git fetched {git.sha},"
                 f" the listing is of {self.source_revision}"
             )
-            return
-        self.small_from_git = True
-        self.emitter.log(f"{len(small)} small files come from one git fetch of {self.job.source}")
+            return False
+        self.emitter.log(f"{count} small files come from one git fetch of {self.job.source}")
+        return True
+
+    def _small_files_fetched(self) -> bool:
+        """Whether small files come from the checkout; waits for the fetch the first times."""
+        return self.small_from_git is not None and self.small_from_git.result()
 
     def _streamable(self, item: Item) -> bool:
         """A file streams from its download into its upload (nothing staged) when the job allows
